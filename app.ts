@@ -1,0 +1,69 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { mountDocs } from "./openapi/docs.ts";
+import { openApiDocument } from "./openapi/document.ts";
+import type { AppDeps } from "./routes/deps.ts";
+import { environmentsRouter } from "./routes/environments/mod.ts";
+import { healthRouter } from "./routes/health.ts";
+import { membersRouter } from "./routes/members/mod.ts";
+import { problem } from "./routes/problem.ts";
+import { type AppEnv, validationHook } from "./routes/router.ts";
+import { requestContext } from "./routes/request_context.ts";
+import { allowedMethods } from "./routes/allowed_methods.ts";
+
+const MAX_BODY_BYTES = 1024 * 1024;
+
+/** Builds the whole API around its dependencies; no I/O happens here. */
+export function createApp(deps: AppDeps) {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+  app.use("*", requestContext(deps));
+  app.use(
+    "/api/*",
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) => problem(c, 413, `Request bodies are limited to ${MAX_BODY_BYTES} bytes`),
+    }),
+  );
+
+  app.route("/", healthRouter());
+  app.route("/", environmentsRouter());
+  app.route("/", membersRouter());
+
+  mountDocs(app, openApiDocument(app));
+
+  app.notFound((c) => {
+    const allowed = allowedMethods(app.routes, c.req.path);
+    if (allowed.length > 0) {
+      return problem(c, 405, `${c.req.method} is not supported here; use ${allowed.join(", ")}`, {
+        headers: { Allow: allowed.join(", ") },
+      });
+    }
+    return problem(c, 404, `No route ${c.req.method} ${c.req.path}; see /docs`);
+  });
+
+  app.onError((error, c) => {
+    if (error instanceof HTTPException && error.status < 500) {
+      const detail = error.status === 400
+        ? "The request body is not valid JSON"
+        : error.status === 415
+        ? "Send the body as application/json"
+        : error.message;
+      return problem(c, error.status as ContentfulStatusCode, detail);
+    }
+    deps.logger.error("unhandled error", {
+      requestId: c.get("requestId"),
+      method: c.req.method,
+      path: c.req.path,
+      error: error instanceof Error ? error.stack ?? error.message : String(error),
+    });
+    return problem(c, 500, "Something went wrong on our side; quote the requestId when reporting");
+  });
+
+  return app;
+}
+
+/** The app type, for typed clients in tests. */
+export type App = ReturnType<typeof createApp>;

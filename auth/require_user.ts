@@ -1,0 +1,32 @@
+import { createMiddleware } from "hono/factory";
+import type { AppEnv } from "../routes/router.ts";
+import { problem } from "../routes/problem.ts";
+import { InvalidTokenError } from "./jwt.ts";
+
+/** Enforces a valid bearer token and sets `userId`; runs before validation so anonymous is 401. */
+export const requireUser = createMiddleware<AppEnv>(async (c, next) => {
+  const header = c.req.header("authorization");
+  if (!header) {
+    return problem(c, 401, "Send a bearer token: Authorization: Bearer <JWT>", {
+      headers: { "WWW-Authenticate": 'Bearer realm="capwatch"' },
+    });
+  }
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  const refuse = (reason: string) =>
+    problem(c, 401, reason, {
+      headers: {
+        "WWW-Authenticate": `Bearer realm="capwatch", error="invalid_token", error_description="${
+          reason.replaceAll('"', "'")
+        }"`,
+      },
+    });
+  if (!match) return refuse("The Authorization header must be: Bearer <JWT>");
+  try {
+    const { userId } = await c.var.deps.verifyToken(match[1]);
+    c.set("userId", userId);
+  } catch (error) {
+    if (error instanceof InvalidTokenError) return refuse(error.message);
+    throw error;
+  }
+  await next();
+});

@@ -1,0 +1,113 @@
+import { z } from "zod";
+
+const optional = (schema: z.ZodType<string>) =>
+  z.preprocess((v) => (v === "" ? undefined : v), schema.optional());
+
+const base64Key = z.string().refine((value) => {
+  try {
+    return decodeBase64(value).byteLength === 32;
+  } catch {
+    return false;
+  }
+}, "must be base64 of exactly 32 bytes (make one with: openssl rand -base64 32)");
+
+const ConfigSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8000),
+  HOST: z.string().min(1).default("127.0.0.1"),
+  DATABASE_URL: z.string().regex(
+    /^(file:|:memory:$|libsql:\/\/|https?:\/\/|wss?:\/\/)/,
+    "must be file:…, :memory:, libsql://…, https://… or wss://…",
+  ).default("file:data/capwatch.db"),
+  DATABASE_AUTH_TOKEN: optional(z.string()),
+  JWT_SECRET: optional(
+    z.string().refine(
+      (s) => new TextEncoder().encode(s).byteLength >= 32,
+      "must be at least 32 bytes",
+    ),
+  ),
+  JWKS_URL: optional(z.url({ protocol: /^https?$/ })),
+  JWT_ISSUER: optional(z.string()),
+  JWT_AUDIENCE: optional(z.string()),
+  CREDENTIALS_KEY: optional(base64Key),
+  AWS_ACCESS_KEY_ID: optional(z.string()),
+  AWS_SECRET_ACCESS_KEY: optional(z.string()),
+  AWS_SESSION_TOKEN: optional(z.string()),
+  CLOUDWATCH_ENDPOINT: optional(z.string().regex(/^https?:\/\//, "must be an http(s) URL")),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  DENO_DEPLOYMENT_ID: optional(z.string()),
+}).superRefine((env, ctx) => {
+  if (Boolean(env.AWS_ACCESS_KEY_ID) !== Boolean(env.AWS_SECRET_ACCESS_KEY)) {
+    ctx.addIssue({
+      code: "custom",
+      path: [env.AWS_ACCESS_KEY_ID ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID"],
+      message: "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together",
+    });
+  }
+});
+
+type RawConfig = z.output<typeof ConfigSchema>;
+
+/** Server-wide AWS credentials, used when an environment has none of its own. */
+export interface AwsCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+/** The validated configuration every other module receives. */
+export interface Config {
+  port: number;
+  host: string;
+  databaseUrl: string;
+  databaseAuthToken?: string;
+  jwt: { secret?: string; jwksUrl?: string; issuer?: string; audience?: string };
+  credentialsKey?: Uint8Array;
+  awsCredentials?: AwsCredentials;
+  cloudwatchEndpoint?: string;
+  logLevel: "debug" | "info" | "warn" | "error";
+  onDeploy: boolean;
+}
+
+/** Thrown for a bad environment; its message is the one line main.ts prints before exiting. */
+export class ConfigError extends Error {}
+
+/** Parses environment variables into a Config, or throws ConfigError naming the variable. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const parsed = ConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError(`Invalid configuration: ${issue.path.join(".")} ${issue.message}`);
+  }
+  return toConfig(parsed.data);
+}
+
+function toConfig(raw: RawConfig): Config {
+  return {
+    port: raw.PORT,
+    host: raw.HOST,
+    databaseUrl: raw.DATABASE_URL,
+    databaseAuthToken: raw.DATABASE_AUTH_TOKEN,
+    jwt: {
+      secret: raw.JWT_SECRET,
+      jwksUrl: raw.JWKS_URL,
+      issuer: raw.JWT_ISSUER,
+      audience: raw.JWT_AUDIENCE,
+    },
+    credentialsKey: raw.CREDENTIALS_KEY ? decodeBase64(raw.CREDENTIALS_KEY) : undefined,
+    awsCredentials: raw.AWS_ACCESS_KEY_ID && raw.AWS_SECRET_ACCESS_KEY
+      ? {
+        accessKeyId: raw.AWS_ACCESS_KEY_ID,
+        secretAccessKey: raw.AWS_SECRET_ACCESS_KEY,
+        sessionToken: raw.AWS_SESSION_TOKEN,
+      }
+      : undefined,
+    cloudwatchEndpoint: raw.CLOUDWATCH_ENDPOINT,
+    logLevel: raw.LOG_LEVEL,
+    onDeploy: Boolean(raw.DENO_DEPLOYMENT_ID),
+  };
+}
+
+function decodeBase64(value: string): Uint8Array {
+  const binary = atob(value);
+  return Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
+}

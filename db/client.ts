@@ -1,0 +1,28 @@
+import { type Client, createClient as createNativeClient } from "@libsql/client";
+import { createClient as createWebClient } from "@libsql/client/web";
+import { drizzle } from "drizzle-orm/libsql";
+import * as schema from "./schema.ts";
+
+/** The drizzle database every query module takes as its first argument. */
+export type Database = ReturnType<typeof drizzle<typeof schema>>;
+
+/** An open database: drizzle on top, the raw libSQL client for closing and health checks. */
+export interface DatabaseHandle {
+  db: Database;
+  client: Client;
+  close(): void;
+}
+
+/** Opens a libSQL database: the native client for files and memory, pure fetch for remote URLs. */
+export async function openDatabase(url: string, authToken?: string): Promise<DatabaseHandle> {
+  const remote = /^(libsql|https?|wss?):\/\//.test(url);
+  // The native addon cannot load on edge runtimes; the web client needs only fetch.
+  const client = remote ? createWebClient({ url, authToken }) : createNativeClient({ url });
+  if (!remote) {
+    await client.execute("PRAGMA foreign_keys = ON");
+    await client.execute("PRAGMA busy_timeout = 5000");
+    if (url.startsWith("file:")) await client.execute("PRAGMA journal_mode = WAL");
+  }
+  const db = drizzle(client, { schema });
+  return { db, client, close: () => client.close() };
+}

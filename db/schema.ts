@@ -1,0 +1,75 @@
+import { sql } from "drizzle-orm";
+import {
+  index,
+  integer,
+  primaryKey,
+  sqliteTable,
+  text,
+  uniqueIndex,
+} from "drizzle-orm/sqlite-core";
+
+// Timestamps are integer milliseconds since the epoch (UTC); the API layer renders ISO-8601.
+
+export const environments = sqliteTable("environments", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  name: text("name").notNull().unique(),
+  region: text("region").notNull(),
+  dbInstanceIdentifier: text("db_instance_identifier").notNull(),
+  ownerId: text("owner_id").notNull(),
+  accessKeyId: text("access_key_id"),
+  // AES-256-GCM envelope of { secretAccessKey, sessionToken }; never the plaintext.
+  secretCiphertext: text("secret_ciphertext"),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+export const memberships = sqliteTable("memberships", {
+  envId: integer("env_id").notNull().references(() => environments.id, { onDelete: "cascade" }),
+  userId: text("user_id").notNull(),
+  role: text("role", { enum: ["admin", "member"] }).notNull(),
+  createdAt: integer("created_at").notNull(),
+}, (t) => [
+  primaryKey({ columns: [t.envId, t.userId] }),
+  index("memberships_by_user").on(t.userId, t.envId),
+]);
+
+export const captures = sqliteTable("captures", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  envId: integer("env_id").notNull().references(() => environments.id, { onDelete: "cascade" }),
+  ownerId: text("owner_id").notNull(),
+  name: text("name").notNull(),
+  status: text("status", { enum: ["SCHEDULED", "RUNNING", "DONE", "FAILED"] }).notNull(),
+  scheduledStart: integer("scheduled_start"),
+  start: integer("start"),
+  end: integer("end"),
+  // Seconds; null means the capture runs until it is stopped.
+  duration: integer("duration"),
+  reason: text("reason"),
+  snapshotAttempts: integer("snapshot_attempts").notNull().default(0),
+  snapshotError: text("snapshot_error"),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+}, (t) => [
+  uniqueIndex("captures_name_per_env").on(t.envId, t.name),
+  index("captures_by_env_newest").on(t.envId, sql`${t.id} desc`),
+  index("captures_by_status").on(t.status),
+]);
+
+export const captureSnapshots = sqliteTable("capture_snapshots", {
+  captureId: integer("capture_id").primaryKey().references(() => captures.id, {
+    onDelete: "cascade",
+  }),
+  period: integer("period").notNull(),
+  start: integer("start").notNull(),
+  end: integer("end").notNull(),
+  // JSON: { [stat]: series[] } at full (60 s) resolution.
+  payload: text("payload").notNull(),
+  takenAt: integer("taken_at").notNull(),
+});
+
+export type EnvironmentRow = typeof environments.$inferSelect;
+export type MembershipRow = typeof memberships.$inferSelect;
+export type CaptureRow = typeof captures.$inferSelect;
+export type CaptureSnapshotRow = typeof captureSnapshots.$inferSelect;
+export type Role = MembershipRow["role"];
+export type CaptureStatus = CaptureRow["status"];

@@ -1,0 +1,117 @@
+/** Rules for the statistic and period of a metrics query; pure, no I/O. */
+
+/** The most points a series gets when the period is chosen for the caller. */
+export const DEFAULT_MAX_POINTS = 1440;
+
+/** The most points a series may have when the caller asks for a period. */
+export const EXPLICIT_MAX_POINTS = 10_080;
+
+const DAY_MS = 86_400_000;
+
+// CloudWatch keeps 1-minute data 15 days, 5-minute data 63 days and 1-hour data 455 days;
+// past each age only the coarser resolution is left, so the period must be its multiple.
+const RETENTION = [
+  { maxAgeDays: 15, multiple: 60, kept: "1-minute data is kept 15 days" },
+  { maxAgeDays: 63, multiple: 300, kept: "5-minute data is kept 63 days" },
+  { maxAgeDays: 455, multiple: 3600, kept: "1-hour data is kept 455 days" },
+] as const;
+
+const NAMED_STATS = new Set(["Average", "Minimum", "Maximum", "Sum", "SampleCount"]);
+
+/** True for Average, Minimum, Maximum, Sum, SampleCount and percentiles such as p50 or p99.9. */
+export function isValidStat(stat: string): boolean {
+  if (NAMED_STATS.has(stat)) return true;
+  // CloudWatch takes up to two decimals (p99.99); the value must lie strictly between 0 and 100.
+  const m = /^p(0|[1-9]\d?)(\.\d{1,2})?$/.exec(stat);
+  if (!m) return false;
+  const value = Number(stat.slice(1));
+  return value > 0 && value < 100;
+}
+
+/** The outcome of choosing a period: the period in seconds, or why none fits. */
+export type PeriodChoice = { ok: true; period: number } | { ok: false; message: string };
+
+/** The query window `[startTime, endTime)` in epoch seconds, aligned to the period. */
+export interface AlignedWindow {
+  startTime: number;
+  endTime: number;
+}
+
+/** Aligns a window outward to whole periods, so points fall on wall-clock boundaries. */
+export function alignWindow(start: Date, end: Date, period: number): AlignedWindow {
+  const startTime = Math.floor(start.getTime() / 1000 / period) * period;
+  const endTime = Math.ceil(end.getTime() / 1000 / period) * period;
+  // CloudWatch rejects StartTime >= EndTime, and a window that just opened still has one period.
+  return { startTime, endTime: Math.max(endTime, startTime + period) };
+}
+
+/** How many points one series has over the aligned window. */
+export function pointCount(start: Date, end: Date, period: number): number {
+  const { startTime, endTime } = alignWindow(start, end, period);
+  return (endTime - startTime) / period;
+}
+
+/**
+ * The period for a window: the caller's, checked, or the smallest one that keeps a series within
+ * 1,440 points and within what CloudWatch still keeps for the window's age.
+ */
+export function choosePeriod(
+  input: { start: Date; end: Date; now: Date; requested?: number },
+): PeriodChoice {
+  const { start, end, now, requested } = input;
+  if (end.getTime() < start.getTime()) {
+    return { ok: false, message: "The window ends before it starts" };
+  }
+  const ageMs = now.getTime() - start.getTime();
+  const tier = RETENTION.find((t) => ageMs <= t.maxAgeDays * DAY_MS);
+  if (!tier) {
+    return {
+      ok: false,
+      message: `CloudWatch keeps metrics for 455 days; this window starts ${
+        daysAgo(ageMs)
+      } days ago, so CloudWatch no longer has its data`,
+    };
+  }
+  if (requested === undefined) {
+    return { ok: true, period: smallestPeriod(start, end, tier.multiple, DEFAULT_MAX_POINTS) };
+  }
+  if (!Number.isInteger(requested) || requested <= 0 || requested % 60 !== 0) {
+    return {
+      ok: false,
+      message: `period must be a positive multiple of 60 seconds (got ${requested})`,
+    };
+  }
+  if (requested % tier.multiple !== 0) {
+    const previous = RETENTION[RETENTION.indexOf(tier) - 1];
+    return {
+      ok: false,
+      message: `${previous.kept}; this window starts ${
+        daysAgo(ageMs)
+      } days ago, use a period that is a multiple of ${tier.multiple}`,
+    };
+  }
+  const points = pointCount(start, end, requested);
+  if (points > EXPLICIT_MAX_POINTS) {
+    const least = smallestPeriod(start, end, tier.multiple, EXPLICIT_MAX_POINTS);
+    return {
+      ok: false,
+      message:
+        `period ${requested} gives ${points} points per series; the most is ${EXPLICIT_MAX_POINTS}, ` +
+        `use a period of at least ${least}`,
+    };
+  }
+  return { ok: true, period: requested };
+}
+
+function smallestPeriod(start: Date, end: Date, multiple: number, maxPoints: number): number {
+  const spanSeconds = (end.getTime() - start.getTime()) / 1000;
+  let period = Math.max(1, Math.ceil(spanSeconds / maxPoints / multiple)) * multiple;
+  // Outward alignment can add a point at either end, so step up until the aligned count fits.
+  while (pointCount(start, end, period) > maxPoints) period += multiple;
+  return period;
+}
+
+function daysAgo(ageMs: number): string {
+  const days = ageMs / DAY_MS;
+  return String(days < 100 ? Math.floor(days * 10) / 10 : Math.floor(days));
+}

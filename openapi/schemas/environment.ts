@@ -1,0 +1,84 @@
+import { z } from "@hono/zod-openapi";
+import { printable, Timestamp } from "./common.ts";
+
+const region = z.string().regex(
+  /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/,
+  "must be an AWS region such as us-east-1",
+).openapi({ example: "us-east-1" });
+
+// RDS rules: 1–63 letters, digits or hyphens; starts with a letter; no "--"; no trailing "-".
+const dbInstanceIdentifier = z.string().regex(
+  /^[A-Za-z](?!.*--)[A-Za-z0-9-]{0,62}(?<!-)$/,
+  "must be an RDS DB instance identifier (1–63 letters, digits or hyphens, starting with a letter)",
+).openapi({ example: "prod-mysql-1" });
+
+const CredentialsInput = z.object({
+  accessKeyId: z.string().regex(/^[A-Z0-9]{16,128}$/, "must be an AWS access key id").openapi({
+    example: "AKIAIOSFODNN7EXAMPLE",
+  }),
+  secretAccessKey: z.string().min(16).max(256).openapi({
+    example: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+  }),
+  sessionToken: z.string().min(1).max(4096).optional(),
+}).strict().openapi("CredentialsInput", {
+  description: "AWS credentials for this environment; stored encrypted, never returned",
+});
+
+export const Credentials = z.object({
+  source: z.enum(["environment", "server", "none"]).openapi({
+    description:
+      "Where CloudWatch credentials come from: this environment's own, the server-wide AWS_* variables, or nowhere",
+  }),
+  accessKeyId: z.string().nullable().openapi({ example: "AKIA…MPLE", description: "Masked" }),
+}).openapi("Credentials");
+
+export const Environment = z.object({
+  id: z.number().int().openapi({ example: 1 }),
+  name: z.string().openapi({ example: "production" }),
+  region: z.string().openapi({ example: "us-east-1" }),
+  dbInstanceIdentifier: z.string().openapi({ example: "prod-mysql-1" }),
+  ownerId: z.string().openapi({ example: "user-1" }),
+  role: z.enum(["admin", "member"]).openapi({ description: "The caller's role" }),
+  credentials: Credentials,
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+}).openapi("Environment");
+
+export const CreateEnvironment = z.object({
+  name: printable(100).openapi({ example: "production" }),
+  region,
+  dbInstanceIdentifier,
+  credentials: CredentialsInput.optional(),
+}).strict().openapi("CreateEnvironment");
+
+export const UpdateEnvironment = z.object({
+  name: printable(100).optional().openapi({ example: "production" }),
+  region: region.optional(),
+  dbInstanceIdentifier: dbInstanceIdentifier.optional(),
+  credentials: CredentialsInput.nullable().optional().openapi({
+    description: "New credentials, or null to remove them",
+  }),
+}).strict().refine((body) => Object.keys(body).length > 0, {
+  message: "Send at least one of name, region, dbInstanceIdentifier, credentials",
+}).openapi("UpdateEnvironment");
+
+export const Member = z.object({
+  userId: z.string().openapi({ example: "user-2" }),
+  role: z.enum(["admin", "member"]),
+  createdAt: Timestamp,
+}).openapi("Member");
+
+export const MemberParams = z.object({
+  id: z.coerce.number().int().positive().openapi({
+    param: { name: "id", in: "path" },
+    example: 1,
+  }),
+  userId: z.string().min(1).max(255).openapi({
+    param: { name: "userId", in: "path" },
+    example: "user-2",
+  }),
+});
+
+export const PutMember = z.object({
+  role: z.enum(["admin", "member"]).openapi({ example: "member" }),
+}).strict().openapi("PutMember");

@@ -1,0 +1,19 @@
+import type { Config } from "../config.ts";
+import type { Database } from "../db/client.ts";
+import type { TokenVerifier } from "../auth/jwt.ts";
+import type { Clock } from "../lifecycle/clock.ts";
+import type { CredentialsCipher } from "../auth/credentials_cipher.ts";
+import type { Logger } from "../logger.ts";
+
+/** Everything a request handler may use; built once in main.ts (or by a test). */
+export interface AppDeps {
+  db: Database;
+  config: Config;
+  clock: Clock;
+  verifyToken: TokenVerifier;
+  logger: Logger;
+  /** Present only when CREDENTIALS_KEY is configured. */
+  credentialsCipher?: CredentialsCipher;
+  /** Resolves to the applied migration count when the database answers; rejects otherwise. */
+  pingDatabase: () => Promise<number>;
+}

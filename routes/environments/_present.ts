@@ -1,0 +1,23 @@
+import { maskAccessKeyId } from "../../auth/credentials_cipher.ts";
+import type { Config } from "../../config.ts";
+import type { EnvironmentRow, Role } from "../../db/schema.ts";
+
+/** The API shape of an environment for one member; never includes a secret. */
+export function presentEnvironment(env: EnvironmentRow, role: Role, config: Config) {
+  const credentials = env.accessKeyId
+    ? { source: "environment" as const, accessKeyId: maskAccessKeyId(env.accessKeyId) }
+    : config.awsCredentials
+    ? { source: "server" as const, accessKeyId: maskAccessKeyId(config.awsCredentials.accessKeyId) }
+    : { source: "none" as const, accessKeyId: null };
+  return {
+    id: env.id,
+    name: env.name,
+    region: env.region,
+    dbInstanceIdentifier: env.dbInstanceIdentifier,
+    ownerId: env.ownerId,
+    role,
+    credentials,
+    createdAt: new Date(env.createdAt).toISOString(),
+    updatedAt: new Date(env.updatedAt).toISOString(),
+  };
+}

@@ -1,0 +1,116 @@
+import type { RouteHandler } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { canManageEnvironment } from "../../auth/access.ts";
+import {
+  deleteEnvironment,
+  type EnvironmentChanges,
+  findEnvironmentForMember,
+  insertEnvironment,
+  listEnvironmentsForMember,
+  updateEnvironment,
+} from "../../db/environments.ts";
+import { problem } from "../problem.ts";
+import type { AppEnv } from "../router.ts";
+import { presentEnvironment } from "./_present.ts";
+import type * as routes from "./routes.ts";
+
+type CredentialsInput = { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+
+export const list: RouteHandler<typeof routes.list, AppEnv> = async (c) => {
+  const { db, config } = c.var.deps;
+  const rows = await listEnvironmentsForMember(db, c.var.userId);
+  return c.json(rows.map(({ env, role }) => presentEnvironment(env, role, config)), 200);
+};
+
+export const create: RouteHandler<typeof routes.create, AppEnv> = async (c) => {
+  const { db, config, clock } = c.var.deps;
+  const body = c.req.valid("json");
+  const sealed = await sealCredentials(c, body.credentials);
+  if (sealed instanceof Response) return sealed as never;
+  const row = await insertEnvironment(db, {
+    name: body.name,
+    region: body.region,
+    dbInstanceIdentifier: body.dbInstanceIdentifier,
+    ownerId: c.var.userId,
+    ...(sealed ?? { accessKeyId: null, secretCiphertext: null }),
+  }, clock());
+  if (row === "name_taken") {
+    return problem(c, 409, `An environment named "${body.name}" already exists; pick another name`);
+  }
+  c.header("Location", `/api/environments/${row.id}`);
+  return c.json(presentEnvironment(row, "admin", config), 201);
+};
+
+export const get: RouteHandler<typeof routes.get, AppEnv> = async (c) => {
+  const { db, config } = c.var.deps;
+  const { id } = c.req.valid("param");
+  const found = await findEnvironmentForMember(db, id, c.var.userId);
+  if (!found) return notFound(c, id);
+  return c.json(presentEnvironment(found.env, found.role, config), 200);
+};
+
+export const update: RouteHandler<typeof routes.update, AppEnv> = async (c) => {
+  const { db, config, clock } = c.var.deps;
+  const { id } = c.req.valid("param");
+  const body = c.req.valid("json");
+  const found = await findEnvironmentForMember(db, id, c.var.userId);
+  if (!found) return notFound(c, id);
+  if (!canManageEnvironment(found.role)) return forbidden(c, id);
+
+  const changes: EnvironmentChanges = {
+    name: body.name,
+    region: body.region,
+    dbInstanceIdentifier: body.dbInstanceIdentifier,
+  };
+  if (body.credentials === null) {
+    Object.assign(changes, { accessKeyId: null, secretCiphertext: null });
+  } else if (body.credentials) {
+    const sealed = await sealCredentials(c, body.credentials);
+    if (sealed instanceof Response) return sealed as never;
+    Object.assign(changes, sealed);
+  }
+  const row = await updateEnvironment(db, id, changes, clock());
+  if (row === "name_taken") {
+    return problem(c, 409, `An environment named "${body.name}" already exists; pick another name`);
+  }
+  if (!row) return notFound(c, id);
+  return c.json(presentEnvironment(row, found.role, config), 200);
+};
+
+export const remove: RouteHandler<typeof routes.remove, AppEnv> = async (c) => {
+  const { db } = c.var.deps;
+  const { id } = c.req.valid("param");
+  const found = await findEnvironmentForMember(db, id, c.var.userId);
+  if (!found) return notFound(c, id);
+  if (!canManageEnvironment(found.role)) return forbidden(c, id);
+  await deleteEnvironment(db, id);
+  return c.body(null, 204);
+};
+
+async function sealCredentials(c: Context<AppEnv>, credentials: CredentialsInput | undefined) {
+  if (!credentials) return undefined;
+  const cipher = c.var.deps.credentialsCipher;
+  if (!cipher) {
+    return problem(
+      c,
+      400,
+      "This server cannot store AWS credentials: set CREDENTIALS_KEY (openssl rand -base64 32) and restart, or omit credentials to use the server-wide AWS_* credentials",
+      { errors: [{ path: "credentials", message: "CREDENTIALS_KEY is not configured" }] },
+    );
+  }
+  return {
+    accessKeyId: credentials.accessKeyId,
+    secretCiphertext: await cipher.encrypt({
+      secretAccessKey: credentials.secretAccessKey,
+      sessionToken: credentials.sessionToken,
+    }),
+  };
+}
+
+function notFound(c: Context<AppEnv>, id: number) {
+  return problem(c, 404, `Environment ${id} does not exist or you are not a member of it`);
+}
+
+function forbidden(c: Context<AppEnv>, id: number) {
+  return problem(c, 403, `Only admins of environment ${id} may change it; ask one of its admins`);
+}

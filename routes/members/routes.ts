@@ -1,0 +1,59 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { requireUser } from "../../auth/require_user.ts";
+import { json, jsonBody, problems } from "../../openapi/helpers.ts";
+import { IdParams } from "../../openapi/schemas/common.ts";
+import { Member, MemberParams, PutMember } from "../../openapi/schemas/environment.ts";
+
+const tags = ["Members"];
+const security = [{ bearerAuth: [] }];
+
+export const list = createRoute({
+  method: "get",
+  path: "/api/environments/{id}/members",
+  tags,
+  security,
+  middleware: [requireUser] as const,
+  operationId: "listMembers",
+  summary: "List an environment's members",
+  description: "Any member may read the member list.",
+  request: { params: IdParams },
+  responses: {
+    200: json(z.array(Member), "The members, admins first"),
+    ...problems(400, 401, 404),
+  },
+});
+
+export const put = createRoute({
+  method: "put",
+  path: "/api/environments/{id}/members/{userId}",
+  tags,
+  security,
+  middleware: [requireUser] as const,
+  operationId: "putMember",
+  summary: "Add a member or change a role",
+  description:
+    "Admins only. Demoting the last admin answers 409: an environment always keeps at least one admin.",
+  request: { params: MemberParams, body: jsonBody(PutMember, "The member's role") },
+  responses: {
+    200: json(Member, "The role was changed"),
+    201: json(Member, "The member was added"),
+    ...problems(400, 401, 403, 404, 409, 413),
+  },
+});
+
+export const remove = createRoute({
+  method: "delete",
+  path: "/api/environments/{id}/members/{userId}",
+  tags,
+  security,
+  middleware: [requireUser] as const,
+  operationId: "deleteMember",
+  summary: "Remove a member",
+  description:
+    "Admins remove anyone; any member may remove themselves (leave). Removing the last admin answers 409.",
+  request: { params: MemberParams },
+  responses: {
+    204: { description: "Removed" },
+    ...problems(400, 401, 403, 404, 409),
+  },
+});

@@ -1,0 +1,30 @@
+import { type Hook, OpenAPIHono } from "@hono/zod-openapi";
+import type { Env } from "hono";
+import type { AppDeps } from "./deps.ts";
+import { problem } from "./problem.ts";
+
+/** The Hono environment shared by every route: dependencies and per-request values. */
+export interface AppEnv extends Env {
+  Variables: {
+    deps: AppDeps;
+    requestId: string;
+    userId: string;
+  };
+}
+
+/** Turns a failed zod validation into a 400 problem naming each offending field. */
+// deno-lint-ignore no-explicit-any -- the hook is shared by routes with different inputs
+export const validationHook: Hook<any, AppEnv, any, any> = (result, c) => {
+  if (result.success) return;
+  const errors = result.error.issues.map((issue) => ({
+    path: issue.path.join(".") || (result.target === "json" ? "body" : result.target),
+    message: issue.message,
+  }));
+  const fields = [...new Set(errors.map((e) => e.path))];
+  return problem(c, 400, `Check ${fields.join(", ")}`, { errors });
+};
+
+/** A router with the shared validation hook; route files build theirs with it. */
+export function createRouter() {
+  return new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+}
