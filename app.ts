@@ -5,6 +5,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { mountDocs } from "./openapi/docs.ts";
 import { openApiDocument } from "./openapi/document.ts";
 import type { AppDeps } from "./routes/deps.ts";
+import { capturesRouter } from "./routes/captures/mod.ts";
 import { environmentsRouter } from "./routes/environments/mod.ts";
 import { healthRouter } from "./routes/health.ts";
 import { membersRouter } from "./routes/members/mod.ts";
@@ -31,6 +32,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", healthRouter());
   app.route("/", environmentsRouter());
   app.route("/", membersRouter());
+  app.route("/", capturesRouter());
 
   mountDocs(app, openApiDocument(app));
 

@@ -12,7 +12,11 @@ const base64Key = z.string().refine((value) => {
 }, "must be base64 of exactly 32 bytes (make one with: openssl rand -base64 32)");
 
 const ConfigSchema = z.object({
-  PORT: z.coerce.number().int().min(0).max(65535).default(8000),
+  // Blank means unset (8000), not 0: z.coerce.number would turn "" into a random port.
+  PORT: z.preprocess(
+    (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
+    z.coerce.number().int().min(0).max(65535).default(8000),
+  ),
   HOST: z.string().min(1).default("127.0.0.1"),
   DATABASE_URL: z.string().regex(
     /^(file:|:memory:$|libsql:\/\/|https?:\/\/|wss?:\/\/)/,

@@ -8,6 +8,7 @@ import { openDatabase } from "./db/client.ts";
 import { pingDatabase } from "./db/health.ts";
 import { migrateDatabase } from "./db/migrate.ts";
 import { systemClock } from "./lifecycle/clock.ts";
+import { createSweeper } from "./lifecycle/sweeper.ts";
 import { createLogger } from "./logger.ts";
 
 /** Stops the process with one line that says what to fix. */
@@ -52,6 +53,11 @@ async function main() {
     pingDatabase: () => pingDatabase(database.client),
   });
 
+  const sweeper = createSweeper({ db: database.db, clock: systemClock, logger });
+  await sweeper.sweepOnce().catch((e) => logger.error("first sweep failed", { error: String(e) }));
+  const scheduler = sweeper.start();
+  logger.info("sweeper started", { scheduler });
+
   let server: Deno.HttpServer;
   try {
     server = Deno.serve({
@@ -72,6 +78,7 @@ async function main() {
   const shutdown = async (signal: string) => {
     logger.info("shutting down", { signal });
     await server.shutdown();
+    await sweeper.stop();
     database.close();
     Deno.exit(0);
   };

@@ -135,7 +135,7 @@ class Call {
   #host: string;
   #deadline: number;
 
-  constructor(readonly s: Settings, readonly req: GetMetricDataRequest) {
+  constructor(readonly settings: Settings, readonly req: GetMetricDataRequest) {
     const { accessKeyId, secretAccessKey, sessionToken } = req.credentials;
     // retries: 0 because aws4fetch retries neither 400 Throttling nor network errors.
     this.#aws = new AwsClient({
@@ -146,14 +146,14 @@ class Call {
       region: req.region,
       retries: 0,
     });
-    this.#url = s.endpoint.replaceAll("{region}", req.region);
+    this.#url = settings.endpoint.replaceAll("{region}", req.region);
     this.#host = endpointHost(this.#url);
-    this.#deadline = s.now() + s.totalBudgetMs;
+    this.#deadline = settings.now() + settings.totalBudgetMs;
   }
 
   /** One page, retried on throttling, 5xx, garbage, network errors and timeouts. */
   async page(body: string, page: number): Promise<Record<string, unknown>> {
-    const { s, req } = this;
+    const { settings: s, req } = this;
     // An attempt with less time than this left could only time out, so it is not started.
     const minAttemptMs = Math.min(s.attemptTimeoutMs, 100);
     const context = {
@@ -212,7 +212,7 @@ class Call {
       // The signal also covers reading the body, which can stall after the headers arrive.
       const signal = AbortSignal.timeout(timeoutMs);
       const request = await this.#aws.sign(this.#url, { method: "POST", headers, body, signal });
-      res = await this.s.fetch(request);
+      res = await this.settings.fetch(request);
       text = await res.text();
     } catch (err) {
       const name = err instanceof Error || err instanceof DOMException ? err.name : "";
@@ -256,7 +256,7 @@ class Call {
       attempts: this.attempts,
       requestId: failure.requestId,
       retryAfterSeconds: kind === "throttled"
-        ? failure.retryAfterSeconds ?? Math.max(1, Math.ceil(this.s.maxDelayMs / 1000))
+        ? failure.retryAfterSeconds ?? Math.max(1, Math.ceil(this.settings.maxDelayMs / 1000))
         : undefined,
     });
   }

@@ -142,7 +142,7 @@ export function startFakeCloudWatch(
         `Unknown operation ${call.target ?? "(no X-Amz-Target)"}`,
       );
     }
-    const fault = faultAnswer(call.mode, req.signal);
+    const fault = faultAnswer(call.mode);
     if (fault !== undefined) return await fault;
     if (!call.body || typeof call.body !== "object") {
       return awsError(
@@ -162,10 +162,7 @@ export function startFakeCloudWatch(
     }
   }
 
-  function faultAnswer(
-    mode: FaultMode,
-    clientGone: AbortSignal,
-  ): Promise<Response | null> | Response | undefined {
+  function faultAnswer(mode: FaultMode): Promise<Response | null> | Response | undefined {
     switch (mode) {
       case "throttle":
         return awsError(
@@ -214,11 +211,10 @@ export function startFakeCloudWatch(
           headers: { "content-type": JSON_TYPE },
         });
       case "hang":
-        // Held until the client gives up or the fake closes, so no test leaks a pending request.
+        // Held until close(), which must release it or shutdown would wait forever.
         return new Promise((resolve) => {
-          const released = AbortSignal.any([closing.signal, clientGone]);
-          if (released.aborted) resolve(null);
-          released.addEventListener("abort", () => resolve(null), { once: true });
+          if (closing.signal.aborted) resolve(null);
+          closing.signal.addEventListener("abort", () => resolve(null), { once: true });
         });
       default:
         return undefined;

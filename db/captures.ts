@@ -1,0 +1,167 @@
+import { and, desc, eq, inArray, lt, type SQL, sql } from "drizzle-orm";
+import type { Database } from "./client.ts";
+import { isUniqueViolation } from "./errors.ts";
+import {
+  type CaptureRow,
+  captures,
+  captureSnapshots,
+  type CaptureStatus,
+  memberships,
+} from "./schema.ts";
+
+/** SQL for a capture's status at `now`; mirrors lifecycle/status.ts statusAt(). */
+export function effectiveStatusSql(now: number): SQL<CaptureStatus> {
+  return sql<CaptureStatus>`(CASE
+    WHEN ${captures.status} IN ('DONE', 'FAILED') THEN ${captures.status}
+    WHEN ${captures.status} = 'SCHEDULED' AND ${captures.scheduledStart} > ${now} THEN 'SCHEDULED'
+    WHEN ${captures.duration} IS NOT NULL
+      AND coalesce(${captures.start}, ${captures.scheduledStart}) + ${captures.duration} * 1000 <= ${now}
+      THEN 'DONE'
+    ELSE 'RUNNING' END)`;
+}
+
+/** A capture's row with the caller's role in its environment, or undefined if not a member. */
+export async function findCaptureForMember(db: Database, id: number, userId: string) {
+  const [row] = await db.select({ capture: captures, role: memberships.role })
+    .from(captures)
+    .innerJoin(
+      memberships,
+      and(eq(memberships.envId, captures.envId), eq(memberships.userId, userId)),
+    )
+    .where(eq(captures.id, id));
+  return row;
+}
+
+export interface CaptureFilter {
+  userId: string;
+  envId?: number;
+  name?: string;
+  statuses?: CaptureStatus[];
+  /** Only captures with a smaller id (keyset pagination, newest first). */
+  beforeId?: number;
+  limit: number;
+  now: number;
+}
+
+/** Captures of every environment the user belongs to, newest first, one page plus one. */
+export function listCapturesForMember(db: Database, filter: CaptureFilter): Promise<CaptureRow[]> {
+  const conditions: SQL[] = [
+    inArray(
+      captures.envId,
+      db.select({ envId: memberships.envId }).from(memberships)
+        .where(eq(memberships.userId, filter.userId)),
+    ),
+  ];
+  if (filter.envId !== undefined) conditions.push(eq(captures.envId, filter.envId));
+  if (filter.name !== undefined) conditions.push(eq(captures.name, filter.name));
+  if (filter.beforeId !== undefined) conditions.push(lt(captures.id, filter.beforeId));
+  if (filter.statuses?.length) {
+    conditions.push(inArray(effectiveStatusSql(filter.now), filter.statuses));
+  }
+  return db.select().from(captures).where(and(...conditions))
+    .orderBy(desc(captures.id)).limit(filter.limit + 1);
+}
+
+export type NewCapture = Omit<
+  typeof captures.$inferInsert,
+  "id" | "createdAt" | "updatedAt" | "snapshotAttempts" | "snapshotError"
+>;
+
+/** Inserts a capture; "name_taken" when its environment already has one by that name. */
+export async function insertCapture(
+  db: Database,
+  input: NewCapture,
+  now: number,
+): Promise<CaptureRow | "name_taken"> {
+  try {
+    const [row] = await db.insert(captures)
+      .values({ ...input, createdAt: now, updatedAt: now })
+      .returning();
+    return row;
+  } catch (error) {
+    if (isUniqueViolation(error)) return "name_taken";
+    throw error;
+  }
+}
+
+/** Ends a capture that is running at `now`; undefined when it was not (someone else won). */
+export async function stopIfRunning(db: Database, id: number, now: number) {
+  const [row] = await db.update(captures)
+    .set({
+      status: "DONE",
+      start: sql`coalesce(${captures.start}, ${captures.scheduledStart})`,
+      end: now,
+      updatedAt: now,
+    })
+    .where(and(eq(captures.id, id), sql`${effectiveStatusSql(now)} = 'RUNNING'`))
+    .returning();
+  return row;
+}
+
+export interface CaptureChanges {
+  name?: string;
+  scheduledStart?: number;
+  duration?: number;
+}
+
+/**
+ * Applies an edit in one conditional statement: scheduledStart only while still SCHEDULED,
+ * duration only while SCHEDULED or RUNNING and ending after `now`. Undefined when the
+ * capture no longer qualifies; "name_taken" on a name clash.
+ */
+export async function updateCaptureIfEditable(
+  db: Database,
+  id: number,
+  changes: CaptureChanges,
+  now: number,
+): Promise<CaptureRow | "name_taken" | undefined> {
+  const conditions: SQL[] = [eq(captures.id, id)];
+  const status = effectiveStatusSql(now);
+  if (changes.scheduledStart !== undefined) conditions.push(sql`${status} = 'SCHEDULED'`);
+  if (changes.duration !== undefined) {
+    const start = changes.scheduledStart ??
+      sql`coalesce(${captures.start}, ${captures.scheduledStart})`;
+    conditions.push(sql`${status} IN ('SCHEDULED', 'RUNNING')`);
+    conditions.push(sql`${start} + ${changes.duration} * 1000 > ${now}`);
+  }
+  try {
+    const [row] = await db.update(captures)
+      .set({ ...changes, updatedAt: now })
+      .where(and(...conditions))
+      .returning();
+    return row;
+  } catch (error) {
+    if (isUniqueViolation(error)) return "name_taken";
+    throw error;
+  }
+}
+
+/** Deletes a capture and its stored metrics; false when it was already gone. */
+export async function deleteCapture(db: Database, id: number): Promise<boolean> {
+  const [, deleted] = await db.batch([
+    db.delete(captureSnapshots).where(eq(captureSnapshots.captureId, id)),
+    db.delete(captures).where(eq(captures.id, id)).returning({ id: captures.id }),
+  ]);
+  return deleted.length > 0;
+}
+
+/** Persists due transitions with conditional updates; safe to run from many instances at once. */
+export async function persistTransitions(db: Database, now: number) {
+  const started = await db.update(captures)
+    .set({ status: "RUNNING", start: captures.scheduledStart, updatedAt: now })
+    .where(and(eq(captures.status, "SCHEDULED"), sql`${captures.scheduledStart} <= ${now}`))
+    .returning({ id: captures.id });
+  const finished = await db.update(captures)
+    .set({
+      status: "DONE",
+      end: sql`${captures.start} + ${captures.duration} * 1000`,
+      updatedAt: now,
+    })
+    .where(and(
+      eq(captures.status, "RUNNING"),
+      sql`${captures.duration} IS NOT NULL`,
+      sql`${captures.start} + ${captures.duration} * 1000 <= ${now}`,
+    ))
+    .returning({ id: captures.id });
+  return { started: started.map((r) => r.id), finished: finished.map((r) => r.id) };
+}

@@ -1,0 +1,124 @@
+import { z } from "@hono/zod-openapi";
+import { printable, Timestamp } from "./common.ts";
+
+export const CAPTURE_STATUSES = ["SCHEDULED", "RUNNING", "DONE", "FAILED"] as const;
+
+export const CaptureStatus = z.enum(CAPTURE_STATUSES).openapi("CaptureStatus", {
+  description: "SCHEDULED → RUNNING → DONE; FAILED carries a reason",
+});
+
+const isoInstant = z.iso.datetime({ offset: true }).openapi({
+  format: "date-time",
+  example: "2026-01-15T10:00:00Z",
+});
+
+const duration = z.number().int().min(60).max(2_592_000).openapi({
+  description: "Whole seconds, 60 (one minute) to 2,592,000 (30 days)",
+  example: 3600,
+});
+
+export const Capture = z.object({
+  id: z.number().int().openapi({ example: 42 }),
+  envId: z.number().int().openapi({ example: 1 }),
+  ownerId: z.string().openapi({ example: "user-1" }),
+  name: z.string().openapi({ example: "black-friday-peak" }),
+  status: CaptureStatus,
+  scheduledStart: Timestamp.nullable().openapi({ description: "When a scheduled capture starts" }),
+  scheduledEnd: Timestamp.nullable().openapi({
+    description: "When the capture is planned to end (start + duration), or null if open-ended",
+  }),
+  start: Timestamp.nullable().openapi({ description: "When it started; null while SCHEDULED" }),
+  end: Timestamp.nullable().openapi({ description: "When it ended; null until DONE" }),
+  duration: z.number().int().nullable().openapi({
+    example: 3600,
+    description: "Seconds: the planned length, or the actual length once DONE; null if open-ended",
+  }),
+  reason: z.string().nullable().openapi({ description: "Why it failed, or null" }),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+}).openapi("Capture");
+
+export const CreateCapture = z.object({
+  name: printable(100).openapi({ example: "black-friday-peak" }),
+  envId: z.number().int().positive().openapi({ example: 1 }),
+  status: z.enum(["SCHEDULED", "RUNNING", "STARTED", "STARTING"]).optional().openapi({
+    description:
+      "SCHEDULED needs scheduledStart; RUNNING, STARTED and STARTING (the old API's values) start now",
+  }),
+  start: isoInstant.optional().openapi({
+    description: "A past instant backfills a window; the future is refused (use scheduledStart)",
+  }),
+  scheduledStart: isoInstant.optional().openapi({
+    description: "A future instant: the capture is SCHEDULED until then",
+    example: "2026-01-15T10:00:00Z",
+  }),
+  duration: duration.optional(),
+}).strict().superRefine((body, ctx) => {
+  if (body.status === "SCHEDULED" && body.scheduledStart === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["scheduledStart"],
+      message: 'status "SCHEDULED" needs a scheduledStart',
+    });
+  }
+  if (body.scheduledStart !== undefined && body.start !== undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["start"],
+      message: "send either start (backfill) or scheduledStart (schedule), not both",
+    });
+  }
+  if (body.scheduledStart !== undefined && body.status && body.status !== "SCHEDULED") {
+    ctx.addIssue({
+      code: "custom",
+      path: ["status"],
+      message:
+        `status "${body.status}" starts now; drop it, or use "SCHEDULED" with scheduledStart`,
+    });
+  }
+}).openapi("CreateCapture");
+
+export const UpdateCapture = z.object({
+  name: printable(100).optional().openapi({ example: "black-friday-peak-2" }),
+  scheduledStart: isoInstant.optional().openapi({ description: "Only while SCHEDULED" }),
+  duration: duration.optional().openapi({
+    description: "While SCHEDULED or RUNNING; the new end may not be in the past",
+  }),
+}).strict().refine((body) => Object.keys(body).length > 0, {
+  message: "Send at least one of name, scheduledStart, duration",
+}).openapi("UpdateCapture");
+
+export const ListCapturesQuery = z.object({
+  envId: z.coerce.number().int().positive().optional().openapi({
+    param: { name: "envId", in: "query" },
+    example: 1,
+  }),
+  name: z.string().min(1).max(100).optional().openapi({
+    param: { name: "name", in: "query" },
+    description: "Exact name",
+  }),
+  status: z.preprocess(
+    (value) => (typeof value === "string" ? [value] : value),
+    z.array(CaptureStatus).optional(),
+  ).openapi({
+    param: { name: "status", in: "query", style: "form", explode: true },
+    description: "Repeatable: ?status=RUNNING&status=SCHEDULED",
+    type: "array",
+    items: { $ref: "#/components/schemas/CaptureStatus" },
+  }),
+  limit: z.coerce.number().int().min(1).max(200).default(50).openapi({
+    param: { name: "limit", in: "query" },
+    example: 50,
+  }),
+  cursor: z.string().min(1).max(64).optional().openapi({
+    param: { name: "cursor", in: "query" },
+    description: "Opaque; copy it from the Link rel=next header",
+  }),
+});
+
+export const CaptureIdParams = z.object({
+  id: z.coerce.number().int().positive().openapi({
+    param: { name: "id", in: "path" },
+    example: 42,
+  }),
+});

@@ -1,0 +1,38 @@
+import type { CaptureRow } from "../../db/schema.ts";
+import { plannedEndOf, statusAt } from "../../lifecycle/status.ts";
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/** The API shape of a capture at `now`, with its status computed, not just as stored. */
+export function presentCapture(row: CaptureRow, now: number) {
+  const effective = statusAt(row, now);
+  const done = effective.status === "DONE" && effective.start !== null && effective.end !== null;
+  return {
+    id: row.id,
+    envId: row.envId,
+    ownerId: row.ownerId,
+    name: row.name,
+    status: effective.status,
+    scheduledStart: iso(row.scheduledStart),
+    scheduledEnd: iso(plannedEndOf(row)),
+    start: iso(effective.start),
+    end: iso(effective.end),
+    duration: done ? Math.round((effective.end! - effective.start!) / 1000) : row.duration,
+    reason: row.reason,
+    createdAt: new Date(row.createdAt).toISOString(),
+    updatedAt: new Date(row.updatedAt).toISOString(),
+  };
+}
+
+/** An opaque cursor for "captures older than this id". */
+export const encodeCursor = (id: number) => btoa(`c1:${id}`).replaceAll("=", "");
+
+/** The id inside a cursor, or undefined when it is not one of ours. */
+export function decodeCursor(cursor: string): number | undefined {
+  try {
+    const match = /^c1:(\d{1,15})$/.exec(atob(cursor));
+    return match ? Number(match[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}

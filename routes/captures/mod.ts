@@ -1,0 +1,14 @@
+import { createRouter } from "../router.ts";
+import * as handlers from "./handlers.ts";
+import * as routes from "./routes.ts";
+
+/** The capture operations. */
+export const capturesRouter = () =>
+  createRouter()
+    .openapi(routes.list, handlers.list)
+    .openapi(routes.create, handlers.create)
+    .openapi(routes.get, handlers.get)
+    .openapi(routes.put, handlers.put)
+    .openapi(routes.patch, handlers.patch)
+    .openapi(routes.stop, handlers.stop)
+    .openapi(routes.remove, handlers.remove);

@@ -1,0 +1,131 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { requireUser } from "../../auth/require_user.ts";
+import { json, jsonBody, problems } from "../../openapi/helpers.ts";
+import {
+  Capture,
+  CaptureIdParams,
+  CreateCapture,
+  ListCapturesQuery,
+  UpdateCapture,
+} from "../../openapi/schemas/capture.ts";
+
+const tags = ["Captures"];
+const security = [{ bearerAuth: [] }];
+
+export const list = createRoute({
+  method: "get",
+  path: "/api/captures",
+  tags,
+  security,
+  middleware: [requireUser] as const,
+  operationId: "listCaptures",
+  summary: "Get all captures",
+  description:
+    'Captures of every environment you are a member of, newest first. The next page\'s URL is in the `Link: <…>; rel="next"` header.',
+  request: { query: ListCapturesQuery },
+  responses: {
+    200: {
+      ...json(z.array(Capture), "One page of captures"),
+      headers: z.object({
+        Link: z.string().optional().openapi({
+          description: 'The next page: <…?cursor=…>; rel="next"',
+        }),
+      }),
+    },
+    ...problems(400, 401, 404),
+  },
+});
+
+export const get = createRoute({
+  method: "get",
+  path: "/api/captures/{id}",
+  tags,
+  security,
+  middleware: [requireUser] as const,
+  operationId: "getCapture",
+  summary: "Get a specific capture",
+  description: "Answers 404 when you are not a member of the capture's environment.",
+  request: { params: CaptureIdParams },
+  responses: {
+    200: json(Capture, "The capture"),
+    ...problems(400, 401, 404),
+  },
+});
+
+export const create = createRoute({
+  method: "post",
+  path: "/api/captures",
+  tags,
+  security,
+  middleware: [requireUser] as const,
+  operationId: "createCapture",
+  summary: "Post a new capture",
+  description:
+    "Starts a capture now, schedules one (`scheduledStart` in the future), or backfills a past window (`start` in the past; DONE at once when `start + duration` is past). Names are unique within an environment.",
+  request: { body: jsonBody(CreateCapture, "The capture to create") },
+  responses: {
+    201: {
+      ...json(Capture, "The new capture"),
+      headers: z.object({ Location: z.string().openapi({ example: "/api/captures/42" }) }),
+    },
+    ...problems(400, 401, 404, 409, 413),
+  },
+});
+
+const update = (method: "put" | "patch", operationId: string) =>
+  createRoute({
+    method,
+    path: "/api/captures/{id}",
+    tags,
+    security,
+    middleware: [requireUser] as const,
+    operationId,
+    summary: method === "put" ? "Edit a capture" : "Edit a capture (PATCH)",
+    description:
+      "Rename any capture; move `scheduledStart` while SCHEDULED; change `duration` while SCHEDULED or RUNNING (the new end may not be in the past). The capture's owner or an environment admin only.",
+    request: {
+      params: CaptureIdParams,
+      body: jsonBody(UpdateCapture, "The fields to change; at least one"),
+    },
+    responses: {
+      200: json(Capture, "The edited capture"),
+      ...problems(400, 401, 403, 404, 409, 413),
+    },
+  });
+
+export const put = update("put", "updateCapture");
+export const patch = update("patch", "patchCapture");
+
+export const stop = createRoute({
+  method: "post",
+  path: "/api/captures/{id}/stop",
+  tags,
+  security,
+  middleware: [requireUser] as const,
+  operationId: "stopCapture",
+  summary: "Stop a capture",
+  description:
+    "Ends a RUNNING capture now. Other statuses answer 409 (cancel a SCHEDULED one with DELETE). The capture's owner or an environment admin only.",
+  request: { params: CaptureIdParams },
+  responses: {
+    200: json(Capture, "The capture, now DONE"),
+    ...problems(400, 401, 403, 404, 409),
+  },
+});
+
+export const remove = createRoute({
+  method: "delete",
+  path: "/api/captures/{id}",
+  tags,
+  security,
+  middleware: [requireUser] as const,
+  operationId: "deleteCapture",
+  summary: "Delete a capture",
+  description:
+    "Deletes a capture in any status, with its stored metrics. The capture's owner or an environment admin only.",
+  request: { params: CaptureIdParams },
+  responses: {
+    204: { description: "Deleted" },
+    ...problems(400, 401, 403, 404),
+  },
+});

@@ -1,0 +1,185 @@
+import assert from "node:assert/strict";
+import { ConfigError, loadConfig } from "../config.ts";
+
+const projectRoot = new URL("..", import.meta.url);
+const VALID_SECRET = "a-shared-secret-of-at-least-32-bytes";
+const key = (bytes: number) => btoa(String.fromCharCode(...new Uint8Array(bytes).fill(1)));
+
+/** Asserts loadConfig(env) throws a one-line ConfigError naming `variable`; returns the message. */
+function assertConfigError(env: Record<string, string>, variable: string): string {
+  let caught: unknown;
+  try {
+    loadConfig(env);
+  } catch (error) {
+    caught = error;
+  }
+  assert.ok(caught instanceof ConfigError, `expected a ConfigError for ${JSON.stringify(env)}`);
+  const { message } = caught;
+  assert.ok(!message.includes("\n"), `not one line: ${message}`);
+  assert.ok(message.includes(variable), `"${message}" does not name ${variable}`);
+  return message;
+}
+
+Deno.test("loadConfig() applies the documented defaults to an empty environment", () => {
+  const config = loadConfig({});
+  assert.equal(config.port, 8000);
+  assert.equal(config.host, "127.0.0.1");
+  assert.equal(config.databaseUrl, "file:data/capwatch.db");
+  assert.equal(config.databaseAuthToken, undefined);
+  assert.deepEqual(config.jwt, {
+    secret: undefined,
+    jwksUrl: undefined,
+    issuer: undefined,
+    audience: undefined,
+  });
+  assert.equal(config.credentialsKey, undefined);
+  assert.equal(config.awsCredentials, undefined);
+  assert.equal(config.cloudwatchEndpoint, undefined);
+  assert.equal(config.logLevel, "info");
+  assert.equal(config.onDeploy, false);
+});
+
+Deno.test("loadConfig() treats empty variables as unset", () => {
+  const config = loadConfig({
+    PORT: "",
+    JWT_SECRET: "",
+    JWKS_URL: "",
+    CREDENTIALS_KEY: "",
+    AWS_ACCESS_KEY_ID: "",
+    AWS_SECRET_ACCESS_KEY: "",
+  });
+  assert.equal(config.port, 8000);
+  assert.equal(config.jwt.secret, undefined);
+  assert.equal(config.jwt.jwksUrl, undefined);
+  assert.equal(config.credentialsKey, undefined);
+  assert.equal(config.awsCredentials, undefined);
+});
+
+Deno.test("loadConfig() reads every variable it is given", () => {
+  const config = loadConfig({
+    PORT: "0",
+    HOST: "0.0.0.0",
+    DATABASE_URL: "libsql://capwatch.turso.io",
+    DATABASE_AUTH_TOKEN: "turso-token",
+    JWT_SECRET: VALID_SECRET,
+    JWKS_URL: "https://id.example.com/.well-known/jwks.json",
+    JWT_ISSUER: "https://id.example.com/",
+    JWT_AUDIENCE: "capwatch",
+    CREDENTIALS_KEY: key(32),
+    AWS_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE",
+    AWS_SECRET_ACCESS_KEY: "server-wide-secret-access-key",
+    AWS_SESSION_TOKEN: "server-wide-session",
+    CLOUDWATCH_ENDPOINT: "http://127.0.0.1:4566",
+    LOG_LEVEL: "debug",
+    DENO_DEPLOYMENT_ID: "abc123",
+  });
+  assert.equal(config.port, 0);
+  assert.equal(config.host, "0.0.0.0");
+  assert.equal(config.databaseUrl, "libsql://capwatch.turso.io");
+  assert.equal(config.databaseAuthToken, "turso-token");
+  assert.deepEqual(config.jwt, {
+    secret: VALID_SECRET,
+    jwksUrl: "https://id.example.com/.well-known/jwks.json",
+    issuer: "https://id.example.com/",
+    audience: "capwatch",
+  });
+  assert.deepEqual(config.credentialsKey, new Uint8Array(32).fill(1));
+  assert.deepEqual(config.awsCredentials, {
+    accessKeyId: "AKIAIOSFODNN7EXAMPLE",
+    secretAccessKey: "server-wide-secret-access-key",
+    sessionToken: "server-wide-session",
+  });
+  assert.equal(config.cloudwatchEndpoint, "http://127.0.0.1:4566");
+  assert.equal(config.logLevel, "debug");
+  assert.equal(config.onDeploy, true);
+});
+
+Deno.test("loadConfig() accepts each documented DATABASE_URL form", () => {
+  for (
+    const url of [
+      "file:data/capwatch.db",
+      ":memory:",
+      "libsql://db.turso.io",
+      "https://db.turso.io",
+      "wss://db.turso.io",
+    ]
+  ) {
+    assert.equal(loadConfig({ DATABASE_URL: url }).databaseUrl, url);
+  }
+});
+
+Deno.test("loadConfig() rejects a PORT that is not a port number", () => {
+  for (const port of ["http", "8000abc", "80.5", "-1", "65536"]) {
+    assertConfigError({ PORT: port }, "PORT");
+  }
+});
+
+Deno.test("loadConfig() rejects a DATABASE_URL of an unsupported kind", () => {
+  for (const url of ["postgres://localhost/capwatch", "data/capwatch.db", "memory"]) {
+    assertConfigError({ DATABASE_URL: url }, "DATABASE_URL");
+  }
+});
+
+Deno.test("loadConfig() rejects a JWT_SECRET under 32 bytes without echoing it", () => {
+  const secret = "x".repeat(31);
+  const message = assertConfigError({ JWT_SECRET: secret }, "JWT_SECRET");
+  assert.ok(!message.includes(secret), message);
+  assert.equal(loadConfig({ JWT_SECRET: "x".repeat(32) }).jwt.secret, "x".repeat(32));
+});
+
+Deno.test("loadConfig() rejects a JWKS_URL that is not an http(s) URL", () => {
+  for (const url of ["not a url", "jwks.json", "ftp://id.example.com/jwks.json"]) {
+    assertConfigError({ JWKS_URL: url }, "JWKS_URL");
+  }
+});
+
+Deno.test("loadConfig() rejects a CREDENTIALS_KEY that is not base64 of 32 bytes", () => {
+  for (const value of ["not base64!", key(16), key(33), "x".repeat(44)]) {
+    const message = assertConfigError({ CREDENTIALS_KEY: value }, "CREDENTIALS_KEY");
+    assert.ok(!message.includes(value), message);
+  }
+});
+
+Deno.test("loadConfig() rejects an AWS access key id without its secret and the reverse", () => {
+  const secret = "server-wide-secret-access-key";
+  assertConfigError({ AWS_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE" }, "AWS_SECRET_ACCESS_KEY");
+  const message = assertConfigError({ AWS_SECRET_ACCESS_KEY: secret }, "AWS_ACCESS_KEY_ID");
+  assert.ok(!message.includes(secret), message);
+});
+
+Deno.test("loadConfig() rejects an unknown LOG_LEVEL", () => {
+  assertConfigError({ LOG_LEVEL: "verbose" }, "LOG_LEVEL");
+});
+
+Deno.test("loadConfig() rejects a CLOUDWATCH_ENDPOINT that is not an http(s) URL", () => {
+  assertConfigError(
+    { CLOUDWATCH_ENDPOINT: "monitoring.us-east-1.amazonaws.com" },
+    "CLOUDWATCH_ENDPOINT",
+  );
+});
+
+Deno.test("main.ts exits 1 with one stderr line naming JWT_SECRET when it is too short", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "capwatch-config-" });
+  try {
+    const dbPath = `${dir}/never-created/capwatch.db`;
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "main.ts"],
+      cwd: projectRoot,
+      env: { JWT_SECRET: "short", DATABASE_URL: `file:${dbPath}`, NO_COLOR: "1" },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(output.stderr);
+    const lines = stderr.split("\n").filter((line) => line.trim() !== "");
+    assert.equal(output.code, 1, stderr);
+    assert.equal(lines.length, 1, `expected one line, got:\n${stderr}`);
+    assert.match(lines[0], /JWT_SECRET/);
+    assert.ok(!lines[0].includes("short"), lines[0]);
+    assert.equal(new TextDecoder().decode(output.stdout), "");
+    // Configuration is checked before anything touches the disk.
+    await assert.rejects(Deno.stat(`${dir}/never-created`), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

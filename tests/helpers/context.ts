@@ -1,0 +1,113 @@
+import { createApp } from "../../app.ts";
+import { createCredentialsCipher } from "../../auth/credentials_cipher.ts";
+import { createTokenVerifier } from "../../auth/jwt.ts";
+import { mintToken } from "../../auth/mint.ts";
+import { type Config, loadConfig } from "../../config.ts";
+import { type DatabaseHandle, openDatabase } from "../../db/client.ts";
+import { pingDatabase } from "../../db/health.ts";
+import { migrateDatabase } from "../../db/migrate.ts";
+import { manualClock } from "../../lifecycle/clock.ts";
+import { createLogger } from "../../logger.ts";
+import type { AppDeps } from "../../routes/deps.ts";
+
+export const TEST_SECRET = "test-secret-that-is-at-least-32-bytes-long";
+export const TEST_CREDENTIALS_KEY = btoa(String.fromCharCode(...new Uint8Array(32).fill(7)));
+
+export interface TestContextOptions {
+  now?: string;
+  env?: Record<string, string>;
+  deps?: Partial<AppDeps>;
+}
+
+/** A fresh app on its own temp database file, a movable clock, and token-carrying callers. */
+export async function testContext(options: TestContextOptions = {}) {
+  const dbPath = await Deno.makeTempFile({ prefix: "capwatch-test-", suffix: ".db" });
+  const clock = manualClock(options.now ?? "2026-01-01T00:00:00Z");
+  const config: Config = loadConfig({
+    JWT_SECRET: TEST_SECRET,
+    CREDENTIALS_KEY: TEST_CREDENTIALS_KEY,
+    DATABASE_URL: `file:${dbPath}`,
+    ...options.env,
+  });
+  const database: DatabaseHandle = await openDatabase(config.databaseUrl);
+  await migrateDatabase(database.db);
+  const logLines: string[] = [];
+  const deps: AppDeps = {
+    db: database.db,
+    config,
+    clock,
+    verifyToken: createTokenVerifier(config.jwt, { clock }),
+    logger: createLogger("debug", (line) => logLines.push(line)),
+    credentialsCipher: config.credentialsKey
+      ? await createCredentialsCipher(config.credentialsKey)
+      : undefined,
+    pingDatabase: () => pingDatabase(database.client),
+    ...options.deps,
+  };
+  const app = createApp(deps);
+
+  const token = (sub: string, ttlSeconds = 3600) =>
+    mintToken(TEST_SECRET, { sub, ttlSeconds, now: clock() });
+
+  /** Requests as `user` (a JWT sub), with JSON bodies. */
+  const as = (user: string | null) => {
+    const send = async (method: string, path: string, body?: unknown, headers = {}) => {
+      const h: Record<string, string> = { ...headers };
+      if (user) h.Authorization = `Bearer ${await token(user)}`;
+      if (body !== undefined) h["Content-Type"] = "application/json";
+      return app.request(path, {
+        method,
+        headers: h,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    };
+    return {
+      get: (path: string, headers?: Record<string, string>) =>
+        send("GET", path, undefined, headers),
+      post: (path: string, body?: unknown) => send("POST", path, body),
+      put: (path: string, body?: unknown) => send("PUT", path, body),
+      patch: (path: string, body?: unknown) => send("PATCH", path, body),
+      delete: (path: string) => send("DELETE", path),
+    };
+  };
+
+  /** Registers an environment owned (and administered) by `owner`. */
+  const createEnvironment = async (owner = "owner", body: Record<string, unknown> = {}) => {
+    const res = await as(owner).post("/api/environments", {
+      name: `env-${crypto.randomUUID().slice(0, 8)}`,
+      region: "us-east-1",
+      dbInstanceIdentifier: "prod-mysql-1",
+      ...body,
+    });
+    if (res.status !== 201) throw new Error(`createEnvironment: ${res.status} ${await res.text()}`);
+    return await res.json() as { id: number; name: string };
+  };
+
+  /** Adds `userId` to an environment with `role`, acting as `admin`. */
+  const addMember = async (envId: number, userId: string, role = "member", admin = "owner") => {
+    const res = await as(admin).put(`/api/environments/${envId}/members/${userId}`, { role });
+    if (res.status >= 300) throw new Error(`addMember: ${res.status} ${await res.text()}`);
+  };
+
+  return {
+    app,
+    deps,
+    db: database.db,
+    client: database.client,
+    dbPath,
+    clock,
+    config,
+    logLines,
+    token,
+    as,
+    createEnvironment,
+    addMember,
+    async [Symbol.asyncDispose]() {
+      database.close();
+      await Deno.remove(dbPath).catch(() => {});
+      for (const suffix of ["-wal", "-shm"]) await Deno.remove(dbPath + suffix).catch(() => {});
+    },
+  };
+}
+
+export type TestContext = Awaited<ReturnType<typeof testContext>>;

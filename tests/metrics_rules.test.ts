@@ -1,0 +1,206 @@
+import assert from "node:assert/strict";
+import {
+  CATALOGUE,
+  METRIC_TYPES,
+  metricTypeForQueryId,
+  resolveMetricType,
+} from "../metrics/catalogue.ts";
+import { alignWindow, choosePeriod, isValidStat, pointCount } from "../metrics/period.ts";
+
+const NOW = new Date("2026-06-01T00:00:00Z");
+const DAY = 86_400_000;
+const ago = (ms: number) => new Date(NOW.getTime() - ms);
+
+Deno.test("METRIC_TYPES lists the 14 RDS metrics with labels, units and query ids", () => {
+  assert.equal(METRIC_TYPES.length, 14);
+  assert.deepEqual(Object.keys(CATALOGUE), [...METRIC_TYPES]);
+  assert.deepEqual(CATALOGUE.CPUUtilization, {
+    type: "CPUUtilization",
+    label: "CPU utilization",
+    unit: "Percent",
+    queryId: "cpu_utilization",
+  });
+  assert.equal(CATALOGUE.ReadLatency.unit, "Seconds");
+  assert.equal(CATALOGUE.FreeableMemory.unit, "Bytes");
+  assert.equal(CATALOGUE.WriteIOPS.unit, "Count/Second");
+  assert.equal(CATALOGUE.NetworkTransmitThroughput.unit, "Bytes/Second");
+  assert.equal(CATALOGUE.DatabaseConnections.unit, "Count");
+  const ids = METRIC_TYPES.map((t) => CATALOGUE[t].queryId);
+  assert.equal(new Set(ids).size, 14);
+  for (const type of METRIC_TYPES) {
+    assert.match(CATALOGUE[type].queryId, /^[a-z]\w*$/);
+    assert.equal(metricTypeForQueryId(CATALOGUE[type].queryId), type);
+  }
+});
+
+Deno.test("resolveMetricType() accepts CloudWatch names in any case", () => {
+  for (const type of METRIC_TYPES) {
+    assert.equal(resolveMetricType(type), type);
+    assert.equal(resolveMetricType(type.toUpperCase()), type);
+    assert.equal(resolveMetricType(type.toLowerCase()), type);
+  }
+});
+
+Deno.test("resolveMetricType() accepts the old MyCRT names as aliases", () => {
+  const old: Record<string, string> = {
+    "CPU UTILIZATION": "CPUUtilization",
+    "FREEABLE MEMORY": "FreeableMemory",
+    "READ IOPS": "ReadIOPS",
+    "WRITE IOPS": "WriteIOPS",
+    "READ THROUGHPUT": "ReadThroughput",
+    "WRITE THROUGHPUT": "WriteThroughput",
+    "FREE STORAGE SPACE": "FreeStorageSpace",
+    "DATABASE CONNECTIONS": "DatabaseConnections",
+    "READ LATENCY": "ReadLatency",
+    "WRITE LATENCY": "WriteLatency",
+    "DISK QUEUE DEPTH": "DiskQueueDepth",
+    "NETWORK RECEIVE THROUGHPUT": "NetworkReceiveThroughput",
+    "NETWORK TRANSMIT THROUGHPUT": "NetworkTransmitThroughput",
+    "SWAP USAGE": "SwapUsage",
+  };
+  for (const [alias, type] of Object.entries(old)) {
+    assert.equal(resolveMetricType(alias), type, alias);
+    assert.equal(resolveMetricType(alias.toLowerCase()), type, alias);
+    assert.equal(resolveMetricType(alias.replaceAll(" ", "_")), type, alias);
+  }
+  assert.equal(resolveMetricType("  cpu   utilization "), "CPUUtilization");
+  assert.equal(resolveMetricType("cpu_utilization"), "CPUUtilization");
+});
+
+Deno.test("resolveMetricType() rejects names outside the catalogue", () => {
+  for (const name of ["", "CPU", "CPUUTIL IZATION", "BurstBalance", "read-iops", "READIOPS!"]) {
+    assert.equal(resolveMetricType(name), undefined, name);
+  }
+});
+
+Deno.test("isValidStat() accepts CloudWatch's statistics and percentiles", () => {
+  for (const stat of ["Average", "Minimum", "Maximum", "Sum", "SampleCount"]) {
+    assert.ok(isValidStat(stat), stat);
+  }
+  for (const stat of ["p50", "p99", "p99.9", "p99.99", "p1", "p0.5", "p90.0"]) {
+    assert.ok(isValidStat(stat), stat);
+  }
+  for (
+    const stat of ["average", "AVG", "p0", "p100", "p100.0", "p99.999", "p", "P99", "tm99", ""]
+  ) {
+    assert.ok(!isValidStat(stat), stat);
+  }
+});
+
+Deno.test("choosePeriod() picks one minute for a recent day-long window", () => {
+  const start = ago(DAY);
+  assert.deepEqual(choosePeriod({ start, end: NOW, now: NOW }), { ok: true, period: 60 });
+  assert.deepEqual(choosePeriod({ start, end: start, now: NOW }), { ok: true, period: 60 });
+});
+
+Deno.test("choosePeriod() keeps a default series within 1,440 points", () => {
+  assert.deepEqual(choosePeriod({ start: ago(2 * DAY), end: NOW, now: NOW }), {
+    ok: true,
+    period: 120,
+  });
+  assert.deepEqual(choosePeriod({ start: ago(10 * DAY), end: NOW, now: NOW }), {
+    ok: true,
+    period: 600,
+  });
+  // A day that starts mid-minute spans 1,441 aligned minutes, so one minute is too fine.
+  const start = new Date(ago(DAY).getTime() + 30_000);
+  const end = new Date(start.getTime() + DAY);
+  const choice = choosePeriod({ start, end, now: NOW });
+  assert.deepEqual(choice, { ok: true, period: 120 });
+  assert.ok(pointCount(start, end, 120) <= 1440);
+});
+
+Deno.test("choosePeriod() uses multiples of 300 for windows that start 15 to 63 days ago", () => {
+  const start = ago(20 * DAY);
+  const end = new Date(start.getTime() + 3_600_000);
+  assert.deepEqual(choosePeriod({ start, end, now: NOW }), { ok: true, period: 300 });
+  assert.deepEqual(choosePeriod({ start, end, now: NOW, requested: 600 }), {
+    ok: true,
+    period: 600,
+  });
+});
+
+Deno.test("choosePeriod() uses multiples of 3600 for windows older than 63 days", () => {
+  const start = ago(100 * DAY);
+  const end = new Date(start.getTime() + 90 * DAY);
+  assert.deepEqual(choosePeriod({ start, end, now: NOW }), { ok: true, period: 7200 });
+  assert.deepEqual(choosePeriod({ start: ago(64 * DAY), end: ago(63 * DAY), now: NOW }), {
+    ok: true,
+    period: 3600,
+  });
+});
+
+Deno.test("choosePeriod() refuses a window that starts more than 455 days ago", () => {
+  const choice = choosePeriod({ start: ago(456 * DAY), end: ago(450 * DAY), now: NOW });
+  assert.equal(choice.ok, false);
+  assert.match(
+    !choice.ok ? choice.message : "",
+    /^CloudWatch keeps metrics for 455 days; this window starts 456 days ago/,
+  );
+});
+
+Deno.test("choosePeriod() rejects a requested period that is not a positive multiple of 60", () => {
+  for (const requested of [0, -60, 90, 60.5, 30, Number.NaN]) {
+    const choice = choosePeriod({ start: ago(DAY), end: NOW, now: NOW, requested });
+    assert.equal(choice.ok, false, String(requested));
+    assert.match(!choice.ok ? choice.message : "", /positive multiple of 60/);
+  }
+});
+
+Deno.test("choosePeriod() explains CloudWatch retention when a requested period is too fine", () => {
+  const twentyDays = choosePeriod({ start: ago(20 * DAY), end: NOW, now: NOW, requested: 60 });
+  assert.deepEqual(twentyDays, {
+    ok: false,
+    message: "1-minute data is kept 15 days; this window starts 20 days ago, " +
+      "use a period that is a multiple of 300",
+  });
+  const hundredDays = choosePeriod({
+    start: ago(100 * DAY),
+    end: ago(99 * DAY),
+    now: NOW,
+    requested: 300,
+  });
+  assert.deepEqual(hundredDays, {
+    ok: false,
+    message: "5-minute data is kept 63 days; this window starts 100 days ago, " +
+      "use a period that is a multiple of 3600",
+  });
+});
+
+Deno.test("choosePeriod() allows an explicit period up to 10,080 points per series", () => {
+  const start = ago(7 * DAY);
+  assert.deepEqual(choosePeriod({ start, end: NOW, now: NOW, requested: 60 }), {
+    ok: true,
+    period: 60,
+  });
+  const tooMany = choosePeriod({ start: ago(14 * DAY), end: NOW, now: NOW, requested: 60 });
+  assert.deepEqual(tooMany, {
+    ok: false,
+    message: "period 60 gives 20160 points per series; the most is 10080, " +
+      "use a period of at least 120",
+  });
+});
+
+Deno.test("choosePeriod() rejects a window that ends before it starts", () => {
+  const choice = choosePeriod({ start: NOW, end: ago(60_000), now: NOW });
+  assert.equal(choice.ok, false);
+});
+
+Deno.test("alignWindow() widens the window to whole periods in epoch seconds", () => {
+  const start = new Date("2026-01-15T10:00:30Z");
+  const end = new Date("2026-01-15T10:10:01Z");
+  assert.deepEqual(alignWindow(start, end, 60), {
+    startTime: Date.UTC(2026, 0, 15, 10, 0) / 1000,
+    endTime: Date.UTC(2026, 0, 15, 10, 11) / 1000,
+  });
+  assert.deepEqual(alignWindow(start, end, 300), {
+    startTime: Date.UTC(2026, 0, 15, 10, 0) / 1000,
+    endTime: Date.UTC(2026, 0, 15, 10, 15) / 1000,
+  });
+});
+
+Deno.test("alignWindow() never returns an empty window", () => {
+  const at = new Date("2026-01-15T10:00:00Z");
+  const { startTime, endTime } = alignWindow(at, at, 60);
+  assert.equal(endTime - startTime, 60);
+});
