@@ -10,6 +10,8 @@ import { migrateDatabase } from "./db/migrate.ts";
 import { systemClock } from "./lifecycle/clock.ts";
 import { createSweeper } from "./lifecycle/sweeper.ts";
 import { createLogger } from "./logger.ts";
+import { createCloudWatchClient } from "./metrics/cloudwatch.ts";
+import { createSnapshotter } from "./metrics/snapshotter.ts";
 
 /** Stops the process with one line that says what to fix. */
 function fail(message: string): never {
@@ -41,19 +43,32 @@ async function main() {
     fail(`cannot migrate the database ${config.databaseUrl}: ${e.message}`)
   );
 
+  const cloudwatch = createCloudWatchClient({
+    endpoint: config.cloudwatchEndpoint,
+    logger: (event) => logger.debug("cloudwatch", event),
+  });
+  const credentialsCipher = config.credentialsKey
+    ? await createCredentialsCipher(config.credentialsKey)
+    : undefined;
   const app = createApp({
     db: database.db,
     config,
     clock: systemClock,
     verifyToken: createTokenVerifier(config.jwt),
     logger,
-    credentialsCipher: config.credentialsKey
-      ? await createCredentialsCipher(config.credentialsKey)
-      : undefined,
+    cloudwatch,
+    credentialsCipher,
     pingDatabase: () => pingDatabase(database.client),
   });
 
-  const sweeper = createSweeper({ db: database.db, clock: systemClock, logger });
+  const snapshotter = createSnapshotter({
+    db: database.db,
+    cloudwatch,
+    serverCredentials: config.awsCredentials,
+    cipher: credentialsCipher,
+    logger,
+  });
+  const sweeper = createSweeper({ db: database.db, clock: systemClock, logger, snapshotter });
   await sweeper.sweepOnce().catch((e) => logger.error("first sweep failed", { error: String(e) }));
   const scheduler = sweeper.start();
   logger.info("sweeper started", { scheduler });

@@ -47,6 +47,7 @@ export const captures = sqliteTable("captures", {
   reason: text("reason"),
   snapshotAttempts: integer("snapshot_attempts").notNull().default(0),
   snapshotError: text("snapshot_error"),
+  snapshotNextAttemptAt: integer("snapshot_next_attempt_at"),
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),
 }, (t) => [

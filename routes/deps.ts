@@ -4,6 +4,7 @@ import type { TokenVerifier } from "../auth/jwt.ts";
 import type { Clock } from "../lifecycle/clock.ts";
 import type { CredentialsCipher } from "../auth/credentials_cipher.ts";
 import type { Logger } from "../logger.ts";
+import type { CloudWatchClient } from "../metrics/cloudwatch.ts";
 
 /** Everything a request handler may use; built once in main.ts (or by a test). */
 export interface AppDeps {
@@ -12,6 +13,7 @@ export interface AppDeps {
   clock: Clock;
   verifyToken: TokenVerifier;
   logger: Logger;
+  cloudwatch: CloudWatchClient;
   /** Present only when CREDENTIALS_KEY is configured. */
   credentialsCipher?: CredentialsCipher;
   /** Resolves to the applied migration count when the database answers; rejects otherwise. */

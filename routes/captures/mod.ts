@@ -1,5 +1,6 @@
 import { createRouter } from "../router.ts";
 import * as handlers from "./handlers.ts";
+import { metrics } from "./metrics_handler.ts";
 import * as routes from "./routes.ts";
 
 /** The capture operations. */
@@ -11,4 +12,5 @@ export const capturesRouter = () =>
     .openapi(routes.put, handlers.put)
     .openapi(routes.patch, handlers.patch)
     .openapi(routes.stop, handlers.stop)
-    .openapi(routes.remove, handlers.remove);
+    .openapi(routes.remove, handlers.remove)
+    .openapi(routes.metrics, metrics);

@@ -8,6 +8,7 @@ import {
   ListCapturesQuery,
   UpdateCapture,
 } from "../../openapi/schemas/capture.ts";
+import { CaptureMetrics, MetricsQuery } from "../../openapi/schemas/metrics.ts";
 
 const tags = ["Captures"];
 const security = [{ bearerAuth: [] }];
@@ -127,5 +128,22 @@ export const remove = createRoute({
   responses: {
     204: { description: "Deleted" },
     ...problems(400, 401, 403, 404),
+  },
+});
+
+export const metrics = createRoute({
+  method: "get",
+  path: "/api/captures/{id}/metrics",
+  tags,
+  security,
+  middleware: [requireUser] as const,
+  operationId: "getCaptureMetrics",
+  summary: "Get metrics for a capture",
+  description:
+    "The CloudWatch data (namespace AWS/RDS) of the capture's window for its environment's DB instance, in one GetMetricData call, or from the snapshot stored after the capture ended. A SCHEDULED capture answers 409, as does an environment without AWS credentials. Upstream trouble: 502 (bad answer), 503 with Retry-After (throttled), 504 (timed out).",
+  request: { params: CaptureIdParams, query: MetricsQuery },
+  responses: {
+    200: json(CaptureMetrics, "The capture's metrics"),
+    ...problems(400, 401, 404, 409, 502, 503, 504),
   },
 });

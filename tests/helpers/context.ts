@@ -8,6 +8,7 @@ import { pingDatabase } from "../../db/health.ts";
 import { migrateDatabase } from "../../db/migrate.ts";
 import { manualClock } from "../../lifecycle/clock.ts";
 import { createLogger } from "../../logger.ts";
+import { createCloudWatchClient } from "../../metrics/cloudwatch.ts";
 import type { AppDeps } from "../../routes/deps.ts";
 
 export const TEST_SECRET = "test-secret-that-is-at-least-32-bytes-long";
@@ -38,6 +39,13 @@ export async function testContext(options: TestContextOptions = {}) {
     clock,
     verifyToken: createTokenVerifier(config.jwt, { clock }),
     logger: createLogger("debug", (line) => logLines.push(line)),
+    cloudwatch: createCloudWatchClient({
+      endpoint: config.cloudwatchEndpoint ?? "http://127.0.0.1:9/",
+      attemptTimeoutMs: 1000,
+      totalBudgetMs: 3000,
+      baseDelayMs: 5,
+      maxDelayMs: 20,
+    }),
     credentialsCipher: config.credentialsKey
       ? await createCredentialsCipher(config.credentialsKey)
       : undefined,

@@ -21,6 +21,7 @@ CREATE TABLE `captures` (
 	`reason` text,
 	`snapshot_attempts` integer DEFAULT 0 NOT NULL,
 	`snapshot_error` text,
+	`snapshot_next_attempt_at` integer,
 	`created_at` integer NOT NULL,
 	`updated_at` integer NOT NULL,
 	FOREIGN KEY (`env_id`) REFERENCES `environments`(`id`) ON UPDATE no action ON DELETE cascade

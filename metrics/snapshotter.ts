@@ -1,0 +1,95 @@
+import type { Database } from "../db/client.ts";
+import { findEnvironment } from "../db/environments.ts";
+import { capturesDueForSnapshot, recordSnapshotFailure, saveSnapshot } from "../db/snapshots.ts";
+import type { Snapshotter } from "../lifecycle/sweeper.ts";
+import type { Logger } from "../logger.ts";
+import { METRIC_TYPES } from "./catalogue.ts";
+import { CloudWatchError } from "./cloudwatch.ts";
+import { resolveCredentials } from "./credentials.ts";
+import type { MetricsDeps } from "./capture_metrics.ts";
+import { alignWindow } from "./period.ts";
+import { SNAPSHOT_STATS, type SnapshotPayload } from "./snapshot_series.ts";
+
+/** CloudWatch needs a few minutes after a window ends before its last points are in. */
+export const SNAPSHOT_DELAY_MS = 5 * 60_000;
+const FULL_RESOLUTION_KEPT_MS = 15 * 24 * 3600_000;
+const PER_SWEEP = 10;
+
+/**
+ * Stores the full-resolution (60 s) series of finished captures, so they outlive CloudWatch's
+ * 15-day retention of 1-minute data. A failure is recorded and retried with backoff; it never
+ * affects reads, which fall back to CloudWatch.
+ */
+export function createSnapshotter(deps: MetricsDeps & { logger: Logger }): Snapshotter {
+  return {
+    async run(now) {
+      const at = now.getTime();
+      const due = await capturesDueForSnapshot(deps.db, {
+        endedBefore: at - SNAPSHOT_DELAY_MS,
+        now: at,
+        limit: PER_SWEEP,
+      });
+      let stored = 0;
+      let failed = 0;
+      for (const capture of due) {
+        const error = await snapshotOne(deps, capture, at);
+        if (error === undefined) {
+          stored++;
+          continue;
+        }
+        failed++;
+        const attempts = capture.snapshotAttempts + 1;
+        const tooOld = at - capture.start! > FULL_RESOLUTION_KEPT_MS;
+        const retryAt = tooOld ? null : at + Math.min(2 ** attempts, 60) * 60_000;
+        await recordSnapshotFailure(deps.db, capture.id, error, retryAt);
+        deps.logger.warn("snapshot failed", { captureId: capture.id, attempts, error, retryAt });
+      }
+      return { stored, failed };
+    },
+  };
+}
+
+async function snapshotOne(
+  deps: MetricsDeps,
+  capture: { id: number; envId: number; start: number | null; end: number | null },
+  now: number,
+): Promise<string | undefined> {
+  const env = await findEnvironment(deps.db, capture.envId);
+  if (!env) return "The environment is gone";
+  const resolved = await resolveCredentials(env, deps.serverCredentials, deps.cipher);
+  if (!resolved.ok) return resolved.message;
+  const period = 60;
+  const window = alignWindow(new Date(capture.start!), new Date(capture.end!), period);
+  try {
+    const stats = {} as SnapshotPayload["stats"];
+    let complete = true;
+    for (const stat of SNAPSHOT_STATS) {
+      const result = await deps.cloudwatch.getMetricData({
+        region: env.region,
+        credentials: resolved.credentials,
+        dbInstanceIdentifier: env.dbInstanceIdentifier,
+        metrics: [...METRIC_TYPES],
+        stat,
+        period,
+        ...window,
+      });
+      stats[stat] = result.series;
+      complete &&= result.complete;
+    }
+    const payload: SnapshotPayload = { version: 1, complete, stats };
+    await saveSnapshot(deps.db, {
+      captureId: capture.id,
+      period,
+      start: capture.start!,
+      end: capture.end!,
+      payload: JSON.stringify(payload),
+      takenAt: now,
+    });
+    return undefined;
+  } catch (error) {
+    if (error instanceof CloudWatchError) {
+      return `CloudWatch: ${error.code ?? error.kind}: ${error.message}`;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,218 @@
+import assert from "node:assert/strict";
+import { type TestContext, testContext } from "./helpers/context.ts";
+import { assertProblem } from "./helpers/problem.ts";
+
+type Member = { userId: string; role: string; createdAt: string };
+
+async function members(t: TestContext, envId: number, as = "alice") {
+  const res = await t.as(as).get(`/api/environments/${envId}/members`);
+  assert.equal(res.status, 200);
+  return (await res.json() as Member[]).map((m) => [m.userId, m.role]);
+}
+
+Deno.test("GET /api/environments/{id}/members lets any member read the list, admins first", async () => {
+  await using t = await testContext({ now: "2026-02-03T04:05:06Z" });
+  const env = await t.createEnvironment("zoe");
+  await t.addMember(env.id, "adam", "member", "zoe");
+  await t.addMember(env.id, "bob", "admin", "zoe");
+  assert.deepEqual(await members(t, env.id, "adam"), [
+    ["bob", "admin"],
+    ["zoe", "admin"],
+    ["adam", "member"],
+  ]);
+  const res = await t.as("adam").get(`/api/environments/${env.id}/members`);
+  const list = await res.json() as Member[];
+  assert.ok(list.every((m) => m.createdAt === "2026-02-03T04:05:06.000Z"));
+});
+
+Deno.test("PUT /api/environments/{id}/members/{userId} lets an admin add a member (201) and change a role (200)", async () => {
+  await using t = await testContext({ now: "2026-01-01T00:00:00Z" });
+  const env = await t.createEnvironment("alice");
+  const path = `/api/environments/${env.id}/members/bob`;
+
+  const added = await t.as("alice").put(path, { role: "member" });
+  assert.equal(added.status, 201);
+  assert.deepEqual(await added.json(), {
+    userId: "bob",
+    role: "member",
+    createdAt: "2026-01-01T00:00:00.000Z",
+  });
+  assert.equal(
+    (await (await t.as("bob").get(`/api/environments/${env.id}`)).json()).role,
+    "member",
+  );
+
+  t.clock.advance(60_000);
+  const promoted = await t.as("alice").put(path, { role: "admin" });
+  assert.equal(promoted.status, 200);
+  // A role change keeps the date the member joined.
+  assert.deepEqual(await promoted.json(), {
+    userId: "bob",
+    role: "admin",
+    createdAt: "2026-01-01T00:00:00.000Z",
+  });
+  assert.equal((await (await t.as("bob").get(`/api/environments/${env.id}`)).json()).role, "admin");
+
+  const again = await t.as("alice").put(path, { role: "admin" });
+  assert.equal(again.status, 200);
+  assert.deepEqual(await members(t, env.id), [["alice", "admin"], ["bob", "admin"]]);
+});
+
+Deno.test("PUT /api/environments/{id}/members/{userId} answers 403 to a member who is not an admin", async () => {
+  await using t = await testContext();
+  const env = await t.createEnvironment("alice");
+  await t.addMember(env.id, "bob", "member", "alice");
+  await assertProblem(
+    await t.as("bob").put(`/api/environments/${env.id}/members/carol`, { role: "member" }),
+    403,
+  );
+  await assertProblem(
+    await t.as("bob").put(`/api/environments/${env.id}/members/bob`, { role: "admin" }),
+    403,
+  );
+  assert.deepEqual(await members(t, env.id), [["alice", "admin"], ["bob", "member"]]);
+});
+
+Deno.test("PUT /api/environments/{id}/members/{userId} answers 400 naming role for an unknown role", async () => {
+  await using t = await testContext();
+  const env = await t.createEnvironment("alice");
+  const res = await t.as("alice").put(`/api/environments/${env.id}/members/bob`, { role: "owner" });
+  const problem = await assertProblem(res, 400);
+  assert.deepEqual(problem.errors?.map((e) => e.path), ["role"]);
+  assert.deepEqual(await members(t, env.id), [["alice", "admin"]]);
+});
+
+Deno.test("PUT /api/environments/{id}/members/{userId} answers 409 when demoting the last admin", async () => {
+  await using t = await testContext();
+  const env = await t.createEnvironment("alice");
+  await t.addMember(env.id, "bob", "member", "alice");
+  const res = await t.as("alice").put(`/api/environments/${env.id}/members/alice`, {
+    role: "member",
+  });
+  assert.match((await assertProblem(res, 409)).detail, /last admin/);
+  assert.deepEqual(await members(t, env.id), [["alice", "admin"], ["bob", "member"]]);
+});
+
+Deno.test("DELETE /api/environments/{id}/members/{userId} answers 409 when removing the last admin", async () => {
+  await using t = await testContext();
+  const env = await t.createEnvironment("alice");
+  await t.addMember(env.id, "bob", "member", "alice");
+  const res = await t.as("alice").delete(`/api/environments/${env.id}/members/alice`);
+  assert.match((await assertProblem(res, 409)).detail, /last admin/);
+  assert.deepEqual(await members(t, env.id), [["alice", "admin"], ["bob", "member"]]);
+});
+
+Deno.test("PUT /api/environments/{id}/members/{userId} demotes the first admin once another is promoted", async () => {
+  await using t = await testContext();
+  const env = await t.createEnvironment("alice");
+  await t.addMember(env.id, "bob", "admin", "alice");
+  const res = await t.as("alice").put(`/api/environments/${env.id}/members/alice`, {
+    role: "member",
+  });
+  assert.equal(res.status, 200);
+  assert.deepEqual(await members(t, env.id), [["bob", "admin"], ["alice", "member"]]);
+  // bob is now the last admin.
+  await assertProblem(
+    await t.as("bob").put(`/api/environments/${env.id}/members/bob`, { role: "member" }),
+    409,
+  );
+});
+
+Deno.test("DELETE /api/environments/{id}/members/{userId} removes the first admin once another is promoted", async () => {
+  await using t = await testContext();
+  const env = await t.createEnvironment("alice");
+  await t.addMember(env.id, "bob", "admin", "alice");
+  const res = await t.as("bob").delete(`/api/environments/${env.id}/members/alice`);
+  assert.equal(res.status, 204);
+  assert.deepEqual(await members(t, env.id, "bob"), [["bob", "admin"]]);
+  await assertProblem(await t.as("alice").get(`/api/environments/${env.id}`), 404);
+  await assertProblem(await t.as("bob").delete(`/api/environments/${env.id}/members/bob`), 409);
+});
+
+Deno.test("PUT /api/environments/{id}/members/{userId} keeps one admin when the last two demote each other at once", async () => {
+  await using t = await testContext();
+  const env = await t.createEnvironment("alice");
+  await t.addMember(env.id, "bob", "admin", "alice");
+  const statuses = await Promise.all([
+    t.as("alice").put(`/api/environments/${env.id}/members/bob`, { role: "member" }),
+    t.as("bob").put(`/api/environments/${env.id}/members/alice`, { role: "member" }),
+  ].map(async (pending) => {
+    const res = await pending;
+    await res.body?.cancel();
+    return res.status;
+  }));
+  assert.deepEqual(statuses.sort(), [200, 409]);
+  const roles = (await members(t, env.id, "alice")).map(([, role]) => role);
+  assert.deepEqual(roles.sort(), ["admin", "member"]);
+});
+
+Deno.test("DELETE /api/environments/{id}/members/{userId} keeps one admin when the last two remove each other at once", async () => {
+  await using t = await testContext();
+  const env = await t.createEnvironment("alice");
+  await t.addMember(env.id, "bob", "admin", "alice");
+  const statuses = await Promise.all([
+    t.as("alice").delete(`/api/environments/${env.id}/members/bob`),
+    t.as("bob").delete(`/api/environments/${env.id}/members/alice`),
+  ].map(async (pending) => {
+    const res = await pending;
+    await res.body?.cancel();
+    return res.status;
+  }));
+  assert.deepEqual(statuses.sort(), [204, 409]);
+  const rows = await t.client.execute({
+    sql: "SELECT role FROM memberships WHERE env_id = ?",
+    args: [env.id],
+  });
+  assert.deepEqual(rows.rows.map((r) => r.role), ["admin"]);
+});
+
+Deno.test("DELETE /api/environments/{id}/members/{userId} lets a member remove themselves", async () => {
+  await using t = await testContext();
+  const env = await t.createEnvironment("alice");
+  await t.addMember(env.id, "bob", "member", "alice");
+  const res = await t.as("bob").delete(`/api/environments/${env.id}/members/bob`);
+  assert.equal(res.status, 204);
+  await assertProblem(await t.as("bob").get(`/api/environments/${env.id}`), 404);
+  assert.deepEqual(await members(t, env.id), [["alice", "admin"]]);
+});
+
+Deno.test("DELETE /api/environments/{id}/members/{userId} answers 403 to a member removing someone else", async () => {
+  await using t = await testContext();
+  const env = await t.createEnvironment("alice");
+  await t.addMember(env.id, "bob", "member", "alice");
+  await t.addMember(env.id, "carol", "member", "alice");
+  await assertProblem(await t.as("bob").delete(`/api/environments/${env.id}/members/carol`), 403);
+  await assertProblem(await t.as("bob").delete(`/api/environments/${env.id}/members/alice`), 403);
+  assert.deepEqual(await members(t, env.id), [
+    ["alice", "admin"],
+    ["bob", "member"],
+    ["carol", "member"],
+  ]);
+});
+
+Deno.test("DELETE /api/environments/{id}/members/{userId} lets an admin remove a member", async () => {
+  await using t = await testContext();
+  const env = await t.createEnvironment("alice");
+  await t.addMember(env.id, "bob", "member", "alice");
+  assert.equal((await t.as("alice").delete(`/api/environments/${env.id}/members/bob`)).status, 204);
+  assert.deepEqual(await members(t, env.id), [["alice", "admin"]]);
+  await assertProblem(await t.as("bob").get(`/api/environments/${env.id}/members`), 404);
+});
+
+Deno.test("DELETE /api/environments/{id}/members/{userId} answers 404 for a user who is not a member", async () => {
+  await using t = await testContext();
+  const env = await t.createEnvironment("alice");
+  const res = await t.as("alice").delete(`/api/environments/${env.id}/members/nobody`);
+  assert.match((await assertProblem(res, 404)).detail, /nobody/);
+});
+
+Deno.test("PUT /api/environments/{id}/members/{userId} accepts user ids that need URL encoding", async () => {
+  await using t = await testContext();
+  const env = await t.createEnvironment("alice");
+  const userId = "auth0|user@example.com";
+  const path = `/api/environments/${env.id}/members/${encodeURIComponent(userId)}`;
+  assert.equal((await t.as("alice").put(path, { role: "member" })).status, 201);
+  assert.equal((await t.as(userId).get(`/api/environments/${env.id}`)).status, 200);
+  assert.equal((await t.as("alice").delete(path)).status, 204);
+  assert.deepEqual(await members(t, env.id), [["alice", "admin"]]);
+});
