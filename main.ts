@@ -4,14 +4,17 @@ import { createCredentialsCipher } from "./auth/credentials_cipher.ts";
 import { createTokenVerifier } from "./auth/jwt.ts";
 import { mintToken } from "./auth/mint.ts";
 import { type Config, ConfigError, loadConfig } from "./config.ts";
-import { openDatabase } from "./db/client.ts";
-import { pingDatabase } from "./db/health.ts";
+import { type DatabaseHandle, openDatabase } from "./db/client.ts";
+import { databaseFileCheck, databaseFilePath, pingDatabase } from "./db/health.ts";
 import { migrateDatabase } from "./db/migrate.ts";
 import { systemClock } from "./lifecycle/clock.ts";
 import { createSweeper } from "./lifecycle/sweeper.ts";
 import { createLogger } from "./logger.ts";
 import { createCloudWatchClient } from "./metrics/cloudwatch.ts";
 import { createSnapshotter } from "./metrics/snapshotter.ts";
+
+/** How long SIGINT/SIGTERM waits for requests in flight and a running sweep before exiting. */
+const SHUTDOWN_GRACE_MS = 10_000;
 
 /** Stops the process with one line that says what to fix. */
 function fail(message: string): never {
@@ -33,23 +36,27 @@ async function main() {
   if (devMode && config.onDeploy) {
     fail("Invalid configuration: JWT_SECRET or JWKS_URL must be set on Deno Deploy");
   }
-  if (devMode) config.jwt = { ...config.jwt, secret: await loadDevSecret() };
+  if (devMode) {
+    const secret = await loadDevSecret().catch((e) =>
+      fail(`cannot keep the dev secret in data/dev-secret (${e.message}); set JWT_SECRET instead`)
+    );
+    config.jwt = { ...config.jwt, secret };
+  }
 
-  await ensureDatabaseFolder(config.databaseUrl);
-  const database = await openDatabase(config.databaseUrl, config.databaseAuthToken).catch((e) =>
-    fail(`cannot open the database ${config.databaseUrl}: ${e.message}`)
-  );
-  await migrateDatabase(database.db).catch((e) =>
-    fail(`cannot migrate the database ${config.databaseUrl}: ${e.message}`)
-  );
+  const database = await openAndMigrate(config.databaseUrl, config.databaseAuthToken);
+  const databaseFileIntact = await databaseFileCheck(config.databaseUrl);
 
   const cloudwatch = createCloudWatchClient({
     endpoint: config.cloudwatchEndpoint,
-    logger: (event) => logger.debug("cloudwatch", event),
+    // The client's events carry no credentials; AWS's request id is renamed so it is not
+    // mistaken for ours.
+    logger: ({ requestId, ...event }) =>
+      logger.debug("cloudwatch", { ...event, awsRequestId: requestId }),
   });
   const credentialsCipher = config.credentialsKey
     ? await createCredentialsCipher(config.credentialsKey)
     : undefined;
+  let shuttingDown = false;
   const app = createApp({
     db: database.db,
     config,
@@ -58,8 +65,39 @@ async function main() {
     logger,
     cloudwatch,
     credentialsCipher,
-    pingDatabase: () => pingDatabase(database.client),
+    pingDatabase: async () => {
+      await databaseFileIntact();
+      return await pingDatabase(database.client);
+    },
+    isShuttingDown: () => shuttingDown,
   });
+
+  let server: Deno.HttpServer;
+  try {
+    server = Deno.serve({
+      hostname: config.host,
+      port: config.port,
+      onListen: ({ hostname, port }) => {
+        logger.info("listening", { url: `http://${hostname}:${port}`, devMode });
+        if (devMode) announceDevMode(config, `http://${hostname}:${port}`);
+      },
+    }, app.fetch);
+  } catch (error) {
+    if (error instanceof Deno.errors.AddrInUse) {
+      fail(
+        `port ${config.port} on ${config.host} is already in use; ` +
+          `stop the other process or choose another port, e.g. PORT=${config.port + 1}`,
+      );
+    }
+    if (
+      error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.AddrNotAvailable
+    ) {
+      fail(
+        `cannot listen on ${config.host}:${config.port} (${error.message}); check HOST and PORT`,
+      );
+    }
+    throw error;
+  }
 
   const snapshotter = createSnapshotter({
     db: database.db,
@@ -69,48 +107,84 @@ async function main() {
     logger,
   });
   const sweeper = createSweeper({ db: database.db, clock: systemClock, logger, snapshotter });
-  await sweeper.sweepOnce().catch((e) => logger.error("first sweep failed", { error: String(e) }));
+  // Not awaited: a slow CloudWatch must not delay serving (status is computed on every read).
+  const firstSweep = sweeper.sweepOnce().catch((e) =>
+    logger.error("first sweep failed", { error: e instanceof Error ? e.stack : String(e) })
+  );
   const scheduler = sweeper.start();
   logger.info("sweeper started", { scheduler });
 
-  let server: Deno.HttpServer;
-  try {
-    server = Deno.serve({
-      hostname: config.host,
-      port: config.port,
-      onListen: ({ hostname, port }) => {
-        logger.info("listening", { url: `http://${hostname}:${port}` });
-        if (devMode) announceDevMode(config, `http://${hostname}:${port}`);
-      },
-    }, app.fetch);
-  } catch (error) {
-    if (error instanceof Deno.errors.AddrInUse) {
-      fail(`port ${config.port} is already in use; stop the other process or set PORT=…`);
-    }
-    throw error;
-  }
-
   const shutdown = async (signal: string) => {
-    logger.info("shutting down", { signal });
-    await server.shutdown();
-    await sweeper.stop();
+    if (shuttingDown) {
+      logger.info("already shutting down", { signal, graceMs: SHUTDOWN_GRACE_MS });
+      return;
+    }
+    shuttingDown = true;
+    const started = performance.now();
+    logger.info("shutting down", { signal, graceMs: SHUTDOWN_GRACE_MS });
+    const deadline = started + SHUTDOWN_GRACE_MS;
+    // shutdown() stops accepting at once and resolves when the requests in flight have answered.
+    if (!await within(server.shutdown(), deadline)) {
+      logger.warn("requests still in flight at the shutdown deadline; exiting anyway", {
+        graceMs: SHUTDOWN_GRACE_MS,
+      });
+    }
+    if (!await within(Promise.all([sweeper.stop(), firstSweep]), deadline)) {
+      logger.warn("a sweep was still running at the shutdown deadline; exiting anyway");
+    }
     database.close();
+    logger.info("stopped", { signal, durationMs: Math.round(performance.now() - started) });
     Deno.exit(0);
   };
   Deno.addSignalListener("SIGINT", () => shutdown("SIGINT"));
   Deno.addSignalListener("SIGTERM", () => shutdown("SIGTERM"));
 }
 
-async function ensureDatabaseFolder(url: string) {
-  if (!url.startsWith("file:")) return;
-  const path = url.slice("file:".length);
-  const folder = path.split("/").slice(0, -1).join("/");
-  if (!folder) return;
+/** Resolves true when `work` settles before `deadline` (a performance.now() time), else false. */
+async function within(work: Promise<unknown>, deadline: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), Math.max(0, deadline - performance.now()));
+  });
   try {
-    await Deno.mkdir(folder, { recursive: true });
-  } catch (error) {
-    fail(`cannot create the database folder ${folder}: ${(error as Error).message}`);
+    return await Promise.race([work.then(() => true, () => true), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
+}
+
+/** Opens the database and applies migrations, or stops with one line naming the fix. */
+async function openAndMigrate(url: string, authToken?: string): Promise<DatabaseHandle> {
+  const path = databaseFilePath(url);
+  const fix = path
+    ? "DATABASE_URL must name a SQLite file in a writable folder; " +
+      "fix the permissions or set DATABASE_URL=file:<another path>"
+    : "check DATABASE_URL and DATABASE_AUTH_TOKEN";
+  if (path) {
+    const folder = path.split("/").slice(0, -1).join("/");
+    if (folder) {
+      await Deno.mkdir(folder, { recursive: true }).catch((e) =>
+        fail(`cannot create the database folder ${folder} (${e.message}); ${fix}`)
+      );
+    }
+  }
+  const database = await openDatabase(url, authToken).catch((e) =>
+    fail(`cannot open the database ${url} (${describeDatabaseError(e)}); ${fix}`)
+  );
+  await migrateDatabase(database.db).catch((e) =>
+    fail(`cannot migrate the database ${url} (${describeDatabaseError(e)}); ${fix}`)
+  );
+  return database;
+}
+
+/** libSQL's messages, with SQLite's bare result codes spelled out. */
+function describeDatabaseError(error: Error): string {
+  const message = error.message.split("\n")[0];
+  // The native client reports a failed open as `ConnectionFailed("… : 14")`.
+  if (/ConnectionFailed\(.*: 14"\)/.test(message)) {
+    return "SQLITE_CANTOPEN: unable to open the database file";
+  }
+  return message;
 }
 
 async function announceDevMode(config: Config, url: string) {

@@ -5,3 +5,35 @@ export async function pingDatabase(client: Client): Promise<number> {
   const result = await client.execute("SELECT count(*) AS n FROM __drizzle_migrations");
   return Number(result.rows[0].n);
 }
+
+/** The local path of a `file:` libSQL URL, or undefined for memory and remote databases. */
+export function databaseFilePath(url: string): string | undefined {
+  if (!url.startsWith("file:")) return undefined;
+  const rest = url.slice("file:".length).split("?")[0];
+  return rest.startsWith("//") ? decodeURIComponent(new URL(url).pathname) : rest || undefined;
+}
+
+/**
+ * For a `file:` database, a check that its path still names the file this process opened.
+ * SQLite keeps reading and writing a removed or replaced file through its open descriptor, so
+ * a query alone passes while every write goes to a file nobody will read again.
+ */
+export async function databaseFileCheck(url: string): Promise<() => Promise<void>> {
+  const path = databaseFilePath(url);
+  if (!path) return () => Promise.resolve();
+  const opened = await Deno.stat(path);
+  return async () => {
+    let current: Deno.FileInfo;
+    try {
+      current = await Deno.stat(path);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+      throw new Error(`The database file ${path} was removed; restore it and restart capwatch`);
+    }
+    if (!current.isFile || current.ino !== opened.ino || current.dev !== opened.dev) {
+      throw new Error(
+        `The database file ${path} was replaced; restart capwatch to open the new one`,
+      );
+    }
+  };
+}

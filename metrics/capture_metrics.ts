@@ -10,6 +10,9 @@ import { resolveCredentials } from "./credentials.ts";
 import { alignWindow, choosePeriod } from "./period.ts";
 import { isSnapshotStat, seriesFromSnapshot, type SnapshotPayload } from "./snapshot_series.ts";
 
+/** How long after a window ends CloudWatch may still be adding its last points. */
+export const SETTLE_MS = 5 * 60_000;
+
 export interface MetricsDeps {
   db: Database;
   cloudwatch: CloudWatchClient;
@@ -38,7 +41,7 @@ export interface CaptureMetrics {
 export type MetricsOutcome =
   | { ok: true; metrics: CaptureMetrics }
   | { ok: false; kind: "invalid"; field: string; message: string }
-  | { ok: false; kind: "not_started" | "no_credentials"; message: string }
+  | { ok: false; kind: "not_started" | "no_credentials" | "gone"; message: string }
   | { ok: false; kind: "upstream"; error: CloudWatchError };
 
 /**
@@ -64,9 +67,29 @@ export async function readCaptureMetrics(
   }
   const start = new Date(current.start);
   const end = new Date(current.end ?? now.getTime());
-  const finished = current.end !== null;
+  // CloudWatch needs a few minutes after a window ends before its last points are in.
+  const settled = current.end !== null && now.getTime() - current.end >= SETTLE_MS;
+  const answer = (
+    source: CaptureMetrics["source"],
+    period: number,
+    complete: boolean,
+    series: MetricSeries[],
+  ): MetricsOutcome => ({
+    ok: true,
+    metrics: {
+      captureId: capture.id,
+      start: start.toISOString(),
+      end: end.toISOString(),
+      period,
+      stat: query.stat,
+      source,
+      complete: settled && complete,
+      // A window that is still growing or settling has no complete series yet.
+      series: series.map((s) => ({ ...s, complete: settled && s.complete })),
+    },
+  });
 
-  if (finished && isSnapshotStat(query.stat)) {
+  if (current.end !== null && isSnapshotStat(query.stat)) {
     const snapshot = await findSnapshot(deps.db, capture.id);
     if (snapshot) {
       // A snapshot is full resolution, so any multiple of its period can be served from it.
@@ -76,25 +99,19 @@ export async function readCaptureMetrics(
       }
       if (choice.period % snapshot.period === 0) {
         const payload = JSON.parse(snapshot.payload) as SnapshotPayload;
-        return {
-          ok: true,
-          metrics: {
-            captureId: capture.id,
-            start: start.toISOString(),
-            end: end.toISOString(),
-            period: choice.period,
-            stat: query.stat,
-            source: "snapshot",
-            complete: payload.complete,
-            series: seriesFromSnapshot(payload, query.stat, query.types, choice.period),
-          },
-        };
+        const series = seriesFromSnapshot(payload, query.stat, query.types, choice.period);
+        return answer("snapshot", choice.period, payload.complete, series);
       }
     }
   }
 
   const choice = choosePeriod({ start, end, now, requested: query.period });
-  if (!choice.ok) return { ok: false, kind: "invalid", field: "period", message: choice.message };
+  if (!choice.ok) {
+    // With no period asked for, the only way to fail is a window CloudWatch has dropped.
+    return query.period === undefined
+      ? { ok: false, kind: "gone", message: choice.message }
+      : { ok: false, kind: "invalid", field: "period", message: choice.message };
+  }
   const resolved = await resolveCredentials(env, deps.serverCredentials, deps.cipher);
   if (!resolved.ok) return { ok: false, kind: "no_credentials", message: resolved.message };
   try {
@@ -107,20 +124,7 @@ export async function readCaptureMetrics(
       period: choice.period,
       ...alignWindow(start, end, choice.period),
     });
-    return {
-      ok: true,
-      metrics: {
-        captureId: capture.id,
-        start: start.toISOString(),
-        end: end.toISOString(),
-        period: choice.period,
-        stat: query.stat,
-        source: "cloudwatch",
-        complete: finished && result.complete,
-        // A running window is still growing, so none of its series is complete yet.
-        series: result.series.map((s) => ({ ...s, complete: finished && s.complete })),
-      },
-    };
+    return answer("cloudwatch", choice.period, result.complete, result.series);
   } catch (error) {
     if (error instanceof CloudWatchError) return { ok: false, kind: "upstream", error };
     throw error;

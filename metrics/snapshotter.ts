@@ -1,4 +1,3 @@
-import type { Database } from "../db/client.ts";
 import { findEnvironment } from "../db/environments.ts";
 import { capturesDueForSnapshot, recordSnapshotFailure, saveSnapshot } from "../db/snapshots.ts";
 import type { Snapshotter } from "../lifecycle/sweeper.ts";
@@ -6,14 +5,15 @@ import type { Logger } from "../logger.ts";
 import { METRIC_TYPES } from "./catalogue.ts";
 import { CloudWatchError } from "./cloudwatch.ts";
 import { resolveCredentials } from "./credentials.ts";
-import type { MetricsDeps } from "./capture_metrics.ts";
+import { type MetricsDeps, SETTLE_MS } from "./capture_metrics.ts";
 import { alignWindow } from "./period.ts";
 import { SNAPSHOT_STATS, type SnapshotPayload } from "./snapshot_series.ts";
 
 /** CloudWatch needs a few minutes after a window ends before its last points are in. */
-export const SNAPSHOT_DELAY_MS = 5 * 60_000;
+export const SNAPSHOT_DELAY_MS = SETTLE_MS;
 const FULL_RESOLUTION_KEPT_MS = 15 * 24 * 3600_000;
 const PER_SWEEP = 10;
+const PARTIAL_ATTEMPTS = 3;
 
 /**
  * Stores the full-resolution (60 s) series of finished captures, so they outlive CloudWatch's
@@ -32,14 +32,20 @@ export function createSnapshotter(deps: MetricsDeps & { logger: Logger }): Snaps
       let stored = 0;
       let failed = 0;
       for (const capture of due) {
-        const error = await snapshotOne(deps, capture, at);
+        const tooOld = at - capture.start! > FULL_RESOLUTION_KEPT_MS;
+        // CloudWatch answers a 60 s query this old with no points: a snapshot would only hide
+        // the coarser data it still has, so none is taken.
+        const error = tooOld
+          ? `CloudWatch keeps 1-minute data 15 days and capture ${capture.id} started ${
+            Math.floor((at - capture.start!) / 86_400_000)
+          } days ago; no snapshot will be taken`
+          : await snapshotOne(deps, capture, at);
         if (error === undefined) {
           stored++;
           continue;
         }
         failed++;
         const attempts = capture.snapshotAttempts + 1;
-        const tooOld = at - capture.start! > FULL_RESOLUTION_KEPT_MS;
         const retryAt = tooOld ? null : at + Math.min(2 ** attempts, 60) * 60_000;
         await recordSnapshotFailure(deps.db, capture.id, error, retryAt);
         deps.logger.warn("snapshot failed", { captureId: capture.id, attempts, error, retryAt });
@@ -51,7 +57,13 @@ export function createSnapshotter(deps: MetricsDeps & { logger: Logger }): Snaps
 
 async function snapshotOne(
   deps: MetricsDeps,
-  capture: { id: number; envId: number; start: number | null; end: number | null },
+  capture: {
+    id: number;
+    envId: number;
+    start: number | null;
+    end: number | null;
+    snapshotAttempts: number;
+  },
   now: number,
 ): Promise<string | undefined> {
   const env = await findEnvironment(deps.db, capture.envId);
@@ -75,6 +87,10 @@ async function snapshotOne(
       });
       stats[stat] = result.series;
       complete &&= result.complete;
+    }
+    // Partial data is worth a few more tries before it is kept as the best CloudWatch has.
+    if (!complete && capture.snapshotAttempts + 1 < PARTIAL_ATTEMPTS) {
+      return "CloudWatch answered with partial data; trying again later";
     }
     const payload: SnapshotPayload = { version: 1, complete, stats };
     await saveSnapshot(deps.db, {

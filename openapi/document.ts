@@ -9,6 +9,7 @@ const documentConfig = {
     version: "1.0.0",
     description:
       "Control plane for database workload captures: register Amazon RDS MySQL environments, create, schedule, edit, stop and delete captures, and read each capture's CloudWatch metrics.",
+    contact: { name: "capwatch maintainers" },
     license: { name: "MIT", url: "https://opensource.org/license/mit" },
   },
   servers: [{ url: "/", description: "This server" }],

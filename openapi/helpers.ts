@@ -29,11 +29,30 @@ export const jsonBody = <T extends z.ZodType>(schema: T, description: string) =>
   required: true,
 });
 
-/** Declares the problem+json responses a route can give. */
+type Header = { description: string; schema: { type: "string"; example: string } };
+
+// Headers that always come with a status, documented wherever that status is.
+const problemHeaders: Partial<Record<ProblemStatus, Record<string, Header>>> = {
+  401: {
+    "WWW-Authenticate": {
+      description: "The bearer challenge, e.g. `Bearer realm=\"capwatch\", error=\"invalid_token\"`",
+      schema: { type: "string", example: 'Bearer realm="capwatch"' },
+    },
+  },
+  503: {
+    "Retry-After": {
+      description: "Seconds to wait before trying again",
+      schema: { type: "string", example: "5" },
+    },
+  },
+};
+
+/** Declares the problem+json responses a route can give, all with the one Problem schema. */
 export function problems<S extends ProblemStatus>(...statuses: S[]) {
   return Object.fromEntries(statuses.map((status) => [status, {
     content: { "application/problem+json": { schema: Problem } },
     description: problemTitles[status],
+    ...(problemHeaders[status] ? { headers: problemHeaders[status] } : {}),
   }])) as unknown as Record<
     S,
     { content: { "application/problem+json": { schema: typeof Problem } }; description: string }

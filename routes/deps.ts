@@ -18,4 +18,6 @@ export interface AppDeps {
   credentialsCipher?: CredentialsCipher;
   /** Resolves to the applied migration count when the database answers; rejects otherwise. */
   pingDatabase: () => Promise<number>;
+  /** True once SIGINT/SIGTERM arrived; /health then answers 503. Absent means never. */
+  isShuttingDown?: () => boolean;
 }

@@ -3,7 +3,10 @@ import { json } from "../openapi/helpers.ts";
 import { createRouter } from "./router.ts";
 
 const Health = z.object({
-  status: z.enum(["ok", "unavailable"]).openapi({ example: "ok" }),
+  status: z.enum(["ok", "unavailable", "shutting_down"]).openapi({
+    example: "ok",
+    description: "`unavailable` when the database does not answer; `shutting_down` after SIGTERM",
+  }),
   database: z.enum(["ok", "unreachable"]).openapi({ example: "ok" }),
   schemaVersion: z.number().int().nullable().openapi({
     example: 1,
@@ -17,28 +20,35 @@ const health = createRoute({
   tags: ["Operations"],
   operationId: "getHealth",
   summary: "Health check",
-  description: "No authentication. Answers 503 when the database does not answer.",
+  description:
+    "No authentication. Answers 503 when the database does not answer, and while the process " +
+    "is shutting down (so a load balancer stops sending it requests).",
   security: [],
   responses: {
     200: json(Health, "Healthy"),
-    503: json(Health, "The database does not answer"),
+    503: json(Health, "The database does not answer, or the process is shutting down"),
   },
 });
 
 /** GET /health. */
 export const healthRouter = () =>
   createRouter().openapi(health, async (c) => {
+    const { deps } = c.var;
+    let database: { database: "ok" | "unreachable"; schemaVersion: number | null };
     try {
-      const schemaVersion = await c.var.deps.pingDatabase();
-      return c.json({ status: "ok" as const, database: "ok" as const, schemaVersion }, 200);
+      database = { database: "ok", schemaVersion: await deps.pingDatabase() };
     } catch (error) {
-      c.var.deps.logger.warn("health check failed", {
+      deps.logger.warn("health check failed", {
         requestId: c.var.requestId,
-        error: String(error),
+        error: error instanceof Error ? error.message : String(error),
       });
-      return c.json(
-        { status: "unavailable" as const, database: "unreachable" as const, schemaVersion: null },
-        503,
-      );
+      database = { database: "unreachable", schemaVersion: null };
     }
+    if (deps.isShuttingDown?.()) {
+      return c.json({ status: "shutting_down" as const, ...database }, 503);
+    }
+    if (database.database === "unreachable") {
+      return c.json({ status: "unavailable" as const, ...database }, 503);
+    }
+    return c.json({ status: "ok" as const, ...database }, 200);
   });

@@ -1,10 +1,15 @@
 import { createMiddleware } from "hono/factory";
+import { matchedRoutes } from "hono/route";
 import type { AppDeps } from "./deps.ts";
 import type { AppEnv } from "./router.ts";
 
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** Sets deps and a request id, echoes X-Request-Id, and logs one JSON line per request. */
+/**
+ * Sets deps and a request id (the client's X-Request-Id when it is short and plain, else a new
+ * UUID), echoes it in X-Request-Id, and logs one JSON line per request. The line holds the route
+ * pattern, never the raw path, query, headers or body, so tokens and ids in them stay out of logs.
+ */
 export const requestContext = (deps: AppDeps) =>
   createMiddleware<AppEnv>(async (c, next) => {
     const started = performance.now();
@@ -16,10 +21,20 @@ export const requestContext = (deps: AppDeps) =>
     c.header("X-Request-Id", requestId);
     deps.logger.info("request", {
       method: c.req.method,
-      route: c.req.routePath,
+      route: routeOf(c),
       status: c.res.status,
       durationMs: Math.round((performance.now() - started) * 100) / 100,
       requestId,
       userId: c.get("userId") ?? null,
     });
   });
+
+/** The pattern of the route the request matched, or null when none did (404 and 405 answers). */
+function routeOf(c: Parameters<typeof matchedRoutes>[0]): string | null {
+  const routes = matchedRoutes(c);
+  // Middleware registered with use() has method ALL; when it answered (a 413 from the body
+  // limit), name the route the request was heading for.
+  const answered = routes.at(c.req.routeIndex);
+  const route = answered?.method !== "ALL" ? answered : routes.findLast((r) => r.method !== "ALL");
+  return route?.path ?? null;
+}

@@ -16,10 +16,17 @@ export interface AppEnv extends Env {
 // deno-lint-ignore no-explicit-any -- the hook is shared by routes with different inputs
 export const validationHook: Hook<any, AppEnv, any, any> = (result, c) => {
   if (result.success) return;
-  const errors = result.error.issues.map((issue) => ({
-    path: issue.path.join(".") || (result.target === "json" ? "body" : result.target),
-    message: issue.message,
-  }));
+  const where = (path: PropertyKey[]) =>
+    path.map(String).join(".") || (result.target === "json" ? "body" : result.target);
+  // Strict objects report unknown keys on the parent; name each key so the caller sees the field.
+  const errors = result.error.issues.flatMap((issue) =>
+    issue.code === "unrecognized_keys"
+      ? issue.keys.map((key) => ({
+        path: where([...issue.path, key]),
+        message: "Unknown field; remove it",
+      }))
+      : [{ path: where(issue.path), message: issue.message }]
+  );
   const fields = [...new Set(errors.map((e) => e.path))];
   return problem(c, 400, `Check ${fields.join(", ")}`, { errors });
 };

@@ -63,16 +63,23 @@ Deno.test("POST /api/environments answers 400 naming missing fields and nested o
   assert.deepEqual(paths, ["credentials.secretAccessKey", "dbInstanceIdentifier", "name"]);
 });
 
-Deno.test("POST /api/environments answers 400 for an unknown field", async () => {
+Deno.test("POST /api/environments answers 400 naming each unknown field", async () => {
   await using t = await testContext();
   const res = await t.as("alice").post("/api/environments", {
     name: "production",
     region: "us-east-1",
     dbInstanceIdentifier: "prod-mysql-1",
     ownerId: "mallory",
+    credentials: {
+      accessKeyId: "AKIAIOSFODNN7EXAMPLE",
+      secretAccessKey: "a-secret-access-key-long-enough",
+      region: "us-east-1",
+    },
   });
   const problem = await assertFullProblem(res, 400, "/api/environments");
-  assert.match(JSON.stringify(problem.errors), /ownerId/);
+  assert.deepEqual(problem.errors?.map((e) => e.path).sort(), ["credentials.region", "ownerId"]);
+  assert.match(problem.detail, /ownerId/);
+  assert.deepEqual(await (await t.as("alice").get("/api/environments")).json(), []);
 });
 
 Deno.test("PATCH /api/environments/{id} answers 400 for an empty change", async () => {
@@ -110,9 +117,10 @@ Deno.test("POST /api/environments answers 415 for a body that is not JSON", asyn
     const problem = await assertFullProblem(res, 415, "/api/environments");
     assert.match(problem.detail, /application\/json/);
   }
-  const untyped = await raw(t, "POST", "/api/environments", null);
-  assert.ok([400, 415].includes(untyped.status), `without a body: ${untyped.status}`);
-  await assertFullProblem(untyped, untyped.status, "/api/environments");
+  // No body at all is still validated (the body is required), so the fields are named.
+  const empty = await raw(t, "POST", "/api/environments", null);
+  const problem = await assertFullProblem(empty, 400, "/api/environments");
+  assert.deepEqual(problem.errors?.map((e) => e.path), ["name", "region", "dbInstanceIdentifier"]);
   assert.deepEqual(await (await t.as("alice").get("/api/environments")).json(), []);
 });
 

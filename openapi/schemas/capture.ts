@@ -33,10 +33,26 @@ export const Capture = z.object({
     example: 3600,
     description: "Seconds: the planned length, or the actual length once DONE; null if open-ended",
   }),
-  reason: z.string().nullable().openapi({ description: "Why it failed, or null" }),
+  reason: z.string().nullable().openapi({ description: "Why it failed, or null", example: null }),
   createdAt: Timestamp,
   updatedAt: Timestamp,
-}).openapi("Capture");
+}).openapi("Capture", {
+  example: {
+    id: 42,
+    envId: 1,
+    ownerId: "user-1",
+    name: "black-friday-peak",
+    status: "RUNNING",
+    scheduledStart: null,
+    scheduledEnd: "2026-01-15T11:00:00.000Z",
+    start: "2026-01-15T10:00:00.000Z",
+    end: null,
+    duration: 3600,
+    reason: null,
+    createdAt: "2026-01-15T10:00:00.000Z",
+    updatedAt: "2026-01-15T10:00:00.000Z",
+  },
+});
 
 export const CreateCapture = z.object({
   name: printable(100).openapi({ example: "black-friday-peak" }),
@@ -76,7 +92,10 @@ export const CreateCapture = z.object({
         `status "${body.status}" starts now; drop it, or use "SCHEDULED" with scheduledStart`,
     });
   }
-}).openapi("CreateCapture");
+}).openapi("CreateCapture", {
+  // Starts a one-hour capture now, so the example works as sent from /docs.
+  example: { name: "black-friday-peak", envId: 1, duration: 3600 },
+});
 
 export const UpdateCapture = z.object({
   name: printable(100).optional().openapi({ example: "black-friday-peak-2" }),
@@ -86,7 +105,7 @@ export const UpdateCapture = z.object({
   }),
 }).strict().refine((body) => Object.keys(body).length > 0, {
   message: "Send at least one of name, scheduledStart, duration",
-}).openapi("UpdateCapture");
+}).openapi("UpdateCapture", { example: { name: "black-friday-peak-2", duration: 7200 } });
 
 export const ListCapturesQuery = z.object({
   envId: z.coerce.number().int().positive().optional().openapi({

@@ -9,12 +9,13 @@ export const IdParams = z.object({
   }),
 });
 
+// No control characters (Unicode Cc) and no lone surrogates (Cs), spelled without \p{…} and the
+// u flag so the pattern in the document means the same to every JSON Schema validator.
+const PRINTABLE = /^(?:[^\x00-\x1F\x7F-\x9F\uD800-\uDFFF]|[\uD800-\uDBFF][\uDC00-\uDFFF])+$/;
+
 /** Printable text: no control characters, not blank. */
 export const printable = (max: number) =>
-  z.string().trim().min(1).max(max).regex(
-    /^[^\p{Cc}\p{Cs}]+$/u,
-    "must contain only printable characters",
-  );
+  z.string().trim().min(1).max(max).regex(PRINTABLE, "must contain only printable characters");
 
 /** An ISO-8601 timestamp in UTC. */
 export const Timestamp = z.string().openapi({

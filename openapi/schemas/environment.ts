@@ -19,7 +19,10 @@ const CredentialsInput = z.object({
   secretAccessKey: z.string().min(16).max(256).openapi({
     example: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
   }),
-  sessionToken: z.string().min(1).max(4096).optional(),
+  sessionToken: z.string().min(1).max(4096).optional().openapi({
+    description: "For temporary credentials only",
+    example: "IQoJb3JpZ2luX2VjEXAMPLE",
+  }),
 }).strict().openapi("CredentialsInput", {
   description: "AWS credentials for this environment; stored encrypted, never returned",
 });
@@ -49,7 +52,9 @@ export const CreateEnvironment = z.object({
   region,
   dbInstanceIdentifier,
   credentials: CredentialsInput.optional(),
-}).strict().openapi("CreateEnvironment");
+}).strict().openapi("CreateEnvironment", {
+  example: { name: "production", region: "us-east-1", dbInstanceIdentifier: "prod-mysql-1" },
+});
 
 export const UpdateEnvironment = z.object({
   name: printable(100).optional().openapi({ example: "production" }),
@@ -60,7 +65,7 @@ export const UpdateEnvironment = z.object({
   }),
 }).strict().refine((body) => Object.keys(body).length > 0, {
   message: "Send at least one of name, region, dbInstanceIdentifier, credentials",
-}).openapi("UpdateEnvironment");
+}).openapi("UpdateEnvironment", { example: { name: "production-eu", region: "eu-west-1" } });
 
 export const Member = z.object({
   userId: z.string().openapi({ example: "user-2" }),

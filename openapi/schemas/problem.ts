@@ -7,11 +7,24 @@ export const Problem = z.object({
   status: z.number().int().openapi({ example: 400 }),
   detail: z.string().openapi({ example: "Check name" }),
   instance: z.string().optional().openapi({ example: "/api/captures" }),
-  requestId: z.string().optional().openapi({ description: "Quote it when reporting a problem" }),
+  requestId: z.string().optional().openapi({
+    description: "Quote it when reporting a problem",
+    example: "5f0c6e1e-3c1a-4a4b-9a51-3f1f0f5d2b7e",
+  }),
   errors: z.array(z.object({
     path: z.string().openapi({ example: "name" }),
     message: z.string().openapi({ example: "Too small: expected string to have >=1 characters" }),
   })).optional().openapi({ description: "One entry per offending field" }),
-}).openapi("Problem");
+}).openapi("Problem", {
+  example: {
+    type: "about:blank",
+    title: "Invalid request",
+    status: 400,
+    detail: "Check name",
+    instance: "/api/captures",
+    requestId: "5f0c6e1e-3c1a-4a4b-9a51-3f1f0f5d2b7e",
+    errors: [{ path: "name", message: "Too small: expected string to have >=1 characters" }],
+  },
+});
 
 export type ProblemBody = z.infer<typeof Problem>;

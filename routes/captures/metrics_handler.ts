@@ -67,10 +67,16 @@ export const metrics: RouteHandler<typeof routes.metrics, AppEnv> = async (c) =>
       });
     case "not_started":
     case "no_credentials":
+    case "gone":
       return problem(c, 409, outcome.message);
     case "upstream": {
       const { error } = outcome;
-      const upstream = `CloudWatch ${error.code ? `${error.code}: ` : ""}${error.message}`;
+      // AWS's own text gets its code in front; ours ("CloudWatch did not answer…") names it.
+      const upstream = error.code
+        ? `CloudWatch ${error.code}: ${error.message}`
+        : error.message.includes("CloudWatch")
+        ? error.message
+        : `CloudWatch: ${error.message}`;
       if (error.kind === "throttled") {
         return problem(c, 503, `${upstream}. Retry later.`, {
           headers: { "Retry-After": String(error.retryAfterSeconds ?? 5) },

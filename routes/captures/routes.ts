@@ -69,7 +69,7 @@ export const create = createRoute({
       ...json(Capture, "The new capture"),
       headers: z.object({ Location: z.string().openapi({ example: "/api/captures/42" }) }),
     },
-    ...problems(400, 401, 404, 409, 413),
+    ...problems(400, 401, 404, 409, 413, 415),
   },
 });
 
@@ -90,7 +90,7 @@ const update = (method: "put" | "patch", operationId: string) =>
     },
     responses: {
       200: json(Capture, "The edited capture"),
-      ...problems(400, 401, 403, 404, 409, 413),
+      ...problems(400, 401, 403, 404, 409, 413, 415),
     },
   });
 

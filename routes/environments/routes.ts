@@ -38,8 +38,11 @@ export const create = createRoute({
     "Registers an RDS MySQL instance. The caller becomes its first admin. Credentials are optional; without them the server-wide AWS credentials are used for CloudWatch.",
   request: { body: jsonBody(CreateEnvironment, "The environment to register") },
   responses: {
-    201: json(Environment, "The new environment"),
-    ...problems(400, 401, 409, 413),
+    201: {
+      ...json(Environment, "The new environment"),
+      headers: z.object({ Location: z.string().openapi({ example: "/api/environments/1" }) }),
+    },
+    ...problems(400, 401, 409, 413, 415),
   },
 });
 
@@ -71,7 +74,7 @@ export const update = createRoute({
   request: { params: IdParams, body: jsonBody(UpdateEnvironment, "The fields to change") },
   responses: {
     200: json(Environment, "The changed environment"),
-    ...problems(400, 401, 403, 404, 409, 413),
+    ...problems(400, 401, 403, 404, 409, 413, 415),
   },
 });
 

@@ -37,7 +37,7 @@ export const put = createRoute({
   responses: {
     200: json(Member, "The role was changed"),
     201: json(Member, "The member was added"),
-    ...problems(400, 401, 403, 404, 409, 413),
+    ...problems(400, 401, 403, 404, 409, 413, 415),
   },
 });
 

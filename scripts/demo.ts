@@ -1,0 +1,242 @@
+// `deno task demo`: capwatch with seeded captures against a fake CloudWatch, fully offline.
+// Starts the fake in this process and capwatch (main.ts) as a child on PORT (default 8000),
+// with its own database and secret under DEMO_DIR (default data/demo/, reset on every run).
+// Ctrl-C stops both.
+import { isAbsolute, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { loadDevSecret } from "../auth/dev_secret.ts";
+import { mintToken } from "../auth/mint.ts";
+import { startFakeCloudWatch, TEST_CREDENTIALS } from "../tests/fakes/cloudwatch.ts";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const USER = "demo-user";
+const TOKEN_TTL_SECONDS = 12 * 3600;
+const STARTUP_TIMEOUT_MS = 60_000;
+/** What the demo writes under DEMO_DIR; only these are removed on the next run. */
+const DEMO_FILES = ["capwatch.db", "capwatch.db-wal", "capwatch.db-shm", "jwt-secret"];
+
+interface Capture {
+  id: number;
+  name: string;
+  status: string;
+}
+
+/** The demo's folder, absolute, and as the user should type it (relative to the project). */
+function demoFolder() {
+  const given = Deno.env.get("DEMO_DIR") || "data/demo";
+  const absolute = isAbsolute(given) ? given : resolve(ROOT, given);
+  const shown = relative(Deno.cwd(), absolute) || ".";
+  return { absolute, shown: shown.startsWith("..") ? absolute : shown };
+}
+
+async function resetFolder(folder: string) {
+  await Deno.mkdir(folder, { recursive: true });
+  for (const name of DEMO_FILES) {
+    await Deno.remove(join(folder, name)).catch((error) => {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    });
+  }
+}
+
+function randomKey(): string {
+  return btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))));
+}
+
+/** Forwards capwatch's log lines to our stdout and resolves its URL from the "listening" line. */
+async function forwardLogs(stdout: ReadableStream<Uint8Array>, onUrl: (url: string) => void) {
+  const encoder = new TextEncoder();
+  const lines = stdout.pipeThrough(new TextDecoderStream()).pipeThrough(lineSplitter());
+  for await (const line of lines) {
+    await Deno.stdout.write(encoder.encode(line + "\n"));
+    try {
+      const event = JSON.parse(line);
+      if (event.msg === "listening" && typeof event.url === "string") onUrl(event.url);
+    } catch {
+      // Not a log line; forwarded as it is.
+    }
+  }
+}
+
+function lineSplitter() {
+  let buffered = "";
+  return new TransformStream<string, string>({
+    transform(chunk, controller) {
+      const parts = (buffered + chunk).split("\n");
+      buffered = parts.pop()!;
+      for (const part of parts) controller.enqueue(part);
+    },
+    flush(controller) {
+      if (buffered) controller.enqueue(buffered);
+    },
+  });
+}
+
+/** Calls the API as the demo user; throws with capwatch's problem detail on an error. */
+function apiClient(baseUrl: string, token: string) {
+  return async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const res = await fetch(`${baseUrl}${path}`, {
+      method,
+      headers: {
+        Authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${path} answered ${res.status}: ${text}`);
+    return JSON.parse(text) as T;
+  };
+}
+
+async function seed(api: ReturnType<typeof apiClient>) {
+  const now = Date.now();
+  const minute = 60_000;
+  const env = await api<{ id: number }>("POST", "/api/environments", {
+    name: "demo-shop",
+    region: "us-east-1",
+    dbInstanceIdentifier: "demo-mysql-1",
+  });
+  const scheduled = await api<Capture>("POST", "/api/captures", {
+    name: "nightly-batch",
+    envId: env.id,
+    scheduledStart: new Date(Math.ceil((now + 60 * minute) / minute) * minute).toISOString(),
+    duration: 3600,
+  });
+  const running = await api<Capture>("POST", "/api/captures", {
+    name: "peak-hour",
+    envId: env.id,
+    duration: 7200,
+  });
+  // A backfill: a past start whose window has ended is DONE at once.
+  const finished = await api<Capture>("POST", "/api/captures", {
+    name: "morning-load",
+    envId: env.id,
+    start: new Date(Math.floor((now - 120 * minute) / minute) * minute).toISOString(),
+    duration: 3600,
+  });
+  return { envId: env.id, scheduled, running, finished };
+}
+
+async function main() {
+  const folder = demoFolder();
+  await resetFolder(folder.absolute);
+  const secret = await loadDevSecret(join(folder.absolute, "jwt-secret"));
+  const fake = await startFakeCloudWatch();
+
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-env",
+      "--allow-read",
+      "--allow-write",
+      "--allow-ffi",
+      "--allow-sys",
+      "main.ts",
+    ],
+    cwd: ROOT,
+    env: {
+      PORT: Deno.env.get("PORT") || "8000",
+      DATABASE_URL: `file:${join(folder.absolute, "capwatch.db")}`,
+      DATABASE_AUTH_TOKEN: "",
+      JWT_SECRET: secret,
+      JWKS_URL: "",
+      JWT_ISSUER: "",
+      JWT_AUDIENCE: "",
+      CREDENTIALS_KEY: randomKey(),
+      CLOUDWATCH_ENDPOINT: fake.url,
+      AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
+      AWS_SESSION_TOKEN: "",
+    },
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+
+  let stopping = false;
+  const stop = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    // From a terminal, Ctrl-C reaches capwatch too; forward it only if capwatch is still up.
+    const exited = await Promise.race([
+      child.status.then(() => true),
+      new Promise<false>((r) => setTimeout(() => r(false), 500)),
+    ]);
+    if (!exited) {
+      try {
+        child.kill("SIGINT");
+      } catch {
+        // It exited in the meantime.
+      }
+    }
+    await child.status;
+    await fake.close();
+    Deno.exit(code);
+  };
+  Deno.addSignalListener("SIGINT", () => stop(0));
+  Deno.addSignalListener("SIGTERM", () => stop(0));
+
+  const listening = Promise.withResolvers<string>();
+  const logs = forwardLogs(child.stdout, listening.resolve);
+  child.status.then(({ code }) => {
+    listening.reject(new Error(`capwatch exited (code ${code}) before it listened`));
+    if (stopping) return;
+    // Exit code 0 means capwatch got the terminal's Ctrl-C first; anything else is a failure.
+    if (code !== 0) console.error(`demo: capwatch exited with code ${code}; stopping the demo`);
+    logs.finally(() => stop(code));
+  });
+  const startup = setTimeout(
+    () => listening.reject(new Error(`capwatch did not listen within ${STARTUP_TIMEOUT_MS} ms`)),
+    STARTUP_TIMEOUT_MS,
+  );
+
+  let url: string;
+  try {
+    url = await listening.promise;
+  } catch (error) {
+    console.error(`demo: ${(error as Error).message}; see the line above.`);
+    console.error("demo: if the port is taken, run e.g. PORT=8001 deno task demo");
+    return await stop(1);
+  } finally {
+    clearTimeout(startup);
+  }
+
+  const token = await mintToken(secret, { sub: USER, ttlSeconds: TOKEN_TTL_SECONDS });
+  let seeded: Awaited<ReturnType<typeof seed>>;
+  try {
+    seeded = await seed(apiClient(url, token));
+  } catch (error) {
+    console.error(`demo: seeding failed: ${(error as Error).message}`);
+    return await stop(1);
+  }
+
+  const auth = `-H "Authorization: Bearer ${token}"`;
+  console.log([
+    "",
+    "capwatch demo is running — offline, against a fake CloudWatch. Ctrl-C stops both.",
+    "",
+    `  API docs:         ${url}/docs   (Authorize, then paste the token)`,
+    `  Fake CloudWatch:  ${fake.url}   (capwatch pid ${child.pid})`,
+    `  Environment ${seeded.envId} "demo-shop" with captures: ` +
+    `${seeded.scheduled.id} ${seeded.scheduled.name} (${seeded.scheduled.status}), ` +
+    `${seeded.running.id} ${seeded.running.name} (${seeded.running.status}), ` +
+    `${seeded.finished.id} ${seeded.finished.name} (${seeded.finished.status})`,
+    "",
+    `  Bearer token for "${USER}" (valid 12 h):`,
+    `  ${token}`,
+    `  More tokens: JWT_SECRET=$(cat ${join(folder.shown, "jwt-secret")}) ` +
+    "deno task token --sub alice",
+    "",
+    "  # List the captures",
+    `  curl -s ${auth} ${url}/api/captures`,
+    `  # One-minute CPU and connections of the finished capture "${seeded.finished.name}"`,
+    `  curl -s ${auth} "${url}/api/captures/${seeded.finished.id}/metrics` +
+    `?type=CPUUtilization&type=DatabaseConnections"`,
+    `  # Stop the running capture "${seeded.running.name}"`,
+    `  curl -s -X POST ${auth} ${url}/api/captures/${seeded.running.id}/stop`,
+    "",
+  ].join("\n"));
+  await logs;
+}
+
+if (import.meta.main) await main();

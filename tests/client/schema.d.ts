@@ -1,0 +1,1771 @@
+// Generated from openapi/openapi.json by openapi-typescript (deno task openapi); do not edit.
+// deno-fmt-ignore-file
+// deno-lint-ignore-file
+export interface paths {
+    "/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Health check
+         * @description No authentication. Answers 503 when the database does not answer, and while the process is shutting down (so a load balancer stops sending it requests).
+         */
+        get: operations["getHealth"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/environments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List environments
+         * @description Every environment the caller is a member of, with the caller's role in each.
+         */
+        get: operations["listEnvironments"];
+        put?: never;
+        /**
+         * Register an environment
+         * @description Registers an RDS MySQL instance. The caller becomes its first admin. Credentials are optional; without them the server-wide AWS credentials are used for CloudWatch.
+         */
+        post: operations["createEnvironment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/environments/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get an environment
+         * @description Answers 404 when the caller is not a member.
+         */
+        get: operations["getEnvironment"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete an environment
+         * @description Admins only. Deletes its memberships, captures and stored metrics too.
+         */
+        delete: operations["deleteEnvironment"];
+        options?: never;
+        head?: never;
+        /**
+         * Change an environment
+         * @description Admins only. `credentials: null` removes the environment's own credentials.
+         */
+        patch: operations["updateEnvironment"];
+        trace?: never;
+    };
+    "/api/environments/{id}/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List an environment's members
+         * @description Any member may read the member list.
+         */
+        get: operations["listMembers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/environments/{id}/members/{userId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Add a member or change a role
+         * @description Admins only. Demoting the last admin answers 409: an environment always keeps at least one admin.
+         */
+        put: operations["putMember"];
+        post?: never;
+        /**
+         * Remove a member
+         * @description Admins remove anyone; any member may remove themselves (leave). Removing the last admin answers 409.
+         */
+        delete: operations["deleteMember"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/captures": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get all captures
+         * @description Captures of every environment you are a member of, newest first. The next page's URL is in the `Link: <…>; rel="next"` header.
+         */
+        get: operations["listCaptures"];
+        put?: never;
+        /**
+         * Post a new capture
+         * @description Starts a capture now, schedules one (`scheduledStart` in the future), or backfills a past window (`start` in the past; DONE at once when `start + duration` is past). Names are unique within an environment.
+         */
+        post: operations["createCapture"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/captures/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a specific capture
+         * @description Answers 404 when you are not a member of the capture's environment.
+         */
+        get: operations["getCapture"];
+        /**
+         * Edit a capture
+         * @description Rename any capture; move `scheduledStart` while SCHEDULED; change `duration` while SCHEDULED or RUNNING (the new end may not be in the past). The capture's owner or an environment admin only.
+         */
+        put: operations["updateCapture"];
+        post?: never;
+        /**
+         * Delete a capture
+         * @description Deletes a capture in any status, with its stored metrics. The capture's owner or an environment admin only.
+         */
+        delete: operations["deleteCapture"];
+        options?: never;
+        head?: never;
+        /**
+         * Edit a capture (PATCH)
+         * @description Rename any capture; move `scheduledStart` while SCHEDULED; change `duration` while SCHEDULED or RUNNING (the new end may not be in the past). The capture's owner or an environment admin only.
+         */
+        patch: operations["patchCapture"];
+        trace?: never;
+    };
+    "/api/captures/{id}/stop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stop a capture
+         * @description Ends a RUNNING capture now. Other statuses answer 409 (cancel a SCHEDULED one with DELETE). The capture's owner or an environment admin only.
+         */
+        post: operations["stopCapture"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/captures/{id}/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get metrics for a capture
+         * @description The CloudWatch data (namespace AWS/RDS) of the capture's window for its environment's DB instance, in one GetMetricData call, or from the snapshot stored after the capture ended. A SCHEDULED capture answers 409, as does an environment without AWS credentials. Upstream trouble: 502 (bad answer), 503 with Retry-After (throttled), 504 (timed out).
+         */
+        get: operations["getCaptureMetrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
+export type webhooks = Record<string, never>;
+export interface components {
+    schemas: {
+        Health: {
+            /**
+             * @description `unavailable` when the database does not answer; `shutting_down` after SIGTERM
+             * @example ok
+             * @enum {string}
+             */
+            status: "ok" | "unavailable" | "shutting_down";
+            /**
+             * @example ok
+             * @enum {string}
+             */
+            database: "ok" | "unreachable";
+            /**
+             * @description How many migrations the database has applied
+             * @example 1
+             */
+            schemaVersion: number | null;
+        };
+        Environment: {
+            /** @example 1 */
+            id: number;
+            /** @example production */
+            name: string;
+            /** @example us-east-1 */
+            region: string;
+            /** @example prod-mysql-1 */
+            dbInstanceIdentifier: string;
+            /** @example user-1 */
+            ownerId: string;
+            /**
+             * @description The caller's role
+             * @enum {string}
+             */
+            role: "admin" | "member";
+            credentials: components["schemas"]["Credentials"];
+            /**
+             * Format: date-time
+             * @example 2026-01-15T10:00:00.000Z
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @example 2026-01-15T10:00:00.000Z
+             */
+            updatedAt: string;
+        };
+        Credentials: {
+            /**
+             * @description Where CloudWatch credentials come from: this environment's own, the server-wide AWS_* variables, or nowhere
+             * @enum {string}
+             */
+            source: "environment" | "server" | "none";
+            /**
+             * @description Masked
+             * @example AKIA…MPLE
+             */
+            accessKeyId: string | null;
+        };
+        /**
+         * @example {
+         *       "type": "about:blank",
+         *       "title": "Invalid request",
+         *       "status": 400,
+         *       "detail": "Check name",
+         *       "instance": "/api/captures",
+         *       "requestId": "5f0c6e1e-3c1a-4a4b-9a51-3f1f0f5d2b7e",
+         *       "errors": [
+         *         {
+         *           "path": "name",
+         *           "message": "Too small: expected string to have >=1 characters"
+         *         }
+         *       ]
+         *     }
+         */
+        Problem: {
+            /** @example about:blank */
+            type: string;
+            /** @example Invalid request */
+            title: string;
+            /** @example 400 */
+            status: number;
+            /** @example Check name */
+            detail: string;
+            /** @example /api/captures */
+            instance?: string;
+            /**
+             * @description Quote it when reporting a problem
+             * @example 5f0c6e1e-3c1a-4a4b-9a51-3f1f0f5d2b7e
+             */
+            requestId?: string;
+            /** @description One entry per offending field */
+            errors?: {
+                /** @example name */
+                path: string;
+                /** @example Too small: expected string to have >=1 characters */
+                message: string;
+            }[];
+        };
+        /**
+         * @example {
+         *       "name": "production",
+         *       "region": "us-east-1",
+         *       "dbInstanceIdentifier": "prod-mysql-1"
+         *     }
+         */
+        CreateEnvironment: {
+            /** @example production */
+            name: string;
+            /** @example us-east-1 */
+            region: string;
+            /** @example prod-mysql-1 */
+            dbInstanceIdentifier: string;
+            credentials?: components["schemas"]["CredentialsInput"];
+        };
+        /** @description AWS credentials for this environment; stored encrypted, never returned */
+        CredentialsInput: {
+            /** @example AKIAIOSFODNN7EXAMPLE */
+            accessKeyId: string;
+            /** @example wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY */
+            secretAccessKey: string;
+            /**
+             * @description For temporary credentials only
+             * @example IQoJb3JpZ2luX2VjEXAMPLE
+             */
+            sessionToken?: string;
+        };
+        /**
+         * @example {
+         *       "name": "production-eu",
+         *       "region": "eu-west-1"
+         *     }
+         */
+        UpdateEnvironment: {
+            /** @example production */
+            name?: string;
+            /** @example us-east-1 */
+            region?: string;
+            /** @example prod-mysql-1 */
+            dbInstanceIdentifier?: string;
+            /** @description New credentials, or null to remove them */
+            credentials?: {
+                /** @example AKIAIOSFODNN7EXAMPLE */
+                accessKeyId: string;
+                /** @example wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY */
+                secretAccessKey: string;
+                /**
+                 * @description For temporary credentials only
+                 * @example IQoJb3JpZ2luX2VjEXAMPLE
+                 */
+                sessionToken?: string;
+            } | null;
+        };
+        Member: {
+            /** @example user-2 */
+            userId: string;
+            /** @enum {string} */
+            role: "admin" | "member";
+            /**
+             * Format: date-time
+             * @example 2026-01-15T10:00:00.000Z
+             */
+            createdAt: string;
+        };
+        PutMember: {
+            /**
+             * @example member
+             * @enum {string}
+             */
+            role: "admin" | "member";
+        };
+        /**
+         * @example {
+         *       "id": 42,
+         *       "envId": 1,
+         *       "ownerId": "user-1",
+         *       "name": "black-friday-peak",
+         *       "status": "RUNNING",
+         *       "scheduledStart": null,
+         *       "scheduledEnd": "2026-01-15T11:00:00.000Z",
+         *       "start": "2026-01-15T10:00:00.000Z",
+         *       "end": null,
+         *       "duration": 3600,
+         *       "reason": null,
+         *       "createdAt": "2026-01-15T10:00:00.000Z",
+         *       "updatedAt": "2026-01-15T10:00:00.000Z"
+         *     }
+         */
+        Capture: {
+            /** @example 42 */
+            id: number;
+            /** @example 1 */
+            envId: number;
+            /** @example user-1 */
+            ownerId: string;
+            /** @example black-friday-peak */
+            name: string;
+            status: components["schemas"]["CaptureStatus"];
+            /**
+             * Format: date-time
+             * @description When a scheduled capture starts
+             * @example 2026-01-15T10:00:00.000Z
+             */
+            scheduledStart: string | null;
+            /**
+             * Format: date-time
+             * @description When the capture is planned to end (start + duration), or null if open-ended
+             * @example 2026-01-15T10:00:00.000Z
+             */
+            scheduledEnd: string | null;
+            /**
+             * Format: date-time
+             * @description When it started; null while SCHEDULED
+             * @example 2026-01-15T10:00:00.000Z
+             */
+            start: string | null;
+            /**
+             * Format: date-time
+             * @description When it ended; null until DONE
+             * @example 2026-01-15T10:00:00.000Z
+             */
+            end: string | null;
+            /**
+             * @description Seconds: the planned length, or the actual length once DONE; null if open-ended
+             * @example 3600
+             */
+            duration: number | null;
+            /**
+             * @description Why it failed, or null
+             * @example null
+             */
+            reason: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-01-15T10:00:00.000Z
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @example 2026-01-15T10:00:00.000Z
+             */
+            updatedAt: string;
+        };
+        /**
+         * @description SCHEDULED → RUNNING → DONE; FAILED carries a reason
+         * @enum {string}
+         */
+        CaptureStatus: "SCHEDULED" | "RUNNING" | "DONE" | "FAILED";
+        /**
+         * @example {
+         *       "name": "black-friday-peak",
+         *       "envId": 1,
+         *       "duration": 3600
+         *     }
+         */
+        CreateCapture: {
+            /** @example black-friday-peak */
+            name: string;
+            /** @example 1 */
+            envId: number;
+            /**
+             * @description SCHEDULED needs scheduledStart; RUNNING, STARTED and STARTING (the old API's values) start now
+             * @enum {string}
+             */
+            status?: "SCHEDULED" | "RUNNING" | "STARTED" | "STARTING";
+            /**
+             * Format: date-time
+             * @description A past instant backfills a window; the future is refused (use scheduledStart)
+             * @example 2026-01-15T10:00:00Z
+             */
+            start?: string;
+            /**
+             * Format: date-time
+             * @description A future instant: the capture is SCHEDULED until then
+             * @example 2026-01-15T10:00:00Z
+             */
+            scheduledStart?: string;
+            /**
+             * @description Whole seconds, 60 (one minute) to 2,592,000 (30 days)
+             * @example 3600
+             */
+            duration?: number;
+        };
+        /**
+         * @example {
+         *       "name": "black-friday-peak-2",
+         *       "duration": 7200
+         *     }
+         */
+        UpdateCapture: {
+            /** @example black-friday-peak-2 */
+            name?: string;
+            /**
+             * Format: date-time
+             * @description Only while SCHEDULED
+             * @example 2026-01-15T10:00:00Z
+             */
+            scheduledStart?: string;
+            /**
+             * @description While SCHEDULED or RUNNING; the new end may not be in the past
+             * @example 3600
+             */
+            duration?: number;
+        };
+        /**
+         * @example {
+         *       "captureId": 42,
+         *       "start": "2026-01-15T10:00:00.000Z",
+         *       "end": "2026-01-15T10:02:00.000Z",
+         *       "period": 60,
+         *       "stat": "Average",
+         *       "source": "cloudwatch",
+         *       "complete": true,
+         *       "series": [
+         *         {
+         *           "type": "CPUUtilization",
+         *           "label": "CPU utilization",
+         *           "unit": "Percent",
+         *           "complete": true,
+         *           "datapoints": [
+         *             {
+         *               "timestamp": "2026-01-15T10:00:00.000Z",
+         *               "value": 12.5
+         *             },
+         *             {
+         *               "timestamp": "2026-01-15T10:01:00.000Z",
+         *               "value": 14.25
+         *             }
+         *           ]
+         *         }
+         *       ]
+         *     }
+         */
+        CaptureMetrics: {
+            /** @example 42 */
+            captureId: number;
+            /**
+             * Format: date-time
+             * @example 2026-01-15T10:00:00.000Z
+             */
+            start: string;
+            /**
+             * Format: date-time
+             * @description The capture's end, or now while it runs
+             * @example 2026-01-15T10:00:00.000Z
+             */
+            end: string;
+            /** @example 60 */
+            period: number;
+            /** @example Average */
+            stat: string;
+            /**
+             * @description snapshot: served from the copy stored after the capture ended, without AWS
+             * @enum {string}
+             */
+            source: "cloudwatch" | "snapshot";
+            complete: boolean;
+            series: components["schemas"]["MetricSeries"][];
+        };
+        MetricSeries: {
+            /**
+             * @example CPUUtilization
+             * @enum {string}
+             */
+            type: "CPUUtilization" | "FreeableMemory" | "ReadIOPS" | "WriteIOPS" | "ReadThroughput" | "WriteThroughput" | "FreeStorageSpace" | "DatabaseConnections" | "ReadLatency" | "WriteLatency" | "DiskQueueDepth" | "NetworkReceiveThroughput" | "NetworkTransmitThroughput" | "SwapUsage";
+            /** @example CPU utilization */
+            label: string;
+            /** @example Percent */
+            unit: string;
+            /** @description False while running or when CloudWatch said PartialData */
+            complete: boolean;
+            /** @description Ascending by timestamp */
+            datapoints: components["schemas"]["Datapoint"][];
+        };
+        Datapoint: {
+            /**
+             * Format: date-time
+             * @example 2026-01-15T10:00:00.000Z
+             */
+            timestamp: string;
+            /** @example 12.5 */
+            value: number;
+        };
+    };
+    responses: never;
+    parameters: never;
+    requestBodies: never;
+    headers: never;
+    pathItems: never;
+}
+export type $defs = Record<string, never>;
+export interface operations {
+    getHealth: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Healthy */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Health"];
+                };
+            };
+            /** @description The database does not answer, or the process is shutting down */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Health"];
+                };
+            };
+        };
+    };
+    listEnvironments: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller's environments */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Environment"][];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    /** @description The bearer challenge, e.g. `Bearer realm="capwatch", error="invalid_token"` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createEnvironment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The environment to register */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateEnvironment"];
+            };
+        };
+        responses: {
+            /** @description The new environment */
+            201: {
+                headers: {
+                    Location: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Environment"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    /** @description The bearer challenge, e.g. `Bearer realm="capwatch", error="invalid_token"` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getEnvironment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The environment */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Environment"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    /** @description The bearer challenge, e.g. `Bearer realm="capwatch", error="invalid_token"` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteEnvironment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    /** @description The bearer challenge, e.g. `Bearer realm="capwatch", error="invalid_token"` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateEnvironment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        /** @description The fields to change */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateEnvironment"];
+            };
+        };
+        responses: {
+            /** @description The changed environment */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Environment"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    /** @description The bearer challenge, e.g. `Bearer realm="capwatch", error="invalid_token"` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listMembers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Numeric id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The members, admins first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Member"][];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    /** @description The bearer challenge, e.g. `Bearer realm="capwatch", error="invalid_token"` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    putMember: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+                userId: string;
+            };
+            cookie?: never;
+        };
+        /** @description The member's role */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PutMember"];
+            };
+        };
+        responses: {
+            /** @description The role was changed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Member"];
+                };
+            };
+            /** @description The member was added */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Member"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    /** @description The bearer challenge, e.g. `Bearer realm="capwatch", error="invalid_token"` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteMember: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+                userId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    /** @description The bearer challenge, e.g. `Bearer realm="capwatch", error="invalid_token"` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listCaptures: {
+        parameters: {
+            query?: {
+                envId?: number;
+                /** @description Exact name */
+                name?: string;
+                /** @description Repeatable: ?status=RUNNING&status=SCHEDULED */
+                status?: components["schemas"]["CaptureStatus"][];
+                limit?: number;
+                /** @description Opaque; copy it from the Link rel=next header */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of captures */
+            200: {
+                headers: {
+                    /** @description The next page: <…?cursor=…>; rel="next" */
+                    Link?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Capture"][];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    /** @description The bearer challenge, e.g. `Bearer realm="capwatch", error="invalid_token"` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createCapture: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The capture to create */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateCapture"];
+            };
+        };
+        responses: {
+            /** @description The new capture */
+            201: {
+                headers: {
+                    Location: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Capture"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    /** @description The bearer challenge, e.g. `Bearer realm="capwatch", error="invalid_token"` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getCapture: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The capture */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Capture"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    /** @description The bearer challenge, e.g. `Bearer realm="capwatch", error="invalid_token"` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateCapture: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        /** @description The fields to change; at least one */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateCapture"];
+            };
+        };
+        responses: {
+            /** @description The edited capture */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Capture"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    /** @description The bearer challenge, e.g. `Bearer realm="capwatch", error="invalid_token"` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteCapture: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    /** @description The bearer challenge, e.g. `Bearer realm="capwatch", error="invalid_token"` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    patchCapture: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        /** @description The fields to change; at least one */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateCapture"];
+            };
+        };
+        responses: {
+            /** @description The edited capture */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Capture"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    /** @description The bearer challenge, e.g. `Bearer realm="capwatch", error="invalid_token"` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    stopCapture: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The capture, now DONE */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Capture"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    /** @description The bearer challenge, e.g. `Bearer realm="capwatch", error="invalid_token"` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getCaptureMetrics: {
+        parameters: {
+            query?: {
+                /** @description Repeatable; default the whole catalogue: CPUUtilization, FreeableMemory, ReadIOPS, WriteIOPS, ReadThroughput, WriteThroughput, FreeStorageSpace, DatabaseConnections, ReadLatency, WriteLatency, DiskQueueDepth, NetworkReceiveThroughput, NetworkTransmitThroughput, SwapUsage. The old names ("CPU UTILIZATION", …) are accepted too. */
+                type?: string[];
+                /** @description Average, Minimum, Maximum, Sum, SampleCount, or a percentile such as p99 */
+                stat?: string;
+                /** @description Seconds, a multiple of 60. Default: the smallest that keeps each series within 1,440 points and within CloudWatch's retention (60 s for 15 days, 300 s for 63 days, 3,600 s for 455 days) */
+                period?: number;
+            };
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The capture's metrics */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaptureMetrics"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    /** @description The bearer challenge, e.g. `Bearer realm="capwatch", error="invalid_token"` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Bad answer from CloudWatch */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description CloudWatch timed out */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+}

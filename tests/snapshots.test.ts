@@ -1,0 +1,335 @@
+import assert from "node:assert/strict";
+import { eq } from "drizzle-orm";
+import { captures, captureSnapshots } from "../db/schema.ts";
+import { findSnapshot } from "../db/snapshots.ts";
+import { createSweeper } from "../lifecycle/sweeper.ts";
+import { METRIC_TYPES } from "../metrics/catalogue.ts";
+import { createSnapshotter } from "../metrics/snapshotter.ts";
+import type { SnapshotPayload } from "../metrics/snapshot_series.ts";
+import { type FakeCloudWatch, startFakeCloudWatch, TEST_CREDENTIALS } from "./fakes/cloudwatch.ts";
+import { type TestContext, testContext } from "./helpers/context.ts";
+import { assertProblem } from "./helpers/problem.ts";
+
+const NOW = "2026-01-15T12:00:00Z";
+const DB_ID = "prod-mysql-1";
+const MINUTE = 60_000;
+const DAY_MS = 86_400_000;
+
+const serverEnv = (fake: FakeCloudWatch) => ({
+  CLOUDWATCH_ENDPOINT: fake.url,
+  AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
+});
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** The sweeper of the issue, with the snapshotter wired to the context's fake-bound client. */
+function sweeperFor(t: TestContext) {
+  const snapshotter = createSnapshotter({
+    db: t.db,
+    cloudwatch: t.deps.cloudwatch,
+    serverCredentials: t.config.awsCredentials,
+    cipher: t.deps.credentialsCipher,
+    logger: t.deps.logger,
+  });
+  return createSweeper({ db: t.db, clock: t.clock, logger: t.deps.logger, snapshotter });
+}
+
+async function createCapture(t: TestContext, body: Record<string, unknown>) {
+  const res = await t.as("owner").post("/api/captures", {
+    name: `capture-${crypto.randomUUID().slice(0, 8)}`,
+    ...body,
+  });
+  const text = await res.text();
+  assert.equal(res.status, 201, text);
+  return JSON.parse(text) as { id: number; status: string };
+}
+
+/** A DONE capture over `[start, start + duration)`. */
+async function backfill(t: TestContext, envId: number, start: string, duration = 3600) {
+  const capture = await createCapture(t, { envId, start, duration });
+  assert.equal(capture.status, "DONE");
+  return capture;
+}
+
+async function captureRow(t: TestContext, id: number) {
+  const [row] = await t.db.select().from(captures).where(eq(captures.id, id));
+  return row;
+}
+
+async function read(t: TestContext, id: number, query = "") {
+  const res = await t.as("owner").get(`/api/captures/${id}/metrics${query}`);
+  const text = await res.text();
+  assert.equal(res.status, 200, text);
+  return JSON.parse(text) as {
+    source: string;
+    period: number;
+    stat: string;
+    complete: boolean;
+    series: Array<{ type: string; complete: boolean; datapoints: unknown[] }>;
+  };
+}
+
+Deno.test("sweepOnce() snapshots a finished capture only once its end is 5 minutes old", async () => {
+  await using fake = await startFakeCloudWatch();
+  await using t = await testContext({ now: NOW, env: serverEnv(fake) });
+  const sweeper = sweeperFor(t);
+  const env = await t.createEnvironment("owner");
+  const capture = await createCapture(t, {
+    envId: env.id,
+    start: "2026-01-15T11:30:00Z",
+    duration: 3600,
+  });
+  assert.equal(capture.status, "RUNNING");
+
+  t.clock.set("2026-01-15T12:30:00Z");
+  const ended = await sweeper.sweepOnce();
+  assert.deepEqual(ended.finished, [capture.id]);
+  assert.deepEqual(ended.snapshots, { stored: 0, failed: 0 });
+
+  t.clock.set("2026-01-15T12:34:59Z");
+  assert.deepEqual((await sweeper.sweepOnce()).snapshots, { stored: 0, failed: 0 });
+  assert.equal(fake.calls.length, 0);
+  assert.equal(await findSnapshot(t.db, capture.id), undefined);
+
+  t.clock.set("2026-01-15T12:35:00Z");
+  assert.deepEqual((await sweeper.sweepOnce()).snapshots, { stored: 1, failed: 0 });
+
+  const snapshot = await findSnapshot(t.db, capture.id);
+  assert.ok(snapshot);
+  assert.equal(snapshot.period, 60);
+  assert.equal(iso(snapshot.start), "2026-01-15T11:30:00.000Z");
+  assert.equal(iso(snapshot.end), "2026-01-15T12:30:00.000Z");
+  assert.equal(iso(snapshot.takenAt), "2026-01-15T12:35:00.000Z");
+  const payload = JSON.parse(snapshot.payload) as SnapshotPayload;
+  assert.deepEqual(Object.keys(payload.stats), ["Average", "Minimum", "Maximum"]);
+  for (const series of Object.values(payload.stats)) {
+    assert.deepEqual(series.map((s) => s.type), [...METRIC_TYPES]);
+    assert.ok(series.every((s) => s.datapoints.length === 60));
+  }
+  assert.deepEqual(
+    fake.calls.map((c) => c.body.MetricDataQueries[0].MetricStat.Stat),
+    ["Average", "Minimum", "Maximum"],
+  );
+  for (const call of fake.calls) {
+    assert.equal(call.body.MetricDataQueries.length, 14);
+    assert.equal(call.body.MetricDataQueries[0].MetricStat.Period, 60);
+    assert.equal(call.body.StartTime, Date.parse("2026-01-15T11:30:00Z") / 1000);
+    assert.equal(call.body.EndTime, Date.parse("2026-01-15T12:30:00Z") / 1000);
+  }
+
+  t.clock.advance(10 * MINUTE);
+  assert.deepEqual((await sweeper.sweepOnce()).snapshots, { stored: 0, failed: 0 });
+  assert.equal(fake.calls.length, 3);
+});
+
+Deno.test("GET /api/captures/{id}/metrics serves the snapshot's values without CloudWatch once it is stored", async () => {
+  await using fake = await startFakeCloudWatch();
+  await using t = await testContext({ now: NOW, env: serverEnv(fake) });
+  const sweeper = sweeperFor(t);
+  const env = await t.createEnvironment("owner");
+  const capture = await backfill(t, env.id, "2026-01-15T10:00:00Z");
+  // Three samples a minute, so Average, Minimum and Maximum differ and 300 s buckets mean more;
+  // whole-number minute averages keep the 300 s means exact whichever way they are summed.
+  const t0 = Date.parse("2026-01-15T10:00:00Z") / 1000;
+  fake.setSeries(
+    "CPUUtilization",
+    DB_ID,
+    Array.from({ length: 60 }, (_, m): Array<[number, number]> => {
+      const base = 20 + (m * 37) % 61;
+      const d = 1 + m % 5;
+      return [[t0 + 60 * m, base - d], [t0 + 60 * m + 20, base + 2 * d], [
+        t0 + 60 * m + 40,
+        base - d,
+      ]];
+    }).flat(),
+  );
+
+  const queries = [
+    "",
+    "?stat=Minimum",
+    "?stat=Maximum",
+    "?type=CPUUtilization&period=300",
+    "?type=CPUUtilization&stat=Minimum&period=300",
+    "?type=CPUUtilization&stat=Maximum&period=300",
+  ];
+  const fromCloudWatch = [];
+  for (const query of queries) fromCloudWatch.push(await read(t, capture.id, query));
+  assert.ok(fromCloudWatch.every((body) => body.source === "cloudwatch"));
+  const [average, minimum] = fromCloudWatch;
+  assert.notDeepEqual(average.series[0], minimum.series[0]);
+
+  assert.deepEqual((await sweeper.sweepOnce()).snapshots, { stored: 1, failed: 0 });
+  fake.dropData();
+  const callsAfterSnapshot = fake.calls.length;
+
+  for (const [i, query] of queries.entries()) {
+    const body = await read(t, capture.id, query);
+    assert.deepEqual(body, { ...fromCloudWatch[i], source: "snapshot" }, query);
+  }
+  const types = await read(t, capture.id, "?type=cpu%20utilization&type=SwapUsage&stat=maximum");
+  assert.equal(types.source, "snapshot");
+  assert.deepEqual(types.series, [fromCloudWatch[2].series[0], fromCloudWatch[2].series[13]]);
+  assert.equal(fake.calls.length, callsAfterSnapshot);
+});
+
+Deno.test("GET /api/captures/{id}/metrics asks CloudWatch for a stat the snapshot does not keep", async () => {
+  await using fake = await startFakeCloudWatch();
+  await using t = await testContext({ now: NOW, env: serverEnv(fake) });
+  const sweeper = sweeperFor(t);
+  const env = await t.createEnvironment("owner");
+  const capture = await backfill(t, env.id, "2026-01-15T10:00:00Z");
+  assert.deepEqual((await sweeper.sweepOnce()).snapshots, { stored: 1, failed: 0 });
+  const before = fake.calls.length;
+
+  const sum = await read(t, capture.id, "?type=ReadIOPS&stat=Sum");
+  assert.equal(sum.source, "cloudwatch");
+  assert.equal(sum.series[0].datapoints.length, 60);
+  assert.equal(fake.calls.length, before + 1);
+  assert.equal(fake.calls[before].body.MetricDataQueries[0].MetricStat.Stat, "Sum");
+
+  fake.dropData();
+  const dropped = await read(t, capture.id, "?type=ReadIOPS&stat=p99");
+  assert.equal(dropped.source, "cloudwatch");
+  assert.deepEqual(dropped.series[0].datapoints, []);
+  assert.equal(fake.calls.length, before + 2);
+});
+
+Deno.test("sweepOnce() records a failed snapshot and retries it after its backoff while reads go on", async () => {
+  await using fake = await startFakeCloudWatch();
+  await using t = await testContext({ now: NOW, env: serverEnv(fake) });
+  const sweeper = sweeperFor(t);
+  const env = await t.createEnvironment("owner");
+  const capture = await backfill(t, env.id, "2026-01-15T10:00:00Z");
+  fake.faults.push("accessDenied");
+
+  assert.deepEqual((await sweeper.sweepOnce()).snapshots, { stored: 0, failed: 1 });
+  let row = await captureRow(t, capture.id);
+  assert.equal(row.snapshotAttempts, 1);
+  assert.match(row.snapshotError ?? "", /AccessDenied/);
+  assert.equal(iso(row.snapshotNextAttemptAt!), "2026-01-15T12:02:00.000Z");
+  assert.equal(fake.calls.length, 1);
+
+  const meanwhile = await read(t, capture.id, "?type=CPUUtilization");
+  assert.equal(meanwhile.source, "cloudwatch");
+  assert.equal(meanwhile.series[0].datapoints.length, 60);
+  assert.equal(fake.calls.length, 2);
+
+  t.clock.set("2026-01-15T12:01:59Z");
+  assert.deepEqual((await sweeper.sweepOnce()).snapshots, { stored: 0, failed: 0 });
+  assert.equal(fake.calls.length, 2);
+
+  // The second attempt fails too, so the wait doubles to four minutes.
+  t.clock.set("2026-01-15T12:02:00Z");
+  fake.faults.push(...Array(4).fill("http500"));
+  assert.deepEqual((await sweeper.sweepOnce()).snapshots, { stored: 0, failed: 1 });
+  row = await captureRow(t, capture.id);
+  assert.equal(row.snapshotAttempts, 2);
+  assert.match(row.snapshotError ?? "", /InternalServiceError/);
+  assert.equal(iso(row.snapshotNextAttemptAt!), "2026-01-15T12:06:00.000Z");
+
+  t.clock.set("2026-01-15T12:05:00Z");
+  assert.deepEqual((await sweeper.sweepOnce()).snapshots, { stored: 0, failed: 0 });
+  t.clock.set("2026-01-15T12:06:00Z");
+  assert.deepEqual((await sweeper.sweepOnce()).snapshots, { stored: 1, failed: 0 });
+  row = await captureRow(t, capture.id);
+  assert.equal(row.snapshotError, null);
+  assert.equal(row.snapshotNextAttemptAt, null);
+  assert.ok(await findSnapshot(t.db, capture.id));
+  assert.equal((await read(t, capture.id)).source, "snapshot");
+  for (const line of t.logLines) assert.ok(!line.includes(TEST_CREDENTIALS.secretAccessKey));
+});
+
+Deno.test("sweepOnce() records missing credentials and snapshots once they are configured", async () => {
+  const own = {
+    accessKeyId: "AKIASNAPSHOTENVKEY01",
+    secretAccessKey: "SnapshotEnvironmentSecretKeyNeverShown12",
+  };
+  await using fake = await startFakeCloudWatch({ credentials: [TEST_CREDENTIALS, own] });
+  await using t = await testContext({ now: NOW, env: { CLOUDWATCH_ENDPOINT: fake.url } });
+  const sweeper = sweeperFor(t);
+  const env = await t.createEnvironment("owner");
+  const capture = await backfill(t, env.id, "2026-01-15T10:00:00Z");
+
+  assert.deepEqual((await sweeper.sweepOnce()).snapshots, { stored: 0, failed: 1 });
+  const row = await captureRow(t, capture.id);
+  assert.equal(row.snapshotAttempts, 1);
+  assert.match(row.snapshotError ?? "", /has no AWS credentials/);
+  assert.equal(fake.calls.length, 0);
+  await assertProblem(await t.as("owner").get(`/api/captures/${capture.id}/metrics`), 409);
+
+  const patched = await t.as("owner").patch(`/api/environments/${env.id}`, { credentials: own });
+  assert.equal(patched.status, 200, await patched.text());
+  assert.equal((await read(t, capture.id, "?type=ReadIOPS")).source, "cloudwatch");
+
+  t.clock.advance(2 * MINUTE);
+  assert.deepEqual((await sweeper.sweepOnce()).snapshots, { stored: 1, failed: 0 });
+  assert.equal(fake.calls.length, 4);
+  assert.ok(fake.calls.every((c) => c.accessKeyId === own.accessKeyId && c.status === 200));
+  for (const line of t.logLines) assert.ok(!line.includes(own.secretAccessKey), line);
+});
+
+Deno.test("DELETE /api/captures/{id} deletes its snapshot and no other", async () => {
+  await using fake = await startFakeCloudWatch();
+  await using t = await testContext({ now: NOW, env: serverEnv(fake) });
+  const sweeper = sweeperFor(t);
+  const env = await t.createEnvironment("owner");
+  const doomed = await backfill(t, env.id, "2026-01-15T10:00:00Z");
+  const kept = await backfill(t, env.id, "2026-01-15T09:00:00Z");
+  assert.deepEqual((await sweeper.sweepOnce()).snapshots, { stored: 2, failed: 0 });
+
+  const res = await t.as("owner").delete(`/api/captures/${doomed.id}`);
+  assert.equal(res.status, 204);
+
+  assert.equal(await findSnapshot(t.db, doomed.id), undefined);
+  const rows = await t.db.select({ captureId: captureSnapshots.captureId }).from(captureSnapshots);
+  assert.deepEqual(rows, [{ captureId: kept.id }]);
+});
+
+Deno.test("sweepOnce() gives up on a capture that started more than 15 days ago", async () => {
+  await using fake = await startFakeCloudWatch();
+  await using t = await testContext({ now: NOW, env: serverEnv(fake) });
+  const sweeper = sweeperFor(t);
+  const env = await t.createEnvironment("owner");
+  const capture = await backfill(t, env.id, iso(Date.parse(NOW) - 16 * DAY_MS));
+
+  assert.deepEqual((await sweeper.sweepOnce()).snapshots, { stored: 0, failed: 1 });
+  assert.equal(fake.calls.length, 0, "CloudWatch no longer has its 1-minute data");
+  const row = await captureRow(t, capture.id);
+  assert.equal(row.snapshotAttempts, 1);
+  assert.match(row.snapshotError ?? "", /15 days/);
+
+  t.clock.advance(DAY_MS);
+  assert.deepEqual((await sweeper.sweepOnce()).snapshots, { stored: 0, failed: 0 });
+  assert.equal(fake.calls.length, 0);
+  assert.equal((await captureRow(t, capture.id)).snapshotAttempts, 1);
+  assert.equal(await findSnapshot(t.db, capture.id), undefined);
+
+  const body = await read(t, capture.id, "?type=CPUUtilization");
+  assert.equal(body.source, "cloudwatch");
+  assert.equal(body.period, 300);
+});
+
+Deno.test("sweepOnce() gives up when a retry falls after the 15 days of 1-minute data", async () => {
+  await using fake = await startFakeCloudWatch();
+  await using t = await testContext({ now: NOW, env: serverEnv(fake) });
+  const sweeper = sweeperFor(t);
+  const env = await t.createEnvironment("owner");
+  const capture = await backfill(t, env.id, iso(Date.parse(NOW) - 15 * DAY_MS + MINUTE));
+  fake.faults.push("accessDenied");
+
+  assert.deepEqual((await sweeper.sweepOnce()).snapshots, { stored: 0, failed: 1 });
+  assert.equal(fake.calls.length, 1);
+
+  t.clock.advance(2 * MINUTE);
+  assert.deepEqual((await sweeper.sweepOnce()).snapshots, { stored: 0, failed: 1 });
+  assert.equal(fake.calls.length, 1);
+  const row = await captureRow(t, capture.id);
+  assert.equal(row.snapshotAttempts, 2);
+  assert.match(row.snapshotError ?? "", /15 days/);
+
+  t.clock.advance(DAY_MS);
+  assert.deepEqual((await sweeper.sweepOnce()).snapshots, { stored: 0, failed: 0 });
+  assert.equal(fake.calls.length, 1);
+  assert.equal(await findSnapshot(t.db, capture.id), undefined);
+});
