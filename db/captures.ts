@@ -86,8 +86,6 @@ export async function insertCapture(
 
 /** Ends a capture that is running at `now`; undefined when it was not (someone else won). */
 export async function stopIfRunning(db: Database, id: number, now: number) {
-  const [cur] = await db.select({ s: effectiveStatusSql(now) }).from(captures).where(eq(captures.id, id));
-  if (cur?.s !== "RUNNING") return undefined;
   const [row] = await db.update(captures)
     .set({
       status: "DONE",
@@ -95,7 +93,7 @@ export async function stopIfRunning(db: Database, id: number, now: number) {
       end: now,
       updatedAt: now,
     })
-    .where(eq(captures.id, id))
+    .where(and(eq(captures.id, id), sql`${effectiveStatusSql(now)} = 'RUNNING'`))
     .returning();
   return row;
 }

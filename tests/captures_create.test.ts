@@ -182,10 +182,22 @@ const invalidBodies: { why: string; path: string; body: Record<string, unknown> 
   { why: "a missing envId", path: "envId", body: { envId: undefined } },
   { why: "an envId given as a string", path: "envId", body: { envId: "one" } },
   { why: "a past scheduledStart", path: "scheduledStart", body: { scheduledStart: at(-MINUTE) } },
-  { why: "a scheduledStart of exactly now", path: "scheduledStart", body: { scheduledStart: at(0) } },
-  { why: "a scheduledStart that is not a date", path: "scheduledStart", body: { scheduledStart: "soon" } },
+  {
+    why: "a scheduledStart of exactly now",
+    path: "scheduledStart",
+    body: { scheduledStart: at(0) },
+  },
+  {
+    why: "a scheduledStart that is not a date",
+    path: "scheduledStart",
+    body: { scheduledStart: "soon" },
+  },
   { why: "a future start", path: "start", body: { start: at(MINUTE) } },
-  { why: "SCHEDULED without scheduledStart", path: "scheduledStart", body: { status: "SCHEDULED" } },
+  {
+    why: "SCHEDULED without scheduledStart",
+    path: "scheduledStart",
+    body: { status: "SCHEDULED" },
+  },
   {
     why: "both start and scheduledStart",
     path: "start",

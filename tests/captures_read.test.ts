@@ -56,7 +56,10 @@ Deno.test("GET /api/captures/{id} answers 404 to a non-member, as for a missing 
   const env = await t.createEnvironment("owner");
   await t.createEnvironment("stranger");
   const created = await create(t, "owner", { name: "peak", envId: env.id });
-  const hidden = await assertProblem(await t.as("stranger").get(`/api/captures/${created.id}`), 404);
+  const hidden = await assertProblem(
+    await t.as("stranger").get(`/api/captures/${created.id}`),
+    404,
+  );
   const missing = await assertProblem(await t.as("stranger").get("/api/captures/9999"), 404);
   assert.equal(hidden.title, missing.title);
   assert.doesNotMatch(hidden.detail, /peak/);

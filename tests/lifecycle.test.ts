@@ -67,8 +67,17 @@ Deno.test("statusAt() makes a capture DONE exactly at start + duration, ending t
   for (const now of [T0 + 600_000, T0 + 600_001, T0 + 365 * 24 * HOUR]) {
     assert.deepEqual(statusAt(scheduled, now), { status: "DONE", start: T0, end: T0 + 600_000 });
   }
-  const running: CaptureTimes = { ...scheduled, status: "RUNNING", scheduledStart: null, start: T0 };
-  assert.deepEqual(statusAt(running, T0 + 600_000 - 1), { status: "RUNNING", start: T0, end: null });
+  const running: CaptureTimes = {
+    ...scheduled,
+    status: "RUNNING",
+    scheduledStart: null,
+    start: T0,
+  };
+  assert.deepEqual(statusAt(running, T0 + 600_000 - 1), {
+    status: "RUNNING",
+    start: T0,
+    end: null,
+  });
   assert.deepEqual(statusAt(running, T0 + 600_000), {
     status: "DONE",
     start: T0,
