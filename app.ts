@@ -18,7 +18,8 @@ const MAX_BODY_BYTES = 1024 * 1024;
 
 /** Builds the whole API around its dependencies; no I/O happens here. */
 export function createApp(deps: AppDeps) {
-  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  // strict: false so /api/captures/ (as the old MyCRT client calls it) is /api/captures.
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook, strict: false });
 
   app.use("*", requestContext(deps));
   app.use(

@@ -121,3 +121,13 @@ Deno.test("PUT /api/captures/{id} renames a capture for the old client", async (
   const looked = await call("GET", "/captures", { envId: env.id, name: "legacy-renamed" });
   assert.deepEqual(looked.json.map((c: { id: number }) => c.id), [capture.id]);
 });
+
+Deno.test("GET /api/captures/?envId=&name= with the old client's trailing slash answers 200", async () => {
+  await using t = await testContext({ now: NOW });
+  const env = await t.createEnvironment("owner");
+  const call = mycrtClient(t, "owner");
+  await call("POST", "/captures", null, { name: "peak", envId: env.id });
+  const found = await call("GET", "/captures/", { envId: env.id, name: "peak" });
+  assert.equal(found.status, 200);
+  assert.deepEqual(found.json.map((c: { name: string }) => c.name), ["peak"]);
+});
