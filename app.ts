@@ -54,7 +54,10 @@ export function createApp(deps: AppDeps) {
         : error.status === 415
         ? "Send the body as application/json"
         : error.message;
-      return problem(c, error.status as ContentfulStatusCode, detail);
+      const errors = error.status === 400
+        ? [{ path: "body", message: "is not valid JSON" }]
+        : undefined;
+      return problem(c, error.status as ContentfulStatusCode, detail, { errors });
     }
     deps.logger.error("unhandled error", {
       requestId: c.get("requestId"),
