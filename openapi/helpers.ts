@@ -35,7 +35,7 @@ type Header = { description: string; schema: { type: "string"; example: string }
 const problemHeaders: Partial<Record<ProblemStatus, Record<string, Header>>> = {
   401: {
     "WWW-Authenticate": {
-      description: "The bearer challenge, e.g. `Bearer realm=\"capwatch\", error=\"invalid_token\"`",
+      description: 'The bearer challenge, e.g. `Bearer realm="capwatch", error="invalid_token"`',
       schema: { type: "string", example: 'Bearer realm="capwatch"' },
     },
   },

@@ -81,5 +81,7 @@ if (import.meta.main) {
     await Deno.writeTextFile(file.url, file.text);
     console.log(`wrote ${name(file.url)}`);
   }
-  if (stale.length === 0) console.log("openapi/openapi.json and tests/client/schema.d.ts are up to date");
+  if (stale.length === 0) {
+    console.log("openapi/openapi.json and tests/client/schema.d.ts are up to date");
+  }
 }

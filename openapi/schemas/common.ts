@@ -11,6 +11,7 @@ export const IdParams = z.object({
 
 // No control characters (Unicode Cc) and no lone surrogates (Cs), spelled without \p{…} and the
 // u flag so the pattern in the document means the same to every JSON Schema validator.
+// deno-lint-ignore no-control-regex -- matching control characters is the point: they are refused
 const PRINTABLE = /^(?:[^\x00-\x1F\x7F-\x9F\uD800-\uDFFF]|[\uD800-\uDBFF][\uDC00-\uDFFF])+$/;
 
 /** Printable text: no control characters, not blank. */
