@@ -77,7 +77,9 @@ export class ConfigError extends Error {}
 
 /** Parses environment variables into a Config, or throws ConfigError naming the variable. */
 export function loadConfig(env: Record<string, string | undefined>): Config {
-  const parsed = ConfigSchema.safeParse(env);
+  // A variable set to "" (as .env files and compose often leave them) means unset.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ""));
+  const parsed = ConfigSchema.safeParse(present);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new ConfigError(`Invalid configuration: ${issue.path.join(".")} ${issue.message}`);

@@ -22,7 +22,7 @@ function fail(message: string): never {
   Deno.exit(1);
 }
 
-async function main() {
+async function main(cron: SweepCron) {
   let config: Config;
   try {
     config = loadConfig(Deno.env.toObject());
@@ -107,11 +107,18 @@ async function main() {
     logger,
   });
   const sweeper = createSweeper({ db: database.db, clock: systemClock, logger, snapshotter });
+  let sweeping: Promise<unknown> = Promise.resolve();
+  const sweep = () => {
+    const next = sweeper.sweepOnce().catch((e) =>
+      logger.error("sweep failed", { error: e instanceof Error ? e.stack : String(e) })
+    );
+    sweeping = Promise.all([sweeping, next]); // shutdown waits for every sweep in flight
+    return next;
+  };
   // Not awaited: a slow CloudWatch must not delay serving (status is computed on every read).
-  const firstSweep = sweeper.sweepOnce().catch((e) =>
-    logger.error("first sweep failed", { error: e instanceof Error ? e.stack : String(e) })
-  );
-  const scheduler = sweeper.start();
+  sweep();
+  const scheduler = cron.registered ? "cron" : sweeper.start();
+  cron.handler = sweep;
   logger.info("sweeper started", { scheduler });
 
   const shutdown = async (signal: string) => {
@@ -129,15 +136,42 @@ async function main() {
         graceMs: SHUTDOWN_GRACE_MS,
       });
     }
-    if (!await within(Promise.all([sweeper.stop(), firstSweep]), deadline)) {
+    cron.stop.abort();
+    if (!await within(Promise.all([sweeper.stop(), sweeping]), deadline)) {
       logger.warn("a sweep was still running at the shutdown deadline; exiting anyway");
     }
     database.close();
     logger.info("stopped", { signal, durationMs: Math.round(performance.now() - started) });
     Deno.exit(0);
   };
-  Deno.addSignalListener("SIGINT", () => shutdown("SIGINT"));
-  Deno.addSignalListener("SIGTERM", () => shutdown("SIGTERM"));
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    try {
+      Deno.addSignalListener(signal, () => shutdown(signal));
+    } catch (error) {
+      // Windows has no SIGTERM; some hosts allow no listeners at all.
+      logger.debug("cannot listen for a signal", { signal, error: String(error) });
+    }
+  }
+}
+
+interface SweepCron {
+  registered: boolean;
+  handler?: () => Promise<unknown>;
+  stop: AbortController;
+}
+
+/**
+ * The sweep's cron, registered while this module is evaluated: Deno Deploy discovers crons only at
+ * a module's top level, before any server starts. Its handler is set once main() has a database.
+ */
+function registerCron(): SweepCron {
+  const cron: SweepCron = { registered: false, stop: new AbortController() };
+  if (typeof Deno.cron !== "function") return cron; // no --unstable-cron: main() uses a timer
+  Deno.cron("capwatch-sweep", "* * * * *", { signal: cron.stop.signal }, async () => {
+    await cron.handler?.();
+  });
+  cron.registered = true;
+  return cron;
 }
 
 /** Resolves true when `work` settles before `deadline` (a performance.now() time), else false. */
@@ -156,6 +190,8 @@ async function within(work: Promise<unknown>, deadline: number): Promise<boolean
 /** Opens the database and applies migrations, or stops with one line naming the fix. */
 async function openAndMigrate(url: string, authToken?: string): Promise<DatabaseHandle> {
   const path = databaseFilePath(url);
+  // A libSQL URL may carry ?authToken=…; only its part before the query is ever printed.
+  const shown = url.split("?")[0];
   const fix = path
     ? "DATABASE_URL must name a SQLite file in a writable folder; " +
       "fix the permissions or set DATABASE_URL=file:<another path>"
@@ -169,10 +205,10 @@ async function openAndMigrate(url: string, authToken?: string): Promise<Database
     }
   }
   const database = await openDatabase(url, authToken).catch((e) =>
-    fail(`cannot open the database ${url} (${describeDatabaseError(e)}); ${fix}`)
+    fail(`cannot open the database ${shown} (${describeDatabaseError(e)}); ${fix}`)
   );
   await migrateDatabase(database.db).catch((e) =>
-    fail(`cannot migrate the database ${url} (${describeDatabaseError(e)}); ${fix}`)
+    fail(`cannot migrate the database ${shown} (${describeDatabaseError(e)}); ${fix}`)
   );
   return database;
 }
@@ -204,4 +240,7 @@ async function announceDevMode(config: Config, url: string) {
   ].join("\n"));
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) {
+  const cron = registerCron();
+  await main(cron);
+}

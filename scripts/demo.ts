@@ -177,9 +177,16 @@ async function main() {
   Deno.addSignalListener("SIGTERM", () => stop(0));
 
   const listening = Promise.withResolvers<string>();
-  const logs = forwardLogs(child.stdout, listening.resolve);
+  let listened = false;
+  const logs = forwardLogs(child.stdout, (url) => {
+    listened = true;
+    listening.resolve(url);
+  });
   child.status.then(({ code }) => {
-    listening.reject(new Error(`capwatch exited (code ${code}) before it listened`));
+    if (!listened) {
+      listening.reject(new Error(`capwatch did not start (exit code ${code}); see why above`));
+      return;
+    }
     if (stopping) return;
     // Exit code 0 means capwatch got the terminal's Ctrl-C first; anything else is a failure.
     if (code !== 0) console.error(`demo: capwatch exited with code ${code}; stopping the demo`);
@@ -194,8 +201,7 @@ async function main() {
   try {
     url = await listening.promise;
   } catch (error) {
-    console.error(`demo: ${(error as Error).message}; see the line above.`);
-    console.error("demo: if the port is taken, run e.g. PORT=8001 deno task demo");
+    console.error(`demo: ${(error as Error).message}`);
     return await stop(1);
   } finally {
     clearTimeout(startup);

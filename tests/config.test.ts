@@ -183,3 +183,11 @@ Deno.test("main.ts exits 1 with one stderr line naming JWT_SECRET when it is too
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("loadConfig() treats blank HOST, DATABASE_URL and LOG_LEVEL as unset", () => {
+  const config = loadConfig({ HOST: "", DATABASE_URL: "", LOG_LEVEL: "", JWT_SECRET: "" });
+  assert.equal(config.host, "127.0.0.1");
+  assert.equal(config.databaseUrl, "file:data/capwatch.db");
+  assert.equal(config.logLevel, "info");
+  assert.equal(config.jwt.secret, undefined);
+});

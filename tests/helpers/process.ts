@@ -1,0 +1,209 @@
+/** Real capwatch processes for tests whose subject is the process: logs, signals, the demo. */
+import { fileURLToPath } from "node:url";
+import { TEST_SECRET } from "./context.ts";
+
+export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+/** The permissions of `deno task start`, read from deno.json so the tests run what users run. */
+export async function taskArgs(task: string): Promise<string[]> {
+  const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
+  const command: string = config.tasks[task];
+  const [deno, ...args] = command.split(/\s+/);
+  if (deno !== "deno") throw new Error(`task ${task} does not start with deno: ${command}`);
+  return args;
+}
+
+// Every variable config.ts (or the demo) reads: removed, so the developer's own settings stay out.
+const CONFIG_VARIABLES = [
+  "PORT",
+  "HOST",
+  "DATABASE_URL",
+  "DATABASE_AUTH_TOKEN",
+  "JWT_SECRET",
+  "JWKS_URL",
+  "JWT_ISSUER",
+  "JWT_AUDIENCE",
+  "CREDENTIALS_KEY",
+  "AWS_ACCESS_KEY_ID",
+  "AWS_SECRET_ACCESS_KEY",
+  "AWS_SESSION_TOKEN",
+  "CLOUDWATCH_ENDPOINT",
+  "LOG_LEVEL",
+  "DENO_DEPLOYMENT_ID",
+  "DEMO_DIR",
+];
+
+/** A child process whose stdout and stderr are collected line by line. */
+export interface Child extends AsyncDisposable {
+  pid: number;
+  stdout: string[];
+  stderr: string[];
+  status: Promise<Deno.CommandStatus>;
+  /** Resolves with the first stdout line (past or future) matching `test`. */
+  waitForLine(test: (line: string) => boolean, timeoutMs?: number): Promise<string>;
+  kill(signal?: Deno.Signal): void;
+}
+
+/** Spawns `deno <args>` in the project folder without the configuration variables, plus `env`. */
+export function spawnDeno(args: string[], env: Record<string, string> = {}): Child {
+  const inherited = Object.fromEntries(
+    Object.entries(Deno.env.toObject()).filter(([name]) => !CONFIG_VARIABLES.includes(name)),
+  );
+  const process = new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: ROOT,
+    clearEnv: true,
+    env: { ...inherited, NO_COLOR: "1", ...env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const waiters = new Set<{ test: (line: string) => boolean; resolve: (line: string) => void }>();
+  const collect = async (stream: ReadableStream<Uint8Array>, into: string[], watch: boolean) => {
+    let buffered = "";
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      const parts = (buffered + chunk).split("\n");
+      buffered = parts.pop()!;
+      for (const line of parts) {
+        into.push(line);
+        if (!watch) continue;
+        for (const waiter of waiters) {
+          if (waiter.test(line)) {
+            waiters.delete(waiter);
+            waiter.resolve(line);
+          }
+        }
+      }
+    }
+    if (buffered) into.push(buffered);
+  };
+  const drained = Promise.all([
+    collect(process.stdout, stdout, true),
+    collect(process.stderr, stderr, false),
+  ]);
+  const status = process.status.then(async (s) => {
+    await drained;
+    return s;
+  });
+
+  return {
+    pid: process.pid,
+    stdout,
+    stderr,
+    status,
+    waitForLine(test, timeoutMs = 30_000) {
+      const seen = stdout.find(test);
+      if (seen !== undefined) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const waiter = {
+          test,
+          resolve: (line: string) => {
+            clearTimeout(timer);
+            resolve(line);
+          },
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(waiter);
+          reject(
+            new Error(
+              `no matching line within ${timeoutMs} ms\nstdout:\n${stdout.join("\n")}\n` +
+                `stderr:\n${stderr.join("\n")}`,
+            ),
+          );
+        }, timeoutMs);
+        waiters.add(waiter);
+        status.then(() => {
+          if (!waiters.has(waiter)) return;
+          waiters.delete(waiter);
+          clearTimeout(timer);
+          reject(new Error(`the process exited first\nstderr:\n${stderr.join("\n")}`));
+        });
+      });
+    },
+    kill(signal = "SIGTERM") {
+      try {
+        process.kill(signal);
+      } catch {
+        // Already gone.
+      }
+    },
+    async [Symbol.asyncDispose]() {
+      this.kill("SIGKILL");
+      await status;
+    },
+  };
+}
+
+/** The parsed JSON log lines of a capwatch process (stdout), failing on any other line. */
+export function logLines(child: Child): Array<Record<string, unknown>> {
+  return child.stdout.filter((line) => line.trim() !== "").map((line) => {
+    try {
+      return JSON.parse(line);
+    } catch {
+      throw new Error(`stdout line is not JSON: ${line}`);
+    }
+  });
+}
+
+/** A running `main.ts` on a random port with its own temp database. */
+export interface Server extends Child {
+  url: string;
+  dbPath: string;
+}
+
+/** Starts main.ts as `deno task start` does, with PORT=0, JWT_SECRET=TEST_SECRET and `env`. */
+export async function startServer(env: Record<string, string> = {}): Promise<Server> {
+  const dir = await Deno.makeTempDir({ prefix: "capwatch-process-" });
+  const dbPath = `${dir}/capwatch.db`;
+  const child = spawnDeno(await taskArgs("start"), {
+    PORT: "0",
+    HOST: "127.0.0.1",
+    DATABASE_URL: `file:${dbPath}`,
+    JWT_SECRET: TEST_SECRET,
+    ...env,
+  });
+  const listening = await child.waitForLine((line) => line.includes('"msg":"listening"'), 60_000)
+    .catch(async (error) => {
+      await child[Symbol.asyncDispose]();
+      throw error;
+    });
+  const stop = child[Symbol.asyncDispose].bind(child);
+  return Object.assign(child, {
+    url: JSON.parse(listening).url as string,
+    dbPath,
+    async [Symbol.asyncDispose]() {
+      await stop();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  });
+}
+
+/** Resolves when `promise` does, or rejects after `ms`. */
+export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** True when nothing accepts TCP connections on the URL's port any more. */
+export async function refusesConnections(url: string): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  try {
+    const conn = await Deno.connect({ hostname, port: Number(port) });
+    conn.close();
+    return false;
+  } catch (error) {
+    if (error instanceof Deno.errors.ConnectionRefused) return true;
+    throw error;
+  }
+}
