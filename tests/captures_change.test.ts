@@ -556,3 +556,15 @@ Deno.test("DELETE /api/captures/{id} is allowed to the owner and admins, 403 to 
   }
   assert.deepEqual(await snapshotOf(t, byOwner.id), []);
 });
+
+Deno.test("PUT /api/captures/{id} with only an unknown field names just that field", async () => {
+  await using t = await testContext({ now: NOW });
+  const env = await t.createEnvironment("owner");
+  const created = await (await t.as("owner").post("/api/captures", { name: "a", envId: env.id }))
+    .json();
+  const body = await assertProblem(
+    await t.as("owner").put(`/api/captures/${created.id}`, { bogus: 1 }),
+    400,
+  );
+  assert.deepEqual(body.errors?.map((e) => e.path), ["bogus"]);
+});

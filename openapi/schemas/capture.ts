@@ -105,6 +105,8 @@ export const UpdateCapture = z.object({
   }),
 }).strict().refine((body) => Object.keys(body).length > 0, {
   message: "Send at least one of name, scheduledStart, duration",
+  // Only an otherwise valid body is "empty"; an unknown field is reported on its own.
+  when: (payload) => payload.issues.length === 0,
 }).openapi("UpdateCapture", { example: { name: "black-friday-peak-2", duration: 7200 } });
 
 export const ListCapturesQuery = z.object({

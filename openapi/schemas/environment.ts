@@ -65,6 +65,8 @@ export const UpdateEnvironment = z.object({
   }),
 }).strict().refine((body) => Object.keys(body).length > 0, {
   message: "Send at least one of name, region, dbInstanceIdentifier, credentials",
+  // Only an otherwise valid body is "empty"; an unknown field is reported on its own.
+  when: (payload) => payload.issues.length === 0,
 }).openapi("UpdateEnvironment", { example: { name: "production-eu", region: "eu-west-1" } });
 
 export const Member = z.object({
