@@ -1,23 +1,12 @@
 import assert from "node:assert/strict";
-import type { z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import { captures, captureSnapshots } from "../db/schema.ts";
-import type { Capture } from "../openapi/schemas/capture.ts";
 import { type TestContext, testContext } from "./helpers/context.ts";
 import { assertProblem } from "./helpers/problem.ts";
-
-type CaptureBody = z.infer<typeof Capture>;
-
-const NOW = "2026-01-01T00:00:00Z";
-const MINUTE = 60_000;
-const HOUR = 60 * MINUTE;
-const at = (offsetMs: number) => new Date(Date.parse(NOW) + offsetMs).toISOString();
+import { at, type CaptureBody, HOUR, MINUTE, NOW, postCapture } from "./helpers/captures.ts";
 
 async function create(t: TestContext, user: string, body: Record<string, unknown>) {
-  const res = await t.as(user).post("/api/captures", body);
-  const text = await res.text();
-  assert.equal(res.status, 201, text);
-  return JSON.parse(text) as CaptureBody;
+  return (await postCapture(t, user, body)).capture;
 }
 
 async function read(t: TestContext, user: string, id: number) {

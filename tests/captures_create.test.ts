@@ -1,24 +1,11 @@
 import assert from "node:assert/strict";
-import type { z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import { captures } from "../db/schema.ts";
-import type { Capture } from "../openapi/schemas/capture.ts";
 import { type TestContext, testContext } from "./helpers/context.ts";
 import { assertProblem } from "./helpers/problem.ts";
+import { at, HOUR, MINUTE, NOW, postCapture } from "./helpers/captures.ts";
 
-type CaptureBody = z.infer<typeof Capture>;
-
-const NOW = "2026-01-01T00:00:00Z";
-const MINUTE = 60_000;
-const HOUR = 60 * MINUTE;
-const at = (offsetMs: number) => new Date(Date.parse(NOW) + offsetMs).toISOString();
-
-async function create(t: TestContext, user: string, body: Record<string, unknown>) {
-  const res = await t.as(user).post("/api/captures", body);
-  const text = await res.text();
-  assert.equal(res.status, 201, text);
-  return { res, capture: JSON.parse(text) as CaptureBody };
-}
+const create = postCapture;
 
 async function storedRow(t: TestContext, id: number) {
   const [row] = await t.db.select().from(captures).where(eq(captures.id, id));
