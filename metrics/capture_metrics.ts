@@ -56,6 +56,13 @@ export async function readCaptureMetrics(
   now: Date,
 ): Promise<MetricsOutcome> {
   const current = statusAt(capture, now.getTime());
+  if (current.status !== "SCHEDULED" && current.start === null) {
+    return {
+      ok: false,
+      kind: "not_started",
+      message: `Capture ${capture.id} is ${current.status} and never started; it has no metrics`,
+    };
+  }
   if (current.status === "SCHEDULED" || current.start === null) {
     return {
       ok: false,
