@@ -7,7 +7,15 @@ export const CaptureStatus = z.enum(CAPTURE_STATUSES).openapi("CaptureStatus", {
   description: "SCHEDULED → RUNNING → DONE; FAILED carries a reason",
 });
 
-const isoInstant = z.iso.datetime({ offset: true }).openapi({
+// Outside years 0–9999 toISOString writes "+010000-…" or "-000001-…", which is no date-time; the
+// bounds keep every start, end and scheduledEnd (up to 30 days later) we answer within them.
+const EARLIEST = Date.UTC(1970, 0, 1);
+const LATEST = Date.UTC(9999, 0, 1);
+
+const isoInstant = z.iso.datetime({ offset: true }).refine((value) => {
+  const ms = Date.parse(value);
+  return ms >= EARLIEST && ms <= LATEST;
+}, "must lie between 1970-01-01T00:00:00Z and 9999-01-01T00:00:00Z").openapi({
   format: "date-time",
   example: "2026-01-15T10:00:00Z",
 });
