@@ -115,7 +115,10 @@ export const UpdateCapture = z.object({
   message: "Send at least one of name, scheduledStart, duration",
   // Only an otherwise valid body is "empty"; an unknown field is reported on its own.
   when: (payload) => payload.issues.length === 0,
-}).openapi("UpdateCapture", { example: { name: "black-friday-peak-2", duration: 7200 } });
+}).openapi("UpdateCapture", {
+  minProperties: 1,
+  example: { name: "black-friday-peak-2", duration: 7200 },
+});
 
 export const ListCapturesQuery = z.object({
   envId: z.coerce.number().int().positive().optional().openapi({

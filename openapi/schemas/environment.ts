@@ -67,7 +67,10 @@ export const UpdateEnvironment = z.object({
   message: "Send at least one of name, region, dbInstanceIdentifier, credentials",
   // Only an otherwise valid body is "empty"; an unknown field is reported on its own.
   when: (payload) => payload.issues.length === 0,
-}).openapi("UpdateEnvironment", { example: { name: "production-eu", region: "eu-west-1" } });
+}).openapi("UpdateEnvironment", {
+  minProperties: 1,
+  example: { name: "production-eu", region: "eu-west-1" },
+});
 
 export const Member = z.object({
   userId: z.string().openapi({ example: "user-2" }),

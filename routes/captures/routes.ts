@@ -110,7 +110,7 @@ export const stop = createRoute({
   request: { params: CaptureIdParams },
   responses: {
     200: json(Capture, "The capture, now DONE"),
-    ...problems(400, 401, 403, 404, 409),
+    ...problems(400, 401, 403, 404, 409, 413),
   },
 });
 
@@ -127,7 +127,7 @@ export const remove = createRoute({
   request: { params: CaptureIdParams },
   responses: {
     204: { description: "Deleted" },
-    ...problems(400, 401, 403, 404),
+    ...problems(400, 401, 403, 404, 413),
   },
 });
 

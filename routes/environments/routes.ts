@@ -90,6 +90,6 @@ export const remove = createRoute({
   request: { params: IdParams },
   responses: {
     204: { description: "Deleted" },
-    ...problems(400, 401, 403, 404),
+    ...problems(400, 401, 403, 404, 413),
   },
 });

@@ -30,7 +30,9 @@ export const put: RouteHandler<typeof routes.put, AppEnv> = async (c) => {
   if (!canManageEnvironment(found.role)) return forbidden(c, id);
   const result = await putMember(db, id, userId, role, clock());
   if (result === "last_admin") return lastAdmin(c, id, userId);
-  return c.json(present(result.member), result.created ? 201 : 200);
+  if (!result.created) return c.json(present(result.member), 200);
+  c.header("Location", `/api/environments/${id}/members/${encodeURIComponent(userId)}`);
+  return c.json(present(result.member), 201);
 };
 
 export const remove: RouteHandler<typeof routes.remove, AppEnv> = async (c) => {

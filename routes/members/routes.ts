@@ -36,7 +36,15 @@ export const put = createRoute({
   request: { params: MemberParams, body: jsonBody(PutMember, "The member's role") },
   responses: {
     200: json(Member, "The role was changed"),
-    201: json(Member, "The member was added"),
+    201: {
+      ...json(Member, "The member was added"),
+      headers: z.object({
+        Location: z.string().openapi({
+          description: "The new member",
+          example: "/api/environments/1/members/user-2",
+        }),
+      }),
+    },
     ...problems(400, 401, 403, 404, 409, 413, 415),
   },
 });
@@ -54,6 +62,6 @@ export const remove = createRoute({
   request: { params: MemberParams },
   responses: {
     204: { description: "Removed" },
-    ...problems(400, 401, 403, 404, 409),
+    ...problems(400, 401, 403, 404, 409, 413),
   },
 });
