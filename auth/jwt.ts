@@ -33,7 +33,16 @@ export function createTokenVerifier(
   jwt: Config["jwt"],
   options: { jwks?: JWTVerifyGetKey; clock?: () => Date } = {},
 ): TokenVerifier {
-  const secret = jwt.secret ? new TextEncoder().encode(jwt.secret) : undefined;
+  // Imported once: handing jose the raw bytes would import the HMAC key on every request.
+  const secret = jwt.secret
+    ? crypto.subtle.importKey(
+      "raw",
+      new TextEncoder().encode(jwt.secret),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["verify"],
+    )
+    : undefined;
   const jwks = options.jwks ?? (jwt.jwksUrl ? createRemoteJWKSet(new URL(jwt.jwksUrl)) : undefined);
   if (!secret && !jwks) throw new Error("A token verifier needs JWT_SECRET or JWKS_URL");
 
@@ -49,7 +58,10 @@ export function createTokenVerifier(
     let payload: JWTPayload;
     try {
       if (alg === "HS256" && secret) {
-        ({ payload } = await jwtVerify(token, secret, { ...common, algorithms: ["HS256"] }));
+        ({ payload } = await jwtVerify(token, await secret, {
+          ...common,
+          algorithms: ["HS256"],
+        }));
       } else if (jwks && ASYMMETRIC_ALGORITHMS.includes(alg)) {
         ({ payload } = await jwtVerify(token, jwks, {
           ...common,

@@ -30,7 +30,10 @@ export async function testContext(options: TestContextOptions = {}) {
     DATABASE_URL: `file:${dbPath}`,
     ...options.env,
   });
-  const database: DatabaseHandle = await openDatabase(config.databaseUrl);
+  const database: DatabaseHandle = await openDatabase(
+    config.databaseUrl,
+    config.databaseAuthToken,
+  );
   await migrateDatabase(database.db);
   const logLines: string[] = [];
   const deps: AppDeps = {
