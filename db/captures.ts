@@ -1,6 +1,7 @@
 import { and, desc, eq, inArray, lt, type SQL, sql } from "drizzle-orm";
 import type { Database } from "./client.ts";
 import { isUniqueViolation } from "./errors.ts";
+import { preparedPerDatabase } from "./prepared.ts";
 import {
   type CaptureRow,
   captures,
@@ -20,16 +21,20 @@ export function effectiveStatusSql(now: number): SQL<CaptureStatus> {
     ELSE 'RUNNING' END)`;
 }
 
-/** A capture's row with the caller's role in its environment, or undefined if not a member. */
-export async function findCaptureForMember(db: Database, id: number, userId: string) {
-  const [row] = await db.select({ capture: captures, role: memberships.role })
+const captureForMember = preparedPerDatabase((db) =>
+  db.select({ capture: captures, role: memberships.role })
     .from(captures)
     .innerJoin(
       memberships,
-      and(eq(memberships.envId, captures.envId), eq(memberships.userId, userId)),
+      and(eq(memberships.envId, captures.envId), eq(memberships.userId, sql.placeholder("userId"))),
     )
-    .where(eq(captures.id, id));
-  return row;
+    .where(eq(captures.id, sql.placeholder("id")))
+    .prepare()
+);
+
+/** A capture's row with the caller's role in its environment, or undefined if not a member. */
+export function findCaptureForMember(db: Database, id: number, userId: string) {
+  return captureForMember(db).get({ id, userId });
 }
 
 export interface CaptureFilter {

@@ -1,6 +1,7 @@
 import { and, asc, eq, sql } from "drizzle-orm";
 import type { Database } from "./client.ts";
 import { isUniqueViolation } from "./errors.ts";
+import { preparedPerDatabase } from "./prepared.ts";
 import {
   captures,
   captureSnapshots,
@@ -45,17 +46,24 @@ export async function listEnvironmentsForMember(
   return rows;
 }
 
+const environmentForMember = preparedPerDatabase((db) =>
+  db.select({ env: environments, role: memberships.role })
+    .from(memberships)
+    .innerJoin(environments, eq(environments.id, memberships.envId))
+    .where(and(
+      eq(memberships.envId, sql.placeholder("envId")),
+      eq(memberships.userId, sql.placeholder("userId")),
+    ))
+    .prepare()
+);
+
 /** The environment with the user's role in it, or undefined when the user is not a member. */
-export async function findEnvironmentForMember(
+export function findEnvironmentForMember(
   db: Database,
   envId: number,
   userId: string,
 ): Promise<EnvironmentForMember | undefined> {
-  const [row] = await db.select({ env: environments, role: memberships.role })
-    .from(memberships)
-    .innerJoin(environments, eq(environments.id, memberships.envId))
-    .where(and(eq(memberships.envId, envId), eq(memberships.userId, userId)));
-  return row;
+  return environmentForMember(db).get({ envId, userId });
 }
 
 /** The environment row by id, for internal use (sweeper, metrics); no access check. */
