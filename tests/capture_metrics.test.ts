@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { METRIC_TYPES } from "../metrics/catalogue.ts";
 import {
-  type FakeCloudWatch,
+  fakeCloudWatchEnv,
   generatedValue,
   startFakeCloudWatch,
   TEST_CREDENTIALS,
@@ -19,13 +19,6 @@ const ENV_CREDENTIALS = {
   accessKeyId: "AKIAENVIRONMENTKEY01",
   secretAccessKey: "EnvOnlySecretKeyThatMustNeverBeShown+xyz",
 };
-
-/** Server-wide credentials and the fake as the CloudWatch endpoint. */
-const serverEnv = (fake: FakeCloudWatch) => ({
-  CLOUDWATCH_ENDPOINT: fake.url,
-  AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
-  AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
-});
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const seconds = (isoTime: string) => Date.parse(isoTime) / 1000;
@@ -80,7 +73,7 @@ function assertAscending(body: Body) {
 
 Deno.test("GET /api/captures/{id}/metrics answers a backfilled window with the fake's values and timestamps", async () => {
   await using fake = await startFakeCloudWatch();
-  await using t = await testContext({ now: NOW, env: serverEnv(fake) });
+  await using t = await testContext({ now: NOW, env: fakeCloudWatchEnv(fake) });
   const env = await t.createEnvironment("owner");
   const capture = await backfill(t, env.id, "2026-01-15T10:00:00Z");
 
@@ -117,7 +110,7 @@ Deno.test("GET /api/captures/{id}/metrics answers a backfilled window with the f
 
 Deno.test("GET /api/captures/{id}/metrics serves fixed points exactly, ascending", async () => {
   await using fake = await startFakeCloudWatch();
-  await using t = await testContext({ now: NOW, env: serverEnv(fake) });
+  await using t = await testContext({ now: NOW, env: fakeCloudWatchEnv(fake) });
   const env = await t.createEnvironment("owner");
   const capture = await backfill(t, env.id, "2026-01-15T10:00:00Z", 600);
   const t0 = seconds("2026-01-15T10:00:00Z");
@@ -142,7 +135,7 @@ Deno.test("GET /api/captures/{id}/metrics serves fixed points exactly, ascending
 Deno.test("GET /api/captures/{id}/metrics fetches the whole catalogue in one GetMetricData call per page", async () => {
   // 14 series of 60 points are 840 datapoints: five pages of at most 200.
   await using fake = await startFakeCloudWatch({ pageSize: 200 });
-  await using t = await testContext({ now: NOW, env: serverEnv(fake) });
+  await using t = await testContext({ now: NOW, env: fakeCloudWatchEnv(fake) });
   const env = await t.createEnvironment("owner");
   const capture = await backfill(t, env.id, "2026-01-15T10:00:00Z");
 
@@ -165,7 +158,7 @@ Deno.test("GET /api/captures/{id}/metrics fetches the whole catalogue in one Get
 
 Deno.test("GET /api/captures/{id}/metrics reads only the requested types, accepting old aliases", async () => {
   await using fake = await startFakeCloudWatch();
-  await using t = await testContext({ now: NOW, env: serverEnv(fake) });
+  await using t = await testContext({ now: NOW, env: fakeCloudWatchEnv(fake) });
   const env = await t.createEnvironment("owner");
   const capture = await backfill(t, env.id, "2026-01-15T10:00:00Z");
 
@@ -191,7 +184,7 @@ Deno.test("GET /api/captures/{id}/metrics reads only the requested types, accept
 
 Deno.test("GET /api/captures/{id}/metrics answers 400 naming type.N for an unknown type", async () => {
   await using fake = await startFakeCloudWatch();
-  await using t = await testContext({ now: NOW, env: serverEnv(fake) });
+  await using t = await testContext({ now: NOW, env: fakeCloudWatchEnv(fake) });
   const env = await t.createEnvironment("owner");
   const capture = await backfill(t, env.id, "2026-01-15T10:00:00Z");
 
@@ -215,7 +208,7 @@ Deno.test("GET /api/captures/{id}/metrics answers 400 naming type.N for an unkno
 
 Deno.test("GET /api/captures/{id}/metrics passes a percentile stat on and answers 400 for Median", async () => {
   await using fake = await startFakeCloudWatch();
-  await using t = await testContext({ now: NOW, env: serverEnv(fake) });
+  await using t = await testContext({ now: NOW, env: fakeCloudWatchEnv(fake) });
   const env = await t.createEnvironment("owner");
   const capture = await backfill(t, env.id, "2026-01-15T10:00:00Z");
 
@@ -238,7 +231,7 @@ Deno.test("GET /api/captures/{id}/metrics passes a percentile stat on and answer
 
 Deno.test("GET /api/captures/{id}/metrics answers 400 naming period when it is not a multiple of 60", async () => {
   await using fake = await startFakeCloudWatch();
-  await using t = await testContext({ now: NOW, env: serverEnv(fake) });
+  await using t = await testContext({ now: NOW, env: fakeCloudWatchEnv(fake) });
   const env = await t.createEnvironment("owner");
   const capture = await backfill(t, env.id, "2026-01-15T10:00:00Z");
 
@@ -258,7 +251,7 @@ Deno.test("GET /api/captures/{id}/metrics answers 400 naming period when it is n
 
 Deno.test("GET /api/captures/{id}/metrics chooses a default period that keeps a series within 1,440 points", async () => {
   await using fake = await startFakeCloudWatch();
-  await using t = await testContext({ now: NOW, env: serverEnv(fake) });
+  await using t = await testContext({ now: NOW, env: fakeCloudWatchEnv(fake) });
   const env = await t.createEnvironment("owner");
   // Two days starting 30 s past a minute: 120 s would make 1,441 aligned points, so 180 it is.
   const capture = await backfill(t, env.id, "2026-01-12T00:00:30Z", 2 * 86_400);
@@ -275,7 +268,7 @@ Deno.test("GET /api/captures/{id}/metrics chooses a default period that keeps a 
 
 Deno.test("GET /api/captures/{id}/metrics refuses period=60 for a window that started 20 days ago", async () => {
   await using fake = await startFakeCloudWatch();
-  await using t = await testContext({ now: NOW, env: serverEnv(fake) });
+  await using t = await testContext({ now: NOW, env: fakeCloudWatchEnv(fake) });
   const env = await t.createEnvironment("owner");
   const capture = await backfill(t, env.id, iso(Date.parse(NOW) - 20 * DAY_MS));
 
@@ -296,7 +289,7 @@ Deno.test("GET /api/captures/{id}/metrics refuses period=60 for a window that st
 
 Deno.test("GET /api/captures/{id}/metrics answers a RUNNING capture up to now, incomplete", async () => {
   await using fake = await startFakeCloudWatch();
-  await using t = await testContext({ now: NOW, env: serverEnv(fake) });
+  await using t = await testContext({ now: NOW, env: fakeCloudWatchEnv(fake) });
   const env = await t.createEnvironment("owner");
   const capture = await createCapture(t, { envId: env.id, start: "2026-01-15T11:30:00Z" });
   assert.equal(capture.status, "RUNNING");
@@ -321,7 +314,7 @@ Deno.test("GET /api/captures/{id}/metrics signs with the environment's credentia
   await using fake = await startFakeCloudWatch({
     credentials: [TEST_CREDENTIALS, ENV_CREDENTIALS],
   });
-  await using t = await testContext({ now: NOW, env: serverEnv(fake) });
+  await using t = await testContext({ now: NOW, env: fakeCloudWatchEnv(fake) });
   const own = await t.createEnvironment("owner", { credentials: ENV_CREDENTIALS });
   const shared = await t.createEnvironment("owner");
   const ownCapture = await backfill(t, own.id, "2026-01-15T10:00:00Z");
@@ -352,7 +345,7 @@ Deno.test("GET /api/captures/{id}/metrics signs with the environment's credentia
 
 Deno.test("GET /api/captures/{id}/metrics answers 409 for a SCHEDULED capture", async () => {
   await using fake = await startFakeCloudWatch();
-  await using t = await testContext({ now: NOW, env: serverEnv(fake) });
+  await using t = await testContext({ now: NOW, env: fakeCloudWatchEnv(fake) });
   const env = await t.createEnvironment("owner");
   const capture = await createCapture(t, {
     envId: env.id,
@@ -387,7 +380,7 @@ Deno.test("GET /api/captures/{id}/metrics answers 409 saying how to configure mi
 
 Deno.test("GET /api/captures/{id}/metrics answers 404 to a non-member and 401 without a token", async () => {
   await using fake = await startFakeCloudWatch();
-  await using t = await testContext({ now: NOW, env: serverEnv(fake) });
+  await using t = await testContext({ now: NOW, env: fakeCloudWatchEnv(fake) });
   const env = await t.createEnvironment("owner");
   const capture = await backfill(t, env.id, "2026-01-15T10:00:00Z");
 
@@ -415,7 +408,7 @@ Deno.test("GET /api/captures/{id}/metrics answers 404 to a non-member and 401 wi
 
 Deno.test("GET /api/captures/{id}/metrics answers 503 with Retry-After when throttling persists", async () => {
   await using fake = await startFakeCloudWatch();
-  await using t = await testContext({ now: NOW, env: serverEnv(fake) });
+  await using t = await testContext({ now: NOW, env: fakeCloudWatchEnv(fake) });
   const env = await t.createEnvironment("owner");
   const capture = await backfill(t, env.id, "2026-01-15T10:00:00Z");
   fake.faults.push(...Array(10).fill("throttle"));
@@ -433,7 +426,7 @@ Deno.test("GET /api/captures/{id}/metrics answers 503 with Retry-After when thro
 
 Deno.test("GET /api/captures/{id}/metrics answers 502 with AWS's code for persistent 500s", async () => {
   await using fake = await startFakeCloudWatch();
-  await using t = await testContext({ now: NOW, env: serverEnv(fake) });
+  await using t = await testContext({ now: NOW, env: fakeCloudWatchEnv(fake) });
   const env = await t.createEnvironment("owner");
   const capture = await backfill(t, env.id, "2026-01-15T10:00:00Z");
   fake.faults.push(...Array(10).fill("http500"));
@@ -448,7 +441,7 @@ Deno.test("GET /api/captures/{id}/metrics answers 502 with AWS's code for persis
 
 Deno.test("GET /api/captures/{id}/metrics answers 502 for HTML and truncated JSON answers", async () => {
   await using fake = await startFakeCloudWatch();
-  await using t = await testContext({ now: NOW, env: serverEnv(fake) });
+  await using t = await testContext({ now: NOW, env: fakeCloudWatchEnv(fake) });
   const env = await t.createEnvironment("owner");
   const capture = await backfill(t, env.id, "2026-01-15T10:00:00Z");
 
@@ -474,7 +467,7 @@ Deno.test("GET /api/captures/{id}/metrics answers 502 for HTML and truncated JSO
 
 Deno.test("GET /api/captures/{id}/metrics recovers from one 500 within its retries", async () => {
   await using fake = await startFakeCloudWatch();
-  await using t = await testContext({ now: NOW, env: serverEnv(fake) });
+  await using t = await testContext({ now: NOW, env: fakeCloudWatchEnv(fake) });
   const env = await t.createEnvironment("owner");
   const capture = await backfill(t, env.id, "2026-01-15T10:00:00Z");
   fake.faults.push("http500", "throttle");
@@ -487,7 +480,7 @@ Deno.test("GET /api/captures/{id}/metrics recovers from one 500 within its retri
 
 Deno.test("GET /api/captures/{id}/metrics answers 504 within 5 s when CloudWatch hangs", async () => {
   await using fake = await startFakeCloudWatch();
-  await using t = await testContext({ now: NOW, env: serverEnv(fake) });
+  await using t = await testContext({ now: NOW, env: fakeCloudWatchEnv(fake) });
   const env = await t.createEnvironment("owner");
   const capture = await backfill(t, env.id, "2026-01-15T10:00:00Z");
   fake.faults.push(...Array(10).fill("hang"));
@@ -513,7 +506,7 @@ Deno.test("GET /api/captures/{id}/metrics answers 502 naming AccessDenied withou
   await using fake = await startFakeCloudWatch({
     credentials: [TEST_CREDENTIALS, ENV_CREDENTIALS],
   });
-  await using t = await testContext({ now: NOW, env: serverEnv(fake) });
+  await using t = await testContext({ now: NOW, env: fakeCloudWatchEnv(fake) });
   const env = await t.createEnvironment("owner", { credentials: ENV_CREDENTIALS });
   const capture = await backfill(t, env.id, "2026-01-15T10:00:00Z");
   fake.faults.push("accessDenied", "accessDenied");

@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { mintToken } from "../auth/mint.ts";
 import { METRIC_TYPES } from "../metrics/catalogue.ts";
-import { startFakeCloudWatch, TEST_CREDENTIALS } from "./fakes/cloudwatch.ts";
+import { fakeCloudWatchEnv, startFakeCloudWatch } from "./fakes/cloudwatch.ts";
 import { TEST_SECRET, type TestContext, testContext } from "./helpers/context.ts";
 import {
   bodyOf,
@@ -493,11 +493,7 @@ Deno.test("every operation in openapi.json keeps its contract under fuzzed reque
   await using fake = await startFakeCloudWatch();
   await using t = await testContext({
     now: NOW,
-    env: {
-      CLOUDWATCH_ENDPOINT: fake.url,
-      AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
-    },
+    env: fakeCloudWatchEnv(fake),
   });
   seed = await buildSeed(t);
 

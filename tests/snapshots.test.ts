@@ -6,7 +6,7 @@ import { createSweeper } from "../lifecycle/sweeper.ts";
 import { METRIC_TYPES } from "../metrics/catalogue.ts";
 import { createSnapshotter } from "../metrics/snapshotter.ts";
 import type { SnapshotPayload } from "../metrics/snapshot_series.ts";
-import { type FakeCloudWatch, startFakeCloudWatch, TEST_CREDENTIALS } from "./fakes/cloudwatch.ts";
+import { fakeCloudWatchEnv, startFakeCloudWatch, TEST_CREDENTIALS } from "./fakes/cloudwatch.ts";
 import { type TestContext, testContext } from "./helpers/context.ts";
 import { assertProblem } from "./helpers/problem.ts";
 
@@ -14,12 +14,6 @@ const NOW = "2026-01-15T12:00:00Z";
 const DB_ID = "prod-mysql-1";
 const MINUTE = 60_000;
 const DAY_MS = 86_400_000;
-
-const serverEnv = (fake: FakeCloudWatch) => ({
-  CLOUDWATCH_ENDPOINT: fake.url,
-  AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
-  AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
-});
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -72,7 +66,7 @@ async function read(t: TestContext, id: number, query = "") {
 
 Deno.test("sweepOnce() snapshots a finished capture only once its end is 5 minutes old", async () => {
   await using fake = await startFakeCloudWatch();
-  await using t = await testContext({ now: NOW, env: serverEnv(fake) });
+  await using t = await testContext({ now: NOW, env: fakeCloudWatchEnv(fake) });
   const sweeper = sweeperFor(t);
   const env = await t.createEnvironment("owner");
   const capture = await createCapture(t, {
@@ -125,7 +119,7 @@ Deno.test("sweepOnce() snapshots a finished capture only once its end is 5 minut
 
 Deno.test("GET /api/captures/{id}/metrics serves the snapshot's values without CloudWatch once it is stored", async () => {
   await using fake = await startFakeCloudWatch();
-  await using t = await testContext({ now: NOW, env: serverEnv(fake) });
+  await using t = await testContext({ now: NOW, env: fakeCloudWatchEnv(fake) });
   const sweeper = sweeperFor(t);
   const env = await t.createEnvironment("owner");
   const capture = await backfill(t, env.id, "2026-01-15T10:00:00Z");
@@ -175,7 +169,7 @@ Deno.test("GET /api/captures/{id}/metrics serves the snapshot's values without C
 
 Deno.test("GET /api/captures/{id}/metrics asks CloudWatch for a stat the snapshot does not keep", async () => {
   await using fake = await startFakeCloudWatch();
-  await using t = await testContext({ now: NOW, env: serverEnv(fake) });
+  await using t = await testContext({ now: NOW, env: fakeCloudWatchEnv(fake) });
   const sweeper = sweeperFor(t);
   const env = await t.createEnvironment("owner");
   const capture = await backfill(t, env.id, "2026-01-15T10:00:00Z");
@@ -197,7 +191,7 @@ Deno.test("GET /api/captures/{id}/metrics asks CloudWatch for a stat the snapsho
 
 Deno.test("sweepOnce() records a failed snapshot and retries it after its backoff while reads go on", async () => {
   await using fake = await startFakeCloudWatch();
-  await using t = await testContext({ now: NOW, env: serverEnv(fake) });
+  await using t = await testContext({ now: NOW, env: fakeCloudWatchEnv(fake) });
   const sweeper = sweeperFor(t);
   const env = await t.createEnvironment("owner");
   const capture = await backfill(t, env.id, "2026-01-15T10:00:00Z");
@@ -271,7 +265,7 @@ Deno.test("sweepOnce() records missing credentials and snapshots once they are c
 
 Deno.test("DELETE /api/captures/{id} deletes its snapshot and no other", async () => {
   await using fake = await startFakeCloudWatch();
-  await using t = await testContext({ now: NOW, env: serverEnv(fake) });
+  await using t = await testContext({ now: NOW, env: fakeCloudWatchEnv(fake) });
   const sweeper = sweeperFor(t);
   const env = await t.createEnvironment("owner");
   const doomed = await backfill(t, env.id, "2026-01-15T10:00:00Z");
@@ -288,7 +282,7 @@ Deno.test("DELETE /api/captures/{id} deletes its snapshot and no other", async (
 
 Deno.test("sweepOnce() gives up on a capture that started more than 15 days ago", async () => {
   await using fake = await startFakeCloudWatch();
-  await using t = await testContext({ now: NOW, env: serverEnv(fake) });
+  await using t = await testContext({ now: NOW, env: fakeCloudWatchEnv(fake) });
   const sweeper = sweeperFor(t);
   const env = await t.createEnvironment("owner");
   const capture = await backfill(t, env.id, iso(Date.parse(NOW) - 16 * DAY_MS));
@@ -312,7 +306,7 @@ Deno.test("sweepOnce() gives up on a capture that started more than 15 days ago"
 
 Deno.test("sweepOnce() gives up when a retry falls after the 15 days of 1-minute data", async () => {
   await using fake = await startFakeCloudWatch();
-  await using t = await testContext({ now: NOW, env: serverEnv(fake) });
+  await using t = await testContext({ now: NOW, env: fakeCloudWatchEnv(fake) });
   const sweeper = sweeperFor(t);
   const env = await t.createEnvironment("owner");
   const capture = await backfill(t, env.id, iso(Date.parse(NOW) - 15 * DAY_MS + MINUTE));

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import createClient from "openapi-fetch";
 import type { components, paths } from "./client/schema.d.ts";
-import { startFakeCloudWatch, TEST_CREDENTIALS } from "./fakes/cloudwatch.ts";
+import { fakeCloudWatchEnv, startFakeCloudWatch } from "./fakes/cloudwatch.ts";
 import { testContext } from "./helpers/context.ts";
 
 type Capture = components["schemas"]["Capture"];
@@ -31,11 +31,7 @@ Deno.test("the generated client walks environments, members and captures on a re
   await using fake = await startFakeCloudWatch();
   await using t = await testContext({
     now: NOW,
-    env: {
-      CLOUDWATCH_ENDPOINT: fake.url,
-      AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
-    },
+    env: fakeCloudWatchEnv(fake),
   });
   await using server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen: () => {} },

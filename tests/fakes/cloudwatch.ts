@@ -66,6 +66,13 @@ export const TEST_CREDENTIALS: FakeCredential = {
   secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
 };
 
+/** capwatch's environment variables for the fake as CloudWatch, with server-wide credentials. */
+export const fakeCloudWatchEnv = (fake: { url: string }) => ({
+  CLOUDWATCH_ENDPOINT: fake.url,
+  AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
+});
+
 const TARGET_PREFIX = "GraniteServiceVersion20100801.";
 const JSON_TYPE = "application/x-amz-json-1.0";
 
