@@ -1,6 +1,6 @@
-import { type Client, createClient as createNativeClient } from "@libsql/client";
-import { createClient as createWebClient } from "@libsql/client/web";
-import { drizzle } from "drizzle-orm/libsql";
+import { type Client, createClient as createWebClient } from "@libsql/client/web";
+// The web entry point: drizzle-orm/libsql would import the native client and load its addon.
+import { drizzle } from "drizzle-orm/libsql/web";
 import * as schema from "./schema.ts";
 
 /** The drizzle database every query module takes as its first argument. */
@@ -16,8 +16,11 @@ export interface DatabaseHandle {
 /** Opens a libSQL database: the native client for files and memory, pure fetch for remote URLs. */
 export async function openDatabase(url: string, authToken?: string): Promise<DatabaseHandle> {
   const remote = /^(libsql|https?|wss?):\/\//.test(url);
-  // The native addon cannot load on edge runtimes; the web client needs only fetch.
-  const client = remote ? createWebClient({ url, authToken }) : createNativeClient({ url });
+  // The native addon cannot load on edge runtimes, so it is imported only for local files; the
+  // web client needs only fetch.
+  const client: Client = remote
+    ? createWebClient({ url, authToken })
+    : (await import("@libsql/client")).createClient({ url });
   if (!remote) {
     await client.execute("PRAGMA foreign_keys = ON");
     await client.execute("PRAGMA busy_timeout = 5000");

@@ -1,4 +1,4 @@
-import type { Client } from "@libsql/client";
+import type { Client } from "@libsql/client/web";
 
 /** Runs a trivial query; resolves to the number of applied migrations. */
 export async function pingDatabase(client: Client): Promise<number> {

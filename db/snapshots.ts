@@ -12,6 +12,31 @@ export async function findSnapshot(
   return row;
 }
 
+/** One statistic of a stored snapshot, its series still JSON text (null if it lacks the stat). */
+export interface SnapshotStat {
+  period: number;
+  complete: boolean;
+  series: string | null;
+}
+
+/**
+ * Reads one statistic of a capture's snapshot, or undefined when it has none. SQLite extracts it,
+ * so the rest of the payload (the other stats, megabytes for a long window) is never parsed here.
+ */
+export async function findSnapshotStat(
+  db: Database,
+  captureId: number,
+  stat: string,
+): Promise<SnapshotStat | undefined> {
+  const [row] = await db.select({
+    period: captureSnapshots.period,
+    complete: sql<number | null>`json_extract(${captureSnapshots.payload}, '$.complete')`,
+    // An array comes back as its JSON text.
+    series: sql<string | null>`json_extract(${captureSnapshots.payload}, '$.stats.' || ${stat})`,
+  }).from(captureSnapshots).where(eq(captureSnapshots.captureId, captureId));
+  return row && { period: row.period, complete: Number(row.complete) === 1, series: row.series };
+}
+
 /** DONE captures that ended before `endedBefore`, have no snapshot and are due an attempt. */
 export function capturesDueForSnapshot(
   db: Database,

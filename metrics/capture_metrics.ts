@@ -1,14 +1,18 @@
 import type { CredentialsCipher } from "../auth/credentials_cipher.ts";
-import type { AwsCredentials } from "../config.ts";
 import type { Database } from "../db/client.ts";
 import type { CaptureRow, EnvironmentRow } from "../db/schema.ts";
-import { findSnapshot } from "../db/snapshots.ts";
+import { findSnapshotStat } from "../db/snapshots.ts";
 import { statusAt } from "../lifecycle/status.ts";
 import type { MetricType } from "./catalogue.ts";
-import { type CloudWatchClient, CloudWatchError, type MetricSeries } from "./cloudwatch.ts";
+import {
+  type AwsCredentials,
+  type CloudWatchClient,
+  CloudWatchError,
+  type MetricSeries,
+} from "./cloudwatch.ts";
 import { resolveCredentials } from "./credentials.ts";
 import { alignWindow, choosePeriod } from "./period.ts";
-import { isSnapshotStat, seriesFromSnapshot, type SnapshotPayload } from "./snapshot_series.ts";
+import { isSnapshotStat, seriesFromSnapshot } from "./snapshot_series.ts";
 
 /** How long after a window ends CloudWatch may still be adding its last points. */
 export const SETTLE_MS = 5 * 60_000;
@@ -38,8 +42,9 @@ export interface CaptureMetrics {
   series: MetricSeries[];
 }
 
+/** `messages` are CloudWatch's own remarks on the answer (already redacted), worth a warning. */
 export type MetricsOutcome =
-  | { ok: true; metrics: CaptureMetrics }
+  | { ok: true; metrics: CaptureMetrics; messages: string[] }
   | { ok: false; kind: "invalid"; field: string; message: string }
   | { ok: false; kind: "not_started" | "no_credentials" | "gone"; message: string }
   | { ok: false; kind: "upstream"; error: CloudWatchError };
@@ -56,20 +61,20 @@ export async function readCaptureMetrics(
   now: Date,
 ): Promise<MetricsOutcome> {
   const current = statusAt(capture, now.getTime());
-  if (current.status !== "SCHEDULED" && current.start === null) {
-    return {
-      ok: false,
-      kind: "not_started",
-      message: `Capture ${capture.id} is ${current.status} and never started; it has no metrics`,
-    };
-  }
-  if (current.status === "SCHEDULED" || current.start === null) {
+  if (current.status === "SCHEDULED") {
     return {
       ok: false,
       kind: "not_started",
       message: `Capture ${capture.id} is SCHEDULED; its metrics exist once it starts at ${
         new Date(capture.scheduledStart!).toISOString()
       }`,
+    };
+  }
+  if (current.start === null) {
+    return {
+      ok: false,
+      kind: "not_started",
+      message: `Capture ${capture.id} is ${current.status} and never started; it has no metrics`,
     };
   }
   const start = new Date(current.start);
@@ -81,8 +86,10 @@ export async function readCaptureMetrics(
     period: number,
     complete: boolean,
     series: MetricSeries[],
+    messages: string[] = [],
   ): MetricsOutcome => ({
     ok: true,
+    messages,
     metrics: {
       captureId: capture.id,
       start: start.toISOString(),
@@ -97,25 +104,26 @@ export async function readCaptureMetrics(
   });
 
   if (current.end !== null && isSnapshotStat(query.stat)) {
-    const snapshot = await findSnapshot(deps.db, capture.id);
-    if (snapshot) {
+    const snapshot = await findSnapshotStat(deps.db, capture.id, query.stat);
+    if (snapshot?.series) {
       // A snapshot is full resolution, so any multiple of its period can be served from it.
       const choice = choosePeriod({ start, end, now: start, requested: query.period });
       if (!choice.ok) {
         return { ok: false, kind: "invalid", field: "period", message: choice.message };
       }
       if (choice.period % snapshot.period === 0) {
-        const payload = JSON.parse(snapshot.payload) as SnapshotPayload;
-        const series = seriesFromSnapshot(payload, query.stat, query.types, choice.period);
-        return answer("snapshot", choice.period, payload.complete, series);
+        // Only this stat's series is parsed, not the whole payload.
+        const stored = JSON.parse(snapshot.series) as MetricSeries[];
+        const series = seriesFromSnapshot(stored, query.stat, query.types, choice.period);
+        return answer("snapshot", choice.period, snapshot.complete, series);
       }
     }
   }
 
   const choice = choosePeriod({ start, end, now, requested: query.period });
   if (!choice.ok) {
-    // With no period asked for, the only way to fail is a window CloudWatch has dropped.
-    return query.period === undefined
+    // A window CloudWatch has dropped is gone whatever period was asked for.
+    return choice.gone
       ? { ok: false, kind: "gone", message: choice.message }
       : { ok: false, kind: "invalid", field: "period", message: choice.message };
   }
@@ -131,7 +139,7 @@ export async function readCaptureMetrics(
       period: choice.period,
       ...alignWindow(start, end, choice.period),
     });
-    return answer("cloudwatch", choice.period, result.complete, result.series);
+    return answer("cloudwatch", choice.period, result.complete, result.series, result.messages);
   } catch (error) {
     if (error instanceof CloudWatchError) return { ok: false, kind: "upstream", error };
     throw error;

@@ -1,5 +1,6 @@
 /** CloudWatch GetMetricData over AWS JSON 1.0, signed by aws4fetch, with our own retry policy. */
 import { AwsClient } from "aws4fetch";
+import type { AwsCredentials } from "../config.ts";
 import { metricInfo, type MetricType } from "./catalogue.ts";
 import {
   type AttemptFailure,
@@ -12,16 +13,11 @@ import { type MetricDataResult, PageMerger } from "./_cloudwatch_response.ts";
 
 export { CloudWatchError, type CloudWatchErrorKind } from "./_cloudwatch_error.ts";
 export type { Datapoint, MetricDataResult, MetricSeries } from "./_cloudwatch_response.ts";
+// One declaration, in config.ts; the secret and token are never logged nor put in errors.
+export type { AwsCredentials };
 
 /** The public CloudWatch endpoint; `{region}` is replaced per call. */
 export const DEFAULT_ENDPOINT = "https://monitoring.{region}.amazonaws.com/";
-
-/** AWS credentials; the secret and token are never logged nor put in errors. */
-export interface AwsCredentials {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken?: string;
-}
 
 /** One GetMetricData call: every metric of one RDS instance over one aligned window. */
 export interface GetMetricDataRequest {

@@ -28,8 +28,13 @@ export function isValidStat(stat: string): boolean {
   return value > 0 && value < 100;
 }
 
-/** The outcome of choosing a period: the period in seconds, or why none fits. */
-export type PeriodChoice = { ok: true; period: number } | { ok: false; message: string };
+/**
+ * The outcome of choosing a period: the period in seconds, or why none fits. `gone` says the
+ * window is older than anything CloudWatch keeps, so no period at all would do.
+ */
+export type PeriodChoice =
+  | { ok: true; period: number }
+  | { ok: false; gone: boolean; message: string };
 
 /** The query window `[startTime, endTime)` in epoch seconds, aligned to the period. */
 export interface AlignedWindow {
@@ -60,13 +65,14 @@ export function choosePeriod(
 ): PeriodChoice {
   const { start, end, now, requested } = input;
   if (end.getTime() < start.getTime()) {
-    return { ok: false, message: "The window ends before it starts" };
+    return { ok: false, gone: false, message: "The window ends before it starts" };
   }
   const ageMs = now.getTime() - start.getTime();
   const tier = RETENTION.find((t) => ageMs <= t.maxAgeDays * DAY_MS);
   if (!tier) {
     return {
       ok: false,
+      gone: true,
       message: `CloudWatch keeps metrics for 455 days; this window starts ${
         daysAgo(ageMs)
       } days ago, so CloudWatch no longer has its data`,
@@ -78,6 +84,7 @@ export function choosePeriod(
   if (!Number.isInteger(requested) || requested <= 0 || requested % 60 !== 0) {
     return {
       ok: false,
+      gone: false,
       message: `period must be a positive multiple of 60 seconds (got ${requested})`,
     };
   }
@@ -85,6 +92,7 @@ export function choosePeriod(
     const previous = RETENTION[RETENTION.indexOf(tier) - 1];
     return {
       ok: false,
+      gone: false,
       message: `${previous.kept}; this window starts ${
         daysAgo(ageMs)
       } days ago, use a period that is a multiple of ${tier.multiple}`,
@@ -95,6 +103,7 @@ export function choosePeriod(
     const least = smallestPeriod(start, end, tier.multiple, EXPLICIT_MAX_POINTS);
     return {
       ok: false,
+      gone: false,
       message:
         `period ${requested} gives ${points} points per series; the most is ${EXPLICIT_MAX_POINTS}, ` +
         `use a period of at least ${least}`,

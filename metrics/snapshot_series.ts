@@ -16,16 +16,17 @@ export const isSnapshotStat = (stat: string): stat is SnapshotStat =>
   (SNAPSHOT_STATS as readonly string[]).includes(stat);
 
 /**
- * The snapshot's series for `types`, re-bucketed from its stored period to `period` (a multiple
- * of it): the mean of averages, the least minimum, the greatest maximum.
+ * A snapshot's series of one stat (`payload.stats[stat]`) for `types`, re-bucketed from its stored
+ * period to `period` (a multiple of it): the mean of averages, the least minimum, the greatest
+ * maximum.
  */
 export function seriesFromSnapshot(
-  payload: SnapshotPayload,
+  statSeries: MetricSeries[],
   stat: SnapshotStat,
   types: MetricType[],
   period: number,
 ): MetricSeries[] {
-  const stored = new Map(payload.stats[stat].map((s) => [s.type, s]));
+  const stored = new Map(statSeries.map((s) => [s.type, s]));
   return types.map((type) => {
     const series = stored.get(type);
     if (!series) throw new Error(`Snapshot has no ${stat} series for ${type}`);

@@ -56,7 +56,7 @@ export function createSnapshotter(deps: MetricsDeps & { logger: Logger }): Snaps
 }
 
 async function snapshotOne(
-  deps: MetricsDeps,
+  deps: MetricsDeps & { logger: Logger },
   capture: {
     id: number;
     envId: number;
@@ -85,6 +85,13 @@ async function snapshotOne(
         period,
         ...window,
       });
+      if (result.messages.length > 0) {
+        deps.logger.warn("cloudwatch messages", {
+          captureId: capture.id,
+          stat,
+          messages: result.messages,
+        });
+      }
       stats[stat] = result.series;
       complete &&= result.complete;
     }

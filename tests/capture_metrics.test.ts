@@ -523,3 +523,74 @@ Deno.test("GET /api/captures/{id}/metrics answers 502 naming AccessDenied withou
     assert.ok(!line.includes(ENV_CREDENTIALS.secretAccessKey), `the secret leaked: ${line}`);
   }
 });
+
+Deno.test("GET /api/captures/{id}/metrics answers 409 for a window older than 455 days, with or without a period", async () => {
+  await using fake = await startFakeCloudWatch();
+  await using t = await testContext({ now: NOW, env: fakeCloudWatchEnv(fake) });
+  const env = await t.createEnvironment("owner");
+  const capture = await backfill(t, env.id, iso(Date.parse(NOW) - 500 * DAY_MS));
+
+  for (const query of ["", "?period=3600", "?period=86400"]) {
+    const body = await assertProblem(
+      await t.as("owner").get(`/api/captures/${capture.id}/metrics${query}`),
+      409,
+    );
+    assert.match(body.detail, /CloudWatch keeps metrics for 455 days/, query);
+    assert.match(body.detail, /500 days ago/, query);
+    assert.equal(body.errors, undefined, query);
+  }
+  assert.equal(fake.calls.length, 0);
+});
+
+Deno.test("GET /api/captures/{id}/metrics logs CloudWatch's messages at warn", async () => {
+  await using fake = await startFakeCloudWatch();
+  await using t = await testContext({ now: NOW, env: fakeCloudWatchEnv(fake) });
+  const env = await t.createEnvironment("owner");
+  const capture = await backfill(t, env.id, "2026-01-15T10:00:00Z");
+  fake.faults.push("internalErrorResult");
+
+  const res = await t.as("owner").get(`/api/captures/${capture.id}/metrics?type=ReadIOPS`);
+  const text = await res.text();
+  assert.equal(res.status, 200, text);
+  assert.ok(!text.includes("An internal error occurred"), "messages stay out of the body");
+
+  const warnings = t.logLines.map((line) => JSON.parse(line))
+    .filter((line) => line.level === "warn" && line.msg === "cloudwatch messages");
+  assert.equal(warnings.length, 1, t.logLines.join("\n"));
+  assert.equal(warnings[0].captureId, capture.id);
+  assert.equal(warnings[0].requestId, res.headers.get("x-request-id"));
+  assert.deepEqual(warnings[0].messages, ["ReadIOPS: InternalError: An internal error occurred"]);
+
+  // A clean answer logs nothing at warn.
+  await metrics(t, capture.id, "?type=ReadIOPS");
+  assert.equal(t.logLines.filter((line) => JSON.parse(line).level === "warn").length, 1);
+});
+
+Deno.test("GET /api/captures/{id}/metrics keeps secrets AWS echoes back out of the 502 and the logs", async () => {
+  const temporary = {
+    accessKeyId: "ASIATEMPORARYKEY0001",
+    secretAccessKey: "TemporarySecretKeyThatMustNeverBeShown+abc",
+    sessionToken: "FwoGZXIvYXdzEXAMPLESESSIONTOKENthatMustNeverBeShown0123456789",
+  };
+  await using fake = await startFakeCloudWatch({ credentials: [TEST_CREDENTIALS, temporary] });
+  await using t = await testContext({ now: NOW, env: fakeCloudWatchEnv(fake) });
+  const env = await t.createEnvironment("owner", { credentials: temporary });
+  const capture = await backfill(t, env.id, "2026-01-15T10:00:00Z");
+  fake.faults.push("echoSecrets", "echoSecrets");
+
+  const res = await t.as("owner").get(`/api/captures/${capture.id}/metrics`);
+  const text = await res.clone().text();
+  const body = await assertProblem(res, 502);
+
+  assert.match(body.detail, /^CloudWatch AccessDenied: Denied request/);
+  assert.equal(fake.calls.length, 1);
+  assert.equal(fake.calls[0].accessKeyId, temporary.accessKeyId);
+  const signature = /Signature=([0-9a-f]{64})/.exec(fake.calls[0].authorization ?? "")?.[1];
+  assert.ok(signature, "the request was signed");
+  const secrets = [temporary.secretAccessKey, temporary.sessionToken, signature];
+  for (const line of [text, body.detail, ...t.logLines]) {
+    for (const secret of secrets) {
+      assert.ok(!line.includes(secret), `${secret} leaked: ${line}`);
+    }
+  }
+});

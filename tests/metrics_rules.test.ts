@@ -133,16 +133,26 @@ Deno.test("choosePeriod() uses multiples of 3600 for windows older than 63 days"
 Deno.test("choosePeriod() refuses a window that starts more than 455 days ago", () => {
   const choice = choosePeriod({ start: ago(456 * DAY), end: ago(450 * DAY), now: NOW });
   assert.equal(choice.ok, false);
+  assert.equal(!choice.ok && choice.gone, true);
   assert.match(
     !choice.ok ? choice.message : "",
     /^CloudWatch keeps metrics for 455 days; this window starts 456 days ago/,
   );
+  // A valid period changes nothing: the data is gone whatever the resolution.
+  const asked = choosePeriod({
+    start: ago(456 * DAY),
+    end: ago(450 * DAY),
+    now: NOW,
+    requested: 3600,
+  });
+  assert.equal(!asked.ok && asked.gone, true);
 });
 
 Deno.test("choosePeriod() rejects a requested period that is not a positive multiple of 60", () => {
   for (const requested of [0, -60, 90, 60.5, 30, Number.NaN]) {
     const choice = choosePeriod({ start: ago(DAY), end: NOW, now: NOW, requested });
     assert.equal(choice.ok, false, String(requested));
+    assert.equal(!choice.ok && choice.gone, false, String(requested));
     assert.match(!choice.ok ? choice.message : "", /positive multiple of 60/);
   }
 });
@@ -151,6 +161,7 @@ Deno.test("choosePeriod() explains CloudWatch retention when a requested period 
   const twentyDays = choosePeriod({ start: ago(20 * DAY), end: NOW, now: NOW, requested: 60 });
   assert.deepEqual(twentyDays, {
     ok: false,
+    gone: false,
     message: "1-minute data is kept 15 days; this window starts 20 days ago, " +
       "use a period that is a multiple of 300",
   });
@@ -162,6 +173,7 @@ Deno.test("choosePeriod() explains CloudWatch retention when a requested period 
   });
   assert.deepEqual(hundredDays, {
     ok: false,
+    gone: false,
     message: "5-minute data is kept 63 days; this window starts 100 days ago, " +
       "use a period that is a multiple of 3600",
   });
@@ -176,6 +188,7 @@ Deno.test("choosePeriod() allows an explicit period up to 10,080 points per seri
   const tooMany = choosePeriod({ start: ago(14 * DAY), end: NOW, now: NOW, requested: 60 });
   assert.deepEqual(tooMany, {
     ok: false,
+    gone: false,
     message: "period 60 gives 20160 points per series; the most is 10080, " +
       "use a period of at least 120",
   });
@@ -184,6 +197,7 @@ Deno.test("choosePeriod() allows an explicit period up to 10,080 points per seri
 Deno.test("choosePeriod() rejects a window that ends before it starts", () => {
   const choice = choosePeriod({ start: NOW, end: ago(60_000), now: NOW });
   assert.equal(choice.ok, false);
+  assert.equal(!choice.ok && choice.gone, false);
 });
 
 Deno.test("alignWindow() widens the window to whole periods in epoch seconds", () => {

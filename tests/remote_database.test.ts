@@ -352,3 +352,40 @@ Deno.test("the API over a remote database: environment, captures, stop races, de
   assert.deepEqual(await t.db.select().from(captures), []);
   assert.equal(turso.openStreams, 0, "no stream left open");
 });
+
+Deno.test("openDatabase() for a remote URL needs neither FFI nor sys access (no native addon)", async () => {
+  await using fake = await startFakeTurso({ authToken: TOKEN });
+  const script = await Deno.makeTempFile({ suffix: ".ts" });
+  const root = new URL("..", import.meta.url);
+  await Deno.writeTextFile(
+    script,
+    `import { openDatabase } from "${new URL("db/client.ts", root)}";
+import { migrateDatabase } from "${new URL("db/migrate.ts", root)}";
+const handle = await openDatabase(Deno.args[0], Deno.args[1]);
+await migrateDatabase(handle.db);
+handle.close();
+console.log("migrated");`,
+  );
+  try {
+    // An edge runtime grants network, env and reading its own files; no FFI, no sys.
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        `--config=${new URL("deno.json", root).pathname}`,
+        "--allow-net",
+        "--allow-env",
+        "--allow-read",
+        script,
+        fake.url,
+        TOKEN,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(output.stderr);
+    assert.equal(output.code, 0, stderr);
+    assert.equal(new TextDecoder().decode(output.stdout).trim(), "migrated");
+  } finally {
+    await Deno.remove(script);
+  }
+});

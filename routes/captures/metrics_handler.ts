@@ -59,7 +59,17 @@ export const metrics: RouteHandler<typeof routes.metrics, AppEnv> = async (c) =>
     { types, stat, period: query.period },
     now,
   );
-  if (outcome.ok) return c.json(outcome.metrics, 200);
+  if (outcome.ok) {
+    // CloudWatch's remarks (partial data, pages left unread) are for operators, not the body.
+    if (outcome.messages.length > 0) {
+      deps.logger.warn("cloudwatch messages", {
+        requestId: c.var.requestId,
+        captureId: id,
+        messages: outcome.messages,
+      });
+    }
+    return c.json(outcome.metrics, 200);
+  }
   switch (outcome.kind) {
     case "invalid":
       return problem(c, 400, `Check ${outcome.field}: ${outcome.message}`, {

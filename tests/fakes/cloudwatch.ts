@@ -30,6 +30,7 @@ export type FaultMode =
   | "internalErrorResult"
   | "forbiddenResult"
   | "accessDenied"
+  | "echoSecrets"
   | "expTimestamps"
   | "nanValues"
   | "descendingUnsorted";
@@ -37,6 +38,8 @@ export type FaultMode =
 /** One request the fake received, for assertions. `status` 0 means it was never answered. */
 export interface FakeCall {
   target: string | null;
+  /** The Authorization header as received, so tests can look for its signature elsewhere. */
+  authorization: string | null;
   accessKeyId?: string;
   region?: string;
   status: number;
@@ -93,6 +96,7 @@ export function startFakeCloudWatch(
     const mode = faults.shift() ?? "ok";
     const call: FakeCall = {
       target: req.headers.get("x-amz-target"),
+      authorization: req.headers.get("authorization"),
       status: 0,
       mode,
       body: undefined,
@@ -149,7 +153,7 @@ export function startFakeCloudWatch(
         `Unknown operation ${call.target ?? "(no X-Amz-Target)"}`,
       );
     }
-    const fault = faultAnswer(call.mode);
+    const fault = faultAnswer(call.mode, req, call);
     if (fault !== undefined) return await fault;
     if (!call.body || typeof call.body !== "object") {
       return awsError(
@@ -169,7 +173,11 @@ export function startFakeCloudWatch(
     }
   }
 
-  function faultAnswer(mode: FaultMode): Promise<Response | null> | Response | undefined {
+  function faultAnswer(
+    mode: FaultMode,
+    req: Request,
+    call: FakeCall,
+  ): Promise<Response | null> | Response | undefined {
     switch (mode) {
       case "throttle":
         return awsError(
@@ -213,6 +221,18 @@ export function startFakeCloudWatch(
           "AccessDenied",
           "User: arn:aws:iam::123456789012:user/capwatch is not authorized to perform: cloudwatch:GetMetricData because no identity-based policy allows the cloudwatch:GetMetricData action",
         );
+      case "echoSecrets": {
+        // The worst case of AWS quoting a request back: every secret the call carried or used.
+        const known = credentials.find((c) => c.accessKeyId === call.accessKeyId);
+        return awsError(
+          403,
+          "com.amazon.coral.service#AccessDeniedException",
+          "AccessDenied",
+          `Denied request with Authorization: ${req.headers.get("authorization")}, ` +
+            `X-Amz-Security-Token: ${req.headers.get("x-amz-security-token")}, ` +
+            `signed with secret ${known?.secretAccessKey}`,
+        );
+      }
       case "malformed":
         return new Response('{"MetricDataResults":[{"Id":"cpu_utilization","Timestamps":[17', {
           headers: { "content-type": JSON_TYPE },
@@ -232,6 +252,11 @@ export function startFakeCloudWatch(
     const payload: Record<string, unknown> = { MetricDataResults: results, Messages: [] };
     if (mode === "partial" || mode === "internalErrorResult") {
       for (const r of results) r.StatusCode = mode === "partial" ? "PartialData" : "InternalError";
+      if (mode === "internalErrorResult") {
+        for (const r of results) {
+          r.Messages = [{ Code: "InternalError", Value: "An internal error occurred" }];
+        }
+      }
     } else if (nextToken) {
       payload.NextToken = nextToken;
     }
