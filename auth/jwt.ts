@@ -14,6 +14,9 @@ export type TokenVerifier = (token: string) => Promise<{ userId: string }>;
 /** Why a token was refused; the message is safe to show the caller (it never echoes the token). */
 export class InvalidTokenError extends Error {}
 
+/** The remote key set could not be fetched: our outage, not the caller's bad token. */
+export class KeySetUnavailableError extends Error {}
+
 const ASYMMETRIC_ALGORITHMS = [
   "RS256",
   "RS384",
@@ -71,6 +74,9 @@ export function createTokenVerifier(
         throw new InvalidTokenError(`Tokens signed with ${alg} are not accepted`);
       }
     } catch (error) {
+      if (isKeySetOutage(error)) {
+        throw new KeySetUnavailableError("The signing keys at JWKS_URL could not be fetched");
+      }
       throw new InvalidTokenError(describe(error));
     }
     if (typeof payload.sub !== "string" || payload.sub.length === 0) {
@@ -78,6 +84,16 @@ export function createTokenVerifier(
     }
     return { userId: payload.sub };
   };
+}
+
+function isKeySetOutage(error: unknown): boolean {
+  if (error instanceof InvalidTokenError) return false;
+  if (error instanceof joseErrors.JWKSTimeout || error instanceof joseErrors.JWKSInvalid) {
+    return true;
+  }
+  // A failed fetch surfaces as a TypeError; a non-200 answer as jose's generic error.
+  if (!(error instanceof joseErrors.JOSEError)) return true;
+  return error.code === "ERR_JOSE_GENERIC";
 }
 
 function algorithmOf(token: string): string {
@@ -106,9 +122,6 @@ function describe(error: unknown): string {
   if (error instanceof joseErrors.JOSEAlgNotAllowed) return "The token's algorithm is not accepted";
   if (error instanceof joseErrors.JWTInvalid || error instanceof joseErrors.JWSInvalid) {
     return "The token is not a well-formed JWT";
-  }
-  if (error instanceof joseErrors.JWKSTimeout || error instanceof joseErrors.JOSEError) {
-    return "The token could not be verified";
   }
   return "The token could not be verified";
 }

@@ -1,7 +1,7 @@
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../routes/router.ts";
 import { problem } from "../routes/problem.ts";
-import { InvalidTokenError } from "./jwt.ts";
+import { InvalidTokenError, KeySetUnavailableError } from "./jwt.ts";
 
 /** Enforces a valid bearer token and sets `userId`; runs before validation so anonymous is 401. */
 export const requireUser = createMiddleware<AppEnv>(async (c, next) => {
@@ -26,6 +26,12 @@ export const requireUser = createMiddleware<AppEnv>(async (c, next) => {
     c.set("userId", userId);
   } catch (error) {
     if (error instanceof InvalidTokenError) return refuse(error.message);
+    if (error instanceof KeySetUnavailableError) {
+      c.var.deps.logger.warn("token keys unavailable", { requestId: c.var.requestId });
+      return problem(c, 503, `${error.message}; retry shortly`, {
+        headers: { "Retry-After": "5" },
+      });
+    }
     throw error;
   }
   await next();

@@ -310,3 +310,25 @@ Deno.test("GET /api/environments refuses every HS256 token when only JWKS_URL is
     .sign(rsa.privateKey);
   await assertAccepted(await listWith(t, `Bearer ${rs256}`));
 });
+
+Deno.test("GET /api/environments answers 503 with Retry-After, not 401, when the JWKS is down", async () => {
+  const rsa = await rsaKeyWithJwk("key-1");
+  // A port nothing listens on: the key set cannot be fetched.
+  const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (closed.addr as Deno.NetAddr).port;
+  closed.close();
+  await using t = await testContext({
+    now: NOW,
+    env: { JWKS_URL: `http://127.0.0.1:${port}/.well-known/jwks.json` },
+  });
+  const token = await new SignJWT(claims({ sub: "bob" }))
+    .setProtectedHeader({ alg: "RS256", kid: "key-1" })
+    .sign(rsa.privateKey);
+  const res = await listWith(t, `Bearer ${token}`);
+  assert.equal(res.status, 503);
+  assert.equal(res.headers.get("retry-after"), "5");
+  assert.equal(res.headers.get("www-authenticate"), null);
+  const body = await res.json();
+  assert.match(body.detail, /JWKS_URL/);
+  assert.ok(!JSON.stringify(body).includes(token));
+});

@@ -33,7 +33,7 @@ export const list = createRoute({
         }),
       }),
     },
-    ...problems(400, 401, 404),
+    ...problems(400, 401, 404, 503),
   },
 });
 
@@ -49,7 +49,7 @@ export const get = createRoute({
   request: { params: CaptureIdParams },
   responses: {
     200: json(Capture, "The capture"),
-    ...problems(400, 401, 404),
+    ...problems(400, 401, 404, 503),
   },
 });
 
@@ -69,7 +69,7 @@ export const create = createRoute({
       ...json(Capture, "The new capture"),
       headers: z.object({ Location: z.string().openapi({ example: "/api/captures/42" }) }),
     },
-    ...problems(400, 401, 404, 409, 413, 415),
+    ...problems(400, 401, 404, 409, 413, 415, 503),
   },
 });
 
@@ -90,7 +90,7 @@ const update = (method: "put" | "patch", operationId: string) =>
     },
     responses: {
       200: json(Capture, "The edited capture"),
-      ...problems(400, 401, 403, 404, 409, 413, 415),
+      ...problems(400, 401, 403, 404, 409, 413, 415, 503),
     },
   });
 
@@ -110,7 +110,7 @@ export const stop = createRoute({
   request: { params: CaptureIdParams },
   responses: {
     200: json(Capture, "The capture, now DONE"),
-    ...problems(400, 401, 403, 404, 409, 413),
+    ...problems(400, 401, 403, 404, 409, 413, 503),
   },
 });
 
@@ -127,7 +127,7 @@ export const remove = createRoute({
   request: { params: CaptureIdParams },
   responses: {
     204: { description: "Deleted" },
-    ...problems(400, 401, 403, 404, 413),
+    ...problems(400, 401, 403, 404, 413, 503),
   },
 });
 

@@ -22,7 +22,7 @@ export const list = createRoute({
   description: "Every environment the caller is a member of, with the caller's role in each.",
   responses: {
     200: json(z.array(Environment), "The caller's environments"),
-    ...problems(401),
+    ...problems(401, 503),
   },
 });
 
@@ -42,7 +42,7 @@ export const create = createRoute({
       ...json(Environment, "The new environment"),
       headers: z.object({ Location: z.string().openapi({ example: "/api/environments/1" }) }),
     },
-    ...problems(400, 401, 409, 413, 415),
+    ...problems(400, 401, 409, 413, 415, 503),
   },
 });
 
@@ -58,7 +58,7 @@ export const get = createRoute({
   request: { params: IdParams },
   responses: {
     200: json(Environment, "The environment"),
-    ...problems(400, 401, 404),
+    ...problems(400, 401, 404, 503),
   },
 });
 
@@ -74,7 +74,7 @@ export const update = createRoute({
   request: { params: IdParams, body: jsonBody(UpdateEnvironment, "The fields to change") },
   responses: {
     200: json(Environment, "The changed environment"),
-    ...problems(400, 401, 403, 404, 409, 413, 415),
+    ...problems(400, 401, 403, 404, 409, 413, 415, 503),
   },
 });
 
@@ -90,6 +90,6 @@ export const remove = createRoute({
   request: { params: IdParams },
   responses: {
     204: { description: "Deleted" },
-    ...problems(400, 401, 403, 404, 413),
+    ...problems(400, 401, 403, 404, 413, 503),
   },
 });

@@ -19,7 +19,7 @@ export const list = createRoute({
   request: { params: IdParams },
   responses: {
     200: json(z.array(Member), "The members, admins first"),
-    ...problems(400, 401, 404),
+    ...problems(400, 401, 404, 503),
   },
 });
 
@@ -45,7 +45,7 @@ export const put = createRoute({
         }),
       }),
     },
-    ...problems(400, 401, 403, 404, 409, 413, 415),
+    ...problems(400, 401, 403, 404, 409, 413, 415, 503),
   },
 });
 
@@ -62,6 +62,6 @@ export const remove = createRoute({
   request: { params: MemberParams },
   responses: {
     204: { description: "Removed" },
-    ...problems(400, 401, 403, 404, 409, 413),
+    ...problems(400, 401, 403, 404, 409, 413, 503),
   },
 });
