@@ -7,6 +7,7 @@ import { type Config, ConfigError, loadConfig } from "./config.ts";
 import { type DatabaseHandle, openDatabase } from "./db/client.ts";
 import { databaseFileCheck, databaseFilePath, pingDatabase } from "./db/health.ts";
 import { migrateDatabase } from "./db/migrate.ts";
+import { rootCauseMessage } from "./db/errors.ts";
 import { systemClock } from "./lifecycle/clock.ts";
 import { createSweeper } from "./lifecycle/sweeper.ts";
 import { createLogger } from "./logger.ts";
@@ -215,7 +216,7 @@ async function openAndMigrate(url: string, authToken?: string): Promise<Database
 
 /** libSQL's messages, with SQLite's bare result codes spelled out. */
 function describeDatabaseError(error: Error): string {
-  const message = error.message.split("\n")[0];
+  const message = rootCauseMessage(error);
   // The native client reports a failed open as `ConnectionFailed("… : 14")`.
   if (/ConnectionFailed\(.*: 14"\)/.test(message)) {
     return "SQLITE_CANTOPEN: unable to open the database file";

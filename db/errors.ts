@@ -5,3 +5,10 @@ export function isUniqueViolation(error: unknown): boolean {
   }
   return false;
 }
+
+/** The innermost message of an error's cause chain: drizzle wraps the driver's reason. */
+export function rootCauseMessage(error: unknown): string {
+  let e = error;
+  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
+  return (e instanceof Error ? e.message : String(e)).split("\n")[0];
+}

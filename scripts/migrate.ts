@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from "../config.ts";
 import { openDatabase } from "../db/client.ts";
 import { pingDatabase } from "../db/health.ts";
 import { migrateDatabase } from "../db/migrate.ts";
+import { rootCauseMessage } from "../db/errors.ts";
 
 // A libSQL URL may carry ?authToken=…; only its part before the query is ever printed.
 const shown = (url: string) => url.split("?")[0];
@@ -22,10 +23,12 @@ try {
   throw error;
 }
 const database = await openDatabase(url, authToken).catch((e) =>
-  fail(`cannot open the database ${shown(url)}: ${e.message}`)
+  fail(`cannot open the database ${shown(url)}: ${rootCauseMessage(e)}`)
 );
 const before = await pingDatabase(database.client).catch(() => 0);
-await migrateDatabase(database.db).catch((e) => fail(`cannot migrate ${shown(url)}: ${e.message}`));
+await migrateDatabase(database.db).catch((e) =>
+  fail(`cannot migrate ${shown(url)}: ${rootCauseMessage(e)}`)
+);
 const after = await pingDatabase(database.client);
 database.close();
 console.log(`${shown(url)}: applied ${after - before} migration(s); schema version ${after}`);

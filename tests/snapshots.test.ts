@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { eq } from "drizzle-orm";
 import { captures, captureSnapshots } from "../db/schema.ts";
-import { findSnapshot } from "../db/snapshots.ts";
+import { findSnapshot, findSnapshotStat } from "../db/snapshots.ts";
 import { createSweeper } from "../lifecycle/sweeper.ts";
 import { METRIC_TYPES } from "../metrics/catalogue.ts";
 import { createSnapshotter } from "../metrics/snapshotter.ts";
@@ -101,6 +101,15 @@ Deno.test("sweepOnce() snapshots a finished capture only once its end is 5 minut
     assert.deepEqual(series.map((s) => s.type), [...METRIC_TYPES]);
     assert.ok(series.every((s) => s.datapoints.length === 60));
   }
+  // Reads extract one stat in SQL rather than parsing the whole payload.
+  const minimum = await findSnapshotStat(t.db, capture.id, "Minimum");
+  assert.ok(minimum?.series);
+  assert.deepEqual(
+    { ...minimum, series: JSON.parse(minimum.series) },
+    { period: 60, complete: true, series: payload.stats.Minimum },
+  );
+  assert.equal((await findSnapshotStat(t.db, capture.id, "p99"))?.series, null);
+  assert.equal(await findSnapshotStat(t.db, capture.id + 1, "Average"), undefined);
   assert.deepEqual(
     fake.calls.map((c) => c.body.MetricDataQueries[0].MetricStat.Stat),
     ["Average", "Minimum", "Maximum"],
@@ -326,4 +335,23 @@ Deno.test("sweepOnce() gives up when a retry falls after the 15 days of 1-minute
   assert.deepEqual((await sweeper.sweepOnce()).snapshots, { stored: 0, failed: 0 });
   assert.equal(fake.calls.length, 1);
   assert.equal(await findSnapshot(t.db, capture.id), undefined);
+});
+
+Deno.test("sweepOnce() logs CloudWatch's messages at warn", async () => {
+  await using fake = await startFakeCloudWatch();
+  await using t = await testContext({ now: NOW, env: fakeCloudWatchEnv(fake) });
+  const sweeper = sweeperFor(t);
+  const env = await t.createEnvironment("owner");
+  const capture = await backfill(t, env.id, "2026-01-15T10:00:00Z");
+  fake.faults.push("internalErrorResult");
+
+  assert.deepEqual((await sweeper.sweepOnce()).snapshots, { stored: 0, failed: 1 });
+
+  const warnings = t.logLines.map((line) => JSON.parse(line))
+    .filter((line) => line.level === "warn" && line.msg === "cloudwatch messages");
+  assert.equal(warnings.length, 1, t.logLines.join("\n"));
+  assert.equal(warnings[0].captureId, capture.id);
+  assert.equal(warnings[0].stat, "Average");
+  assert.equal(warnings[0].messages.length, METRIC_TYPES.length);
+  assert.match(warnings[0].messages[0], /^CPUUtilization: InternalError: /);
 });
