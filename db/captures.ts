@@ -1,6 +1,6 @@
 import { and, desc, eq, inArray, lt, type SQL, sql } from "drizzle-orm";
 import type { Database } from "./client.ts";
-import { isUniqueViolation } from "./errors.ts";
+import { isForeignKeyViolation, isUniqueViolation } from "./errors.ts";
 import { preparedPerDatabase } from "./prepared.ts";
 import {
   type CaptureRow,
@@ -72,12 +72,15 @@ export type NewCapture = Omit<
   "id" | "createdAt" | "updatedAt" | "snapshotAttempts" | "snapshotError"
 >;
 
-/** Inserts a capture; "name_taken" when its environment already has one by that name. */
+/**
+ * Inserts a capture; "name_taken" when its environment already has one by that name,
+ * "environment_gone" when the environment was deleted since the caller's access was checked.
+ */
 export async function insertCapture(
   db: Database,
   input: NewCapture,
   now: number,
-): Promise<CaptureRow | "name_taken"> {
+): Promise<CaptureRow | "name_taken" | "environment_gone"> {
   try {
     const [row] = await db.insert(captures)
       .values({ ...input, createdAt: now, updatedAt: now })
@@ -85,6 +88,7 @@ export async function insertCapture(
     return row;
   } catch (error) {
     if (isUniqueViolation(error)) return "name_taken";
+    if (isForeignKeyViolation(error)) return "environment_gone";
     throw error;
   }
 }

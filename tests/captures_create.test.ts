@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { eq } from "drizzle-orm";
 import { captures } from "../db/schema.ts";
+import { insertCapture } from "../db/captures.ts";
 import { type TestContext, testContext } from "./helpers/context.ts";
 import { assertProblem } from "./helpers/problem.ts";
 import { at, HOUR, MINUTE, NOW, postCapture } from "./helpers/captures.ts";
@@ -291,5 +292,24 @@ Deno.test("POST /api/captures answers 401 without a valid token, before validati
     body: JSON.stringify({ name: "x", envId: env.id }),
   });
   await assertProblem(forged, 401);
+  assert.equal((await t.db.select().from(captures)).length, 0);
+});
+
+Deno.test("insertCapture() reports an environment deleted after the access check, not a 500", async () => {
+  await using t = await testContext({ now: NOW });
+  const env = await t.createEnvironment("owner");
+  assert.equal((await t.as("owner").delete(`/api/environments/${env.id}`)).status, 204);
+  const result = await insertCapture(t.db, {
+    envId: env.id,
+    ownerId: "owner",
+    name: "orphan",
+    status: "RUNNING",
+    scheduledStart: null,
+    start: Date.parse(NOW),
+    end: null,
+    duration: null,
+    reason: null,
+  }, Date.parse(NOW));
+  assert.equal(result, "environment_gone");
   assert.equal((await t.db.select().from(captures)).length, 0);
 });

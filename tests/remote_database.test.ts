@@ -260,7 +260,8 @@ Deno.test("persistTransitions() over the remote client starts due captures and e
     start: null,
     duration: 600,
   }, now - 20 * MINUTE);
-  assert.ok(due !== "name_taken" && ended !== "name_taken" && later !== "name_taken");
+  for (const row of [due, ended, later]) assert.ok(typeof row === "object", String(row));
+  if (typeof due !== "object" || typeof ended !== "object") return;
 
   assert.deepEqual(await persistTransitions(db.db, now), {
     started: [due.id],
