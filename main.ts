@@ -108,18 +108,11 @@ async function main(cron: SweepCron) {
     logger,
   });
   const sweeper = createSweeper({ db: database.db, clock: systemClock, logger, snapshotter });
-  let sweeping: Promise<unknown> = Promise.resolve();
-  const sweep = () => {
-    const next = sweeper.sweepOnce().catch((e) =>
-      logger.error("sweep failed", { error: e instanceof Error ? e.stack : String(e) })
-    );
-    sweeping = Promise.all([sweeping, next]); // shutdown waits for every sweep in flight
-    return next;
-  };
   // Not awaited: a slow CloudWatch must not delay serving (status is computed on every read).
-  sweep();
-  const scheduler = cron.registered ? "cron" : sweeper.start();
-  cron.handler = sweep;
+  sweeper.sweep();
+  if (cron.registered) cron.handler = sweeper.sweep;
+  else sweeper.startTimer();
+  const scheduler = cron.registered ? "cron" : "timer";
   logger.info("sweeper started", { scheduler });
 
   const shutdown = async (signal: string) => {
@@ -138,7 +131,7 @@ async function main(cron: SweepCron) {
       });
     }
     cron.stop.abort();
-    if (!await within(Promise.all([sweeper.stop(), sweeping]), deadline)) {
+    if (!await within(sweeper.stop(), deadline)) {
       logger.warn("a sweep was still running at the shutdown deadline; exiting anyway");
     }
     database.close();
@@ -168,10 +161,15 @@ interface SweepCron {
 function registerCron(): SweepCron {
   const cron: SweepCron = { registered: false, stop: new AbortController() };
   if (typeof Deno.cron !== "function") return cron; // no --unstable-cron: main() uses a timer
-  Deno.cron("capwatch-sweep", "* * * * *", { signal: cron.stop.signal }, async () => {
-    await cron.handler?.();
-  });
-  cron.registered = true;
+  try {
+    Deno.cron("capwatch-sweep", "* * * * *", { signal: cron.stop.signal }, async () => {
+      await cron.handler?.();
+    });
+    cron.registered = true;
+  } catch (error) {
+    // Cron can exist yet refuse (e.g. a second registration); the timer keeps sweeps going.
+    console.warn(`capwatch: Deno.cron unavailable (${(error as Error).message}); using a timer`);
+  }
   return cron;
 }
 

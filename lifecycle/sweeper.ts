@@ -23,15 +23,14 @@ export interface SweeperOptions {
 }
 
 /**
- * Persists status transitions and takes snapshots once a minute: with Deno.cron where the
- * runtime has it (Deno Deploy runs it once across instances), a timer otherwise. Every write is
- * a conditional update, so overlapping sweeps from many instances do no double work.
+ * Persists status transitions and takes snapshots. main.ts schedules `sweep` once a minute (with
+ * Deno.cron where the runtime has it, else `startTimer`). Every write is a conditional update, so
+ * overlapping sweeps from many instances do no double work.
  */
 export function createSweeper(options: SweeperOptions) {
   const { db, clock, logger, snapshotter, intervalMs = 60_000 } = options;
-  let controller: AbortController | undefined;
   let timer: ReturnType<typeof setInterval> | undefined;
-  let running: Promise<unknown> = Promise.resolve();
+  let inFlight: Promise<unknown> = Promise.resolve();
 
   async function sweepOnce(): Promise<SweepResult> {
     const now = clock();
@@ -43,34 +42,27 @@ export function createSweeper(options: SweeperOptions) {
     return { started, finished, snapshots };
   }
 
-  const tick = async () => {
-    running = sweepOnce().catch((error) =>
+  /** One sweep whose failure is logged, not thrown; `stop` waits for every one in flight. */
+  function sweep(): Promise<unknown> {
+    const next = sweepOnce().catch((error) =>
       logger.error("sweep failed", { error: error instanceof Error ? error.stack : String(error) })
     );
-    await running;
-  };
+    inFlight = Promise.all([inFlight, next]);
+    return next;
+  }
 
   return {
     sweepOnce,
-    /** Schedules sweeps; returns which scheduler is in use. */
-    start(): "cron" | "timer" {
-      controller = new AbortController();
-      if (typeof Deno.cron === "function") {
-        try {
-          Deno.cron("capwatch-sweep", "* * * * *", { signal: controller.signal }, tick);
-          return "cron";
-        } catch (error) {
-          logger.warn("Deno.cron unavailable; sweeping on a timer", { error: String(error) });
-        }
-      }
-      timer = setInterval(tick, intervalMs);
-      return "timer";
+    sweep,
+    /** Sweeps every `intervalMs`, for runtimes without Deno.cron. */
+    startTimer() {
+      timer ??= setInterval(sweep, intervalMs);
     },
-    /** Stops scheduling and waits for a sweep in flight. */
+    /** Stops the timer and waits for the sweeps in flight. */
     async stop() {
-      controller?.abort();
       if (timer !== undefined) clearInterval(timer);
-      await running;
+      timer = undefined;
+      await inFlight;
     },
   };
 }

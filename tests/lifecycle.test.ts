@@ -387,3 +387,32 @@ Deno.test("editing the duration extends a RUNNING capture past its old end", asy
   const row = await storedRow(t, capture.id);
   assert.deepEqual([row.status, row.end], ["DONE", T0 + 2 * HOUR]);
 });
+
+Deno.test("createSweeper().startTimer() sweeps on its own until stop() waits it out", async () => {
+  await using t = await testContext({ now: NOW });
+  const env = await t.createEnvironment("owner");
+  const capture = await create(t, "owner", {
+    name: "soon",
+    envId: env.id,
+    scheduledStart: at(MINUTE),
+    duration: 600,
+  });
+  const sweeper = createSweeper({
+    db: t.db,
+    clock: t.clock,
+    logger: createLogger("error", () => {}),
+    intervalMs: 10,
+  });
+  t.clock.set(at(MINUTE));
+  sweeper.startTimer();
+  for (let i = 0; i < 200 && (await storedRow(t, capture.id)).status !== "RUNNING"; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  await sweeper.stop();
+  assert.equal((await storedRow(t, capture.id)).status, "RUNNING");
+
+  // Stopped: moving past the end persists nothing more.
+  t.clock.set(at(20 * MINUTE));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal((await storedRow(t, capture.id)).status, "RUNNING");
+});
