@@ -1,20 +1,7 @@
 import type { z } from "@hono/zod-openapi";
-import { Problem } from "./schemas/problem.ts";
+import { Problem, PROBLEM_TITLES } from "./schemas/problem.ts";
 
-const problemTitles = {
-  400: "Invalid request",
-  401: "Authentication required",
-  403: "Forbidden",
-  404: "Not found",
-  409: "Conflict",
-  413: "Request body too large",
-  415: "Unsupported media type",
-  502: "Bad answer from CloudWatch",
-  503: "Service unavailable",
-  504: "CloudWatch timed out",
-} as const;
-
-type ProblemStatus = keyof typeof problemTitles;
+type ProblemStatus = keyof typeof PROBLEM_TITLES;
 
 /** A JSON response declaration. */
 export const json = <T extends z.ZodType>(schema: T, description: string) => ({
@@ -51,7 +38,7 @@ const problemHeaders: Partial<Record<ProblemStatus, Record<string, Header>>> = {
 export function problems<S extends ProblemStatus>(...statuses: S[]) {
   return Object.fromEntries(statuses.map((status) => [status, {
     content: { "application/problem+json": { schema: Problem } },
-    description: problemTitles[status],
+    description: PROBLEM_TITLES[status],
     ...(problemHeaders[status] ? { headers: problemHeaders[status] } : {}),
   }])) as unknown as Record<
     S,

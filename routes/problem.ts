@@ -1,21 +1,6 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import type { ProblemBody } from "../openapi/schemas/problem.ts";
-
-const titles: Record<number, string> = {
-  400: "Invalid request",
-  401: "Authentication required",
-  403: "Forbidden",
-  404: "Not found",
-  405: "Method not allowed",
-  409: "Conflict",
-  413: "Request body too large",
-  415: "Unsupported media type",
-  500: "Internal server error",
-  502: "Bad answer from CloudWatch",
-  503: "Service unavailable",
-  504: "CloudWatch timed out",
-};
+import { PROBLEM_TITLES, type ProblemBody } from "../openapi/schemas/problem.ts";
 
 /** Answers an RFC 9457 problem document with the given status. */
 export function problem<S extends ContentfulStatusCode>(
@@ -26,7 +11,7 @@ export function problem<S extends ContentfulStatusCode>(
 ) {
   const body: ProblemBody = {
     type: "about:blank",
-    title: extra.title ?? titles[status] ?? "Error",
+    title: extra.title ?? (PROBLEM_TITLES as Record<number, string>)[status] ?? "Error",
     status,
     detail,
     instance: c.req.path,

@@ -28,3 +28,19 @@ export const Problem = z.object({
 });
 
 export type ProblemBody = z.infer<typeof Problem>;
+
+/** The title of each status capwatch answers with a problem, in responses and in the document. */
+export const PROBLEM_TITLES = {
+  400: "Invalid request",
+  401: "Authentication required",
+  403: "Forbidden",
+  404: "Not found",
+  405: "Method not allowed",
+  409: "Conflict",
+  413: "Request body too large",
+  415: "Unsupported media type",
+  500: "Internal server error",
+  502: "Bad answer from CloudWatch",
+  503: "Service unavailable",
+  504: "CloudWatch timed out",
+} as const;

@@ -1,5 +1,4 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import type { Context } from "hono";
 import { canManageCapture } from "../../auth/access.ts";
 import {
   deleteCapture,
@@ -15,6 +14,13 @@ import { statusAt } from "../../lifecycle/status.ts";
 import { problem } from "../problem.ts";
 import type { AppEnv } from "../router.ts";
 import { decodeCursor, encodeCursor, presentCapture } from "./_present.ts";
+import {
+  captureNotFound,
+  environmentNotFound,
+  forbidden,
+  invalid,
+  nameTaken,
+} from "./_problems.ts";
 import type * as routes from "./routes.ts";
 
 export const list: RouteHandler<typeof routes.list, AppEnv> = async (c) => {
@@ -195,31 +201,3 @@ export const remove: RouteHandler<typeof routes.remove, AppEnv> = async (c) => {
   if (!await deleteCapture(db, id)) return captureNotFound(c, id);
   return c.body(null, 204);
 };
-
-function invalid(c: Context<AppEnv>, path: string, message: string) {
-  return problem(c, 400, `Check ${path}: it ${message}`, { errors: [{ path, message }] });
-}
-
-function captureNotFound(c: Context<AppEnv>, id: number) {
-  return problem(c, 404, `Capture ${id} does not exist or you are not a member of its environment`);
-}
-
-function environmentNotFound(c: Context<AppEnv>, envId: number) {
-  return problem(c, 404, `Environment ${envId} does not exist or you are not a member of it`);
-}
-
-function nameTaken(c: Context<AppEnv>, name: string, envId: number) {
-  return problem(
-    c,
-    409,
-    `Environment ${envId} already has a capture named "${name}"; pick another name`,
-  );
-}
-
-function forbidden(c: Context<AppEnv>, id: number, action: string) {
-  return problem(
-    c,
-    403,
-    `Only the owner of capture ${id} or an admin of its environment may ${action} it`,
-  );
-}

@@ -5,6 +5,7 @@ import { METRIC_TYPES, type MetricType, resolveMetricType } from "../../metrics/
 import { readCaptureMetrics } from "../../metrics/capture_metrics.ts";
 import { isValidStat } from "../../metrics/period.ts";
 import { problem } from "../problem.ts";
+import { captureNotFound } from "./_problems.ts";
 import type { AppEnv } from "../router.ts";
 import type * as routes from "./routes.ts";
 
@@ -41,11 +42,7 @@ export const metrics: RouteHandler<typeof routes.metrics, AppEnv> = async (c) =>
   const found = await findCaptureForMember(deps.db, id, c.var.userId);
   const env = found && await findEnvironment(deps.db, found.capture.envId);
   if (!found || !env) {
-    return problem(
-      c,
-      404,
-      `Capture ${id} does not exist or you are not a member of its environment`,
-    );
+    return captureNotFound(c, id);
   }
   const outcome = await readCaptureMetrics(
     {
