@@ -93,8 +93,21 @@ export async function insertCapture(
   }
 }
 
-/** Ends a capture that is running at `now`; undefined when it was not (someone else won). */
-export async function stopIfRunning(db: Database, id: number, now: number) {
+/**
+ * The caller may change the capture: an admin of its environment, or its owner while still a
+ * member. Part of every change's WHERE, so a role lost mid-request cannot slip through.
+ */
+function manageableBy(userId: string): SQL {
+  return sql`EXISTS (SELECT 1 FROM memberships m
+    WHERE m.env_id = ${captures.envId} AND m.user_id = ${userId}
+      AND (m.role = 'admin' OR ${captures.ownerId} = ${userId}))`;
+}
+
+/**
+ * Ends a capture that is running at `now`, if `userId` may manage it; undefined when it was not
+ * running or not theirs to stop (someone else won, or their role changed).
+ */
+export async function stopIfRunning(db: Database, id: number, userId: string, now: number) {
   const [row] = await db.update(captures)
     .set({
       status: "DONE",
@@ -102,7 +115,11 @@ export async function stopIfRunning(db: Database, id: number, now: number) {
       end: now,
       updatedAt: now,
     })
-    .where(and(eq(captures.id, id), sql`${effectiveStatusSql(now)} = 'RUNNING'`))
+    .where(and(
+      eq(captures.id, id),
+      sql`${effectiveStatusSql(now)} = 'RUNNING'`,
+      manageableBy(userId),
+    ))
     .returning();
   return row;
 }
@@ -121,10 +138,11 @@ export interface CaptureChanges {
 export async function updateCaptureIfEditable(
   db: Database,
   id: number,
+  userId: string,
   changes: CaptureChanges,
   now: number,
 ): Promise<CaptureRow | "name_taken" | undefined> {
-  const conditions: SQL[] = [eq(captures.id, id)];
+  const conditions: SQL[] = [eq(captures.id, id), manageableBy(userId)];
   const status = effectiveStatusSql(now);
   if (changes.scheduledStart !== undefined) conditions.push(sql`${status} = 'SCHEDULED'`);
   if (changes.duration !== undefined) {
@@ -145,11 +163,19 @@ export async function updateCaptureIfEditable(
   }
 }
 
-/** Deletes a capture and its stored metrics; false when it was already gone. */
-export async function deleteCapture(db: Database, id: number): Promise<boolean> {
-  const [, deleted] = await db.batch([
-    db.delete(captureSnapshots).where(eq(captureSnapshots.captureId, id)),
-    db.delete(captures).where(eq(captures.id, id)).returning({ id: captures.id }),
+/**
+ * Deletes a capture `userId` may manage, with its stored metrics; false when it is gone or no
+ * longer theirs to delete.
+ */
+export async function deleteCapture(db: Database, id: number, userId: string): Promise<boolean> {
+  const [deleted] = await db.batch([
+    db.delete(captures).where(and(eq(captures.id, id), manageableBy(userId)))
+      .returning({ id: captures.id }),
+    // Explicit, since foreign-key cascades depend on a per-connection pragma.
+    db.delete(captureSnapshots).where(and(
+      eq(captureSnapshots.captureId, id),
+      sql`NOT EXISTS (SELECT 1 FROM captures WHERE id = ${id})`,
+    )),
   ]);
   return deleted.length > 0;
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { eq } from "drizzle-orm";
 import { captures, captureSnapshots } from "../db/schema.ts";
+import { deleteCapture, stopIfRunning, updateCaptureIfEditable } from "../db/captures.ts";
 import { type TestContext, testContext } from "./helpers/context.ts";
 import { assertProblem } from "./helpers/problem.ts";
 import { at, type CaptureBody, HOUR, MINUTE, NOW, postCapture } from "./helpers/captures.ts";
@@ -556,4 +557,25 @@ Deno.test("PUT /api/captures/{id} with only an unknown field names just that fie
     400,
   );
   assert.deepEqual(body.errors?.map((e) => e.path), ["bogus"]);
+});
+
+Deno.test("stopIfRunning(), updateCaptureIfEditable() and deleteCapture() refuse a caller who lost the right", async () => {
+  await using t = await testContext({ now: NOW });
+  const env = await cast(t);
+  const capture = await create(t, "mia", { name: "guarded", envId: env.id });
+  // The handler's checks have passed; then the admin is demoted before the write lands.
+  await t.addMember(env.id, "admin", "member");
+  const now = Date.parse(NOW);
+  assert.equal(await stopIfRunning(t.db, capture.id, "admin", now), undefined);
+  assert.equal(
+    await updateCaptureIfEditable(t.db, capture.id, "admin", { name: "x" }, now),
+    undefined,
+  );
+  assert.equal(await deleteCapture(t.db, capture.id, "admin"), false);
+  const [row] = await t.db.select().from(captures).where(eq(captures.id, capture.id));
+  assert.equal(row.status, "RUNNING");
+  assert.equal(row.name, "guarded");
+  // The owner still may.
+  assert.equal((await stopIfRunning(t.db, capture.id, "mia", now))?.status, "DONE");
+  assert.equal(await deleteCapture(t.db, capture.id, "mia"), true);
 });

@@ -1,4 +1,5 @@
 import type { RouteHandler } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { canManageCapture } from "../../auth/access.ts";
 import {
   deleteCapture,
@@ -148,13 +149,15 @@ const edit: RouteHandler<typeof routes.put, AppEnv> = async (c) => {
       );
     }
   }
-  const row = await updateCaptureIfEditable(db, id, {
+  const row = await updateCaptureIfEditable(db, id, c.var.userId, {
     name: body.name,
     scheduledStart,
     duration: body.duration,
   }, now);
   if (row === "name_taken") return nameTaken(c, body.name!, found.capture.envId);
   if (!row) {
+    const refused = await refusal(c, id, "edit");
+    if (refused) return refused;
     return problem(
       c,
       409,
@@ -176,11 +179,14 @@ export const stop: RouteHandler<typeof routes.stop, AppEnv> = async (c) => {
   if (!canManageCapture(found.role, found.capture.ownerId, c.var.userId)) {
     return forbidden(c, id, "stop");
   }
-  const stopped = await stopIfRunning(db, id, now);
+  const stopped = await stopIfRunning(db, id, c.var.userId, now);
   if (stopped) return c.json(presentCapture(stopped, now), 200);
 
   const latest = await findCaptureForMember(db, id, c.var.userId);
   if (!latest) return captureNotFound(c, id);
+  if (!canManageCapture(latest.role, latest.capture.ownerId, c.var.userId)) {
+    return forbidden(c, id, "stop");
+  }
   const current = statusAt(latest.capture, now);
   const why = current.status === "SCHEDULED"
     ? `Capture ${id} is SCHEDULED and has not started; delete it to cancel`
@@ -198,6 +204,18 @@ export const remove: RouteHandler<typeof routes.remove, AppEnv> = async (c) => {
   if (!canManageCapture(found.role, found.capture.ownerId, c.var.userId)) {
     return forbidden(c, id, "delete");
   }
-  if (!await deleteCapture(db, id)) return captureNotFound(c, id);
+  if (!await deleteCapture(db, id, c.var.userId)) {
+    return await refusal(c, id, "delete") ?? captureNotFound(c, id);
+  }
   return c.body(null, 204);
 };
+
+/** Why a conditional change found nothing: the capture is gone (404) or no longer the caller's. */
+async function refusal(c: Context<AppEnv>, id: number, action: string) {
+  const latest = await findCaptureForMember(c.var.deps.db, id, c.var.userId);
+  if (!latest) return captureNotFound(c, id);
+  if (!canManageCapture(latest.role, latest.capture.ownerId, c.var.userId)) {
+    return forbidden(c, id, action);
+  }
+  return undefined;
+}
