@@ -1,6 +1,6 @@
 import { and, desc, eq, inArray, lt, type SQL, sql } from "drizzle-orm";
 import type { Database } from "./client.ts";
-import { isForeignKeyViolation, isUniqueViolation } from "./errors.ts";
+import { isUniqueViolation } from "./errors.ts";
 import { preparedPerDatabase } from "./prepared.ts";
 import {
   type CaptureRow,
@@ -73,22 +73,42 @@ export type NewCapture = Omit<
 >;
 
 /**
- * Inserts a capture; "name_taken" when its environment already has one by that name,
- * "environment_gone" when the environment was deleted since the caller's access was checked.
+ * Inserts a capture if `input.ownerId` is a member of its environment, in one statement (so a
+ * membership or environment removed meanwhile cannot let it through); "not_member" otherwise,
+ * "name_taken" when the environment already has a capture by that name.
  */
 export async function insertCapture(
   db: Database,
   input: NewCapture,
   now: number,
-): Promise<CaptureRow | "name_taken" | "environment_gone"> {
+): Promise<CaptureRow | "name_taken" | "not_member"> {
+  const value = (v: unknown, column: string) => sql`${v}`.as(column);
   try {
-    const [row] = await db.insert(captures)
-      .values({ ...input, createdAt: now, updatedAt: now })
-      .returning();
-    return row;
+    const [row] = await db.insert(captures).select(
+      // drizzle wants every column, in the table's order.
+      db.select({
+        id: value(null, "id"),
+        envId: memberships.envId,
+        ownerId: memberships.userId,
+        name: value(input.name, "name"),
+        status: value(input.status, "status"),
+        scheduledStart: value(input.scheduledStart ?? null, "scheduled_start"),
+        start: value(input.start ?? null, "start"),
+        end: value(input.end ?? null, "end"),
+        duration: value(input.duration ?? null, "duration"),
+        reason: value(input.reason ?? null, "reason"),
+        snapshotAttempts: value(0, "snapshot_attempts"),
+        snapshotError: value(null, "snapshot_error"),
+        snapshotNextAttemptAt: value(null, "snapshot_next_attempt_at"),
+        createdAt: value(now, "created_at"),
+        updatedAt: value(now, "updated_at"),
+      }).from(memberships).where(
+        and(eq(memberships.envId, input.envId), eq(memberships.userId, input.ownerId)),
+      ),
+    ).returning();
+    return row ?? "not_member";
   } catch (error) {
     if (isUniqueViolation(error)) return "name_taken";
-    if (isForeignKeyViolation(error)) return "environment_gone";
     throw error;
   }
 }

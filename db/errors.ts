@@ -6,14 +6,6 @@ export function isUniqueViolation(error: unknown): boolean {
   return false;
 }
 
-/** True when a libSQL error (possibly wrapped by drizzle) is a FOREIGN KEY constraint violation. */
-export function isForeignKeyViolation(error: unknown): boolean {
-  for (let e: unknown = error; e instanceof Error; e = e.cause) {
-    if (/FOREIGN KEY constraint failed/i.test(e.message)) return true;
-  }
-  return false;
-}
-
 /** The innermost message of an error's cause chain: drizzle wraps the driver's reason. */
 export function rootCauseMessage(error: unknown): string {
   let e = error;

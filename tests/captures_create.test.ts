@@ -295,7 +295,7 @@ Deno.test("POST /api/captures answers 401 without a valid token, before validati
   assert.equal((await t.db.select().from(captures)).length, 0);
 });
 
-Deno.test("insertCapture() reports an environment deleted after the access check, not a 500", async () => {
+Deno.test("insertCapture() refuses an environment deleted after the access check, not a 500", async () => {
   await using t = await testContext({ now: NOW });
   const env = await t.createEnvironment("owner");
   assert.equal((await t.as("owner").delete(`/api/environments/${env.id}`)).status, 204);
@@ -310,6 +310,29 @@ Deno.test("insertCapture() reports an environment deleted after the access check
     duration: null,
     reason: null,
   }, Date.parse(NOW));
-  assert.equal(result, "environment_gone");
+  assert.equal(result, "not_member");
+  assert.equal((await t.db.select().from(captures)).length, 0);
+});
+
+Deno.test("insertCapture() refuses an owner who is not (or no longer) a member", async () => {
+  await using t = await testContext({ now: NOW });
+  const env = await t.createEnvironment("owner");
+  await t.addMember(env.id, "leaver", "member");
+  assert.equal(
+    (await t.as("leaver").delete(`/api/environments/${env.id}/members/leaver`)).status,
+    204,
+  );
+  const result = await insertCapture(t.db, {
+    envId: env.id,
+    ownerId: "leaver",
+    name: "too-late",
+    status: "RUNNING",
+    scheduledStart: null,
+    start: Date.parse(NOW),
+    end: null,
+    duration: null,
+    reason: null,
+  }, Date.parse(NOW));
+  assert.equal(result, "not_member");
   assert.equal((await t.db.select().from(captures)).length, 0);
 });

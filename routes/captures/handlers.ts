@@ -102,7 +102,7 @@ export const create: RouteHandler<typeof routes.create, AppEnv> = async (c) => {
     ...fields,
   }, now);
   if (row === "name_taken") return nameTaken(c, body.name, body.envId);
-  if (row === "environment_gone") return environmentNotFound(c, body.envId);
+  if (row === "not_member") return environmentNotFound(c, body.envId);
   c.header("Location", `/api/captures/${row.id}`);
   return c.json(presentCapture(row, now), 201);
 };
