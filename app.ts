@@ -70,6 +70,3 @@ export function createApp(deps: AppDeps) {
 
   return app;
 }
-
-/** The app type, for typed clients in tests. */
-export type App = ReturnType<typeof createApp>;

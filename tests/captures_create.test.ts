@@ -295,23 +295,29 @@ Deno.test("POST /api/captures answers 401 without a valid token, before validati
   assert.equal((await t.db.select().from(captures)).length, 0);
 });
 
+/** insertCapture() for `ownerId` answers "not_member" and writes nothing. */
+async function assertInsertRefused(t: TestContext, envId: number, ownerId: string) {
+  const now = Date.parse(NOW);
+  const result = await insertCapture(t.db, {
+    envId,
+    ownerId,
+    name: "refused",
+    status: "RUNNING",
+    scheduledStart: null,
+    start: now,
+    end: null,
+    duration: null,
+    reason: null,
+  }, now);
+  assert.equal(result, "not_member");
+  assert.equal((await t.db.select().from(captures)).length, 0);
+}
+
 Deno.test("insertCapture() refuses an environment deleted after the access check, not a 500", async () => {
   await using t = await testContext({ now: NOW });
   const env = await t.createEnvironment("owner");
   assert.equal((await t.as("owner").delete(`/api/environments/${env.id}`)).status, 204);
-  const result = await insertCapture(t.db, {
-    envId: env.id,
-    ownerId: "owner",
-    name: "orphan",
-    status: "RUNNING",
-    scheduledStart: null,
-    start: Date.parse(NOW),
-    end: null,
-    duration: null,
-    reason: null,
-  }, Date.parse(NOW));
-  assert.equal(result, "not_member");
-  assert.equal((await t.db.select().from(captures)).length, 0);
+  await assertInsertRefused(t, env.id, "owner");
 });
 
 Deno.test("insertCapture() refuses an owner who is not (or no longer) a member", async () => {
@@ -322,17 +328,5 @@ Deno.test("insertCapture() refuses an owner who is not (or no longer) a member",
     (await t.as("leaver").delete(`/api/environments/${env.id}/members/leaver`)).status,
     204,
   );
-  const result = await insertCapture(t.db, {
-    envId: env.id,
-    ownerId: "leaver",
-    name: "too-late",
-    status: "RUNNING",
-    scheduledStart: null,
-    start: Date.parse(NOW),
-    end: null,
-    duration: null,
-    reason: null,
-  }, Date.parse(NOW));
-  assert.equal(result, "not_member");
-  assert.equal((await t.db.select().from(captures)).length, 0);
+  await assertInsertRefused(t, env.id, "leaver");
 });
