@@ -6,6 +6,7 @@ import {
   type CaptureRow,
   captures,
   captureSnapshots,
+  captureSnapshotSeries,
   type CaptureStatus,
   memberships,
 } from "./schema.ts";
@@ -37,6 +38,14 @@ export function findCaptureForMember(db: Database, id: number, userId: string) {
   return captureForMember(db).get({ id, userId });
 }
 
+/** The stored statuses a capture of each effective status can have (the sweeper may lag). */
+const STORED_AS: Record<CaptureStatus, CaptureStatus[]> = {
+  SCHEDULED: ["SCHEDULED"],
+  RUNNING: ["SCHEDULED", "RUNNING"],
+  DONE: ["SCHEDULED", "RUNNING", "DONE"],
+  FAILED: ["FAILED"],
+};
+
 export interface CaptureFilter {
   userId: string;
   envId?: number;
@@ -61,6 +70,11 @@ export function listCapturesForMember(db: Database, filter: CaptureFilter): Prom
   if (filter.name !== undefined) conditions.push(eq(captures.name, filter.name));
   if (filter.beforeId !== undefined) conditions.push(lt(captures.id, filter.beforeId));
   if (filter.statuses?.length) {
+    const stored = [...new Set(filter.statuses.flatMap((status) => STORED_AS[status]))];
+    // The stored status narrows first, through its index, so a rare status (FAILED, or
+    // RUNNING among many finished captures) does not scan every capture; the computed status
+    // then decides the transitions no sweep has persisted yet.
+    conditions.push(inArray(captures.status, stored));
     conditions.push(inArray(effectiveStatusSql(filter.now), filter.statuses));
   }
   return db.select().from(captures).where(and(...conditions))
@@ -202,6 +216,10 @@ export async function deleteCapture(db: Database, id: number, userId: string): P
     // Explicit, since foreign-key cascades depend on a per-connection pragma.
     db.delete(captureSnapshots).where(and(
       eq(captureSnapshots.captureId, id),
+      sql`NOT EXISTS (SELECT 1 FROM captures WHERE id = ${id})`,
+    )),
+    db.delete(captureSnapshotSeries).where(and(
+      eq(captureSnapshotSeries.captureId, id),
       sql`NOT EXISTS (SELECT 1 FROM captures WHERE id = ${id})`,
     )),
   ]);

@@ -5,6 +5,7 @@ import { preparedPerDatabase } from "./prepared.ts";
 import {
   captures,
   captureSnapshots,
+  captureSnapshotSeries,
   type EnvironmentRow,
   environments,
   memberships,
@@ -115,6 +116,9 @@ export async function updateEnvironment(
 export async function deleteEnvironment(db: Database, envId: number): Promise<void> {
   // Explicit child deletes: foreign-key cascades depend on a per-connection pragma.
   await db.batch([
+    db.delete(captureSnapshotSeries).where(
+      sql`${captureSnapshotSeries.captureId} IN (SELECT id FROM captures WHERE env_id = ${envId})`,
+    ),
     db.delete(captureSnapshots).where(
       sql`${captureSnapshots.captureId} IN (SELECT id FROM captures WHERE env_id = ${envId})`,
     ),

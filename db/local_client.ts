@@ -8,6 +8,7 @@ import type {
 } from "@libsql/client";
 import { createClient } from "@libsql/client";
 import { DatabaseBusyError, isBusyError } from "./errors.ts";
+import { Lock } from "./lock.ts";
 
 /**
  * How long SQLite's own busy handler may wait for another process's lock, in ms. It sleeps on the
@@ -210,17 +211,4 @@ export function createLocalClient(url: string, options: LocalClientOptions = {})
 function isWrite(stmt: InStatement): boolean {
   const sql = typeof stmt === "string" ? stmt : stmt.sql;
   return !/^\s*(select|values|explain)\b/i.test(sql);
-}
-
-/** A FIFO async lock: `acquire` resolves with the function that releases it. */
-class Lock {
-  #tail: Promise<void> = Promise.resolve();
-
-  acquire(): Promise<() => void> {
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    const ready = this.#tail.then(() => release);
-    this.#tail = this.#tail.then(() => held);
-    return ready;
-  }
 }

@@ -66,14 +66,29 @@ export const captureSnapshots = sqliteTable("capture_snapshots", {
   period: integer("period").notNull(),
   start: integer("start").notNull(),
   end: integer("end").notNull(),
-  // JSON: { [stat]: series[] } at full (60 s) resolution.
-  payload: text("payload").notNull(),
+  // False when CloudWatch kept answering with partial data.
+  complete: integer("complete", { mode: "boolean" }).notNull().default(true),
   takenAt: integer("taken_at").notNull(),
 });
+
+// One row a series, so a read parses only the series it returns.
+export const captureSnapshotSeries = sqliteTable("capture_snapshot_series", {
+  captureId: integer("capture_id").notNull().references(() => captures.id, {
+    onDelete: "cascade",
+  }),
+  stat: text("stat").notNull(),
+  type: text("type").notNull(),
+  label: text("label").notNull(),
+  unit: text("unit").notNull(),
+  complete: integer("complete", { mode: "boolean" }).notNull(),
+  // JSON: [{ timestamp, value }] ascending, at the snapshot's period.
+  datapoints: text("datapoints").notNull(),
+}, (t) => [primaryKey({ columns: [t.captureId, t.stat, t.type] })]);
 
 export type EnvironmentRow = typeof environments.$inferSelect;
 export type MembershipRow = typeof memberships.$inferSelect;
 export type CaptureRow = typeof captures.$inferSelect;
 export type CaptureSnapshotRow = typeof captureSnapshots.$inferSelect;
+export type CaptureSnapshotSeriesRow = typeof captureSnapshotSeries.$inferSelect;
 export type Role = MembershipRow["role"];
 export type CaptureStatus = CaptureRow["status"];

@@ -1,6 +1,13 @@
 import { and, eq, isNull, lte, or, type SQL, sql } from "drizzle-orm";
 import type { Database } from "./client.ts";
-import { type CaptureRow, captures, type CaptureSnapshotRow, captureSnapshots } from "./schema.ts";
+import {
+  type CaptureRow,
+  captures,
+  type CaptureSnapshotRow,
+  captureSnapshots,
+  captureSnapshotSeries,
+  type CaptureSnapshotSeriesRow,
+} from "./schema.ts";
 
 /** The stored snapshot of a capture, or undefined. */
 export async function findSnapshot(
@@ -12,29 +19,39 @@ export async function findSnapshot(
   return row;
 }
 
-/** One statistic of a stored snapshot, its series still JSON text (null if it lacks the stat). */
-export interface SnapshotStat {
-  period: number;
-  complete: boolean;
-  series: string | null;
+/** A stored series as kept in the database: its datapoints still JSON text. */
+export type StoredSeries = Omit<CaptureSnapshotSeriesRow, "captureId">;
+
+/** A capture's stored snapshot: period (s), whether complete; undefined when it has none. */
+export async function findSnapshotHeader(
+  db: Database,
+  captureId: number,
+): Promise<{ period: number; complete: boolean } | undefined> {
+  const [header] = await db.select({
+    period: captureSnapshots.period,
+    complete: captureSnapshots.complete,
+  }).from(captureSnapshots).where(eq(captureSnapshots.captureId, captureId));
+  return header;
 }
 
 /**
- * Reads one statistic of a capture's snapshot, or undefined when it has none. SQLite extracts it,
- * so the rest of the payload (the other stats, megabytes for a long window) is never parsed here.
+ * One stored series of a capture's snapshot (`stat`, `type`), or undefined when it has none (a
+ * snapshot taken before the catalogue grew). One row, so a read parses only what it returns.
  */
-export async function findSnapshotStat(
+export async function findSnapshotSeries(
   db: Database,
   captureId: number,
   stat: string,
-): Promise<SnapshotStat | undefined> {
-  const [row] = await db.select({
-    period: captureSnapshots.period,
-    complete: sql<number | null>`json_extract(${captureSnapshots.payload}, '$.complete')`,
-    // An array comes back as its JSON text.
-    series: sql<string | null>`json_extract(${captureSnapshots.payload}, '$.stats.' || ${stat})`,
-  }).from(captureSnapshots).where(eq(captureSnapshots.captureId, captureId));
-  return row && { period: row.period, complete: Number(row.complete) === 1, series: row.series };
+  type: string,
+): Promise<StoredSeries | undefined> {
+  const [row] = await db.select().from(captureSnapshotSeries).where(and(
+    eq(captureSnapshotSeries.captureId, captureId),
+    eq(captureSnapshotSeries.stat, stat),
+    eq(captureSnapshotSeries.type, type),
+  ));
+  if (!row) return undefined;
+  const { captureId: _, ...series } = row;
+  return series;
 }
 
 /** The conditions of a capture that needs a snapshot attempt at `now` and nobody is taking. */
@@ -92,32 +109,50 @@ function heldBy(captureId: number, owner: string) {
 }
 
 /**
- * Stores a snapshot and releases the claim, if `owner` still holds it; a second writer's insert
- * is ignored. Resolves false when the lease was lost (nothing stored).
+ * Stores a snapshot (its header and one row a series) and releases the claim, if `owner` still
+ * holds it; a second writer's rows are ignored. Resolves false when the lease was lost (nothing
+ * stored).
  */
 export async function saveSnapshot(
   db: Database,
   snapshot: CaptureSnapshotRow,
+  series: StoredSeries[],
   owner: string,
 ): Promise<boolean> {
-  const [, released] = await db.batch([
+  const held = heldBy(snapshot.captureId, owner);
+  const constant = (value: unknown, column: string) => sql`${value}`.as(column);
+  const [, ...rest] = await db.batch([
     db.insert(captureSnapshots).select(
       db.select({
         captureId: captures.id,
-        period: sql`${snapshot.period}`.as("period"),
-        start: sql`${snapshot.start}`.as("start"),
-        end: sql`${snapshot.end}`.as("end"),
-        payload: sql`${snapshot.payload}`.as("payload"),
-        takenAt: sql`${snapshot.takenAt}`.as("taken_at"),
-      }).from(captures).where(heldBy(snapshot.captureId, owner)),
+        period: constant(snapshot.period, "period"),
+        start: constant(snapshot.start, "start"),
+        end: constant(snapshot.end, "end"),
+        complete: constant(snapshot.complete ? 1 : 0, "complete"),
+        takenAt: constant(snapshot.takenAt, "taken_at"),
+      }).from(captures).where(held),
     ).onConflictDoNothing(),
+    ...series.map((one) =>
+      db.insert(captureSnapshotSeries).select(
+        db.select({
+          captureId: captures.id,
+          stat: constant(one.stat, "stat"),
+          type: constant(one.type, "type"),
+          label: constant(one.label, "label"),
+          unit: constant(one.unit, "unit"),
+          complete: constant(one.complete ? 1 : 0, "complete"),
+          datapoints: constant(one.datapoints, "datapoints"),
+        }).from(captures).where(held),
+      ).onConflictDoNothing()
+    ),
     db.update(captures).set({
       snapshotError: null,
       snapshotNextAttemptAt: null,
       snapshotLeaseOwner: null,
       snapshotLeaseUntil: null,
-    }).where(heldBy(snapshot.captureId, owner)).returning({ id: captures.id }),
+    }).where(held).returning({ id: captures.id }),
   ]);
+  const released = rest.at(-1) as unknown[];
   return released.length > 0;
 }
 

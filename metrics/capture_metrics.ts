@@ -1,7 +1,7 @@
 import type { CredentialsCipher } from "../auth/credentials_cipher.ts";
 import type { Database } from "../db/client.ts";
 import type { CaptureRow, EnvironmentRow } from "../db/schema.ts";
-import { findSnapshotStat } from "../db/snapshots.ts";
+import { findSnapshotHeader } from "../db/snapshots.ts";
 import { statusAt } from "../lifecycle/status.ts";
 import type { MetricType } from "./catalogue.ts";
 import {
@@ -104,18 +104,22 @@ export async function readCaptureMetrics(
   });
 
   if (current.end !== null && isSnapshotStat(query.stat)) {
-    const snapshot = await findSnapshotStat(deps.db, capture.id, query.stat);
-    if (snapshot?.series) {
+    const snapshot = await findSnapshotHeader(deps.db, capture.id);
+    if (snapshot) {
       // A snapshot is full resolution, so any multiple of its period can be served from it.
       const choice = choosePeriod({ start, end, now: start, requested: query.period });
       if (!choice.ok) {
         return { ok: false, kind: "invalid", field: "period", message: choice.message };
       }
       if (choice.period % snapshot.period === 0) {
-        // Only this stat's series is parsed, not the whole payload.
-        const stored = JSON.parse(snapshot.series) as MetricSeries[];
-        const series = seriesFromSnapshot(stored, query.stat, query.types, choice.period);
-        return answer("snapshot", choice.period, snapshot.complete, series);
+        const series = await seriesFromSnapshot(
+          deps.db,
+          capture.id,
+          query.stat,
+          query.types,
+          choice.period,
+        );
+        if (series) return answer("snapshot", choice.period, snapshot.complete, series);
       }
     }
   }

@@ -1,54 +1,88 @@
 import type { MetricType } from "./catalogue.ts";
+import type { Database } from "../db/client.ts";
+import { Lock } from "../db/lock.ts";
+import { findSnapshotSeries } from "../db/snapshots.ts";
 import type { MetricSeries } from "./cloudwatch.ts";
 
 /** The statistics a snapshot keeps; other stats are read from CloudWatch. */
 export const SNAPSHOT_STATS = ["Average", "Minimum", "Maximum"] as const;
 export type SnapshotStat = typeof SNAPSHOT_STATS[number];
 
-/** What capture_snapshots.payload holds. */
-export interface SnapshotPayload {
-  version: 1;
-  complete: boolean;
-  stats: Record<SnapshotStat, MetricSeries[]>;
-}
-
 export const isSnapshotStat = (stat: string): stat is SnapshotStat =>
   (SNAPSHOT_STATS as readonly string[]).includes(stat);
 
 /**
- * A snapshot's series of one stat (`payload.stats[stat]`) for `types`, re-bucketed from its stored
- * period to `period` (a multiple of it): the mean of averages, the least minimum, the greatest
- * maximum.
+ * A snapshot's stored series of one stat for `types`, read one at a time, parsed and re-bucketed
+ * from the stored period to `period` (a multiple of it): the mean of averages, the least minimum,
+ * the greatest maximum. Undefined when the snapshot lacks one of `types` (taken before the
+ * catalogue grew), so the caller asks CloudWatch instead. Yields to the event loop between
+ * series: a long window's series take milliseconds each, and other requests must not wait for all
+ * of them.
  */
-export function seriesFromSnapshot(
-  statSeries: MetricSeries[],
+export async function seriesFromSnapshot(
+  db: Database,
+  captureId: number,
   stat: SnapshotStat,
   types: MetricType[],
   period: number,
-): MetricSeries[] {
-  const stored = new Map(statSeries.map((s) => [s.type, s]));
-  return types.map((type) => {
-    const series = stored.get(type);
-    if (!series) throw new Error(`Snapshot has no ${stat} series for ${type}`);
-    return { ...series, datapoints: rebucket(series.datapoints, stat, period) };
-  });
+): Promise<MetricSeries[] | undefined> {
+  // One long snapshot read at a time per process: each parses megabytes on the event loop, and
+  // taking turns keeps the loop's slices short for every other request.
+  const release = await snapshotReads.acquire();
+  try {
+    const series: MetricSeries[] = [];
+    for (const type of types) {
+      const stored = await findSnapshotSeries(db, captureId, stat, type);
+      if (!stored) return undefined;
+      const points = JSON.parse(stored.datapoints) as StoredPoint[];
+      const { label, unit, complete } = stored;
+      series.push({ type, label, unit, complete, datapoints: rebucket(points, stat, period) });
+      // A timer, not a microtask: only a timer lets waiting connections in between series.
+      if (points.length > LONG_SERIES) await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    return series;
+  } finally {
+    release();
+  }
 }
 
-function rebucket(points: MetricSeries["datapoints"], stat: SnapshotStat, period: number) {
-  const buckets = new Map<number, number[]>();
-  for (const point of points) {
-    const seconds = Date.parse(point.timestamp) / 1000;
-    const bucket = Math.floor(seconds / period) * period;
-    const values = buckets.get(bucket) ?? [];
-    values.push(point.value);
-    buckets.set(bucket, values);
+/** Points past which parsing a series takes long enough to yield after it (1 day at 60 s). */
+const LONG_SERIES = 1_440;
+const snapshotReads = new Lock();
+
+/** A stored datapoint: epoch seconds (UTC) and value; compact, so a long window parses fast. */
+export type StoredPoint = [seconds: number, value: number];
+
+/** The stored form of a series' datapoints (JSON of StoredPoint[], ascending). */
+export function encodeDatapoints(points: MetricSeries["datapoints"]): string {
+  return JSON.stringify(points.map((p): StoredPoint => [Date.parse(p.timestamp) / 1000, p.value]));
+}
+
+/** Points (ascending) merged into `period`-second buckets by `stat`'s rule. */
+function rebucket(points: StoredPoint[], stat: SnapshotStat, period: number) {
+  const out: MetricSeries["datapoints"] = [];
+  let bucket = Number.NaN;
+  let sum = 0;
+  let count = 0;
+  let extreme = 0;
+  const flush = () => {
+    if (count === 0) return;
+    const value = stat === "Average" ? sum / count : extreme;
+    out.push({ timestamp: new Date(bucket * 1000).toISOString(), value });
+  };
+  for (const [seconds, value] of points) {
+    const at = Math.floor(seconds / period) * period;
+    if (at !== bucket) {
+      flush();
+      bucket = at;
+      sum = 0;
+      count = 0;
+      extreme = value;
+    }
+    sum += value;
+    count++;
+    if (stat === "Minimum" ? value < extreme : value > extreme) extreme = value;
   }
-  return [...buckets.entries()].sort(([a], [b]) => a - b).map(([bucket, values]) => ({
-    timestamp: new Date(bucket * 1000).toISOString(),
-    value: stat === "Minimum"
-      ? Math.min(...values)
-      : stat === "Maximum"
-      ? Math.max(...values)
-      : values.reduce((sum, v) => sum + v, 0) / values.length,
-  }));
+  flush();
+  return out;
 }

@@ -4,6 +4,7 @@ import {
   claimSnapshot,
   recordSnapshotFailure,
   saveSnapshot,
+  type StoredSeries,
 } from "../db/snapshots.ts";
 import type { Snapshotter } from "../lifecycle/sweeper.ts";
 import type { Logger } from "../logger.ts";
@@ -12,13 +13,25 @@ import { CloudWatchError } from "./cloudwatch.ts";
 import { resolveCredentials } from "./credentials.ts";
 import { type MetricsDeps, SETTLE_MS } from "./capture_metrics.ts";
 import { alignWindow } from "./period.ts";
-import { SNAPSHOT_STATS, type SnapshotPayload } from "./snapshot_series.ts";
+import { encodeDatapoints, SNAPSHOT_STATS } from "./snapshot_series.ts";
 
 /** CloudWatch needs a few minutes after a window ends before its last points are in. */
 export const SNAPSHOT_DELAY_MS = SETTLE_MS;
 const FULL_RESOLUTION_KEPT_MS = 15 * 24 * 3600_000;
 const PER_SWEEP = 10;
 const PARTIAL_ATTEMPTS = 3;
+/**
+ * The most points a stored series holds: 7 days at 60 s. A longer window is stored at the
+ * smallest multiple of 60 s that keeps within it, so no snapshot read parses more than this.
+ */
+export const SNAPSHOT_MAX_POINTS = 10_080;
+
+/** The period (s) a snapshot of `[start, end]` (ms) is stored at: 60, or coarser past the cap. */
+export function snapshotPeriod(start: number, end: number): number {
+  const minutes = Math.max(1, Math.ceil((end - start) / 60_000));
+  return 60 * Math.ceil(minutes / SNAPSHOT_MAX_POINTS);
+}
+
 /**
  * How long a claim on one capture's snapshot holds, in ms: well past the worst case of its
  * GetMetricData calls (one per stat, each within the client's 10 s budget), so a live instance
@@ -92,10 +105,10 @@ async function snapshotOne(
   if (!env) return "The environment is gone";
   const resolved = await resolveCredentials(env, deps.serverCredentials, deps.cipher);
   if (!resolved.ok) return resolved.message;
-  const period = 60;
+  const period = snapshotPeriod(capture.start!, capture.end!);
   const window = alignWindow(new Date(capture.start!), new Date(capture.end!), period);
   try {
-    const stats = {} as SnapshotPayload["stats"];
+    const series: StoredSeries[] = [];
     let complete = true;
     for (const stat of SNAPSHOT_STATS) {
       const result = await deps.cloudwatch.getMetricData({
@@ -114,22 +127,29 @@ async function snapshotOne(
           messages: result.messages,
         });
       }
-      stats[stat] = result.series;
+      for (const one of result.series) {
+        const { datapoints, ...rest } = one;
+        series.push({ ...rest, stat, datapoints: encodeDatapoints(datapoints) });
+      }
       complete &&= result.complete;
     }
     // Partial data is worth a few more tries before it is kept as the best CloudWatch has.
     if (!complete && capture.snapshotAttempts + 1 < PARTIAL_ATTEMPTS) {
       return "CloudWatch answered with partial data; trying again later";
     }
-    const payload: SnapshotPayload = { version: 1, complete, stats };
-    const kept = await saveSnapshot(deps.db, {
-      captureId: capture.id,
-      period,
-      start: capture.start!,
-      end: capture.end!,
-      payload: JSON.stringify(payload),
-      takenAt: now,
-    }, owner);
+    const kept = await saveSnapshot(
+      deps.db,
+      {
+        captureId: capture.id,
+        period,
+        start: capture.start!,
+        end: capture.end!,
+        complete,
+        takenAt: now,
+      },
+      series,
+      owner,
+    );
     if (!kept) {
       deps.logger.warn("snapshot lease lost before it was stored", { captureId: capture.id });
     }

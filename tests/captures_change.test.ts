@@ -457,7 +457,6 @@ async function insertSnapshot(t: TestContext, captureId: number) {
     period: 60,
     start: Date.parse(at(-HOUR)),
     end: Date.parse(at(0)),
-    payload: JSON.stringify({ Average: [] }),
     takenAt: Date.parse(at(0)),
   });
 }

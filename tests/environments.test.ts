@@ -214,7 +214,6 @@ Deno.test("DELETE /api/environments/{id} removes it with its memberships, captur
     period: 60,
     start: c.start!,
     end: c.end!,
-    payload: "{}",
     takenAt: at,
   })));
 

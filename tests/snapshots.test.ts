@@ -1,16 +1,16 @@
 import assert from "node:assert/strict";
 import { eq } from "drizzle-orm";
-import { captures, captureSnapshots } from "../db/schema.ts";
+import { captures, captureSnapshots, captureSnapshotSeries } from "../db/schema.ts";
 import {
   claimSnapshot,
   findSnapshot,
-  findSnapshotStat,
+  findSnapshotHeader,
+  findSnapshotSeries,
   recordSnapshotFailure,
 } from "../db/snapshots.ts";
 import { createSweeper } from "../lifecycle/sweeper.ts";
 import { METRIC_TYPES } from "../metrics/catalogue.ts";
 import { createSnapshotter } from "../metrics/snapshotter.ts";
-import type { SnapshotPayload } from "../metrics/snapshot_series.ts";
 import { fakeCloudWatchEnv, startFakeCloudWatch, TEST_CREDENTIALS } from "./fakes/cloudwatch.ts";
 import { type TestContext, testContext } from "./helpers/context.ts";
 import { assertProblem } from "./helpers/problem.ts";
@@ -100,21 +100,20 @@ Deno.test("sweepOnce() snapshots a finished capture only once its end is 5 minut
   assert.equal(iso(snapshot.start), "2026-01-15T11:30:00.000Z");
   assert.equal(iso(snapshot.end), "2026-01-15T12:30:00.000Z");
   assert.equal(iso(snapshot.takenAt), "2026-01-15T12:35:00.000Z");
-  const payload = JSON.parse(snapshot.payload) as SnapshotPayload;
-  assert.deepEqual(Object.keys(payload.stats), ["Average", "Minimum", "Maximum"]);
-  for (const series of Object.values(payload.stats)) {
-    assert.deepEqual(series.map((s) => s.type), [...METRIC_TYPES]);
-    assert.ok(series.every((s) => s.datapoints.length === 60));
+  const rows = await t.db.select().from(captureSnapshotSeries)
+    .where(eq(captureSnapshotSeries.captureId, capture.id));
+  for (const stat of ["Average", "Minimum", "Maximum"]) {
+    const series = rows.filter((row) => row.stat === stat);
+    assert.deepEqual(series.map((s) => s.type).sort(), [...METRIC_TYPES].sort());
+    assert.ok(series.every((s) => JSON.parse(s.datapoints).length === 60));
   }
-  // Reads extract one stat in SQL rather than parsing the whole payload.
-  const minimum = await findSnapshotStat(t.db, capture.id, "Minimum");
-  assert.ok(minimum?.series);
-  assert.deepEqual(
-    { ...minimum, series: JSON.parse(minimum.series) },
-    { period: 60, complete: true, series: payload.stats.Minimum },
-  );
-  assert.equal((await findSnapshotStat(t.db, capture.id, "p99"))?.series, null);
-  assert.equal(await findSnapshotStat(t.db, capture.id + 1, "Average"), undefined);
+  // A read fetches only the series it returns.
+  assert.deepEqual(await findSnapshotHeader(t.db, capture.id), { period: 60, complete: true });
+  const minimum = await findSnapshotSeries(t.db, capture.id, "Minimum", "CPUUtilization");
+  assert.ok(minimum);
+  assert.deepEqual([minimum.stat, minimum.type], ["Minimum", "CPUUtilization"]);
+  assert.equal(await findSnapshotSeries(t.db, capture.id, "p99", "CPUUtilization"), undefined);
+  assert.equal(await findSnapshotHeader(t.db, capture.id + 1), undefined);
   assert.deepEqual(
     fake.calls.map((c) => c.body.MetricDataQueries[0].MetricStat.Stat),
     ["Average", "Minimum", "Maximum"],

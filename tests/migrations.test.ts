@@ -1,0 +1,99 @@
+import assert from "node:assert/strict";
+import { createClient } from "@libsql/client";
+import { fileURLToPath } from "node:url";
+
+const folder = fileURLToPath(new URL("../db/migrations/", import.meta.url));
+
+/** The statements of one migration file, as drizzle's migrator splits them. */
+async function statements(file: string): Promise<string[]> {
+  const text = await Deno.readTextFile(`${folder}${file}`);
+  return text.split("--> statement-breakpoint").map((s) => s.trim()).filter(Boolean);
+}
+
+Deno.test("migration 0002 moves each stored snapshot series into its own compact row", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "capwatch-migration-" });
+  const client = createClient({ url: `file:${dir}/m.db` });
+  try {
+    for (const file of ["0000_opposite_dust.sql", "0001_snapshot_leases.sql"]) {
+      for (const sql of await statements(file)) await client.execute(sql);
+    }
+    await client.execute(`INSERT INTO environments (id, name, region, db_instance_identifier,
+      owner_id, created_at, updated_at) VALUES (1, 'e', 'us-east-1', 'db', 'u', 0, 0)`);
+    for (const id of [1, 2, 3]) {
+      await client.execute({
+        sql: `INSERT INTO captures (id, env_id, owner_id, name, status, start, end, created_at,
+          updated_at) VALUES (?, 1, 'u', ?, 'DONE', 0, 120000, 0, 0)`,
+        args: [id, `c${id}`],
+      });
+    }
+    const series = (type: string, points: Array<[string, number]>) => ({
+      type,
+      label: `${type} label`,
+      unit: "Percent",
+      complete: true,
+      datapoints: points.map(([timestamp, value]) => ({ timestamp, value })),
+    });
+    const payload = {
+      version: 1,
+      complete: false,
+      stats: {
+        Average: [
+          series("CPUUtilization", [["2026-01-15T11:30:00.000Z", 1.5], [
+            "2026-01-15T11:31:00.000Z",
+            2,
+          ]]),
+          series("ReadIOPS", []),
+        ],
+        Maximum: [series("CPUUtilization", [["2026-01-15T11:30:00.000Z", 9]])],
+      },
+    };
+    const insert =
+      `INSERT INTO capture_snapshots (capture_id, period, start, end, payload, taken_at)
+      VALUES (?, 60, 0, 120000, ?, 0)`;
+    await client.execute({ sql: insert, args: [1, JSON.stringify(payload)] });
+    await client.execute({ sql: insert, args: [2, "{}"] });
+    await client.execute({ sql: insert, args: [3, "not json"] });
+
+    for (const sql of await statements("0002_snapshot_series.sql")) await client.execute(sql);
+
+    const rows = await client.execute(
+      "SELECT capture_id, stat, type, label, unit, complete, datapoints FROM capture_snapshot_series ORDER BY capture_id, stat, type",
+    );
+    assert.deepEqual(rows.rows.map((r) => ({ ...r })), [
+      {
+        capture_id: 1,
+        stat: "Average",
+        type: "CPUUtilization",
+        label: "CPUUtilization label",
+        unit: "Percent",
+        complete: 1,
+        datapoints: JSON.stringify([[1768476600, 1.5], [1768476660, 2]]),
+      },
+      {
+        capture_id: 1,
+        stat: "Average",
+        type: "ReadIOPS",
+        label: "ReadIOPS label",
+        unit: "Percent",
+        complete: 1,
+        datapoints: "[]",
+      },
+      {
+        capture_id: 1,
+        stat: "Maximum",
+        type: "CPUUtilization",
+        label: "CPUUtilization label",
+        unit: "Percent",
+        complete: 1,
+        datapoints: JSON.stringify([[1768476600, 9]]),
+      },
+    ]);
+    const headers = await client.execute(
+      "SELECT capture_id, complete FROM capture_snapshots ORDER BY capture_id",
+    );
+    assert.deepEqual(headers.rows.map((r) => [r.capture_id, r.complete]), [[1, 0], [2, 1], [3, 1]]);
+  } finally {
+    client.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
