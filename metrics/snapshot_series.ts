@@ -17,28 +17,34 @@ export const isSnapshotStat = (stat: string): stat is SnapshotStat =>
 
 /**
  * A snapshot's series of one stat (`payload.stats[stat]`) for `types`, re-bucketed from its stored
- * period to `period` (a multiple of it): the mean of averages, the least minimum, the greatest
- * maximum.
+ * period to `period` (a multiple of it) in buckets counted from `origin` (epoch seconds, the
+ * window's start): the mean of averages, the least minimum, the greatest maximum.
  */
 export function seriesFromSnapshot(
   statSeries: MetricSeries[],
   stat: SnapshotStat,
   types: MetricType[],
   period: number,
+  origin: number,
 ): MetricSeries[] {
   const stored = new Map(statSeries.map((s) => [s.type, s]));
   return types.map((type) => {
     const series = stored.get(type);
     if (!series) throw new Error(`Snapshot has no ${stat} series for ${type}`);
-    return { ...series, datapoints: rebucket(series.datapoints, stat, period) };
+    return { ...series, datapoints: rebucket(series.datapoints, stat, period, origin) };
   });
 }
 
-function rebucket(points: MetricSeries["datapoints"], stat: SnapshotStat, period: number) {
+function rebucket(
+  points: MetricSeries["datapoints"],
+  stat: SnapshotStat,
+  period: number,
+  origin: number,
+) {
   const buckets = new Map<number, number[]>();
   for (const point of points) {
     const seconds = Date.parse(point.timestamp) / 1000;
-    const bucket = Math.floor(seconds / period) * period;
+    const bucket = origin + Math.floor((seconds - origin) / period) * period;
     const values = buckets.get(bucket) ?? [];
     values.push(point.value);
     buckets.set(bucket, values);

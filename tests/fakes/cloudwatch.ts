@@ -91,12 +91,19 @@ const JSON_TYPE = "application/x-amz-json-1.0";
 
 /** Starts the fake on a random local port. */
 export function startFakeCloudWatch(
-  options: { credentials?: FakeCredential[]; pageSize?: number; now?: () => Date } = {},
+  options: {
+    credentials?: FakeCredential[];
+    pageSize?: number;
+    /** The clock signatures are checked against. */
+    now?: () => Date;
+    /** The clock the data's age is measured on (StartTime rounding); unset, all data is recent. */
+    dataNow?: () => Date;
+  } = {},
 ): Promise<FakeCloudWatch> {
   const credentials = options.credentials ?? [TEST_CREDENTIALS];
   const now = options.now ?? (() => new Date());
   const pageSize = options.pageSize ?? 100_800;
-  const store: FakeStore = { fixed: new Map(), dropped: false };
+  const store: FakeStore = { fixed: new Map(), dropped: false, dataNow: options.dataNow };
   const calls: FakeCall[] = [];
   const faults: FaultMode[] = [];
   // Hung requests wait on this; close() fires it so shutdown does not wait forever.
