@@ -1,4 +1,5 @@
 /** CloudWatch failures: the error we throw, and how an HTTP answer is classified. */
+import { parseRetryAfter } from "./aws_http.ts";
 
 /** What went wrong upstream: it maps to 503 (throttled), 502 (bad_answer) or 504 (timeout). */
 export type CloudWatchErrorKind = "throttled" | "bad_answer" | "timeout";
@@ -54,18 +55,31 @@ const TRANSIENT_STATUSES = new Set([500, 502, 503, 504]);
 
 /** One failed attempt, before deciding whether to try again. */
 export interface AttemptFailure {
-  outcome: "throttled" | "server_error" | "client_error" | "malformed" | "timeout" | "network";
+  outcome:
+    | "throttled"
+    | "server_error"
+    | "client_error"
+    | "malformed"
+    | "timeout"
+    | "network"
+    | "refused";
   retryable: boolean;
   message: string;
   status?: number;
   code?: string;
   requestId?: string;
+  /** The upstream's Retry-After, bounded to 1..60 s (see aws_http.ts). */
   retryAfterSeconds?: number;
 }
 
-/** Classifies a non-2xx answer from its status, headers and body text. */
-export function classifyErrorAnswer(res: Response, text: string): AttemptFailure {
+/** Classifies a non-2xx answer from its status, headers and body text; `nowMs` is wall-clock ms. */
+export function classifyErrorAnswer(
+  res: { status: number; headers: Headers },
+  text: string,
+  nowMs = Date.now(),
+): AttemptFailure {
   const status = res.status;
+  const retryAfterSeconds = parseRetryAfter(res.headers.get("retry-after"), nowMs);
   const body = parseObject(text);
   const code = errorCode(res.headers, body);
   const awsMessage = body && (stringField(body, "message") ?? stringField(body, "Message"));
@@ -75,7 +89,6 @@ export function classifyErrorAnswer(res: Response, text: string): AttemptFailure
       ? `CloudWatch answered HTTP ${status}${code ? ` ${code}` : ""}`
       : `CloudWatch answered HTTP ${status} with a body that is not JSON`);
   if (status === 429 || (code !== undefined && THROTTLING_CODES.has(code))) {
-    const retryAfter = Number(res.headers.get("retry-after"));
     return {
       outcome: "throttled",
       retryable: true,
@@ -83,13 +96,19 @@ export function classifyErrorAnswer(res: Response, text: string): AttemptFailure
       status,
       code,
       requestId,
-      retryAfterSeconds: Number.isFinite(retryAfter) && retryAfter > 0
-        ? Math.ceil(retryAfter)
-        : undefined,
+      retryAfterSeconds,
     };
   }
   if (TRANSIENT_STATUSES.has(status)) {
-    return { outcome: "server_error", retryable: true, message, status, code, requestId };
+    return {
+      outcome: "server_error",
+      retryable: true,
+      message,
+      status,
+      code,
+      requestId,
+      retryAfterSeconds,
+    };
   }
   // Validation and auth errors (and any other status) will not change by asking again.
   return { outcome: "client_error", retryable: false, message, status, code, requestId };

@@ -112,12 +112,15 @@ export async function readCaptureMetrics(
         return { ok: false, kind: "invalid", field: "period", message: choice.message };
       }
       if (choice.period % snapshot.period === 0) {
+        // Buckets count from the window's start, like CloudWatch's periods from its StartTime.
+        const { startTime } = alignWindow(start, end, choice.period);
         const series = await seriesFromSnapshot(
           deps.db,
           capture.id,
           query.stat,
           query.types,
           choice.period,
+          startTime,
         );
         if (series) return answer("snapshot", choice.period, snapshot.complete, series);
       }
@@ -141,11 +144,27 @@ export async function readCaptureMetrics(
       metrics: query.types,
       stat: query.stat,
       period: choice.period,
-      ...alignWindow(start, end, choice.period),
+      ...alignWindow(start, end, choice.period, now),
     });
-    return answer("cloudwatch", choice.period, result.complete, result.series, result.messages);
+    const series = result.series.map((s) => withinWindow(s, start, end));
+    return answer("cloudwatch", choice.period, result.complete, series, result.messages);
   } catch (error) {
     if (error instanceof CloudWatchError) return { ok: false, kind: "upstream", error };
     throw error;
   }
+}
+
+/**
+ * Drops points stamped before the start's minute or after the end: the window already starts
+ * there, so this only guards against CloudWatch rounding StartTime further down than expected
+ * (the window aged into a coarser tier) and a window too short for one whole coarse period.
+ */
+function withinWindow(series: MetricSeries, start: Date, end: Date): MetricSeries {
+  const from = Math.floor(start.getTime() / 60_000) * 60_000;
+  const to = Math.max(end.getTime(), from);
+  const datapoints = series.datapoints.filter((p) => {
+    const at = Date.parse(p.timestamp);
+    return at >= from && at <= to;
+  });
+  return datapoints.length === series.datapoints.length ? series : { ...series, datapoints };
 }

@@ -10,14 +10,16 @@ import {
   redact,
 } from "./_cloudwatch_error.ts";
 import { type MetricDataResult, PageMerger } from "./_cloudwatch_response.ts";
+import { fetchUpstream, type UpstreamAnswer } from "./aws_http.ts";
+import { awsEndpoint, UnknownRegionError } from "./partitions.ts";
 
 export { CloudWatchError, type CloudWatchErrorKind } from "./_cloudwatch_error.ts";
 export type { Datapoint, MetricDataResult, MetricSeries } from "./_cloudwatch_response.ts";
 // One declaration, in config.ts; the secret and token are never logged nor put in errors.
 export type { AwsCredentials };
 
-/** The public CloudWatch endpoint; `{region}` is replaced per call. */
-export const DEFAULT_ENDPOINT = "https://monitoring.{region}.amazonaws.com/";
+/** The public CloudWatch endpoint; `{region}` and the partition's `{dnsSuffix}` are filled per call. */
+export const DEFAULT_ENDPOINT = "https://monitoring.{region}.{dnsSuffix}/";
 
 /** One GetMetricData call: every metric of one RDS instance over one aligned window. */
 export interface GetMetricDataRequest {
@@ -40,7 +42,7 @@ export interface CloudWatchClient {
 
 /** Knobs of the client; tests shrink the timeouts and inject `fetch`, `sleep` and `random`. */
 export interface CloudWatchClientOptions {
-  /** URL template; may contain `{region}`. */
+  /** URL template; may contain `{region}` and `{dnsSuffix}` (see partitions.ts). */
   endpoint?: string;
   attemptTimeoutMs?: number;
   totalBudgetMs?: number;
@@ -65,7 +67,6 @@ type Settings = Required<Omit<CloudWatchClientOptions, "logger">> & {
 
 const TARGET = "GraniteServiceVersion20100801.GetMetricData";
 const MAX_PAGES = 50;
-const REGION_PATTERN = /^[a-z]{2}(-[a-z0-9]+)+-\d+$/;
 
 /** A CloudWatch client with bounded, jittered retries under a total time budget. */
 export function createCloudWatchClient(options: CloudWatchClientOptions = {}): CloudWatchClient {
@@ -87,14 +88,7 @@ export function createCloudWatchClient(options: CloudWatchClientOptions = {}): C
       const metrics = [...new Set(req.metrics)];
       const merger = new PageMerger(metrics);
       if (metrics.length === 0) return merger.result();
-      if (!REGION_PATTERN.test(req.region)) {
-        throw new CloudWatchError({
-          kind: "bad_answer",
-          code: "InvalidRegion",
-          message: `"${req.region}" is not an AWS region name (e.g. us-east-1)`,
-        });
-      }
-      const call = new Call(settings, req);
+      const call = new Call(settings, req, endpointFor(settings.endpoint, req.region));
       const secrets = [req.credentials.secretAccessKey, req.credentials.sessionToken];
       let token: string | undefined;
       let pages = 0;
@@ -131,7 +125,7 @@ class Call {
   #host: string;
   #deadline: number;
 
-  constructor(readonly settings: Settings, readonly req: GetMetricDataRequest) {
+  constructor(readonly settings: Settings, readonly req: GetMetricDataRequest, url: string) {
     const { accessKeyId, secretAccessKey, sessionToken } = req.credentials;
     // retries: 0 because aws4fetch retries neither 400 Throttling nor network errors.
     this.#aws = new AwsClient({
@@ -142,7 +136,7 @@ class Call {
       region: req.region,
       retries: 0,
     });
-    this.#url = settings.endpoint.replaceAll("{region}", req.region);
+    this.#url = url;
     this.#host = endpointHost(this.#url);
     this.#deadline = settings.now() + settings.totalBudgetMs;
   }
@@ -176,7 +170,11 @@ class Call {
         return outcome.page;
       }
       failure = outcome.failure;
-      const delayMs = s.random() * Math.min(s.maxDelayMs, s.baseDelayMs * 2 ** attempt);
+      // An upstream Retry-After (already bounded) is a floor; the budget check below caps it.
+      const delayMs = Math.max(
+        s.random() * Math.min(s.maxDelayMs, s.baseDelayMs * 2 ** attempt),
+        (failure.retryAfterSeconds ?? 0) * 1000,
+      );
       const retry = failure.retryable && attempt + 1 < s.maxAttempts &&
         s.now() + delayMs + minAttemptMs <= this.#deadline;
       s.log({
@@ -197,8 +195,7 @@ class Call {
   }
 
   async #attempt(body: string, timeoutMs: number): Promise<AttemptOutcome> {
-    let res: Response;
-    let text: string;
+    let answer: UpstreamAnswer;
     try {
       const headers = {
         "Content-Type": "application/x-amz-json-1.0",
@@ -207,9 +204,14 @@ class Call {
       };
       // The signal also covers reading the body, which can stall after the headers arrive.
       const signal = AbortSignal.timeout(timeoutMs);
-      const request = await this.#aws.sign(this.#url, { method: "POST", headers, body, signal });
-      res = await this.settings.fetch(request);
-      text = await res.text();
+      const request = await this.#aws.sign(this.#url, {
+        method: "POST",
+        headers,
+        body,
+        signal,
+        redirect: "manual",
+      });
+      answer = await fetchUpstream(request, { service: "CloudWatch", fetch: this.settings.fetch });
     } catch (err) {
       const name = err instanceof Error || err instanceof DOMException ? err.name : "";
       if (name === "TimeoutError" || name === "AbortError") {
@@ -220,8 +222,14 @@ class Call {
       const message = `Could not reach CloudWatch at ${this.#host}: ${detail}`;
       return { ok: false, failure: { outcome: "network", retryable: true, message } };
     }
-    if (res.status < 200 || res.status > 299) {
-      return { ok: false, failure: classifyErrorAnswer(res, text) };
+    if (!answer.ok) {
+      // Neither a redirect nor an oversized answer changes by asking again.
+      const { status, message } = answer;
+      return { ok: false, failure: { outcome: "refused", retryable: false, status, message } };
+    }
+    const { status, headers, text } = answer;
+    if (status < 200 || status > 299) {
+      return { ok: false, failure: classifyErrorAnswer({ status, headers }, text) };
     }
     const page = parseObject(text);
     if (page) return { ok: true, page };
@@ -230,8 +238,8 @@ class Call {
       failure: {
         outcome: "malformed",
         retryable: true,
-        status: res.status,
-        requestId: res.headers.get("x-amzn-requestid") ?? undefined,
+        status,
+        requestId: headers.get("x-amzn-requestid") ?? undefined,
         message: "CloudWatch answered with a body that is not a JSON object",
       },
     };
@@ -254,6 +262,20 @@ class Call {
       retryAfterSeconds: kind === "throttled"
         ? failure.retryAfterSeconds ?? Math.max(1, Math.ceil(this.settings.maxDelayMs / 1000))
         : undefined,
+    });
+  }
+}
+
+/** The URL for `region` from the endpoint template; a region no partition serves is refused. */
+function endpointFor(template: string, region: string): string {
+  try {
+    return awsEndpoint("monitoring", region, template);
+  } catch (err) {
+    if (!(err instanceof UnknownRegionError)) throw err;
+    throw new CloudWatchError({
+      kind: "bad_answer",
+      code: "InvalidRegion",
+      message: `${err.message}; change the environment's region`,
     });
   }
 }

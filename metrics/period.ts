@@ -36,23 +36,39 @@ export type PeriodChoice =
   | { ok: true; period: number }
   | { ok: false; gone: boolean; message: string };
 
-/** The query window `[startTime, endTime)` in epoch seconds, aligned to the period. */
+/** The query window `[startTime, endTime)` in epoch seconds; points fall at `startTime + k·period`. */
 export interface AlignedWindow {
   startTime: number;
   endTime: number;
 }
 
-/** Aligns a window outward to whole periods, so points fall on wall-clock boundaries. */
-export function alignWindow(start: Date, end: Date, period: number): AlignedWindow {
-  const startTime = Math.floor(start.getTime() / 1000 / period) * period;
-  const endTime = Math.ceil(end.getTime() / 1000 / period) * period;
+/**
+ * How CloudWatch rounds a StartTime down, in seconds: to the minute under 15 days old, to 5
+ * minutes up to 63 days, to the hour beyond (reference cloudwatch.md §2.2).
+ */
+export function startRounding(start: Date, now: Date): number {
+  const ageMs = now.getTime() - start.getTime();
+  return RETENTION.find((t) => ageMs <= t.maxAgeDays * DAY_MS)?.multiple ?? 3600;
+}
+
+/**
+ * The query window for `[start, end)`: it starts at the start's minute and its periods count from
+ * there, so no point is stamped before the capture started. CloudWatch rounds an older StartTime
+ * down to 5 minutes or an hour, which would stamp the first point earlier, so with `now` such a
+ * start is moved up to the next boundary instead. Without `now` the window is taken as recent.
+ */
+export function alignWindow(start: Date, end: Date, period: number, now?: Date): AlignedWindow {
+  const rounding = now ? startRounding(start, now) : 60;
+  const startMinute = Math.floor(start.getTime() / 60_000) * 60;
+  const startTime = Math.ceil(startMinute / rounding) * rounding;
   // CloudWatch rejects StartTime >= EndTime, and a window that just opened still has one period.
-  return { startTime, endTime: Math.max(endTime, startTime + period) };
+  const periods = Math.max(1, Math.ceil((end.getTime() / 1000 - startTime) / period));
+  return { startTime, endTime: startTime + periods * period };
 }
 
 /** How many points one series has over the aligned window. */
-export function pointCount(start: Date, end: Date, period: number): number {
-  const { startTime, endTime } = alignWindow(start, end, period);
+export function pointCount(start: Date, end: Date, period: number, now?: Date): number {
+  const { startTime, endTime } = alignWindow(start, end, period, now);
   return (endTime - startTime) / period;
 }
 
@@ -79,7 +95,10 @@ export function choosePeriod(
     };
   }
   if (requested === undefined) {
-    return { ok: true, period: smallestPeriod(start, end, tier.multiple, DEFAULT_MAX_POINTS) };
+    return {
+      ok: true,
+      period: smallestPeriod(start, end, now, tier.multiple, DEFAULT_MAX_POINTS),
+    };
   }
   if (!Number.isInteger(requested) || requested <= 0 || requested % 60 !== 0) {
     return {
@@ -98,9 +117,9 @@ export function choosePeriod(
       } days ago, use a period that is a multiple of ${tier.multiple}`,
     };
   }
-  const points = pointCount(start, end, requested);
+  const points = pointCount(start, end, requested, now);
   if (points > EXPLICIT_MAX_POINTS) {
-    const least = smallestPeriod(start, end, tier.multiple, EXPLICIT_MAX_POINTS);
+    const least = smallestPeriod(start, end, now, tier.multiple, EXPLICIT_MAX_POINTS);
     return {
       ok: false,
       gone: false,
@@ -112,11 +131,17 @@ export function choosePeriod(
   return { ok: true, period: requested };
 }
 
-function smallestPeriod(start: Date, end: Date, multiple: number, maxPoints: number): number {
+function smallestPeriod(
+  start: Date,
+  end: Date,
+  now: Date,
+  multiple: number,
+  maxPoints: number,
+): number {
   const spanSeconds = (end.getTime() - start.getTime()) / 1000;
   let period = Math.max(1, Math.ceil(spanSeconds / maxPoints / multiple)) * multiple;
-  // Outward alignment can add a point at either end, so step up until the aligned count fits.
-  while (pointCount(start, end, period) > maxPoints) period += multiple;
+  // The last period can reach past the end, so step up until the aligned count fits.
+  while (pointCount(start, end, period, now) > maxPoints) period += multiple;
   return period;
 }
 

@@ -13,8 +13,8 @@ export const isSnapshotStat = (stat: string): stat is SnapshotStat =>
 
 /**
  * A snapshot's stored series of one stat for `types`, read one at a time, parsed and re-bucketed
- * from the stored period to `period` (a multiple of it): the mean of averages, the least minimum,
- * the greatest maximum. Undefined when the snapshot lacks one of `types` (taken before the
+ * from the stored period to `period` (a multiple of it) in buckets counted from `origin` (epoch
+ * seconds, the window's start): the mean of averages, the least minimum, the greatest maximum. Undefined when the snapshot lacks one of `types` (taken before the
  * catalogue grew), so the caller asks CloudWatch instead. Yields to the event loop between
  * series: a long window's series take milliseconds each, and other requests must not wait for all
  * of them.
@@ -25,6 +25,7 @@ export async function seriesFromSnapshot(
   stat: SnapshotStat,
   types: MetricType[],
   period: number,
+  origin: number,
 ): Promise<MetricSeries[] | undefined> {
   // One long snapshot read at a time per process: each parses megabytes on the event loop, and
   // taking turns keeps the loop's slices short for every other request.
@@ -36,7 +37,13 @@ export async function seriesFromSnapshot(
       if (!stored) return undefined;
       const points = JSON.parse(stored.datapoints) as StoredPoint[];
       const { label, unit, complete } = stored;
-      series.push({ type, label, unit, complete, datapoints: rebucket(points, stat, period) });
+      series.push({
+        type,
+        label,
+        unit,
+        complete,
+        datapoints: rebucket(points, stat, period, origin),
+      });
       // A timer, not a microtask: only a timer lets waiting connections in between series.
       if (points.length > LONG_SERIES) await new Promise((resolve) => setTimeout(resolve, 0));
     }
@@ -58,8 +65,13 @@ export function encodeDatapoints(points: MetricSeries["datapoints"]): string {
   return JSON.stringify(points.map((p): StoredPoint => [Date.parse(p.timestamp) / 1000, p.value]));
 }
 
-/** Points (ascending) merged into `period`-second buckets by `stat`'s rule. */
-function rebucket(points: StoredPoint[], stat: SnapshotStat, period: number) {
+/** Stored points (ascending) merged by `stat`'s rule into `period`-second buckets counted from `origin`. */
+export function rebucket(
+  points: StoredPoint[],
+  stat: SnapshotStat,
+  period: number,
+  origin: number,
+) {
   const out: MetricSeries["datapoints"] = [];
   let bucket = Number.NaN;
   let sum = 0;
@@ -71,7 +83,7 @@ function rebucket(points: StoredPoint[], stat: SnapshotStat, period: number) {
     out.push({ timestamp: new Date(bucket * 1000).toISOString(), value });
   };
   for (const [seconds, value] of points) {
-    const at = Math.floor(seconds / period) * period;
+    const at = origin + Math.floor((seconds - origin) / period) * period;
     if (at !== bucket) {
       flush();
       bucket = at;

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { METRIC_TYPES } from "../metrics/catalogue.ts";
+import { createSnapshotter } from "../metrics/snapshotter.ts";
 import {
   fakeCloudWatchEnv,
   generatedValue,
@@ -592,5 +593,87 @@ Deno.test("GET /api/captures/{id}/metrics keeps secrets AWS echoes back out of t
     for (const secret of secrets) {
       assert.ok(!line.includes(secret), `${secret} leaked: ${line}`);
     }
+  }
+});
+
+/** One point a minute over `[from, from + minutes)`, valued by its minute index. */
+function perMinute(from: string, minutes: number): Array<[number, number]> {
+  return Array.from({ length: minutes }, (_, m) => [seconds(from) + 60 * m, 10 + m]);
+}
+
+Deno.test("GET /api/captures/{id}/metrics with period=300 starts its first bucket at an odd start minute", async () => {
+  await using fake = await startFakeCloudWatch();
+  await using t = await testContext({ now: NOW, env: fakeCloudWatchEnv(fake) });
+  const env = await t.createEnvironment("owner");
+  fake.setSeries("CPUUtilization", DB_ID, perMinute("2026-01-15T10:00:00Z", 70));
+  const capture = await backfill(t, env.id, "2026-01-15T10:03:00Z");
+
+  const body = await metrics(t, capture.id, "?type=CPUUtilization&period=300");
+
+  assert.equal(fake.calls[0].body.StartTime, seconds("2026-01-15T10:03:00Z"));
+  const points = body.series[0].datapoints;
+  assert.equal(points.length, 12);
+  assert.deepEqual(points[0], { timestamp: "2026-01-15T10:03:00.000Z", value: 15 });
+  assert.deepEqual(points[11], { timestamp: "2026-01-15T10:58:00.000Z", value: 70 });
+  assert.ok(points.every((p) => p.timestamp >= body.start), "a point before the start");
+});
+
+Deno.test("GET /api/captures/{id}/metrics starts a 20-day-old odd-minute window on CloudWatch's 5-minute rounding", async () => {
+  const now = "2026-02-04T12:00:00Z";
+  await using fake = await startFakeCloudWatch({ dataNow: () => new Date(now) });
+  await using t = await testContext({ now, env: fakeCloudWatchEnv(fake) });
+  const env = await t.createEnvironment("owner");
+  const capture = await backfill(t, env.id, "2026-01-15T10:03:00Z");
+
+  const body = await metrics(t, capture.id, "?type=CPUUtilization&period=300");
+
+  // CloudWatch would round a 10:03 StartTime of this age down to 10:00; 10:05 is asked instead.
+  assert.equal(fake.calls[0].body.StartTime, seconds("2026-01-15T10:05:00Z"));
+  const points = body.series[0].datapoints;
+  assert.equal(points[0].timestamp, "2026-01-15T10:05:00.000Z");
+  assert.ok(points.every((p) => p.timestamp >= body.start), "a point before the start");
+});
+
+Deno.test("GET /api/captures/{id}/metrics drops points CloudWatch stamps before the start minute", async () => {
+  // The fake rounds as for 70-day-old data while capwatch sees a 20-day-old window: its first
+  // hourly-rounded point (10:00) falls before the capture's start.
+  await using fake = await startFakeCloudWatch({ dataNow: () => new Date("2026-03-26T12:00:00Z") });
+  await using t = await testContext({ now: "2026-02-04T12:00:00Z", env: fakeCloudWatchEnv(fake) });
+  const env = await t.createEnvironment("owner");
+  const capture = await backfill(t, env.id, "2026-01-15T10:03:00Z", 2 * HOUR);
+
+  const body = await metrics(t, capture.id, "?type=CPUUtilization&period=3600");
+
+  const stamps = body.series[0].datapoints.map((p) => p.timestamp);
+  assert.deepEqual(stamps, ["2026-01-15T11:00:00.000Z", "2026-01-15T12:00:00.000Z"]);
+});
+
+Deno.test("GET /api/captures/{id}/metrics re-buckets a snapshot from the window's start, as CloudWatch does", async () => {
+  await using fake = await startFakeCloudWatch();
+  await using t = await testContext({ now: NOW, env: fakeCloudWatchEnv(fake) });
+  const env = await t.createEnvironment("owner");
+  fake.setSeries("CPUUtilization", DB_ID, perMinute("2026-01-15T10:00:00Z", 70));
+  const capture = await backfill(t, env.id, "2026-01-15T10:03:00Z");
+  const queries = [
+    "?type=CPUUtilization&period=300",
+    "?type=CPUUtilization&stat=Maximum&period=600",
+  ];
+  const fromCloudWatch = [];
+  for (const query of queries) fromCloudWatch.push(await metrics(t, capture.id, query));
+
+  const snapshotter = createSnapshotter({
+    db: t.db,
+    cloudwatch: t.deps.cloudwatch,
+    serverCredentials: t.config.awsCredentials,
+    logger: t.deps.logger,
+  });
+  assert.deepEqual(await snapshotter.run(t.clock()), { stored: 1, failed: 0 });
+  fake.dropData();
+
+  for (const [i, query] of queries.entries()) {
+    const body = await metrics(t, capture.id, query);
+    assert.equal(body.source, "snapshot");
+    assert.equal(body.series[0].datapoints[0].timestamp, "2026-01-15T10:03:00.000Z", query);
+    assert.deepEqual(body.series, fromCloudWatch[i].series, query);
   }
 });

@@ -5,7 +5,14 @@ import {
   metricTypeForQueryId,
   resolveMetricType,
 } from "../metrics/catalogue.ts";
-import { alignWindow, choosePeriod, isValidStat, pointCount } from "../metrics/period.ts";
+import {
+  alignWindow,
+  choosePeriod,
+  isValidStat,
+  pointCount,
+  startRounding,
+} from "../metrics/period.ts";
+import { rebucket, type StoredPoint } from "../metrics/snapshot_series.ts";
 
 const NOW = new Date("2026-06-01T00:00:00Z");
 const DAY = 86_400_000;
@@ -200,7 +207,7 @@ Deno.test("choosePeriod() rejects a window that ends before it starts", () => {
   assert.equal(!choice.ok && choice.gone, false);
 });
 
-Deno.test("alignWindow() widens the window to whole periods in epoch seconds", () => {
+Deno.test("alignWindow() starts at the start's minute and ends on a whole period, in epoch seconds", () => {
   const start = new Date("2026-01-15T10:00:30Z");
   const end = new Date("2026-01-15T10:10:01Z");
   assert.deepEqual(alignWindow(start, end, 60), {
@@ -217,4 +224,52 @@ Deno.test("alignWindow() never returns an empty window", () => {
   const at = new Date("2026-01-15T10:00:00Z");
   const { startTime, endTime } = alignWindow(at, at, 60);
   assert.equal(endTime - startTime, 60);
+});
+
+Deno.test("alignWindow() counts periods from an odd start minute, never from before it", () => {
+  const start = new Date("2026-01-15T10:03:20Z");
+  const end = new Date("2026-01-15T10:30:00Z");
+  // 10:03 + 6 × 5 min: the first bucket is [10:03, 10:08), the last one covers 10:28–10:33.
+  assert.deepEqual(alignWindow(start, end, 300), {
+    startTime: Date.UTC(2026, 0, 15, 10, 3) / 1000,
+    endTime: Date.UTC(2026, 0, 15, 10, 33) / 1000,
+  });
+  assert.deepEqual(alignWindow(start, end, 3600), {
+    startTime: Date.UTC(2026, 0, 15, 10, 3) / 1000,
+    endTime: Date.UTC(2026, 0, 15, 11, 3) / 1000,
+  });
+  // Recent (under 15 days), CloudWatch keeps a StartTime to the minute, so `now` changes nothing.
+  assert.deepEqual(
+    alignWindow(start, end, 300, new Date("2026-01-16T00:00:00Z")),
+    alignWindow(start, end, 300),
+  );
+});
+
+Deno.test("alignWindow() moves an older start up to the 5-minute or hour boundary CloudWatch rounds to", () => {
+  const start = new Date("2026-01-15T10:03:20Z");
+  const end = new Date("2026-01-15T13:00:00Z");
+  assert.equal(startRounding(start, new Date("2026-01-29T00:00:00Z")), 60);
+  assert.equal(startRounding(start, new Date("2026-02-04T00:00:00Z")), 300);
+  assert.equal(startRounding(start, new Date("2026-05-01T00:00:00Z")), 3600);
+  // 20 days on, CloudWatch would round 10:03 down to 10:00: the window starts at 10:05 instead.
+  assert.deepEqual(alignWindow(start, end, 300, new Date("2026-02-04T00:00:00Z")), {
+    startTime: Date.UTC(2026, 0, 15, 10, 5) / 1000,
+    endTime: Date.UTC(2026, 0, 15, 13, 0) / 1000,
+  });
+  // 100 days on it would round down to 10:00 of the hour: the window starts at 11:00.
+  assert.deepEqual(alignWindow(start, end, 3600, new Date("2026-05-01T00:00:00Z")), {
+    startTime: Date.UTC(2026, 0, 15, 11) / 1000,
+    endTime: Date.UTC(2026, 0, 15, 13) / 1000,
+  });
+});
+
+Deno.test("rebucket() counts buckets from the window's start, not from wall-clock periods", () => {
+  const t0 = Date.UTC(2026, 0, 15, 10, 3) / 1000;
+  const minutes = Array.from({ length: 10 }, (_, m): StoredPoint => [t0 + 60 * m, m]);
+  assert.deepEqual(rebucket(minutes, "Average", 300, t0), [
+    { timestamp: "2026-01-15T10:03:00.000Z", value: 2 },
+    { timestamp: "2026-01-15T10:08:00.000Z", value: 7 },
+  ]);
+  assert.deepEqual(rebucket(minutes, "Maximum", 300, t0).map((p) => p.value), [4, 9]);
+  assert.deepEqual(rebucket(minutes, "Minimum", 300, t0).map((p) => p.value), [0, 5]);
 });

@@ -1,10 +1,17 @@
 import { z } from "@hono/zod-openapi";
+import { regionProblem } from "../../metrics/partitions.ts";
 import { printable, Timestamp } from "./common.ts";
 
-const region = z.string().regex(
-  /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/,
-  "must be an AWS region such as us-east-1",
-).openapi({ example: "us-east-1" });
+// One check for create and PATCH: a region no AWS partition serves would fail every read later.
+const region = z.string().superRefine((value, ctx) => {
+  const problem = regionProblem(value);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+}).openapi({
+  example: "us-east-1",
+  description:
+    "An AWS region of a known partition (aws, aws-cn, aws-us-gov, aws-iso*, aws-eusc); its " +
+    "endpoints use that partition's DNS suffix, e.g. cn-north-1 → amazonaws.com.cn",
+});
 
 // RDS rules: 1–63 letters, digits or hyphens; starts with a letter; no "--"; no trailing "-".
 const dbInstanceIdentifier = z.string().regex(

@@ -326,7 +326,10 @@ export interface components {
         CreateEnvironment: {
             /** @example production */
             name: string;
-            /** @example us-east-1 */
+            /**
+             * @description An AWS region of a known partition (aws, aws-cn, aws-us-gov, aws-iso*, aws-eusc); its endpoints use that partition's DNS suffix, e.g. cn-north-1 → amazonaws.com.cn
+             * @example us-east-1
+             */
             region: string;
             /** @example prod-mysql-1 */
             dbInstanceIdentifier: string;
@@ -353,7 +356,10 @@ export interface components {
         UpdateEnvironment: {
             /** @example production */
             name?: string;
-            /** @example us-east-1 */
+            /**
+             * @description An AWS region of a known partition (aws, aws-cn, aws-us-gov, aws-iso*, aws-eusc); its endpoints use that partition's DNS suffix, e.g. cn-north-1 → amazonaws.com.cn
+             * @example us-east-1
+             */
             region?: string;
             /** @example prod-mysql-1 */
             dbInstanceIdentifier?: string;

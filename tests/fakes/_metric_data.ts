@@ -19,6 +19,8 @@ export type FixedPoints = Array<[number, number]>;
 export interface FakeStore {
   fixed: Map<string, FixedPoints>;
   dropped: boolean;
+  /** The data's "now": how old StartTime is decides how CloudWatch rounds it; unset, all is recent. */
+  dataNow?: () => Date;
 }
 
 /** One result as it goes on the wire, before any fault rewrites it. */
@@ -209,7 +211,11 @@ function pointsOf(q: Query, req: ParsedRequest, store: FakeStore): Array<[number
   if (store.dropped || !q.metric || !q.dbId) return [];
   const stored = RDS[q.metric];
   if (!stored || (q.unit !== undefined && q.unit !== stored.unit)) return [];
-  const first = Math.ceil(req.start / q.period) * q.period;
+  // CloudWatch rounds StartTime down by its age (to the minute under 15 days, to 5 minutes up to
+  // 63 days, else to the hour) and stamps points at that time + k·Period (reference §2.2).
+  const age = store.dataNow ? store.dataNow().getTime() / 1000 - req.start : 0;
+  const rounding = age <= 15 * 86_400 ? 60 : age <= 63 * 86_400 ? 300 : 3600;
+  const first = Math.floor(req.start / rounding) * rounding;
   const fixed = store.fixed.get(seriesKey(q.metric, q.dbId));
   let points: Array<[number, number]> = [];
   if (fixed) {

@@ -33,7 +33,11 @@ export type FaultMode =
   | "echoSecrets"
   | "expTimestamps"
   | "nanValues"
-  | "descendingUnsorted";
+  | "descendingUnsorted"
+  | "redirect302"
+  | "redirect307"
+  | "hugeBody"
+  | "hugeDeclared";
 
 /** One request the fake received, for assertions. `status` 0 means it was never answered. */
 export interface FakeCall {
@@ -60,6 +64,12 @@ export interface FakeCloudWatch extends AsyncDisposable {
   setSeries(metric: string, dbId: string, points: FixedPoints): void;
   /** From now on no datapoints are returned, as after CloudWatch's retention. */
   dropData(): void;
+  /** Where the redirect modes point (their `Location`). */
+  redirectTo: string;
+  /** A `Retry-After` header value the throttle, http429 and http503 modes send, when set. */
+  retryAfter: string | null;
+  /** Bytes the hugeBody and hugeDeclared modes actually handed to the connection. */
+  hugeBytesSent: number;
   close(): Promise<void>;
 }
 
@@ -81,16 +91,24 @@ const JSON_TYPE = "application/x-amz-json-1.0";
 
 /** Starts the fake on a random local port. */
 export function startFakeCloudWatch(
-  options: { credentials?: FakeCredential[]; pageSize?: number; now?: () => Date } = {},
+  options: {
+    credentials?: FakeCredential[];
+    pageSize?: number;
+    /** The clock signatures are checked against. */
+    now?: () => Date;
+    /** The clock the data's age is measured on (StartTime rounding); unset, all data is recent. */
+    dataNow?: () => Date;
+  } = {},
 ): Promise<FakeCloudWatch> {
   const credentials = options.credentials ?? [TEST_CREDENTIALS];
   const now = options.now ?? (() => new Date());
   const pageSize = options.pageSize ?? 100_800;
-  const store: FakeStore = { fixed: new Map(), dropped: false };
+  const store: FakeStore = { fixed: new Map(), dropped: false, dataNow: options.dataNow };
   const calls: FakeCall[] = [];
   const faults: FaultMode[] = [];
   // Hung requests wait on this; close() fires it so shutdown does not wait forever.
   const closing = new AbortController();
+  const state = { redirectTo: "http://127.0.0.1:9/", retryAfter: null as string | null, sent: 0 };
 
   async function handle(req: Request): Promise<Response> {
     const mode = faults.shift() ?? "ok";
@@ -178,21 +196,25 @@ export function startFakeCloudWatch(
     req: Request,
     call: FakeCall,
   ): Promise<Response | null> | Response | undefined {
+    const later = (res: Response) => {
+      if (state.retryAfter !== null) res.headers.set("retry-after", state.retryAfter);
+      return res;
+    };
     switch (mode) {
       case "throttle":
-        return awsError(
+        return later(awsError(
           400,
           "com.amazon.coral.availability#ThrottlingException",
           "Throttling",
           "Rate exceeded",
-        );
+        ));
       case "http429":
-        return awsError(
+        return later(awsError(
           429,
           "com.amazon.coral.availability#ThrottlingException",
           "Throttling",
           "Rate exceeded",
-        );
+        ));
       case "http500":
         return awsError(
           500,
@@ -202,13 +224,23 @@ export function startFakeCloudWatch(
           "Receiver",
         );
       case "http503":
-        return awsError(
+        return later(awsError(
           503,
           "com.amazon.coral.service#ServiceUnavailableException",
           "ServiceUnavailable",
           "Service unavailable",
           "Receiver",
-        );
+        ));
+      case "redirect302":
+      case "redirect307":
+        return new Response(null, {
+          status: mode === "redirect302" ? 302 : 307,
+          headers: { location: state.redirectTo },
+        });
+      case "hugeBody":
+        return hugeAnswer(false);
+      case "hugeDeclared":
+        return hugeAnswer(true);
       case "html502":
         return new Response("<html><body><h1>502 Bad Gateway</h1></body></html>", {
           status: 502,
@@ -246,6 +278,30 @@ export function startFakeCloudWatch(
       default:
         return undefined;
     }
+  }
+
+  /**
+   * A 200 whose JSON body never ends (up to 400 MiB) in 1 MiB chunks, produced only as the
+   * client reads; `declared` also states that size in Content-Length up front.
+   */
+  function hugeAnswer(declared: boolean): Response {
+    const chunk = new TextEncoder().encode(" ".repeat(1024 * 1024));
+    const total = 400;
+    let produced = 0;
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('{"MetricDataResults":[]'));
+      },
+      pull(controller) {
+        if (produced === total) return controller.close();
+        produced++;
+        state.sent += chunk.byteLength;
+        controller.enqueue(chunk);
+      },
+    }, { highWaterMark: 1 });
+    const headers: Record<string, string> = { "content-type": JSON_TYPE };
+    if (declared) headers["content-length"] = String(23 + total * chunk.byteLength);
+    return new Response(body, { headers });
   }
 
   function success(results: WireResult[], nextToken: string | undefined, mode: FaultMode) {
@@ -325,6 +381,21 @@ export function startFakeCloudWatch(
           },
           dropData() {
             store.dropped = true;
+          },
+          get redirectTo() {
+            return state.redirectTo;
+          },
+          set redirectTo(url: string) {
+            state.redirectTo = url;
+          },
+          get retryAfter() {
+            return state.retryAfter;
+          },
+          set retryAfter(value: string | null) {
+            state.retryAfter = value;
+          },
+          get hugeBytesSent() {
+            return state.sent;
           },
           close,
           [Symbol.asyncDispose]: close,
