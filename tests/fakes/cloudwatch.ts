@@ -81,7 +81,13 @@ const JSON_TYPE = "application/x-amz-json-1.0";
 
 /** Starts the fake on a random local port. */
 export function startFakeCloudWatch(
-  options: { credentials?: FakeCredential[]; pageSize?: number; now?: () => Date } = {},
+  options: {
+    credentials?: FakeCredential[];
+    pageSize?: number;
+    now?: () => Date;
+    /** Milliseconds every answer waits, so callers that race overlap in flight. */
+    latencyMs?: number;
+  } = {},
 ): Promise<FakeCloudWatch> {
   const credentials = options.credentials ?? [TEST_CREDENTIALS];
   const now = options.now ?? (() => new Date());
@@ -109,6 +115,7 @@ export function startFakeCloudWatch(
     } catch {
       call.body = new TextDecoder().decode(raw);
     }
+    if (options.latencyMs) await new Promise((r) => setTimeout(r, options.latencyMs));
     const res = await answer(req, raw, call);
     if (res) call.status = res.status;
     return res ?? new Response(null, { status: 503 });
