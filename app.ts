@@ -13,6 +13,7 @@ import { problem } from "./routes/problem.ts";
 import { type AppEnv, validationHook } from "./routes/router.ts";
 import { requestContext } from "./routes/request_context.ts";
 import { allowedMethods } from "./routes/allowed_methods.ts";
+import { driverCause, findBusyError } from "./db/errors.ts";
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -59,10 +60,27 @@ export function createApp(deps: AppDeps) {
         : undefined;
       return problem(c, error.status as ContentfulStatusCode, detail, { errors });
     }
+    const busy = findBusyError(error);
+    if (busy) {
+      deps.logger.warn("database busy", {
+        requestId: c.get("requestId"),
+        method: c.req.method,
+        path: c.req.path,
+        cause: driverCause(busy),
+      });
+      return problem(
+        c,
+        503,
+        "The database is busy with another process's write; nothing was changed. Try again shortly",
+        { headers: { "Retry-After": String(busy.retryAfterSeconds) } },
+      );
+    }
     deps.logger.error("unhandled error", {
       requestId: c.get("requestId"),
       method: c.req.method,
       path: c.req.path,
+      // drizzle's message is the SQL; the driver's code and message say what went wrong.
+      cause: driverCause(error),
       error: error instanceof Error ? error.stack ?? error.message : String(error),
     });
     return problem(c, 500, "Something went wrong on our side; quote the requestId when reporting");

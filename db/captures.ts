@@ -69,7 +69,13 @@ export function listCapturesForMember(db: Database, filter: CaptureFilter): Prom
 
 export type NewCapture = Omit<
   typeof captures.$inferInsert,
-  "id" | "createdAt" | "updatedAt" | "snapshotAttempts" | "snapshotError"
+  | "id"
+  | "createdAt"
+  | "updatedAt"
+  | "snapshotAttempts"
+  | "snapshotError"
+  | "snapshotLeaseOwner"
+  | "snapshotLeaseUntil"
 >;
 
 /**
@@ -100,6 +106,8 @@ export async function insertCapture(
         snapshotAttempts: value(0, "snapshot_attempts"),
         snapshotError: value(null, "snapshot_error"),
         snapshotNextAttemptAt: value(null, "snapshot_next_attempt_at"),
+        snapshotLeaseOwner: value(null, "snapshot_lease_owner"),
+        snapshotLeaseUntil: value(null, "snapshot_lease_until"),
         createdAt: value(now, "created_at"),
         updatedAt: value(now, "updated_at"),
       }).from(memberships).where(

@@ -1,7 +1,11 @@
 import { type Client, createClient as createWebClient } from "@libsql/client/web";
 // The web entry point: drizzle-orm/libsql would import the native client and load its addon.
 import { drizzle } from "drizzle-orm/libsql/web";
+// Type only: the native client (and its addon) loads only for local files, below.
+import type { LocalClientOptions } from "./local_client.ts";
 import * as schema from "./schema.ts";
+
+export { DatabaseBusyError } from "./errors.ts";
 
 /** The drizzle database every query module takes as its first argument. */
 export type Database = ReturnType<typeof drizzle<typeof schema>>;
@@ -13,19 +17,27 @@ export interface DatabaseHandle {
   close(): void;
 }
 
-/** Opens a libSQL database: the native client for files and memory, pure fetch for remote URLs. */
-export async function openDatabase(url: string, authToken?: string): Promise<DatabaseHandle> {
+/**
+ * Opens a libSQL database: the guarded native client (db/local_client.ts) for files and memory,
+ * pure fetch for remote URLs. Local operations that find the database locked for the whole
+ * budget reject with DatabaseBusyError.
+ */
+export async function openDatabase(
+  url: string,
+  authToken?: string,
+  options: Omit<LocalClientOptions, "setup"> = {},
+): Promise<DatabaseHandle> {
   const remote = /^(libsql|https?|wss?):\/\//.test(url);
   // The native addon cannot load on edge runtimes, so it is imported only for local files; the
   // web client needs only fetch.
   const client: Client = remote
     ? createWebClient({ url, authToken })
-    : (await import("@libsql/client")).createClient({ url });
-  if (!remote) {
-    await client.execute("PRAGMA foreign_keys = ON");
-    await client.execute("PRAGMA busy_timeout = 5000");
-    if (url.startsWith("file:")) await client.execute("PRAGMA journal_mode = WAL");
-  }
+    : (await import("./local_client.ts")).createLocalClient(url, {
+      ...options,
+      setup: ["PRAGMA foreign_keys = ON"],
+    });
+  // WAL is a property of the file, set once; it lets reads go on while another process writes.
+  if (url.startsWith("file:")) await client.execute("PRAGMA journal_mode = WAL");
   const db = drizzle(client, { schema });
   return { db, client, close: () => client.close() };
 }

@@ -12,3 +12,46 @@ export function rootCauseMessage(error: unknown): string {
   while (e instanceof Error && e.cause instanceof Error) e = e.cause;
   return (e instanceof Error ? e.message : String(e)).split("\n")[0];
 }
+
+/** True when an error (possibly wrapped) is SQLite's SQLITE_BUSY or one of its extended codes. */
+export function isBusyError(error: unknown): boolean {
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    if (e instanceof DatabaseBusyError) return false;
+    const { code, rawCode } = e as { code?: unknown; rawCode?: unknown };
+    if (typeof code === "string" && code.startsWith("SQLITE_BUSY")) return true;
+    if (typeof rawCode === "number" && (rawCode & 0xff) === 5) return true;
+  }
+  return false;
+}
+
+/**
+ * Another process held the database's write lock for a whole retry budget; nothing was written.
+ * Answered as 503 with `Retry-After: retryAfterSeconds`.
+ */
+export class DatabaseBusyError extends Error {
+  readonly retryAfterSeconds: number;
+
+  constructor(budgetMs: number, options?: ErrorOptions) {
+    super(`The database stayed locked by another process for ${budgetMs} ms`, options);
+    this.name = "DatabaseBusyError";
+    this.retryAfterSeconds = 1;
+  }
+}
+
+/** The DatabaseBusyError anywhere in an error's cause chain (drizzle wraps it), or undefined. */
+export function findBusyError(error: unknown): DatabaseBusyError | undefined {
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    if (e instanceof DatabaseBusyError) return e;
+  }
+  return undefined;
+}
+
+/** The driver's code (e.g. SQLITE_IOERR) and message at the root of an error, for 500 logs. */
+export function driverCause(error: unknown): { code?: string; message: string } | undefined {
+  let found: { code?: string; message: string } | undefined;
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string") found = { code, message: e.message.split("\n")[0] };
+  }
+  return found;
+}

@@ -48,6 +48,9 @@ export const captures = sqliteTable("captures", {
   snapshotAttempts: integer("snapshot_attempts").notNull().default(0),
   snapshotError: text("snapshot_error"),
   snapshotNextAttemptAt: integer("snapshot_next_attempt_at"),
+  // The instance taking the snapshot and until when (ms) its claim holds; only it calls AWS.
+  snapshotLeaseOwner: text("snapshot_lease_owner"),
+  snapshotLeaseUntil: integer("snapshot_lease_until"),
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),
 }, (t) => [

@@ -1,5 +1,10 @@
 import { findEnvironment } from "../db/environments.ts";
-import { capturesDueForSnapshot, recordSnapshotFailure, saveSnapshot } from "../db/snapshots.ts";
+import {
+  capturesDueForSnapshot,
+  claimSnapshot,
+  recordSnapshotFailure,
+  saveSnapshot,
+} from "../db/snapshots.ts";
 import type { Snapshotter } from "../lifecycle/sweeper.ts";
 import type { Logger } from "../logger.ts";
 import { METRIC_TYPES } from "./catalogue.ts";
@@ -14,24 +19,40 @@ export const SNAPSHOT_DELAY_MS = SETTLE_MS;
 const FULL_RESOLUTION_KEPT_MS = 15 * 24 * 3600_000;
 const PER_SWEEP = 10;
 const PARTIAL_ATTEMPTS = 3;
+/**
+ * How long a claim on one capture's snapshot holds, in ms: well past the worst case of its
+ * GetMetricData calls (one per stat, each within the client's 10 s budget), so a live instance
+ * never loses it, and short enough that a crashed instance's capture is soon taken over.
+ */
+export const SNAPSHOT_LEASE_MS = 2 * 60_000;
 
 /**
  * Stores the full-resolution (60 s) series of finished captures, so they outlive CloudWatch's
  * 15-day retention of 1-minute data. A failure is recorded and retried with backoff; it never
  * affects reads, which fall back to CloudWatch.
  */
-export function createSnapshotter(deps: MetricsDeps & { logger: Logger }): Snapshotter {
+export function createSnapshotter(
+  deps: MetricsDeps & { logger: Logger; instanceId?: string },
+): Snapshotter {
+  // Identifies this instance's claims; another process never shares it.
+  const owner = deps.instanceId ?? crypto.randomUUID();
   return {
     async run(now) {
       const at = now.getTime();
-      const due = await capturesDueForSnapshot(deps.db, {
-        endedBefore: at - SNAPSHOT_DELAY_MS,
-        now: at,
-        limit: PER_SWEEP,
-      });
+      const runStarted = performance.now();
+      const dueAt = { endedBefore: at - SNAPSHOT_DELAY_MS, now: at };
+      const due = await capturesDueForSnapshot(deps.db, { ...dueAt, limit: PER_SWEEP });
       let stored = 0;
       let failed = 0;
-      for (const capture of due) {
+      for (const candidate of due) {
+        // Claimed just before its AWS calls and dated by the time spent so far: the lease must
+        // cover this capture's calls, not the wait behind the ones before it.
+        const claimedAt = at + Math.round(performance.now() - runStarted);
+        const capture = await claimSnapshot(deps.db, candidate.id, {
+          owner,
+          until: claimedAt + SNAPSHOT_LEASE_MS,
+        }, dueAt);
+        if (!capture) continue; // another instance has it, or took it already
         const tooOld = at - capture.start! > FULL_RESOLUTION_KEPT_MS;
         // CloudWatch answers a 60 s query this old with no points: a snapshot would only hide
         // the coarser data it still has, so none is taken.
@@ -39,7 +60,7 @@ export function createSnapshotter(deps: MetricsDeps & { logger: Logger }): Snaps
           ? `CloudWatch keeps 1-minute data 15 days and capture ${capture.id} started ${
             Math.floor((at - capture.start!) / 86_400_000)
           } days ago; no snapshot will be taken`
-          : await snapshotOne(deps, capture, at);
+          : await snapshotOne(deps, capture, at, owner);
         if (error === undefined) {
           stored++;
           continue;
@@ -47,7 +68,7 @@ export function createSnapshotter(deps: MetricsDeps & { logger: Logger }): Snaps
         failed++;
         const attempts = capture.snapshotAttempts + 1;
         const retryAt = tooOld ? null : at + Math.min(2 ** attempts, 60) * 60_000;
-        await recordSnapshotFailure(deps.db, capture.id, error, retryAt);
+        await recordSnapshotFailure(deps.db, capture.id, owner, error, retryAt);
         deps.logger.warn("snapshot failed", { captureId: capture.id, attempts, error, retryAt });
       }
       return { stored, failed };
@@ -65,6 +86,7 @@ async function snapshotOne(
     snapshotAttempts: number;
   },
   now: number,
+  owner: string,
 ): Promise<string | undefined> {
   const env = await findEnvironment(deps.db, capture.envId);
   if (!env) return "The environment is gone";
@@ -100,14 +122,17 @@ async function snapshotOne(
       return "CloudWatch answered with partial data; trying again later";
     }
     const payload: SnapshotPayload = { version: 1, complete, stats };
-    await saveSnapshot(deps.db, {
+    const kept = await saveSnapshot(deps.db, {
       captureId: capture.id,
       period,
       start: capture.start!,
       end: capture.end!,
       payload: JSON.stringify(payload),
       takenAt: now,
-    });
+    }, owner);
+    if (!kept) {
+      deps.logger.warn("snapshot lease lost before it was stored", { captureId: capture.id });
+    }
     return undefined;
   } catch (error) {
     if (error instanceof CloudWatchError) {

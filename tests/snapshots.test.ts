@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { eq } from "drizzle-orm";
 import { captures, captureSnapshots } from "../db/schema.ts";
-import { findSnapshot, findSnapshotStat } from "../db/snapshots.ts";
+import {
+  claimSnapshot,
+  findSnapshot,
+  findSnapshotStat,
+  recordSnapshotFailure,
+} from "../db/snapshots.ts";
 import { createSweeper } from "../lifecycle/sweeper.ts";
 import { METRIC_TYPES } from "../metrics/catalogue.ts";
 import { createSnapshotter } from "../metrics/snapshotter.ts";
@@ -354,4 +359,72 @@ Deno.test("sweepOnce() logs CloudWatch's messages at warn", async () => {
   assert.equal(warnings[0].stat, "Average");
   assert.equal(warnings[0].messages.length, METRIC_TYPES.length);
   assert.match(warnings[0].messages[0], /^CPUUtilization: InternalError: /);
+});
+
+Deno.test("sweepOnce() of concurrent instances fetches a capture's snapshot once", async () => {
+  await using fake = await startFakeCloudWatch();
+  await using t = await testContext({ now: NOW, env: fakeCloudWatchEnv(fake) });
+  const env = await t.createEnvironment("owner");
+  const capture = await backfill(t, env.id, "2026-01-15T10:00:00Z");
+  const instances = [sweeperFor(t), sweeperFor(t), sweeperFor(t)];
+
+  const results = await Promise.all(instances.map((sweeper) => sweeper.sweepOnce()));
+
+  assert.deepEqual(results.map((r) => r.snapshots.stored).sort(), [0, 0, 1]);
+  const fetched = fake.calls.flatMap((call) =>
+    // deno-lint-ignore no-explicit-any -- the GetMetricData request body as sent
+    call.body.MetricDataQueries.map((q: any) =>
+      `${q.MetricStat.Stat} ${q.MetricStat.Metric.MetricName}`
+    )
+  );
+  assert.ok(fetched.length > 0);
+  assert.equal(new Set(fetched).size, fetched.length, `series fetched more than once: ${fetched}`);
+  assert.ok(await findSnapshot(t.db, capture.id));
+  const row = await captureRow(t, capture.id);
+  assert.equal(row.snapshotLeaseOwner, null, "the claim is released once stored");
+});
+
+Deno.test("sweepOnce() takes over a snapshot whose claim expired with its instance", async () => {
+  await using fake = await startFakeCloudWatch();
+  await using t = await testContext({ now: NOW, env: fakeCloudWatchEnv(fake) });
+  const env = await t.createEnvironment("owner");
+  const capture = await backfill(t, env.id, "2026-01-15T10:00:00Z");
+  // An instance claimed it and died before storing anything.
+  const crashedUntil = Date.parse(NOW) + 120_000;
+  await t.db.update(captures).set({
+    snapshotLeaseOwner: "crashed",
+    snapshotLeaseUntil: crashedUntil,
+  })
+    .where(eq(captures.id, capture.id));
+  const sweeper = sweeperFor(t);
+
+  assert.deepEqual((await sweeper.sweepOnce()).snapshots, { stored: 0, failed: 0 });
+  assert.equal(fake.calls.length, 0, "a live claim keeps other instances off AWS");
+
+  t.clock.set(iso(crashedUntil));
+  assert.deepEqual((await sweeper.sweepOnce()).snapshots, { stored: 1, failed: 0 });
+  assert.ok(await findSnapshot(t.db, capture.id));
+});
+
+Deno.test("a failure recorded by an instance whose claim was taken over changes nothing", async () => {
+  await using fake = await startFakeCloudWatch();
+  await using t = await testContext({ now: NOW, env: fakeCloudWatchEnv(fake) });
+  const env = await t.createEnvironment("owner");
+  const capture = await backfill(t, env.id, "2026-01-15T10:00:00Z");
+  const at = Date.parse(NOW);
+  const due = { endedBefore: at, now: at };
+  assert.ok(await claimSnapshot(t.db, capture.id, { owner: "a", until: at + 1 }, due));
+  assert.equal(
+    await claimSnapshot(t.db, capture.id, { owner: "b", until: at + 1 }, due),
+    undefined,
+    "a held claim cannot be taken",
+  );
+  const later = { endedBefore: at + 1, now: at + 1 };
+  assert.ok(await claimSnapshot(t.db, capture.id, { owner: "b", until: at + 60_000 }, later));
+
+  await recordSnapshotFailure(t.db, capture.id, "a", "late failure", at + 5);
+  const row = await captureRow(t, capture.id);
+  assert.equal(row.snapshotLeaseOwner, "b");
+  assert.equal(row.snapshotError, null);
+  assert.equal(row.snapshotAttempts, 0);
 });

@@ -18,6 +18,8 @@ export interface TestContextOptions {
   now?: string;
   env?: Record<string, string>;
   deps?: Partial<AppDeps>;
+  /** How long a local database operation retries a lock held by another connection, in ms. */
+  busyBudgetMs?: number;
 }
 
 /** A fresh app on its own temp database file, a movable clock, and token-carrying callers. */
@@ -33,6 +35,7 @@ export async function testContext(options: TestContextOptions = {}) {
   const database: DatabaseHandle = await openDatabase(
     config.databaseUrl,
     config.databaseAuthToken,
+    { busyBudgetMs: options.busyBudgetMs },
   );
   await migrateDatabase(database.db);
   const logLines: string[] = [];

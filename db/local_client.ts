@@ -1,0 +1,226 @@
+import type {
+  Client,
+  InArgs,
+  InStatement,
+  ResultSet,
+  Transaction,
+  TransactionMode,
+} from "@libsql/client";
+import { createClient } from "@libsql/client";
+import { DatabaseBusyError, isBusyError } from "./errors.ts";
+
+/**
+ * How long SQLite's own busy handler may wait for another process's lock, in ms. It sleeps on the
+ * JS thread, so it stays short; longer waits happen asynchronously between attempts.
+ */
+export const DRIVER_BUSY_TIMEOUT_MS = 10;
+/** How long one operation keeps retrying a locked database before it is refused, in ms. */
+export const DEFAULT_BUSY_BUDGET_MS = 5_000;
+const FIRST_BACKOFF_MS = 5;
+const MAX_BACKOFF_MS = 250;
+
+/** Options of the guarded local client; every field has a default. */
+export interface LocalClientOptions {
+  /** Time one operation may spend waiting for other processes' write locks, in ms. */
+  busyBudgetMs?: number;
+  /** Statements run on every connection the client opens (per-connection pragmas). */
+  setup?: string[];
+}
+
+/**
+ * A libSQL client for `file:` and `:memory:` URLs that never acknowledges a write it did not
+ * commit. @libsql/client 0.18 with the `libsql` 0.5.29 binding leaves a statement that failed
+ * with SQLITE_BUSY in progress, and every later write on that connection then reports success
+ * without committing (libsql-client-ts #352, libsql-js #237 and #238). So this client keeps one
+ * connection, runs one operation at a time on it, replaces the connection as soon as an
+ * operation fails with SQLITE_BUSY (the failed operation wrote nothing), and retries with
+ * jittered backoff until `busyBudgetMs` is spent; then it throws DatabaseBusyError. Writes wait
+ * in line behind a write that is backing off, so a held lock costs one attempt per backoff, not
+ * one per waiting request; reads never wait behind writes (WAL serves them during a lock).
+ */
+export function createLocalClient(url: string, options: LocalClientOptions = {}): Client {
+  const budgetMs = options.busyBudgetMs ?? DEFAULT_BUSY_BUDGET_MS;
+  const setup = options.setup ?? [];
+  const inner = createClient({ url, timeout: DRIVER_BUSY_TIMEOUT_MS, concurrency: 1 });
+  const connection = new Lock();
+  const writers = new Lock();
+  let needsSetup = true;
+
+  /** Runs `work` alone on the connection, configuring a new connection first. */
+  async function exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const release = await connection.acquire();
+    try {
+      if (needsSetup) {
+        for (const sql of setup) await inner.execute(sql);
+        needsSetup = false;
+      }
+      return await work();
+    } catch (error) {
+      // Replaced before anyone else runs on it: the next statement there would look committed.
+      if (isBusyError(error)) {
+        inner.reconnect();
+        needsSetup = true;
+      }
+      throw error;
+    } finally {
+      release();
+    }
+  }
+
+  /** `exclusive(work)` retried while the database is locked, within the budget. */
+  async function withRetry<T>(write: boolean, work: () => Promise<T>): Promise<T> {
+    const deadline = performance.now() + budgetMs;
+    const releaseWriters = write ? await writers.acquire() : undefined;
+    try {
+      for (let attempt = 0;; attempt++) {
+        try {
+          return await exclusive(work);
+        } catch (error) {
+          if (!isBusyError(error)) throw error;
+          const backoff = Math.random() * Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** attempt);
+          if (performance.now() + backoff >= deadline) {
+            throw new DatabaseBusyError(budgetMs, { cause: error });
+          }
+          await new Promise((resolve) => setTimeout(resolve, backoff));
+        }
+      }
+    } finally {
+      releaseWriters?.();
+    }
+  }
+
+  const client: Client = {
+    execute(stmtOrSql: InStatement | string, args?: InArgs): Promise<ResultSet> {
+      const stmt: InStatement = typeof stmtOrSql === "string"
+        ? { sql: stmtOrSql, args: args ?? [] }
+        : stmtOrSql;
+      return withRetry(isWrite(stmt), () => inner.execute(stmt));
+    },
+    batch(stmts: Array<InStatement | [string, InArgs?]>, mode?: TransactionMode) {
+      const write = stmts.some((stmt) => isWrite(Array.isArray(stmt) ? stmt[0] : stmt));
+      // BEGIN IMMEDIATE takes the write lock up front, so a batch never fails half-way to take it.
+      const effective = write && (mode ?? "deferred") === "deferred" ? "write" : mode;
+      return withRetry(write, () => inner.batch(stmts, effective));
+    },
+    migrate(stmts: InStatement[]) {
+      return withRetry(true, () => inner.migrate(stmts));
+    },
+    executeMultiple(sql: string) {
+      return withRetry(true, () => inner.executeMultiple(sql));
+    },
+    transaction(mode: TransactionMode = "write"): Promise<Transaction> {
+      return openTransaction(mode);
+    },
+    sync() {
+      return inner.sync();
+    },
+    close() {
+      inner.close();
+    },
+    reconnect() {
+      inner.reconnect();
+      needsSetup = true;
+    },
+    get closed() {
+      return inner.closed;
+    },
+    protocol: "file",
+  };
+
+  /**
+   * An interactive transaction holds the connection (and, for writes, the writers' turn) until it
+   * settles. Its BEGIN is retried like any statement; a BUSY inside it cannot be retried without
+   * the caller, so the connection is replaced (rolling the transaction back) and the caller gets
+   * DatabaseBusyError.
+   */
+  async function openTransaction(mode: TransactionMode): Promise<Transaction> {
+    const write = mode !== "read";
+    const deadline = performance.now() + budgetMs;
+    const releaseWriters = write ? await writers.acquire() : () => {};
+    for (let attempt = 0;; attempt++) {
+      const releaseConnection = await connection.acquire();
+      try {
+        if (needsSetup) {
+          for (const sql of setup) await inner.execute(sql);
+          needsSetup = false;
+        }
+        const tx = await inner.transaction(mode);
+        return guardTransaction(tx, () => {
+          releaseConnection();
+          releaseWriters();
+        });
+      } catch (error) {
+        if (isBusyError(error)) {
+          inner.reconnect();
+          needsSetup = true;
+        }
+        releaseConnection();
+        if (!isBusyError(error)) {
+          releaseWriters();
+          throw error;
+        }
+        const backoff = Math.random() * Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** attempt);
+        if (performance.now() + backoff >= deadline) {
+          releaseWriters();
+          throw new DatabaseBusyError(budgetMs, { cause: error });
+        }
+        await new Promise((resolve) => setTimeout(resolve, backoff));
+      }
+    }
+  }
+
+  function guardTransaction(tx: Transaction, settle: () => void): Transaction {
+    let settled = false;
+    const done = () => {
+      if (!settled) settle();
+      settled = true;
+    };
+    const guarded = async <T>(work: () => Promise<T>): Promise<T> => {
+      try {
+        return await work();
+      } catch (error) {
+        if (!isBusyError(error)) throw error;
+        tx.close();
+        inner.reconnect();
+        needsSetup = true;
+        done();
+        throw new DatabaseBusyError(budgetMs, { cause: error });
+      }
+    };
+    return {
+      execute: (stmt: InStatement) => guarded(() => tx.execute(stmt)),
+      batch: (stmts: InStatement[]) => guarded(() => tx.batch(stmts)),
+      executeMultiple: (sql: string) => guarded(() => tx.executeMultiple(sql)),
+      rollback: () => tx.rollback().finally(done),
+      commit: () => guarded(() => tx.commit()).finally(done),
+      close: () => {
+        tx.close();
+        done();
+      },
+      get closed() {
+        return tx.closed;
+      },
+    };
+  }
+
+  return client;
+}
+
+/** True unless the statement only reads (SELECT, VALUES, EXPLAIN). */
+function isWrite(stmt: InStatement): boolean {
+  const sql = typeof stmt === "string" ? stmt : stmt.sql;
+  return !/^\s*(select|values|explain)\b/i.test(sql);
+}
+
+/** A FIFO async lock: `acquire` resolves with the function that releases it. */
+class Lock {
+  #tail: Promise<void> = Promise.resolve();
+
+  acquire(): Promise<() => void> {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const ready = this.#tail.then(() => release);
+    this.#tail = this.#tail.then(() => held);
+    return ready;
+  }
+}

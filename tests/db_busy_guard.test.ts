@@ -1,0 +1,144 @@
+/**
+ * The local database layer never acknowledges a write it did not commit: after SQLITE_BUSY the
+ * libsql binding leaves the failed statement in progress, and every later "successful" write on
+ * that connection stays uncommitted (libsql-client-ts #352, libsql-js #237 and #238).
+ */
+import assert from "node:assert/strict";
+import { createClient } from "@libsql/client";
+import { DatabaseBusyError, openDatabase } from "../db/client.ts";
+import { testContext } from "./helpers/context.ts";
+import { assertProblem } from "./helpers/problem.ts";
+
+async function tempDatabase() {
+  const dir = await Deno.makeTempDir({ prefix: "capwatch-busy-" });
+  const url = `file:${dir}/busy.db`;
+  const setup = createClient({ url });
+  await setup.execute("PRAGMA journal_mode = WAL");
+  await setup.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)");
+  setup.close();
+  return { url, [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }) };
+}
+
+/** Holds the write lock on `url` through a second connection until released. */
+async function holdWriteLock(url: string) {
+  const holder = createClient({ url });
+  const tx = await holder.transaction("write");
+  await tx.execute("INSERT INTO t (v) VALUES ('holder')");
+  return {
+    release: async () => {
+      await tx.commit();
+      holder.close();
+    },
+  };
+}
+
+/** What a fresh connection, opened after everything else, sees in `t`. */
+async function committedValues(url: string): Promise<string[]> {
+  const fresh = createClient({ url });
+  try {
+    const result = await fresh.execute("SELECT v FROM t ORDER BY id");
+    return result.rows.map((row) => String(row.v));
+  } finally {
+    fresh.close();
+  }
+}
+
+Deno.test("a write acknowledged after another connection held the lock is committed", async () => {
+  await using file = await tempDatabase();
+  const handle = await openDatabase(file.url, undefined, { busyBudgetMs: 2_000 });
+  try {
+    const lock = await holdWriteLock(file.url);
+    // Concurrent writes while the lock is held: each either waits for it or is refused.
+    const during = Array.from(
+      { length: 5 },
+      (_, i) =>
+        handle.client.execute({ sql: "INSERT INTO t (v) VALUES (?)", args: [`during-${i}`] })
+          .then(() => `during-${i}`, (error) => error),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await lock.release();
+    const outcomes = await Promise.all(during);
+    const acknowledged = outcomes.filter((o): o is string => typeof o === "string");
+    for (const outcome of outcomes) {
+      if (typeof outcome !== "string") assert.ok(outcome instanceof DatabaseBusyError, outcome);
+    }
+    for (let i = 0; i < 5; i++) {
+      await handle.client.execute({ sql: "INSERT INTO t (v) VALUES (?)", args: [`after-${i}`] });
+      acknowledged.push(`after-${i}`);
+    }
+    await handle.client.batch([
+      { sql: "INSERT INTO t (v) VALUES (?)", args: ["batch"] },
+    ], "write");
+    acknowledged.push("batch");
+
+    const committed = await committedValues(file.url);
+    for (const value of acknowledged) assert.ok(committed.includes(value), `${value} was lost`);
+  } finally {
+    handle.close();
+  }
+});
+
+Deno.test("a write refused for the whole budget is a DatabaseBusyError and wrote nothing", async () => {
+  await using file = await tempDatabase();
+  const handle = await openDatabase(file.url, undefined, { busyBudgetMs: 300 });
+  try {
+    const lock = await holdWriteLock(file.url);
+    const refused = await handle.client.execute("INSERT INTO t (v) VALUES ('refused')").then(
+      () => undefined,
+      (error) => error,
+    );
+    assert.ok(refused instanceof DatabaseBusyError, String(refused));
+    assert.ok(refused.retryAfterSeconds >= 1);
+    // Reads keep flowing while the other connection holds the write lock (WAL).
+    const read = await handle.client.execute("SELECT count(*) AS n FROM t");
+    assert.equal(Number(read.rows[0].n), 0);
+    await lock.release();
+    await handle.client.execute("INSERT INTO t (v) VALUES ('later')");
+    assert.deepEqual(await committedValues(file.url), ["holder", "later"]);
+  } finally {
+    handle.close();
+  }
+});
+
+Deno.test("waiting for another connection's lock does not stop the event loop", async () => {
+  await using file = await tempDatabase();
+  const handle = await openDatabase(file.url, undefined, { busyBudgetMs: 1_500 });
+  try {
+    const lock = await holdWriteLock(file.url);
+    const write = handle.client.execute("INSERT INTO t (v) VALUES ('waits')");
+    // Timer ticks during the wait prove the thread is free; a blocking busy handler would
+    // deliver none of them until the lock is released.
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 20);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    clearInterval(timer);
+    assert.ok(ticks >= 10, `only ${ticks} timer ticks in 500 ms`);
+    await lock.release();
+    await write;
+    assert.ok((await committedValues(file.url)).includes("waits"));
+  } finally {
+    handle.close();
+  }
+});
+
+Deno.test("POST /api/captures answers 503 with Retry-After while the lock stays held, and writes nothing", async () => {
+  await using t = await testContext({ busyBudgetMs: 300 });
+  const env = await t.createEnvironment("owner");
+  const other = createClient({ url: `file:${t.dbPath}` });
+  const tx = await other.transaction("write");
+  await tx.execute("SELECT 1");
+  try {
+    const res = await t.as("owner").post("/api/captures", { name: "locked-out", envId: env.id });
+    await assertProblem(res, 503);
+    assert.equal(res.headers.get("Retry-After"), "1");
+    // Reads go on while the lock is held.
+    assert.equal((await t.as("owner").get("/api/captures")).status, 200);
+  } finally {
+    await tx.rollback();
+    other.close();
+  }
+  const list = await (await t.as("owner").get("/api/captures")).json();
+  assert.deepEqual(list, []);
+  assert.ok(t.logLines.some((line) => line.includes('"database busy"')));
+  assert.ok(!t.logLines.some((line) => line.includes("unhandled error")));
+});
