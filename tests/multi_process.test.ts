@@ -168,6 +168,7 @@ Deno.test("three processes on one file: SIGKILL and a foreign write lock lose no
         round,
         total,
         concurrency: 15,
+        readers: 3,
         maxMs: 25_000,
         at: [
           { sent: total * 0.2, ms: 4000, run: () => startHold().catch(() => {}) },

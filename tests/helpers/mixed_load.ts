@@ -51,6 +51,11 @@ export interface LoadOptions {
   round: number;
   total: number;
   concurrency: number;
+  /**
+   * Of `concurrency`, workers that only read, one GET every 50 ms each: writers blocked behind a
+   * held lock must not starve the reads whose latency is measured meanwhile.
+   */
+  readers?: number;
   maxMs: number;
   /** Called (not awaited) once that many requests were sent or `ms` passed, whichever is first. */
   at?: Array<{ sent: number; ms: number; run: () => unknown }>;
@@ -60,7 +65,7 @@ export interface LoadOptions {
 
 const pick = <T>(items: T[]): T => items[Math.floor(Math.random() * items.length)];
 
-/** Runs the load to its bounds and answers the ledger. */
+/** Runs the load to its bounds (`maxMs`, `total`, never past 3 × `total`); answers the ledger. */
 export async function runMixedLoad(options: LoadOptions): Promise<Ledger> {
   const tokens = new Map<string, string>();
   for (const user of options.users) {
@@ -176,10 +181,18 @@ export async function runMixedLoad(options: LoadOptions): Promise<Ledger> {
   };
 
   const inBounds = () =>
-    performance.now() - started < options.maxMs &&
+    performance.now() - started < options.maxMs && ledger.sent.length < 3 * options.total &&
     (ledger.sent.length < options.total || (options.keepGoing?.() ?? false));
-  await Promise.all(Array.from({ length: options.concurrency }, async () => {
-    while (inBounds()) await step();
+  const read = async () => {
+    const candidates = live();
+    if (candidates.length > 0) {
+      await send("get", "GET", `/api/captures/${pick(candidates).id}`, pick(options.users));
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  };
+  const readers = options.readers ?? 0;
+  await Promise.all(Array.from({ length: options.concurrency }, async (_, i) => {
+    while (inBounds()) await (i < readers ? read() : step());
   }));
   return ledger;
 }
