@@ -115,9 +115,16 @@ export async function runMixedLoad(options: LoadOptions): Promise<Ledger> {
     record.ms = performance.now() - record.at;
     return { status: record.status, json };
   };
-  /** 2xx acknowledges; 4xx refuses; a connection error, 5xx or timeout leaves it unknown. */
+  /**
+   * 2xx acknowledges; 4xx and 503 (the database stayed locked: nothing was written, retry)
+   * refuse; a connection error, a 500 or a timeout leaves it unknown.
+   */
   const outcomeOf = (status: number): Outcome =>
-    status >= 200 && status < 300 ? "acked" : status >= 400 && status < 500 ? "refused" : "unknown";
+    status >= 200 && status < 300
+      ? "acked"
+      : (status >= 400 && status < 500) || status === 503
+      ? "refused"
+      : "unknown";
   const live = () => [...ledger.captures.values()].filter((c) => c.deleted === "no");
   const manager = (c: LedgerCapture) => Math.random() < 0.5 ? c.owner : options.admin;
 
