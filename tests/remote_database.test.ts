@@ -194,6 +194,36 @@ Deno.test("the fake keeps a transaction open across requests on one stream", asy
   }
 });
 
+Deno.test("the fake makes a second writer wait for the write lock, as sqld does, not answer BUSY", async () => {
+  await using db = await remote();
+  const other = await openDatabase(db.turso.url, TOKEN);
+  const insert = (name: string) => ({
+    sql: "INSERT INTO environments (name, region, db_instance_identifier, owner_id, " +
+      "created_at, updated_at) VALUES (?, 'us-east-1', 'db-1', 'owner', 0, 0)",
+    args: [name],
+  });
+  try {
+    const tx = await db.client.transaction("write");
+    await tx.execute(insert("first"));
+    let settled = false;
+    const waiting = other.client.execute(insert("second")).finally(() => settled = true);
+    const batch = other.client.batch([insert("third")], "write");
+    // Awaited below; a BUSY answer must fail this test, not the whole file as unhandled.
+    waiting.catch(() => {});
+    batch.catch(() => {});
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(settled, false, "the second writer waits while the first holds the lock");
+    await tx.commit();
+    await waiting;
+    await batch;
+    const { rows } = await other.client.execute("SELECT name FROM environments ORDER BY id");
+    assert.deepEqual(rows.map((r) => r.name).toSorted(), ["first", "second", "third"]);
+    assert.equal(db.turso.openStreams, 0);
+  } finally {
+    other.close();
+  }
+});
+
 Deno.test("insertEnvironment() over the remote client adds the creator as admin, all or nothing", async () => {
   await using db = await remote();
   const input = {

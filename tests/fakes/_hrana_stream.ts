@@ -74,14 +74,46 @@ function beginMode(sql: string): "deferred" | "write" | "read" | undefined {
   return /\bREADONLY\b/i.test(m[1]) ? "read" : "deferred";
 }
 
+/** How long a stream waits for another stream's write lock before answering SQLITE_BUSY. */
+const LOCK_WAIT_MS = 10_000;
+
+const isBusy = (error: unknown) => /^SQLITE_BUSY/.test(String((error as { code?: string })?.code));
+
 export class FakeStream {
+  #url: string;
   #client: Client;
   #tx: Transaction | undefined;
   #sqls = new Map<number, string>();
 
   constructor(url: string) {
-    // One connection, so statements outside a transaction all run on the stream's connection.
-    this.#client = createClient({ url, intMode: "bigint", concurrency: 1 });
+    this.#url = url;
+    this.#client = this.#connect();
+  }
+
+  // One connection, so statements outside a transaction all run on the stream's connection.
+  #connect(): Client {
+    return createClient({ url: this.#url, intMode: "bigint", concurrency: 1 });
+  }
+
+  /**
+   * Runs `work` on the stream's own connection, waiting (asynchronously, so the other streams
+   * go on) while another stream holds the write lock: sqld serialises writes and does not
+   * answer SQLITE_BUSY to a client. The native driver never resets a statement that failed
+   * with BUSY, which leaves the connection unable to commit (libsql-js #237), so each retry
+   * runs on a new connection. A BUSY statement wrote nothing, so the retry cannot double it.
+   */
+  async #outsideTransaction<T>(work: (client: Client) => Promise<T>): Promise<T> {
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    for (let delay = 2;; delay = Math.min(delay * 2, 50)) {
+      try {
+        return await work(this.#client);
+      } catch (error) {
+        if (!isBusy(error) || Date.now() > deadline) throw error;
+        this.#client.close();
+        this.#client = this.#connect();
+        await new Promise((resolve) => setTimeout(resolve, delay * (0.5 + Math.random())));
+      }
+    }
   }
 
   get autocommit(): boolean {
@@ -130,11 +162,6 @@ export class FakeStream {
     throw new StreamError("Exactly one of sql and sql_id must be given", "PROTO_ERROR");
   }
 
-  /** Runs on the transaction's connection while one is open, else on the stream's own. */
-  #run(stmt: InStatement): Promise<ResultSet> {
-    return this.#tx ? this.#tx.execute(stmt) : this.#client.execute(stmt);
-  }
-
   /** After COMMIT, ROLLBACK or an error that ended it, hands the connection back. */
   #settle(): void {
     if (this.#tx?.closed) {
@@ -160,25 +187,37 @@ export class FakeStream {
     if (mode) {
       // The native client rolls back whatever a borrowed connection leaves open, so a
       // transaction that outlives this request has to be held as a client transaction.
-      this.#tx = await this.#client.transaction(mode);
+      // Every transaction takes the write lock at BEGIN, waiting for it as sqld would, so a
+      // deferred one cannot fail with BUSY later when it first writes.
+      this.#tx = await this.#outsideTransaction((client) =>
+        client.transaction(mode === "read" ? "read" : "write")
+      );
       return { cols: [], rows: [], affected_row_count: 0, last_insert_rowid: null };
     }
-    let result: ResultSet;
-    let changes: number | undefined;
-    let lastRowid: bigint | undefined;
+    // The counts are read on the statement's own connection, which a BUSY retry replaces.
+    const onConnection = async (run: (stmt: InStatement) => Promise<ResultSet>) => {
+      const before = await run("SELECT total_changes()");
+      const result = await run({ sql, args });
+      if (result.columns.length === 0) return { result, changes: undefined, lastRowid: undefined };
+      // The native client reports no counts for statements that return rows (RETURNING); sqld
+      // does, so read them from the connection.
+      const after = await run("SELECT total_changes(), last_insert_rowid()").catch((e) => {
+        // The statement has run: this must not be retried as if it had not.
+        throw new Error(`reading the counts failed: ${e}`);
+      });
+      const changes = Number(after.rows[0][0]) - Number(before.rows[0][0]);
+      return { result, changes, lastRowid: after.rows[0][1] as bigint };
+    };
+    let ran;
     try {
-      const before = await this.#run("SELECT total_changes()");
-      result = await this.#run({ sql, args });
-      if (result.columns.length > 0) {
-        // The native client reports no counts for statements that return rows (RETURNING);
-        // sqld does, so read them from the connection.
-        const after = await this.#run("SELECT total_changes(), last_insert_rowid()");
-        changes = Number(after.rows[0][0]) - Number(before.rows[0][0]);
-        lastRowid = after.rows[0][1] as bigint;
-      }
+      const tx = this.#tx;
+      ran = tx
+        ? await onConnection((stmt) => tx.execute(stmt))
+        : await this.#outsideTransaction((client) => onConnection((s) => client.execute(s)));
     } finally {
       this.#settle();
     }
+    const { result, changes, lastRowid } = ran;
     return {
       cols: result.columns.map((name, i) => ({ name, decltype: result.columnTypes[i] || null })),
       rows: stmt.want_rows === false
@@ -228,7 +267,8 @@ export class FakeStream {
 
   async #sequence(sql: string): Promise<void> {
     try {
-      await (this.#tx ?? this.#client).executeMultiple(sql);
+      if (this.#tx) await this.#tx.executeMultiple(sql);
+      else await this.#outsideTransaction((client) => client.executeMultiple(sql));
     } finally {
       this.#settle();
     }

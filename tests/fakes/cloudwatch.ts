@@ -98,6 +98,8 @@ export function startFakeCloudWatch(
     now?: () => Date;
     /** The clock the data's age is measured on (StartTime rounding); unset, all data is recent. */
     dataNow?: () => Date;
+    /** Milliseconds every answer waits, so callers that race overlap in flight. */
+    latencyMs?: number;
   } = {},
 ): Promise<FakeCloudWatch> {
   const credentials = options.credentials ?? [TEST_CREDENTIALS];
@@ -127,6 +129,7 @@ export function startFakeCloudWatch(
     } catch {
       call.body = new TextDecoder().decode(raw);
     }
+    if (options.latencyMs) await new Promise((r) => setTimeout(r, options.latencyMs));
     const res = await answer(req, raw, call);
     if (res) call.status = res.status;
     return res ?? new Response(null, { status: 503 });

@@ -14,6 +14,8 @@ import { FakeStream, StreamError, toHranaError } from "./_hrana_stream.ts";
 export interface FakeTurso extends AsyncDisposable {
   /** `http://127.0.0.1:PORT`, the URL form for `openDatabase` (libsql:// would mean TLS). */
   url: string;
+  /** The libSQL file behind it, for tests that read it back with a connection of their own. */
+  path: string;
   /** HTTP requests received so far, refused ones included. */
   readonly requests: number;
   /** Streams open now (a baton is outstanding for each). */
@@ -122,6 +124,7 @@ export async function startFakeTurso(options: { authToken?: string } = {}): Prom
 
   return {
     url: `http://127.0.0.1:${server.addr.port}`,
+    path: dbPath,
     get requests() {
       return requests;
     },
