@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { printable, Timestamp } from "./common.ts";
+import { displayName, pathInteger, Timestamp, UserId } from "./common.ts";
 
 const region = z.string().regex(
   /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/,
@@ -48,7 +48,7 @@ export const Environment = z.object({
 }).openapi("Environment");
 
 export const CreateEnvironment = z.object({
-  name: printable(100).openapi({ example: "production" }),
+  name: displayName(100).openapi({ example: "production" }),
   region,
   dbInstanceIdentifier,
   credentials: CredentialsInput.optional(),
@@ -57,7 +57,7 @@ export const CreateEnvironment = z.object({
 });
 
 export const UpdateEnvironment = z.object({
-  name: printable(100).optional().openapi({ example: "production" }),
+  name: displayName(100).optional().openapi({ example: "production" }),
   region: region.optional(),
   dbInstanceIdentifier: dbInstanceIdentifier.optional(),
   credentials: CredentialsInput.nullable().optional().openapi({
@@ -79,11 +79,11 @@ export const Member = z.object({
 }).openapi("Member");
 
 export const MemberParams = z.object({
-  id: z.coerce.number().int().positive().openapi({
+  id: pathInteger(z.number().int().positive()).openapi({
     param: { name: "id", in: "path" },
     example: 1,
   }),
-  userId: z.string().min(1).max(255).openapi({
+  userId: UserId.openapi({
     param: { name: "userId", in: "path" },
     example: "user-2",
   }),

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { METRIC_TYPES } from "../../metrics/catalogue.ts";
-import { Timestamp } from "./common.ts";
+import { queryInteger, Timestamp } from "./common.ts";
 
 export const MetricsQuery = z.object({
   type: z.preprocess(
@@ -19,7 +19,7 @@ export const MetricsQuery = z.object({
     description: "Average, Minimum, Maximum, Sum, SampleCount, or a percentile such as p99",
     example: "Average",
   }),
-  period: z.coerce.number().int().positive().optional().openapi({
+  period: queryInteger(z.number().int().positive().optional()).openapi({
     param: { name: "period", in: "query" },
     description:
       "Seconds, a multiple of 60. Default: the smallest that keeps each series within 1,440 points and within CloudWatch's retention (60 s for 15 days, 300 s for 63 days, 3,600 s for 455 days)",

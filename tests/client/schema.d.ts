@@ -324,7 +324,10 @@ export interface components {
          *     }
          */
         CreateEnvironment: {
-            /** @example production */
+            /**
+             * @description Stored in Unicode NFC without surrounding spaces; needs a visible character; no control, invisible (default-ignorable or format, such as U+200B), bidirectional-control or non-characters, and no lone surrogates
+             * @example production
+             */
             name: string;
             /** @example us-east-1 */
             region: string;
@@ -351,7 +354,10 @@ export interface components {
          *     }
          */
         UpdateEnvironment: {
-            /** @example production */
+            /**
+             * @description Stored in Unicode NFC without surrounding spaces; needs a visible character; no control, invisible (default-ignorable or format, such as U+200B), bidirectional-control or non-characters, and no lone surrogates
+             * @example production
+             */
             name?: string;
             /** @example us-east-1 */
             region?: string;
@@ -473,7 +479,10 @@ export interface components {
          *     }
          */
         CreateCapture: {
-            /** @example black-friday-peak */
+            /**
+             * @description Stored in Unicode NFC without surrounding spaces; needs a visible character; no control, invisible (default-ignorable or format, such as U+200B), bidirectional-control or non-characters, and no lone surrogates
+             * @example black-friday-peak
+             */
             name: string;
             /** @example 1 */
             envId: number;
@@ -507,7 +516,10 @@ export interface components {
          *     }
          */
         UpdateCapture: {
-            /** @example black-friday-peak-2 */
+            /**
+             * @description Stored in Unicode NFC without surrounding spaces; needs a visible character; no control, invisible (default-ignorable or format, such as U+200B), bidirectional-control or non-characters, and no lone surrogates
+             * @example black-friday-peak-2
+             */
             name?: string;
             /**
              * Format: date-time
@@ -769,7 +781,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Numeric id */
+                /** @description Numeric id, in plain digits */
                 id: number;
             };
             cookie?: never;
@@ -832,7 +844,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Numeric id */
+                /** @description Numeric id, in plain digits */
                 id: number;
             };
             cookie?: never;
@@ -911,7 +923,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Numeric id */
+                /** @description Numeric id, in plain digits */
                 id: number;
             };
             cookie?: never;
@@ -1015,7 +1027,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Numeric id */
+                /** @description Numeric id, in plain digits */
                 id: number;
             };
             cookie?: never;
@@ -1079,6 +1091,7 @@ export interface operations {
             header?: never;
             path: {
                 id: number;
+                /** @description A user id (JWT sub): 1–255 characters, well-formed Unicode, no control characters (U+0000–U+001F, U+007F–U+009F) */
                 userId: string;
             };
             cookie?: never;
@@ -1194,6 +1207,7 @@ export interface operations {
             header?: never;
             path: {
                 id: number;
+                /** @description A user id (JWT sub): 1–255 characters, well-formed Unicode, no control characters (U+0000–U+001F, U+007F–U+009F) */
                 userId: string;
             };
             cookie?: never;
@@ -1280,7 +1294,7 @@ export interface operations {
         parameters: {
             query?: {
                 envId?: number;
-                /** @description Exact name */
+                /** @description Exact name, compared in Unicode NFC */
                 name?: string;
                 /** @description Repeatable: ?status=RUNNING&status=SCHEDULED */
                 status?: components["schemas"]["CaptureStatus"][];
