@@ -37,13 +37,13 @@ export async function normalizeStoredNames(db: Database): Promise<NameNormalizat
     envId: captures.envId,
     name: captures.name,
   })
-    .from(captures);
+    .from(captures).orderBy(captures.id);
   await normalize(captureRows, "captures", result, (row, name) =>
     db.update(captures).set({ name })
       .where(and(eq(captures.id, row.id), eq(captures.name, row.name)))
       .run());
   const environmentRows = await db.select({ id: environments.id, name: environments.name })
-    .from(environments);
+    .from(environments).orderBy(environments.id);
   await normalize(
     environmentRows.map((row) => ({ ...row, envId: null })),
     "environments",
