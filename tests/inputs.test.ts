@@ -80,8 +80,9 @@ Deno.test("GET /api/captures refuses non-canonical envId and limit, and treats e
     await integerRefused(await t.as("owner").get(`/api/captures?limit=${bad}`), "limit");
   }
   await integerRefused(await t.as("owner").get(`/api/captures/1/metrics?period=060`), "period");
-  // ?limit= is no limit (the default 50), ?envId= is every environment.
-  for (const query of ["limit=", "envId=", "limit=&envId=", `limit=&envId=${env.id}`]) {
+  // ?limit= is no limit (the default 50), ?envId= is every environment; so for every parameter.
+  const empty = ["limit=", "envId=", "limit=&envId=", `limit=&envId=${env.id}`, "cursor=", "name="];
+  for (const query of [...empty, "status=", "status=&status="]) {
     const res = await t.as("owner").get(`/api/captures?${query}`);
     assert.equal(res.status, 200, `${query}: ${await res.clone().text()}`);
     assert.equal((await res.json()).length, 1);

@@ -1,5 +1,13 @@
 import { z } from "@hono/zod-openapi";
-import { displayName, nameFilter, pathInteger, queryInteger, Timestamp } from "./common.ts";
+import {
+  displayName,
+  nameFilter,
+  pathInteger,
+  queryInteger,
+  queryList,
+  queryText,
+  Timestamp,
+} from "./common.ts";
 
 export const CAPTURE_STATUSES = ["SCHEDULED", "RUNNING", "DONE", "FAILED"] as const;
 
@@ -125,14 +133,11 @@ export const ListCapturesQuery = z.object({
     param: { name: "envId", in: "query" },
     example: 1,
   }),
-  name: nameFilter(100).optional().openapi({
+  name: queryText(nameFilter(100).optional()).openapi({
     param: { name: "name", in: "query" },
     description: "Exact name, compared in Unicode NFC",
   }),
-  status: z.preprocess(
-    (value) => (typeof value === "string" ? [value] : value),
-    z.array(CaptureStatus).optional(),
-  ).openapi({
+  status: queryList(z.array(CaptureStatus).optional()).openapi({
     param: { name: "status", in: "query", style: "form", explode: true },
     description: "Repeatable: ?status=RUNNING&status=SCHEDULED",
     type: "array",
@@ -142,7 +147,7 @@ export const ListCapturesQuery = z.object({
     param: { name: "limit", in: "query" },
     example: 50,
   }),
-  cursor: z.string().min(1).max(64).optional().openapi({
+  cursor: queryText(z.string().min(1).max(64).optional()).openapi({
     param: { name: "cursor", in: "query" },
     description: "Opaque; copy it from the Link rel=next header",
   }),

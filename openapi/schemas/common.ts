@@ -33,6 +33,22 @@ export const pathInteger = <T extends z.ZodType>(schema: T) =>
 export const queryInteger = <T extends z.ZodType>(schema: T) =>
   z.preprocess((value, ctx) => (value === "" ? undefined : canonicalInteger(value, ctx)), schema);
 
+/** A text query parameter; an empty value (`?cursor=`) means absent, as for integers. */
+export const queryText = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value) => (value === "" ? undefined : value), schema);
+
+/**
+ * A repeatable query parameter (`?status=A&status=B`) as a list; empty values are dropped, and
+ * none left means absent.
+ */
+export const queryList = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value) => {
+    const list = typeof value === "string" ? [value] : value;
+    if (!Array.isArray(list)) return list;
+    const given = list.filter((item) => item !== "");
+    return given.length > 0 ? given : undefined;
+  }, schema);
+
 /** A positive integer id in a path, e.g. /api/environments/{id}. */
 export const IdParams = z.object({
   id: pathInteger(z.number().int().positive()).openapi({
