@@ -15,6 +15,7 @@ import {
 import { TEST_SECRET, type TestContext, testContext } from "./helpers/context.ts";
 import { NOW, postCapture } from "./helpers/captures.ts";
 import { assertProblem } from "./helpers/problem.ts";
+import { ROOT } from "./helpers/process.ts";
 
 const NON_CANONICAL = [
   "0x7",
@@ -332,6 +333,7 @@ Deno.test("deno task token refuses a --sub the verifier would refuse", async () 
   const run = (sub: string) =>
     new Deno.Command(Deno.execPath(), {
       args: ["run", "--allow-read", "--allow-env", "scripts/token.ts", "--sub", sub],
+      cwd: ROOT,
       env: { JWT_SECRET: TEST_SECRET },
       stdout: "piped",
       stderr: "piped",
