@@ -10,7 +10,7 @@ import { migrateDatabase } from "./db/migrate.ts";
 import { rootCauseMessage } from "./db/errors.ts";
 import { systemClock } from "./lifecycle/clock.ts";
 import { createSweeper } from "./lifecycle/sweeper.ts";
-import { createLogger } from "./logger.ts";
+import { createLogger, type Logger } from "./logger.ts";
 import { createCloudWatchClient } from "./metrics/cloudwatch.ts";
 import { createSnapshotter } from "./metrics/snapshotter.ts";
 
@@ -44,7 +44,7 @@ async function main(cron: SweepCron) {
     config.jwt = { ...config.jwt, secret };
   }
 
-  const database = await openAndMigrate(config.databaseUrl, config.databaseAuthToken);
+  const database = await openAndMigrate(config.databaseUrl, config.databaseAuthToken, logger);
   const databaseFileIntact = await databaseFileCheck(config.databaseUrl);
 
   const cloudwatch = createCloudWatchClient({
@@ -187,7 +187,11 @@ async function within(work: Promise<unknown>, deadline: number): Promise<boolean
 }
 
 /** Opens the database and applies migrations, or stops with one line naming the fix. */
-async function openAndMigrate(url: string, authToken?: string): Promise<DatabaseHandle> {
+async function openAndMigrate(
+  url: string,
+  authToken: string | undefined,
+  logger: Logger,
+): Promise<DatabaseHandle> {
   const path = databaseFilePath(url);
   // A libSQL URL may carry ?authToken=…; only its part before the query is ever printed.
   const shown = url.split("?")[0];
@@ -206,7 +210,7 @@ async function openAndMigrate(url: string, authToken?: string): Promise<Database
   const database = await openDatabase(url, authToken).catch((e) =>
     fail(`cannot open the database ${shown} (${describeDatabaseError(e)}); ${fix}`)
   );
-  await migrateDatabase(database.db).catch((e) =>
+  await migrateDatabase(database.db, { warn: logger.warn }).catch((e) =>
     fail(`cannot migrate the database ${shown} (${describeDatabaseError(e)}); ${fix}`)
   );
   return database;

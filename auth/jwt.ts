@@ -7,6 +7,7 @@ import {
   type JWTVerifyGetKey,
 } from "jose";
 import type { Config } from "../config.ts";
+import { USER_ID_MAX, userIdProblem } from "../inputs.ts";
 
 /** Resolves a bearer token to the caller's user id, or throws InvalidTokenError. */
 export type TokenVerifier = (token: string) => Promise<{ userId: string }>;
@@ -81,6 +82,12 @@ export function createTokenVerifier(
     }
     if (typeof payload.sub !== "string" || payload.sub.length === 0) {
       throw new InvalidTokenError("The token has no subject (sub)");
+    }
+    // The same rule as member ids in paths and the token script, so every door admits one set.
+    if (userIdProblem(payload.sub) !== undefined) {
+      throw new InvalidTokenError(
+        `The token's subject (sub) must be 1 to ${USER_ID_MAX} characters without control characters`,
+      );
     }
     return { userId: payload.sub };
   };

@@ -26,7 +26,9 @@ const database = await openDatabase(url, authToken).catch((e) =>
   fail(`cannot open the database ${shown(url)}: ${rootCauseMessage(e)}`)
 );
 const before = await pingDatabase(database.client).catch(() => 0);
-await migrateDatabase(database.db).catch((e) =>
+const warn = (message: string, fields: Record<string, unknown>) =>
+  console.error(`capwatch: ${message}: ${JSON.stringify(fields)}`);
+await migrateDatabase(database.db, { warn }).catch((e) =>
   fail(`cannot migrate ${shown(url)}: ${rootCauseMessage(e)}`)
 );
 const after = await pingDatabase(database.client);

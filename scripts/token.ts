@@ -2,6 +2,7 @@
 import { parseArgs } from "node:util";
 import { hasDevSecret, loadDevSecret } from "../auth/dev_secret.ts";
 import { mintToken, parseTtl } from "../auth/mint.ts";
+import { USER_ID_RULE, userIdProblem } from "../inputs.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -9,6 +10,11 @@ const { values } = parseArgs({
 });
 if (!values.sub) {
   console.error("usage: deno task token --sub USER_ID [--ttl 1h]");
+  Deno.exit(2);
+}
+const subProblem = userIdProblem(values.sub);
+if (subProblem) {
+  console.error(`capwatch: --sub ${subProblem} (${USER_ID_RULE})`);
   Deno.exit(2);
 }
 let secret = Deno.env.get("JWT_SECRET");

@@ -1,5 +1,13 @@
 import { z } from "@hono/zod-openapi";
-import { printable, Timestamp } from "./common.ts";
+import {
+  displayName,
+  nameFilter,
+  pathInteger,
+  queryInteger,
+  queryList,
+  queryText,
+  Timestamp,
+} from "./common.ts";
 
 export const CAPTURE_STATUSES = ["SCHEDULED", "RUNNING", "DONE", "FAILED"] as const;
 
@@ -63,7 +71,7 @@ export const Capture = z.object({
 });
 
 export const CreateCapture = z.object({
-  name: printable(100).openapi({ example: "black-friday-peak" }),
+  name: displayName(100).openapi({ example: "black-friday-peak" }),
   envId: z.number().int().positive().openapi({ example: 1 }),
   status: z.enum(["SCHEDULED", "RUNNING", "STARTED", "STARTING"]).optional().openapi({
     description:
@@ -106,7 +114,7 @@ export const CreateCapture = z.object({
 });
 
 export const UpdateCapture = z.object({
-  name: printable(100).optional().openapi({ example: "black-friday-peak-2" }),
+  name: displayName(100).optional().openapi({ example: "black-friday-peak-2" }),
   scheduledStart: isoInstant.optional().openapi({ description: "Only while SCHEDULED" }),
   duration: duration.optional().openapi({
     description: "While SCHEDULED or RUNNING; the new end may not be in the past",
@@ -121,35 +129,32 @@ export const UpdateCapture = z.object({
 });
 
 export const ListCapturesQuery = z.object({
-  envId: z.coerce.number().int().positive().optional().openapi({
+  envId: queryInteger(z.number().int().positive().optional()).openapi({
     param: { name: "envId", in: "query" },
     example: 1,
   }),
-  name: z.string().min(1).max(100).optional().openapi({
+  name: queryText(nameFilter(100).optional()).openapi({
     param: { name: "name", in: "query" },
-    description: "Exact name",
+    description: "Exact name, compared in Unicode NFC",
   }),
-  status: z.preprocess(
-    (value) => (typeof value === "string" ? [value] : value),
-    z.array(CaptureStatus).optional(),
-  ).openapi({
+  status: queryList(z.array(CaptureStatus).optional()).openapi({
     param: { name: "status", in: "query", style: "form", explode: true },
     description: "Repeatable: ?status=RUNNING&status=SCHEDULED",
     type: "array",
     items: { $ref: "#/components/schemas/CaptureStatus" },
   }),
-  limit: z.coerce.number().int().min(1).max(200).default(50).openapi({
+  limit: queryInteger(z.number().int().min(1).max(200).default(50)).openapi({
     param: { name: "limit", in: "query" },
     example: 50,
   }),
-  cursor: z.string().min(1).max(64).optional().openapi({
+  cursor: queryText(z.string().min(1).max(64).optional()).openapi({
     param: { name: "cursor", in: "query" },
     description: "Opaque; copy it from the Link rel=next header",
   }),
 });
 
 export const CaptureIdParams = z.object({
-  id: z.coerce.number().int().positive().openapi({
+  id: pathInteger(z.number().int().positive()).openapi({
     param: { name: "id", in: "path" },
     example: 42,
   }),

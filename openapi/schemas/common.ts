@@ -1,22 +1,92 @@
 import { z } from "@hono/zod-openapi";
+import {
+  INTEGER_RULE,
+  NAME_RULE,
+  nameProblem,
+  normalizeName,
+  parseCanonicalInteger,
+  USER_ID_MAX,
+  USER_ID_RULE,
+  userIdProblem,
+} from "../../inputs.ts";
+
+// Path and query values arrive as text; the one integer parser turns them into numbers, so
+// 0x7, " 7", 07, 7.0 and 1e3 are refused instead of coerced. The document still says integer.
+const canonicalInteger = (value: unknown, ctx: z.core.$RefinementCtx) => {
+  if (typeof value !== "string") {
+    if (Array.isArray(value)) ctx.addIssue({ code: "custom", message: "give it once" });
+    return value;
+  }
+  const parsed = parseCanonicalInteger(value);
+  if (parsed === undefined) {
+    ctx.addIssue({ code: "custom", message: INTEGER_RULE });
+    return z.NEVER;
+  }
+  return parsed;
+};
+
+/** An integer path parameter: canonical digits only (see inputs.ts), then `schema`'s bounds. */
+export const pathInteger = <T extends z.ZodType>(schema: T) =>
+  z.preprocess(canonicalInteger, schema);
+
+/** An integer query parameter: as pathInteger, and an empty value (`?limit=`) means absent. */
+export const queryInteger = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value, ctx) => (value === "" ? undefined : canonicalInteger(value, ctx)), schema);
+
+/** A text query parameter; an empty value (`?cursor=`) means absent, as for integers. */
+export const queryText = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value) => (value === "" ? undefined : value), schema);
+
+/**
+ * A repeatable query parameter (`?status=A&status=B`) as a list; empty values are dropped, and
+ * none left means absent.
+ */
+export const queryList = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value) => {
+    const list = typeof value === "string" ? [value] : value;
+    if (!Array.isArray(list)) return list;
+    const given = list.filter((item) => item !== "");
+    return given.length > 0 ? given : undefined;
+  }, schema);
 
 /** A positive integer id in a path, e.g. /api/environments/{id}. */
 export const IdParams = z.object({
-  id: z.coerce.number().int().positive().openapi({
+  id: pathInteger(z.number().int().positive()).openapi({
     param: { name: "id", in: "path" },
     example: 1,
-    description: "Numeric id",
+    description: "Numeric id, in plain digits",
   }),
 });
 
-// No control characters (Unicode Cc) and no lone surrogates (Cs), spelled without \p{…} and the
-// u flag so the pattern in the document means the same to every JSON Schema validator.
-// deno-lint-ignore no-control-regex -- matching control characters is the point: they are refused
-const PRINTABLE = /^(?:[^\x00-\x1F\x7F-\x9F\uD800-\uDFFF]|[\uD800-\uDBFF][\uDC00-\uDFFF])+$/;
+/**
+ * A display name (capture, environment): NFC, trimmed, 1–`max` UTF-16 units, and nameProblem's
+ * rules. The rules live in a refinement, not a pattern: a pattern that says them needs \p{…} or
+ * surrogate escapes, which JSON Schema validators and generated clients read differently.
+ */
+export const displayName = (max: number) =>
+  z.string().overwrite(normalizeName).min(1).max(max).superRefine((name, ctx) => {
+    if (name.length === 0) return;
+    const problem = nameProblem(name);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  }).openapi({ description: NAME_RULE });
 
-/** Printable text: no control characters, not blank. */
-export const printable = (max: number) =>
-  z.string().trim().min(1).max(max).regex(PRINTABLE, "must contain only printable characters");
+/**
+ * A name to look up: normalised like displayName, but not held to its rules, so a name stored
+ * before they existed can still be found.
+ */
+export const nameFilter = (max: number) => z.string().overwrite(normalizeName).min(1).max(max);
+
+/** A user id (the JWT `sub`): userIdProblem's rule, the same as the token verifier applies. */
+export const UserId = z.string().superRefine((id, ctx) => {
+  const problem = userIdProblem(id);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+}).openapi({
+  minLength: 1,
+  maxLength: USER_ID_MAX,
+  // BMP escapes only, so the pattern means the same with and without the u flag.
+  pattern: "^[^\\x00-\\x1F\\x7F-\\x9F]+$",
+  description: `A user id (JWT sub): ${USER_ID_RULE}`,
+});
 
 /** An ISO-8601 timestamp in UTC. */
 export const Timestamp = z.string().openapi({

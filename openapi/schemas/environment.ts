@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { regionProblem } from "../../metrics/partitions.ts";
-import { printable, Timestamp } from "./common.ts";
+import { displayName, pathInteger, Timestamp, UserId } from "./common.ts";
 
 // One check for create and PATCH: a region no AWS partition serves would fail every read later.
 const region = z.string().superRefine((value, ctx) => {
@@ -55,7 +55,7 @@ export const Environment = z.object({
 }).openapi("Environment");
 
 export const CreateEnvironment = z.object({
-  name: printable(100).openapi({ example: "production" }),
+  name: displayName(100).openapi({ example: "production" }),
   region,
   dbInstanceIdentifier,
   credentials: CredentialsInput.optional(),
@@ -64,7 +64,7 @@ export const CreateEnvironment = z.object({
 });
 
 export const UpdateEnvironment = z.object({
-  name: printable(100).optional().openapi({ example: "production" }),
+  name: displayName(100).optional().openapi({ example: "production" }),
   region: region.optional(),
   dbInstanceIdentifier: dbInstanceIdentifier.optional(),
   credentials: CredentialsInput.nullable().optional().openapi({
@@ -86,11 +86,11 @@ export const Member = z.object({
 }).openapi("Member");
 
 export const MemberParams = z.object({
-  id: z.coerce.number().int().positive().openapi({
+  id: pathInteger(z.number().int().positive()).openapi({
     param: { name: "id", in: "path" },
     example: 1,
   }),
-  userId: z.string().min(1).max(255).openapi({
+  userId: UserId.openapi({
     param: { name: "userId", in: "path" },
     example: "user-2",
   }),

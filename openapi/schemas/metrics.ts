@@ -1,10 +1,9 @@
 import { z } from "@hono/zod-openapi";
 import { METRIC_TYPES } from "../../metrics/catalogue.ts";
-import { Timestamp } from "./common.ts";
+import { queryInteger, queryList, queryText, Timestamp } from "./common.ts";
 
 export const MetricsQuery = z.object({
-  type: z.preprocess(
-    (value) => (typeof value === "string" ? [value] : value),
+  type: queryList(
     z.array(z.string().min(1).max(64)).max(METRIC_TYPES.length).optional(),
   ).openapi({
     param: { name: "type", in: "query", style: "form", explode: true },
@@ -14,12 +13,12 @@ export const MetricsQuery = z.object({
       METRIC_TYPES.join(", ")
     }. The old names ("CPU UTILIZATION", …) are accepted too.`,
   }),
-  stat: z.string().min(1).max(16).default("Average").openapi({
+  stat: queryText(z.string().min(1).max(16).default("Average")).openapi({
     param: { name: "stat", in: "query" },
     description: "Average, Minimum, Maximum, Sum, SampleCount, or a percentile such as p99",
     example: "Average",
   }),
-  period: z.coerce.number().int().positive().optional().openapi({
+  period: queryInteger(z.number().int().positive().optional()).openapi({
     param: { name: "period", in: "query" },
     description:
       "Seconds, a multiple of 60. Default: the smallest that keeps each series within 1,440 points and within CloudWatch's retention (60 s for 15 days, 300 s for 63 days, 3,600 s for 455 days)",

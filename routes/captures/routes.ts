@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireUser } from "../../auth/require_user.ts";
+import { requireJsonBody } from "../json_body.ts";
 import { json, jsonBody, problems } from "../../openapi/helpers.ts";
 import {
   Capture,
@@ -58,7 +59,7 @@ export const create = createRoute({
   path: "/api/captures",
   tags,
   security,
-  middleware: [requireUser] as const,
+  middleware: [requireUser, requireJsonBody] as const,
   operationId: "createCapture",
   summary: "Post a new capture",
   description:
@@ -79,7 +80,7 @@ const update = (method: "put" | "patch", operationId: string) =>
     path: "/api/captures/{id}",
     tags,
     security,
-    middleware: [requireUser] as const,
+    middleware: [requireUser, requireJsonBody] as const,
     operationId,
     summary: method === "put" ? "Edit a capture" : "Edit a capture (PATCH)",
     description:

@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireUser } from "../../auth/require_user.ts";
+import { requireJsonBody } from "../json_body.ts";
 import { json, jsonBody, problems } from "../../openapi/helpers.ts";
 import { IdParams } from "../../openapi/schemas/common.ts";
 import {
@@ -31,7 +32,7 @@ export const create = createRoute({
   path: "/api/environments",
   tags,
   security,
-  middleware: [requireUser] as const,
+  middleware: [requireUser, requireJsonBody] as const,
   operationId: "createEnvironment",
   summary: "Register an environment",
   description:
@@ -67,7 +68,7 @@ export const update = createRoute({
   path: "/api/environments/{id}",
   tags,
   security,
-  middleware: [requireUser] as const,
+  middleware: [requireUser, requireJsonBody] as const,
   operationId: "updateEnvironment",
   summary: "Change an environment",
   description: "Admins only. `credentials: null` removes the environment's own credentials.",

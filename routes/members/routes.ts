@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireUser } from "../../auth/require_user.ts";
+import { requireJsonBody } from "../json_body.ts";
 import { json, jsonBody, problems } from "../../openapi/helpers.ts";
 import { IdParams } from "../../openapi/schemas/common.ts";
 import { Member, MemberParams, PutMember } from "../../openapi/schemas/environment.ts";
@@ -28,7 +29,7 @@ export const put = createRoute({
   path: "/api/environments/{id}/members/{userId}",
   tags,
   security,
-  middleware: [requireUser] as const,
+  middleware: [requireUser, requireJsonBody] as const,
   operationId: "putMember",
   summary: "Add a member or change a role",
   description:

@@ -324,7 +324,10 @@ export interface components {
          *     }
          */
         CreateEnvironment: {
-            /** @example production */
+            /**
+             * @description Stored in Unicode NFC without surrounding spaces; needs a visible character; no control, invisible (default-ignorable or format, such as U+200B), bidirectional-control or non-characters, and no lone surrogates
+             * @example production
+             */
             name: string;
             /**
              * @description An AWS region of a known partition (aws, aws-cn, aws-us-gov, aws-iso*, aws-eusc); its endpoints use that partition's DNS suffix, e.g. cn-north-1 → amazonaws.com.cn
@@ -354,7 +357,10 @@ export interface components {
          *     }
          */
         UpdateEnvironment: {
-            /** @example production */
+            /**
+             * @description Stored in Unicode NFC without surrounding spaces; needs a visible character; no control, invisible (default-ignorable or format, such as U+200B), bidirectional-control or non-characters, and no lone surrogates
+             * @example production
+             */
             name?: string;
             /**
              * @description An AWS region of a known partition (aws, aws-cn, aws-us-gov, aws-iso*, aws-eusc); its endpoints use that partition's DNS suffix, e.g. cn-north-1 → amazonaws.com.cn
@@ -479,7 +485,10 @@ export interface components {
          *     }
          */
         CreateCapture: {
-            /** @example black-friday-peak */
+            /**
+             * @description Stored in Unicode NFC without surrounding spaces; needs a visible character; no control, invisible (default-ignorable or format, such as U+200B), bidirectional-control or non-characters, and no lone surrogates
+             * @example black-friday-peak
+             */
             name: string;
             /** @example 1 */
             envId: number;
@@ -513,7 +522,10 @@ export interface components {
          *     }
          */
         UpdateCapture: {
-            /** @example black-friday-peak-2 */
+            /**
+             * @description Stored in Unicode NFC without surrounding spaces; needs a visible character; no control, invisible (default-ignorable or format, such as U+200B), bidirectional-control or non-characters, and no lone surrogates
+             * @example black-friday-peak-2
+             */
             name?: string;
             /**
              * Format: date-time
@@ -775,7 +787,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Numeric id */
+                /** @description Numeric id, in plain digits */
                 id: number;
             };
             cookie?: never;
@@ -838,7 +850,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Numeric id */
+                /** @description Numeric id, in plain digits */
                 id: number;
             };
             cookie?: never;
@@ -917,7 +929,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Numeric id */
+                /** @description Numeric id, in plain digits */
                 id: number;
             };
             cookie?: never;
@@ -1021,7 +1033,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Numeric id */
+                /** @description Numeric id, in plain digits */
                 id: number;
             };
             cookie?: never;
@@ -1085,6 +1097,7 @@ export interface operations {
             header?: never;
             path: {
                 id: number;
+                /** @description A user id (JWT sub): 1–255 characters, well-formed Unicode, no control characters (U+0000–U+001F, U+007F–U+009F) */
                 userId: string;
             };
             cookie?: never;
@@ -1200,6 +1213,7 @@ export interface operations {
             header?: never;
             path: {
                 id: number;
+                /** @description A user id (JWT sub): 1–255 characters, well-formed Unicode, no control characters (U+0000–U+001F, U+007F–U+009F) */
                 userId: string;
             };
             cookie?: never;
@@ -1286,7 +1300,7 @@ export interface operations {
         parameters: {
             query?: {
                 envId?: number;
-                /** @description Exact name */
+                /** @description Exact name, compared in Unicode NFC */
                 name?: string;
                 /** @description Repeatable: ?status=RUNNING&status=SCHEDULED */
                 status?: components["schemas"]["CaptureStatus"][];

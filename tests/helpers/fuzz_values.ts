@@ -9,7 +9,7 @@ import type { Parameter, Schema } from "./openapi_contract.ts";
 
 /** A value looked up in the test's world (a seeded id, an existing name) when the request runs. */
 export class Ref {
-  /** `spelling` writes a numeric id another way in a path: 00042, +42, 42.0, 4.2e1. */
+  /** `spelling` writes a numeric id another way in a path: 00042, +42, 42.0, 4.2e1, 0x2a, " 42". */
   constructor(readonly name: string, readonly spelling: Spelling = "plain") {}
   [fc.toStringMethod]() {
     return this.spelling === "plain" ? `ref(${this.name})` : `ref(${this.name}, ${this.spelling})`;
@@ -17,7 +17,16 @@ export class Ref {
 }
 
 /** Other ways to write a numeric id in a path. */
-export type Spelling = "plain" | "zeros" | "plus" | "decimal" | "exponent";
+export type Spelling =
+  | "plain"
+  | "zeros"
+  | "plus"
+  | "decimal"
+  | "exponent"
+  | "hex"
+  | "space"
+  | "trailingSpace"
+  | "fullwidth";
 
 /** `value` as `spelling` says (non-numbers stay as they are). */
 export function spell(value: string | number, spelling: Spelling): string {
@@ -31,6 +40,14 @@ export function spell(value: string | number, spelling: Spelling): string {
       return `${value}.0`;
     case "exponent":
       return value.toExponential();
+    case "hex":
+      return `0x${value.toString(16)}`;
+    case "space":
+      return ` ${value}`;
+    case "trailingSpace":
+      return `${value} `;
+    case "fullwidth":
+      return String(value).replace(/[0-9]/g, (d) => String.fromCharCode(0xff10 + Number(d)));
     default:
       return String(value);
   }
@@ -249,16 +266,35 @@ export function objectOf(
   return fc.oneof({ weight: 2, arbitrary: validObject }, { weight: 1, arbitrary: perturbed });
 }
 
-const contentTypes = fc.constantFrom<string | null>(
-  "application/json; charset=utf-8",
-  "APPLICATION/JSON",
-  "application/vnd.api+json",
-  "text/plain",
-  "application/x-www-form-urlencoded",
-  "multipart/form-data; boundary=x",
-  "application/json; charset=",
-  null,
-);
+/**
+ * Content-Type spellings and whether RFC 9110 §8.3.1 with RFC 8259 makes each a UTF-8 JSON body:
+ * essence and parameter names are case-insensitive, OWS may surround ";", values may be quoted.
+ */
+export const JSON_SPELLINGS: Record<string, boolean> = {
+  "application/json": true,
+  "application/json; charset=utf-8": true,
+  "APPLICATION/JSON": true,
+  "application/json ; charset=utf-8": true,
+  'Application/JSON;charset="UTF-8"': true,
+  "application/json;charset=UTF-8;": true,
+  "application/json\t;\tCharset=utf-8": true,
+  "application/json; charset=utf-16": false,
+  'application/json; charset="utf-16le"': false,
+  "application/json; charset=iso-8859-1": false,
+  "application/json; charset=utf-8; charset=utf-16": false,
+  "application/json; charset=": false,
+  "application/json charset=utf-8": false,
+  "application/json,text/plain": false,
+  "application/jsonx": false,
+  "application/json-patch+json": false,
+  "application/vnd.api+json": false,
+  "text/json": false,
+  "text/plain": false,
+  "application/x-www-form-urlencoded": false,
+  "multipart/form-data; boundary=x": false,
+};
+
+const contentTypes = fc.constantFrom<string | null>(...Object.keys(JSON_SPELLINGS), null);
 
 /** Request bodies for an operation whose JSON body has schema `s`. */
 export function bodyOf(
@@ -314,7 +350,85 @@ export const strayBody: fc.Arbitrary<BodySpec> = fc.oneof(
   },
 );
 
+/** Non-canonical numbers, as URL text: each has a lenient reading as an integer. */
+export const NON_CANONICAL_NUMBERS = [
+  "0x7",
+  "%207",
+  "7%20",
+  "07",
+  "1e3",
+  "%2B7",
+  "+7",
+  "7.0",
+  "-0",
+  "9007199254740993",
+  "9007199254740992",
+  "%EF%BC%97",
+  "0b1",
+  "0o7",
+  "1_000",
+];
+
+/** Hostile text as URL-encoded bytes: controls, lone surrogates, overlong and invalid UTF-8, invisible and bidi characters, NFD. */
+export const HOSTILE_URL_TEXT = [
+  "%00",
+  "%01",
+  "%1B%5B31m",
+  "%0D%0Ax",
+  "%7F",
+  "%C2%85",
+  "%ED%A0%80",
+  "%ED%BF%BF",
+  "a%ED%A0%80b",
+  "%C0%AF",
+  "%FF",
+  "%E2%80%8B",
+  "x%E2%80%8B",
+  "%E2%80%AEx",
+  "%E2%81%A6x%E2%81%A9",
+  "%E3%85%A4",
+  "%E2%A0%80",
+  "%C2%AD",
+  "%EF%BB%BFx",
+  "cafe%CC%81",
+  "caf%C3%A9",
+];
+
+/** Names at the edges of Unicode: NFD, invisible, blank-rendering, bidi controls, lone surrogates. */
+export const UNICODE_EDGE_NAMES = [
+  "cafe\u0301",
+  "caf\u00e9",
+  "x\u200b",
+  "\u200b",
+  "\u200b\u200c\u200d",
+  "\u3164",
+  "\u3164\u3164",
+  "\u2800",
+  "\u115f\u1160",
+  "\u00ad",
+  "\ufeffx",
+  "x\u2060",
+  "\u202egnp.exe",
+  "a\u2066b\u2069",
+  "\u200ex",
+  "\u061cx",
+  " \t ",
+  "\u00a0",
+  "\u3000",
+  "\u0301",
+  "a\ud800",
+  "\udc00z",
+  "a\u0007",
+  "a\u0085",
+  "\uffff",
+  "\u{1F642}",
+  "\u{1F468}\u200d\u{1F469}",
+  "\u2764\ufe0f",
+];
+
 const numericEdges = [
+  ...NON_CANONICAL_NUMBERS,
+  ...HOSTILE_URL_TEXT,
   "0",
   "-1",
   "-42",
@@ -354,7 +468,16 @@ export function pathValue(
       weight: 1,
       arbitrary: fc.tuple(
         fc.constantFrom(...refs),
-        fc.constantFrom<Spelling>("zeros", "plus", "decimal", "exponent"),
+        fc.constantFrom<Spelling>(
+          "zeros",
+          "plus",
+          "decimal",
+          "exponent",
+          "hex",
+          "space",
+          "trailingSpace",
+          "fullwidth",
+        ),
       ).map(([r, spelling]) => new Ref(r, spelling)),
     },
     { weight: 2, arbitrary: unknown },
@@ -370,8 +493,18 @@ export function pathValue(
   ).filter((v) => v instanceof Ref || ![".", "..", ""].includes(v.raw));
 }
 
+/** Query text sent as is, already URL-encoded (URLSearchParams would re-encode it). */
+export class RawQuery {
+  constructor(readonly raw: string) {}
+  [fc.toStringMethod]() {
+    return `raw(${this.raw})`;
+  }
+}
+
 const garbageQuery = fc.oneof(
   fc.constantFrom("", "-1", "0", "1.5", "1e3", "abc", "NaN", "Infinity", "%", "\u{1F642}"),
+  fc.constantFrom(...NON_CANONICAL_NUMBERS, ...HOSTILE_URL_TEXT).map((raw) => new RawQuery(raw)),
+  fc.constantFrom(...UNICODE_EDGE_NAMES),
   fc.constantFrom("x".repeat(300), "201", "2".repeat(30)),
   fc.string({ maxLength: 20 }),
 );
@@ -424,6 +557,35 @@ export function queryOf(
   );
 }
 
+/** Subjects at the edges of the user-id rule (1–255 characters, no controls, well-formed). */
+const HOSTILE_SUBS = [
+  "a\u0000b",
+  "a\u0001",
+  "\u001b[31m",
+  "a\u007f",
+  "x\u0085",
+  "a\r\nb",
+  "\t",
+  "a\ud800",
+  "x".repeat(255),
+  "x".repeat(256),
+  "\u{1F642}".repeat(255),
+  "\u{1F642}".repeat(256),
+  "cafe\u0301",
+  "x\u200b",
+];
+
+/**
+ * Whether a subject is a user id, restated here from the rule (not imported) so the fuzzer checks
+ * the verifier rather than agreeing with it.
+ */
+export function isUserId(sub: string): boolean {
+  const length = [...sub].length;
+  return length >= 1 && length <= 255 && sub.isWellFormed() &&
+    // deno-lint-ignore no-control-regex -- the rule is about control characters
+    !/[\u0000-\u001f\u007f-\u009f]/.test(sub);
+}
+
 /** Callers: mostly seeded users, then broken credentials, raw headers, and arbitrary subjects. */
 export function callerOf(users: string[], broken: string[]): fc.Arbitrary<Caller> {
   return fc.oneof(
@@ -441,6 +603,13 @@ export function callerOf(users: string[], broken: string[]): fc.Arbitrary<Caller
       arbitrary: fc.string({ unit: "grapheme", minLength: 1, maxLength: 300 }).map((sub) => ({
         sub,
       })),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.oneof(
+        fc.constantFrom(...HOSTILE_SUBS),
+        fc.string({ unit: "binary", minLength: 1, maxLength: 20 }),
+      ).map((sub) => ({ sub })),
     },
   );
 }

@@ -1,0 +1,34 @@
+import { createMiddleware } from "hono/factory";
+import { jsonContentTypeProblem } from "../inputs.ts";
+import { problem } from "./problem.ts";
+import type { AppEnv } from "./router.ts";
+
+/**
+ * Admits a JSON request body only under a Content-Type that parses (RFC 9110 §8.3.1) to
+ * application/json, with charset utf-8 if any; else 415 naming the header. The request then
+ * carries the canonical `application/json`, so the pattern @hono/zod-openapi matches afterwards
+ * sees one spelling and this parser alone decides. A request without a Content-Type passes only
+ * when it has no body (validation then names the missing fields).
+ */
+export const requireJsonBody = createMiddleware<AppEnv>(async (c, next) => {
+  const contentType = c.req.header("content-type");
+  if (contentType === undefined) {
+    // Read through Hono's body cache so the validators after this see the same (empty) body.
+    if (c.req.raw.body !== null && (await c.req.arrayBuffer()).byteLength > 0) {
+      return refuse(c, "is missing; send the body as application/json");
+    }
+    return next();
+  }
+  const reason = jsonContentTypeProblem(contentType);
+  if (reason) return refuse(c, reason);
+  const headers = new Headers(c.req.raw.headers);
+  headers.set("content-type", "application/json");
+  c.req.raw = new Request(c.req.raw, { headers });
+  await next();
+});
+
+function refuse(c: Parameters<typeof problem>[0], reason: string) {
+  return problem(c, 415, `Content-Type ${reason}`, {
+    errors: [{ path: "Content-Type", message: reason }],
+  });
+}

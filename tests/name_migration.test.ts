@@ -1,0 +1,111 @@
+/**
+ * The data step after the schema migrations: stored names rewritten to Unicode NFC, and names
+ * that would collide in NFC reported (one warning each) and left as they are. On real libSQL files.
+ */
+import assert from "node:assert/strict";
+import { openDatabase } from "../db/client.ts";
+import { migrateDatabase } from "../db/migrate.ts";
+import { logLines, startServer } from "./helpers/process.ts";
+
+const NFC = "caf\u00e9";
+const NFD = "cafe\u0301";
+
+/** A migrated database file holding names written before they were normalised. */
+async function seededFile(): Promise<string> {
+  const path = await Deno.makeTempFile({ prefix: "capwatch-nfc-", suffix: ".db" });
+  const handle = await openDatabase(`file:${path}`);
+  await migrateDatabase(handle.db);
+  const env = (id: number, name: string) =>
+    handle.client.execute({
+      sql: `INSERT INTO environments (id, name, region, db_instance_identifier, owner_id,
+        created_at, updated_at) VALUES (?, ?, 'us-east-1', 'db-1', 'owner', 0, 0)`,
+      args: [id, name],
+    });
+  const capture = (id: number, envId: number, name: string) =>
+    handle.client.execute({
+      sql: `INSERT INTO captures (id, env_id, owner_id, name, status, created_at, updated_at)
+        VALUES (?, ?, 'owner', ?, 'RUNNING', 0, 0)`,
+      args: [id, envId, name],
+    });
+  await env(1, "r\u00e9gion"); // NFC
+  await env(2, "re\u0301gion"); // the same name in NFD: a collision
+  await env(3, "nai\u0308ve"); // NFD alone: rewritten
+  await capture(10, 1, NFC);
+  await capture(11, 1, NFD); // collides with 10 in environment 1
+  await capture(12, 1, "the\u0301"); // NFD alone: rewritten
+  await capture(13, 2, NFD); // alone in environment 2: rewritten
+  await capture(14, 2, "plain");
+  handle.close();
+  return path;
+}
+
+async function names(path: string, table: string) {
+  const handle = await openDatabase(`file:${path}`);
+  const rows = await handle.client.execute(`SELECT id, name FROM ${table} ORDER BY id`);
+  handle.close();
+  return Object.fromEntries(rows.rows.map((r) => [Number(r.id), String(r.name)]));
+}
+
+async function removeDatabase(path: string) {
+  for (const suffix of ["", "-wal", "-shm"]) await Deno.remove(path + suffix).catch(() => {});
+}
+
+Deno.test("migrateDatabase() rewrites names to NFC and reports, untouched, those that collide", async () => {
+  const path = await seededFile();
+  try {
+    const handle = await openDatabase(`file:${path}`);
+    const warnings: [string, Record<string, unknown>][] = [];
+    const report = await migrateDatabase(handle.db, { warn: (m, f) => warnings.push([m, f]) });
+    handle.close();
+    assert.equal(report.renamed, 3);
+    assert.deepEqual(await names(path, "captures"), {
+      10: NFC,
+      11: NFD,
+      12: "th\u00e9",
+      13: NFC,
+      14: "plain",
+    });
+    assert.deepEqual(await names(path, "environments"), {
+      1: "r\u00e9gion",
+      2: "re\u0301gion",
+      3: "na\u00efve",
+    });
+    assert.deepEqual(warnings.map(([, fields]) => fields), [
+      { table: "captures", envId: 1, ids: [10, 11], names: [NFC, NFD] },
+      { table: "environments", envId: null, ids: [1, 2], names: ["r\u00e9gion", "re\u0301gion"] },
+    ]);
+    assert.match(warnings[0][0], /collide in Unicode NFC; left unchanged/);
+
+    // A second start rewrites nothing and reports what is still unresolved.
+    const again = await openDatabase(`file:${path}`);
+    const second = await migrateDatabase(again.db);
+    again.close();
+    assert.equal(second.renamed, 0);
+    assert.equal(second.collisions.length, 2);
+  } finally {
+    await removeDatabase(path);
+  }
+});
+
+Deno.test("main.ts logs one warning line per NFC name collision when it starts", async () => {
+  const path = await seededFile();
+  try {
+    await using server = await startServer({ DATABASE_URL: `file:${path}` });
+    const warnings = logLines(server).filter((line) => line.level === "warn");
+    assert.deepEqual(
+      warnings.map((w) => [w.msg, w.table, w.envId, w.ids]),
+      [
+        ["names collide in Unicode NFC; left unchanged, rename all but one", "captures", 1, [
+          10,
+          11,
+        ]],
+        ["names collide in Unicode NFC; left unchanged, rename all but one", "environments", null, [
+          1,
+          2,
+        ]],
+      ],
+    );
+  } finally {
+    await removeDatabase(path);
+  }
+});
