@@ -16,7 +16,7 @@ export async function migrateDatabase(
   db: Database,
   options: { warn?: MigrationWarn } = {},
 ): Promise<NameNormalization> {
-  await migrate(db, { migrationsFolder });
+  await migrateOnce(db);
   const names = await normalizeStoredNames(db);
   for (const collision of names.collisions) {
     options.warn?.("names collide in Unicode NFC; left unchanged, rename all but one", {
@@ -24,4 +24,23 @@ export async function migrateDatabase(
     });
   }
   return names;
+}
+
+const MIGRATE_ATTEMPTS = 5;
+
+/**
+ * drizzle's migrator reads the last applied migration outside the batch that applies the rest, so
+ * instances starting together on a new database can both try to apply the same migrations; the
+ * loser's batch fails and rolls back whole ("table … already exists"). Trying again reads the
+ * winner's record and finds nothing left to do. A fault that persists still fails after ~1 s.
+ */
+async function migrateOnce(db: Database): Promise<void> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await migrate(db, { migrationsFolder });
+    } catch (error) {
+      if (attempt >= MIGRATE_ATTEMPTS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 200));
+    }
+  }
 }
