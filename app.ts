@@ -13,6 +13,8 @@ import { problem } from "./routes/problem.ts";
 import { type AppEnv, validationHook } from "./routes/router.ts";
 import { requestContext } from "./routes/request_context.ts";
 import { allowedMethods } from "./routes/allowed_methods.ts";
+import { safeResponseHeaders } from "./routes/safe_headers.ts";
+import { headContentLength } from "./routes/head_length.ts";
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -21,6 +23,9 @@ export function createApp(deps: AppDeps) {
   // strict: false so /api/captures/ (as the old MyCRT client calls it) is /api/captures.
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook, strict: false });
 
+  // Outermost, so it checks the headers every later layer (and onError, notFound) set.
+  app.use("*", safeResponseHeaders(deps.logger));
+  app.use("*", headContentLength);
   app.use("*", requestContext(deps));
   app.use(
     "/api/*",
