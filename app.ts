@@ -40,7 +40,9 @@ export function createApp(deps: AppDeps) {
   app.route("/", membersRouter());
   app.route("/", capturesRouter());
 
-  mountDocs(app, openApiDocument(app));
+  mountDocs(app, openApiDocument(app), {
+    persistAuthorization: deps.config.docsPersistAuthorization ?? false,
+  });
 
   app.notFound((c) => {
     const allowed = allowedMethods(app.routes, c.req.path);

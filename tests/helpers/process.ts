@@ -31,6 +31,7 @@ const CONFIG_VARIABLES = [
   "LOG_LEVEL",
   "DENO_DEPLOYMENT_ID",
   "DEMO_DIR",
+  "DOCS_PERSIST_AUTHORIZATION",
 ];
 
 /** A child process whose stdout and stderr are collected line by line. */
