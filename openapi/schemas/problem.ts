@@ -42,6 +42,7 @@ export const PROBLEM_TITLES = {
   403: "Forbidden",
   404: "Not found",
   405: "Method not allowed",
+  408: "Request timeout",
   409: "Conflict",
   413: "Request body too large",
   415: "Unsupported media type",

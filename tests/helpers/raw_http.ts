@@ -49,6 +49,32 @@ export async function readToClose(conn: Deno.Conn, timeoutMs = 10_000): Promise<
   return bytes(...chunks);
 }
 
+/**
+ * Reads from `conn` until one whole answer (head and Content-Length body) has arrived, without
+ * waiting for the peer to close; throws after `timeoutMs`.
+ */
+export async function readAnswer(conn: Deno.Conn, timeoutMs = 10_000): Promise<RawAnswer> {
+  const chunks: Uint8Array[] = [];
+  const timer = setTimeout(() => conn.close(), timeoutMs);
+  try {
+    const buffer = new Uint8Array(16 * 1024);
+    for (;;) {
+      const text = latin1.decode(bytes(...chunks));
+      const end = text.indexOf("\r\n\r\n");
+      if (end >= 0) {
+        const answer = parseAnswer(bytes(...chunks));
+        const length = Number(answer.headers.find(([name]) => name === "content-length")?.[1]);
+        if (answer.body.length >= length) return answer;
+      }
+      const n = await conn.read(buffer).catch(() => null);
+      if (n === null) throw new Error(`no whole answer; got ${JSON.stringify(text.slice(0, 200))}`);
+      chunks.push(buffer.slice(0, n));
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Parses the first HTTP/1.1 answer in `raw`. */
 export function parseAnswer(raw: Uint8Array): RawAnswer {
   const text = latin1.decode(raw);
