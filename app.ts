@@ -14,15 +14,35 @@ import { type AppEnv, validationHook } from "./routes/router.ts";
 import { requestContext } from "./routes/request_context.ts";
 import { allowedMethods } from "./routes/allowed_methods.ts";
 import { driverCause, findBusyError } from "./db/errors.ts";
+import { safeResponseHeaders } from "./routes/safe_headers.ts";
+import { headContentLength } from "./routes/head_length.ts";
+import { bodyDeadline } from "./routes/body_deadline.ts";
+import { inFlightCap } from "./routes/in_flight.ts";
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
+/** Per-process request limits; see README "Connections and slow clients". */
+export interface RequestLimits {
+  /** Time (ms) from a request's arrival by which its body must have been read; else 408. */
+  bodyTimeoutMs: number;
+  /** /api requests handled at once; more are answered 503 with Retry-After. */
+  maxInFlight: number;
+}
+
+/** The limits main.ts runs with. */
+export const DEFAULT_LIMITS: RequestLimits = { bodyTimeoutMs: 10_000, maxInFlight: 256 };
+
 /** Builds the whole API around its dependencies; no I/O happens here. */
-export function createApp(deps: AppDeps) {
+export function createApp(deps: AppDeps, limits: RequestLimits = DEFAULT_LIMITS) {
   // strict: false so /api/captures/ (as the old MyCRT client calls it) is /api/captures.
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook, strict: false });
 
+  // Outermost, so it checks the headers every later layer (and onError, notFound) set.
+  app.use("*", safeResponseHeaders(deps.logger));
+  app.use("*", headContentLength);
   app.use("*", requestContext(deps));
+  app.use("/api/*", inFlightCap(limits.maxInFlight));
+  app.use("/api/*", bodyDeadline(limits.bodyTimeoutMs));
   app.use(
     "/api/*",
     bodyLimit({
@@ -36,7 +56,9 @@ export function createApp(deps: AppDeps) {
   app.route("/", membersRouter());
   app.route("/", capturesRouter());
 
-  mountDocs(app, openApiDocument(app));
+  mountDocs(app, openApiDocument(app), {
+    persistAuthorization: deps.config.docsPersistAuthorization ?? false,
+  });
 
   app.notFound((c) => {
     const allowed = allowedMethods(app.routes, c.req.path);

@@ -39,6 +39,7 @@ const ConfigSchema = z.object({
   CLOUDWATCH_ENDPOINT: optional(z.string().regex(/^https?:\/\//, "must be an http(s) URL")),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   DENO_DEPLOYMENT_ID: optional(z.string()),
+  DOCS_PERSIST_AUTHORIZATION: z.enum(["true", "false"]).default("false"),
 }).superRefine((env, ctx) => {
   if (Boolean(env.AWS_ACCESS_KEY_ID) !== Boolean(env.AWS_SECRET_ACCESS_KEY)) {
     ctx.addIssue({
@@ -70,6 +71,8 @@ export interface Config {
   cloudwatchEndpoint?: string;
   logLevel: "debug" | "info" | "warn" | "error";
   onDeploy: boolean;
+  /** /docs keeps the pasted token in localStorage across tabs and restarts; else the tab only. */
+  docsPersistAuthorization?: boolean;
 }
 
 /** Thrown for a bad environment; its message is the one line main.ts prints before exiting. */
@@ -110,6 +113,7 @@ function toConfig(raw: RawConfig): Config {
     cloudwatchEndpoint: raw.CLOUDWATCH_ENDPOINT,
     logLevel: raw.LOG_LEVEL,
     onDeploy: Boolean(raw.DENO_DEPLOYMENT_ID),
+    docsPersistAuthorization: raw.DOCS_PERSIST_AUTHORIZATION === "true",
   };
 }
 

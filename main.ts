@@ -13,6 +13,7 @@ import { createSweeper } from "./lifecycle/sweeper.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { createCloudWatchClient } from "./metrics/cloudwatch.ts";
 import { createSnapshotter } from "./metrics/snapshotter.ts";
+import { type ResilientServer, serveResiliently } from "./serve.ts";
 
 /** How long SIGINT/SIGTERM waits for requests in flight and a running sweep before exiting. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -73,16 +74,20 @@ async function main(cron: SweepCron) {
     isShuttingDown: () => shuttingDown,
   });
 
-  let server: Deno.HttpServer;
+  let server: ResilientServer;
   try {
-    server = Deno.serve({
-      hostname: config.host,
-      port: config.port,
-      onListen: ({ hostname, port }) => {
-        logger.info("listening", { url: `http://${hostname}:${port}`, devMode });
-        if (devMode) announceDevMode(config, `http://${hostname}:${port}`);
+    server = serveResiliently(
+      {
+        hostname: config.host,
+        port: config.port,
+        onListen: ({ hostname, port }) => {
+          logger.info("listening", { url: `http://${hostname}:${port}`, devMode });
+          if (devMode) announceDevMode(config, `http://${hostname}:${port}`);
+        },
       },
-    }, app.fetch);
+      app.fetch,
+      logger,
+    );
   } catch (error) {
     if (error instanceof Deno.errors.AddrInUse) {
       fail(

@@ -12,8 +12,46 @@ import { USER_ID_MAX, userIdProblem } from "../inputs.ts";
 /** Resolves a bearer token to the caller's user id, or throws InvalidTokenError. */
 export type TokenVerifier = (token: string) => Promise<{ userId: string }>;
 
-/** Why a token was refused; the message is safe to show the caller (it never echoes the token). */
-export class InvalidTokenError extends Error {}
+/**
+ * Every reason capwatch gives for refusing a token, in fixed words. Nothing from the token (its
+ * alg, kid, typ or claims) or from jose's messages is ever put into them, so they are safe in a
+ * response body and in the WWW-Authenticate header alike.
+ */
+export const TOKEN_REFUSALS = {
+  malformed: "The token is not a well-formed JWT",
+  algorithm: "The token's algorithm (alg) is not accepted",
+  signature: "The token's signature does not verify",
+  unknownKey: "No key matches the token's kid",
+  expired: "The token has expired; mint a new one (deno task token --sub <user>)",
+  notYetValid: "The token is not valid yet (nbf is in the future)",
+  badNbf: "The token's nbf claim is malformed; it must be a number (seconds since 1970)",
+  badExp: "The token's exp claim is malformed; it must be a number (seconds since 1970)",
+  badIat: "The token's iat claim is malformed; it must be a number (seconds since 1970)",
+  noExp: "The token has no exp claim",
+  noSub: "The token has no subject (sub)",
+  badSub:
+    `The token's subject (sub) must be 1 to ${USER_ID_MAX} characters without control characters`,
+  issuer: "The token's iss claim is not accepted",
+  audience: "The token's aud claim is not accepted",
+  claim: "One of the token's claims is not accepted",
+  unverifiable: "The token could not be verified",
+} as const;
+
+/** One key of TOKEN_REFUSALS. */
+export type TokenRefusal = keyof typeof TOKEN_REFUSALS;
+
+/**
+ * Why a token was refused. Its message is TOKEN_REFUSALS[reason] or, for an algorithm from the
+ * JOSE registry, a text naming it: never text from the token that capwatch did not list itself.
+ */
+export class InvalidTokenError extends Error {
+  constructor(readonly reason: TokenRefusal, message: string = TOKEN_REFUSALS[reason]) {
+    super(message);
+  }
+}
+
+// The JWS algorithms a refusal may name (RFC 7518 §3.1, RFC 8037); any other alg goes unnamed.
+const NAMEABLE_ALGORITHMS = ["HS256", "HS384", "HS512", "none", "None", "NONE", "ES512"];
 
 /** The remote key set could not be fetched: our outage, not the caller's bad token. */
 export class KeySetUnavailableError extends Error {}
@@ -72,22 +110,25 @@ export function createTokenVerifier(
           algorithms: ASYMMETRIC_ALGORITHMS,
         }));
       } else {
-        throw new InvalidTokenError(`Tokens signed with ${alg} are not accepted`);
+        const named = [...NAMEABLE_ALGORITHMS, ...ASYMMETRIC_ALGORITHMS].includes(alg);
+        throw new InvalidTokenError(
+          "algorithm",
+          named ? `Tokens signed with ${alg} are not accepted` : TOKEN_REFUSALS.algorithm,
+        );
       }
     } catch (error) {
       if (isKeySetOutage(error)) {
         throw new KeySetUnavailableError("The signing keys at JWKS_URL could not be fetched");
       }
-      throw new InvalidTokenError(describe(error));
+      if (error instanceof InvalidTokenError) throw error;
+      throw new InvalidTokenError(refusalOf(error));
     }
     if (typeof payload.sub !== "string" || payload.sub.length === 0) {
-      throw new InvalidTokenError("The token has no subject (sub)");
+      throw new InvalidTokenError("noSub");
     }
     // The same rule as member ids in paths and the token script, so every door admits one set.
     if (userIdProblem(payload.sub) !== undefined) {
-      throw new InvalidTokenError(
-        `The token's subject (sub) must be 1 to ${USER_ID_MAX} characters without control characters`,
-      );
+      throw new InvalidTokenError("badSub");
     }
     return { userId: payload.sub };
   };
@@ -109,26 +150,34 @@ function algorithmOf(token: string): string {
     if (typeof alg !== "string") throw new Error();
     return alg;
   } catch {
-    throw new InvalidTokenError("The token is not a well-formed JWT");
+    throw new InvalidTokenError("malformed");
   }
 }
 
-function describe(error: unknown): string {
-  if (error instanceof InvalidTokenError) return error.message;
-  if (error instanceof joseErrors.JWTExpired) {
-    return "The token has expired; mint a new one (deno task token --sub <user>)";
-  }
+/** Maps jose's error classes and their claim/reason fields (never their messages) to a refusal. */
+function refusalOf(error: unknown): TokenRefusal {
+  if (error instanceof joseErrors.JWTExpired) return "expired";
   if (error instanceof joseErrors.JWTClaimValidationFailed) {
-    if (error.claim === "nbf") return "The token is not valid yet";
-    return `The token's ${error.claim} claim is not accepted`;
+    // jose's reason is "invalid" for a claim of the wrong type, "missing" when absent and
+    // "check_failed" when present but refused; a malformed claim must not read as a timing one.
+    const { claim, reason } = error;
+    if (reason === "invalid") {
+      if (claim === "nbf") return "badNbf";
+      if (claim === "exp") return "badExp";
+      if (claim === "iat") return "badIat";
+    }
+    if (reason === "missing" && claim === "exp") return "noExp";
+    if (reason === "missing" && claim === "sub") return "noSub";
+    if (claim === "nbf") return "notYetValid";
+    if (claim === "iss") return "issuer";
+    if (claim === "aud") return "audience";
+    return "claim";
   }
-  if (error instanceof joseErrors.JWSSignatureVerificationFailed) {
-    return "The token's signature does not verify";
-  }
-  if (error instanceof joseErrors.JWKSNoMatchingKey) return "No key matches the token's kid";
-  if (error instanceof joseErrors.JOSEAlgNotAllowed) return "The token's algorithm is not accepted";
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return "signature";
+  if (error instanceof joseErrors.JWKSNoMatchingKey) return "unknownKey";
+  if (error instanceof joseErrors.JOSEAlgNotAllowed) return "algorithm";
   if (error instanceof joseErrors.JWTInvalid || error instanceof joseErrors.JWSInvalid) {
-    return "The token is not a well-formed JWT";
+    return "malformed";
   }
-  return "The token could not be verified";
+  return "unverifiable";
 }

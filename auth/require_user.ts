@@ -3,6 +3,8 @@ import type { AppEnv } from "../routes/router.ts";
 import { problem } from "../routes/problem.ts";
 import { InvalidTokenError, KeySetUnavailableError } from "./jwt.ts";
 
+const NOT_BEARER = "The Authorization header must be: Bearer <JWT>";
+
 /** Enforces a valid bearer token and sets `userId`; runs before validation so anonymous is 401. */
 export const requireUser = createMiddleware<AppEnv>(async (c, next) => {
   const header = c.req.header("authorization");
@@ -12,15 +14,16 @@ export const requireUser = createMiddleware<AppEnv>(async (c, next) => {
     });
   }
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  // Only capwatch's own texts reach the challenge (RFC 6750 §3): InvalidTokenError's messages
+  // come from a fixed list, never from the header, the token or jose.
   const refuse = (reason: string) =>
     problem(c, 401, reason, {
       headers: {
-        "WWW-Authenticate": `Bearer realm="capwatch", error="invalid_token", error_description="${
-          reason.replaceAll('"', "'")
-        }"`,
+        "WWW-Authenticate":
+          `Bearer realm="capwatch", error="invalid_token", error_description="${reason}"`,
       },
     });
-  if (!match) return refuse("The Authorization header must be: Bearer <JWT>");
+  if (!match) return refuse(NOT_BEARER);
   try {
     const { userId } = await c.var.deps.verifyToken(match[1]);
     c.set("userId", userId);

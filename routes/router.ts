@@ -1,7 +1,7 @@
 import { type Hook, OpenAPIHono } from "@hono/zod-openapi";
 import type { Env } from "hono";
 import type { AppDeps } from "./deps.ts";
-import { problem } from "./problem.ts";
+import { checkFields, problem } from "./problem.ts";
 
 /** The Hono environment shared by every route: dependencies and per-request values. */
 export interface AppEnv extends Env {
@@ -27,8 +27,7 @@ export const validationHook: Hook<any, AppEnv, any, any> = (result, c) => {
       }))
       : [{ path: where(issue.path), message: issue.message }]
   );
-  const fields = [...new Set(errors.map((e) => e.path))];
-  return problem(c, 400, `Check ${fields.join(", ")}`, { errors });
+  return problem(c, 400, checkFields(errors.map((e) => e.path)), { errors });
 };
 
 /** A router with the shared validation hook; route files build theirs with it. */

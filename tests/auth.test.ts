@@ -148,6 +148,21 @@ Deno.test("GET /api/environments refuses a token whose nbf is in the future", as
   await assertInvalidToken(await listWith(t, `Bearer ${token}`), token, /not valid yet/);
 });
 
+Deno.test("GET /api/environments says malformed, not 'not valid yet', for a non-numeric nbf, exp or iat", async () => {
+  await using t = await testContext({ now: NOW });
+  for (const claim of ["nbf", "exp", "iat"]) {
+    for (const value of ["soon", String(NOW_SECONDS), null, { at: NOW_SECONDS }]) {
+      const token = await hs256(claims({ [claim]: value }));
+      const body = await assertInvalidToken(
+        await listWith(t, `Bearer ${token}`),
+        token,
+        new RegExp(`${claim} claim is malformed`),
+      );
+      assert.doesNotMatch(body.detail, /not valid yet|expired/);
+    }
+  }
+});
+
 Deno.test("GET /api/environments refuses a token without exp", async () => {
   await using t = await testContext({ now: NOW });
   const token = await hs256({ sub: "alice", iat: NOW_SECONDS });

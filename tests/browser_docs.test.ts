@@ -71,8 +71,19 @@ Deno.test({
       page.on("request", (request) => requested.push(request.url()));
       const pageErrors: string[] = [];
       page.on("pageerror", (error) => pageErrors.push(String(error)));
+      // Chromium reports each Content-Security-Policy refusal on the console.
+      const refused: string[] = [];
+      page.on("console", (message) => {
+        if (/Content Security Policy/i.test(message.text())) refused.push(message.text());
+      });
 
-      await page.goto(`${origin}/docs`);
+      const docs = await page.goto(`${origin}/docs`);
+      const csp = docs?.headers()["content-security-policy"] ?? "";
+      assert.match(csp, /script-src 'self' 'sha256-[A-Za-z0-9+/=]+'/);
+      assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+      assert.match(csp, /frame-ancestors 'none'/);
+      assert.equal(docs?.headers()["x-content-type-options"], "nosniff");
+      assert.equal(docs?.headers()["referrer-policy"], "no-referrer");
       await page.locator("#operations-Captures-createCapture").waitFor();
 
       // Authorize: paste the token into the bearerAuth field, then close the dialog.
@@ -81,6 +92,9 @@ Deno.test({
       await page.click(".modal-ux .auth-btn-wrapper button.authorize");
       await page.click(".modal-ux .auth-btn-wrapper button.btn-done");
       await page.locator(".modal-ux").waitFor({ state: "detached" });
+      // The token lives in the tab only: nothing in localStorage (persistAuthorization is off).
+      const stored = await page.evaluate(() => JSON.stringify(localStorage));
+      assert.equal(stored, "{}");
 
       // Post a new capture with a body naming the environment made above.
       const created = await tryOperation(page, "createCapture", async (op) => {
@@ -116,6 +130,8 @@ Deno.test({
       ]);
 
       assert.deepEqual(pageErrors, []);
+      assert.deepEqual(refused, [], "the page broke its own Content-Security-Policy");
+      assert.equal(await page.evaluate(() => localStorage.length), 0);
       assert.ok(requested.length > 0);
       const elsewhere = requested.filter((url) => {
         const { protocol, host } = new URL(url);

@@ -14,7 +14,13 @@ export const Problem = z.object({
   errors: z.array(z.object({
     path: z.string().openapi({ example: "name" }),
     message: z.string().openapi({ example: "Too small: expected string to have >=1 characters" }),
-  })).optional().openapi({ description: "One entry per offending field" }),
+  })).max(20).optional().openapi({
+    description: "One entry per offending field, at most 20; moreErrors counts the rest",
+  }),
+  moreErrors: z.number().int().min(1).optional().openapi({
+    description: "How many offending fields errors[] leaves out (present only when it does)",
+    example: 89980,
+  }),
 }).openapi("Problem", {
   example: {
     type: "about:blank",
@@ -36,6 +42,7 @@ export const PROBLEM_TITLES = {
   403: "Forbidden",
   404: "Not found",
   405: "Method not allowed",
+  408: "Request timeout",
   409: "Conflict",
   413: "Request body too large",
   415: "Unsupported media type",

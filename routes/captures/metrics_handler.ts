@@ -4,7 +4,7 @@ import { findEnvironment } from "../../db/environments.ts";
 import { METRIC_TYPES, type MetricType, resolveMetricType } from "../../metrics/catalogue.ts";
 import { readCaptureMetrics } from "../../metrics/capture_metrics.ts";
 import { isValidStat } from "../../metrics/period.ts";
-import { problem } from "../problem.ts";
+import { checkFields, problem } from "../problem.ts";
 import { captureNotFound } from "./_problems.ts";
 import type { AppEnv } from "../router.ts";
 import type * as routes from "./routes.ts";
@@ -36,7 +36,7 @@ export const metrics: RouteHandler<typeof routes.metrics, AppEnv> = async (c) =>
     });
   }
   if (errors.length > 0) {
-    return problem(c, 400, `Check ${errors.map((e) => e.path).join(", ")}`, { errors });
+    return problem(c, 400, checkFields(errors.map((e) => e.path)), { errors });
   }
 
   const found = await findCaptureForMember(deps.db, id, c.var.userId);

@@ -308,13 +308,18 @@ export interface components {
              * @example 5f0c6e1e-3c1a-4a4b-9a51-3f1f0f5d2b7e
              */
             requestId?: string;
-            /** @description One entry per offending field */
+            /** @description One entry per offending field, at most 20; moreErrors counts the rest */
             errors?: {
                 /** @example name */
                 path: string;
                 /** @example Too small: expected string to have >=1 characters */
                 message: string;
             }[];
+            /**
+             * @description How many offending fields errors[] leaves out (present only when it does)
+             * @example 89980
+             */
+            moreErrors?: number;
         };
         /**
          * @example {

@@ -31,6 +31,7 @@ const CONFIG_VARIABLES = [
   "LOG_LEVEL",
   "DENO_DEPLOYMENT_ID",
   "DEMO_DIR",
+  "DOCS_PERSIST_AUTHORIZATION",
 ];
 
 /** A child process whose stdout and stderr are collected line by line. */
@@ -44,13 +45,21 @@ export interface Child extends AsyncDisposable {
   kill(signal?: Deno.Signal): void;
 }
 
-/** Spawns `deno <args>` in the project folder without the configuration variables, plus `env`. */
-export function spawnDeno(args: string[], env: Record<string, string> = {}): Child {
+/**
+ * Spawns `deno <args>` in the project folder without the configuration variables, plus `env`;
+ * `wrapper` (e.g. ["prlimit", "--nofile=64"]) runs deno under another command.
+ */
+export function spawnDeno(
+  args: string[],
+  env: Record<string, string> = {},
+  wrapper: string[] = [],
+): Child {
   const inherited = Object.fromEntries(
     Object.entries(Deno.env.toObject()).filter(([name]) => !CONFIG_VARIABLES.includes(name)),
   );
-  const process = new Deno.Command(Deno.execPath(), {
-    args,
+  const [command, ...prefix] = [...wrapper, Deno.execPath()];
+  const process = new Deno.Command(command, {
+    args: [...prefix, ...args],
     cwd: ROOT,
     clearEnv: true,
     env: { ...inherited, NO_COLOR: "1", ...env },
@@ -154,7 +163,10 @@ export interface Server extends Child {
 }
 
 /** Starts main.ts as `deno task start` does, with PORT=0, JWT_SECRET=TEST_SECRET and `env`. */
-export async function startServer(env: Record<string, string> = {}): Promise<Server> {
+export async function startServer(
+  env: Record<string, string> = {},
+  options: { wrapper?: string[] } = {},
+): Promise<Server> {
   const dir = await Deno.makeTempDir({ prefix: "capwatch-process-" });
   const dbPath = `${dir}/capwatch.db`;
   const child = spawnDeno(await taskArgs("start"), {
@@ -163,7 +175,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Ser
     DATABASE_URL: `file:${dbPath}`,
     JWT_SECRET: TEST_SECRET,
     ...env,
-  });
+  }, options.wrapper);
   const listening = await child.waitForLine((line) => line.includes('"msg":"listening"'), 60_000)
     .catch(async (error) => {
       await child[Symbol.asyncDispose]();
