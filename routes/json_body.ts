@@ -24,6 +24,18 @@ export const requireJsonBody = createMiddleware<AppEnv>(async (c, next) => {
   const headers = new Headers(c.req.raw.headers);
   headers.set("content-type", "application/json");
   c.req.raw = new Request(c.req.raw, { headers });
+  // Request.json() would turn malformed bytes into U+FFFD and store them; refuse them instead.
+  // Read through Hono's body cache, so the validators after this parse the same bytes.
+  if (c.req.raw.body !== null) {
+    try {
+      new TextDecoder("utf-8", { fatal: true }).decode(await c.req.arrayBuffer());
+    } catch (error) {
+      if (!(error instanceof TypeError)) throw error;
+      return problem(c, 400, "The request body is not valid UTF-8", {
+        errors: [{ path: "body", message: "is not valid UTF-8" }],
+      });
+    }
+  }
   await next();
 });
 

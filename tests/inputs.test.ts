@@ -347,3 +347,23 @@ Deno.test("deno task token refuses a --sub the verifier would refuse", async () 
   assert.equal(ok.code, 0, new TextDecoder().decode(ok.stderr));
   assert.match(new TextDecoder().decode(ok.stdout), /^ey/);
 });
+
+Deno.test("POST /api/captures refuses a JSON body that is not valid UTF-8 and stores nothing", async () => {
+  await using t = await testContext();
+  const env = await t.createEnvironment("owner");
+  const head = new TextEncoder().encode(`{"name":"bad`);
+  const tail = new TextEncoder().encode(`","envId":${env.id}}`);
+  const body = new Uint8Array([...head, 0xff, ...tail]);
+  const res = await t.app.request("/api/captures", {
+    method: "POST",
+    headers: {
+      Authorization: `Bearer ${await t.token("owner")}`,
+      "Content-Type": "application/json",
+    },
+    body,
+  });
+  const text = await res.text();
+  assert.equal(res.status, 400, text);
+  assert.equal(JSON.parse(text).errors[0].path, "body");
+  assert.deepEqual(await (await t.as("owner").get("/api/captures")).json(), []);
+});
