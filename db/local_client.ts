@@ -47,44 +47,61 @@ export function createLocalClient(url: string, options: LocalClientOptions = {})
   const writers = new Lock();
   let needsSetup = true;
 
+  /** Runs the per-connection setup on a connection opened since the last call. */
+  async function prepareConnection() {
+    if (!needsSetup) return;
+    for (const sql of setup) await inner.execute(sql);
+    needsSetup = false;
+  }
+
+  /** Drops the connection (rolling back anything open on it); the next call opens a new one. */
+  function replaceConnection() {
+    inner.reconnect();
+    needsSetup = true;
+  }
+
   /** Runs `work` alone on the connection, configuring a new connection first. */
   async function exclusive<T>(work: () => Promise<T>): Promise<T> {
     const release = await connection.acquire();
     try {
-      if (needsSetup) {
-        for (const sql of setup) await inner.execute(sql);
-        needsSetup = false;
-      }
+      await prepareConnection();
       return await work();
     } catch (error) {
       // Replaced before anyone else runs on it: the next statement there would look committed.
-      if (isBusyError(error)) {
-        inner.reconnect();
-        needsSetup = true;
-      }
+      if (isBusyError(error)) replaceConnection();
       throw error;
     } finally {
       release();
     }
   }
 
-  /** `exclusive(work)` retried while the database is locked, within the budget. */
+  /**
+   * Runs `attempt` until it stops failing with SQLITE_BUSY, with full-jitter backoff; past
+   * `deadline` (a performance.now() time) throws DatabaseBusyError. Each attempt must leave the
+   * connection replaced after a BUSY.
+   */
+  async function retryBusy<T>(deadline: number, attempt: () => Promise<T>): Promise<T> {
+    for (let n = 0;; n++) {
+      try {
+        return await attempt();
+      } catch (error) {
+        if (!isBusyError(error)) throw error;
+        const backoff = Math.random() * Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** n);
+        if (performance.now() + backoff >= deadline) {
+          throw new DatabaseBusyError(budgetMs, { cause: error });
+        }
+        await new Promise((resolve) => setTimeout(resolve, backoff));
+      }
+    }
+  }
+
+  /** `exclusive(work)` retried while the database is locked; writes take their turn in line. */
   async function withRetry<T>(write: boolean, work: () => Promise<T>): Promise<T> {
+    // The budget includes the wait in line, so a write queued behind a held lock gives up with it.
     const deadline = performance.now() + budgetMs;
     const releaseWriters = write ? await writers.acquire() : undefined;
     try {
-      for (let attempt = 0;; attempt++) {
-        try {
-          return await exclusive(work);
-        } catch (error) {
-          if (!isBusyError(error)) throw error;
-          const backoff = Math.random() * Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** attempt);
-          if (performance.now() + backoff >= deadline) {
-            throw new DatabaseBusyError(budgetMs, { cause: error });
-          }
-          await new Promise((resolve) => setTimeout(resolve, backoff));
-        }
-      }
+      return await retryBusy(deadline, () => exclusive(work));
     } finally {
       releaseWriters?.();
     }
@@ -118,10 +135,7 @@ export function createLocalClient(url: string, options: LocalClientOptions = {})
     close() {
       inner.close();
     },
-    reconnect() {
-      inner.reconnect();
-      needsSetup = true;
-    },
+    reconnect: replaceConnection,
     get closed() {
       return inner.closed;
     },
@@ -135,38 +149,27 @@ export function createLocalClient(url: string, options: LocalClientOptions = {})
    * DatabaseBusyError.
    */
   async function openTransaction(mode: TransactionMode): Promise<Transaction> {
-    const write = mode !== "read";
     const deadline = performance.now() + budgetMs;
-    const releaseWriters = write ? await writers.acquire() : () => {};
-    for (let attempt = 0;; attempt++) {
-      const releaseConnection = await connection.acquire();
-      try {
-        if (needsSetup) {
-          for (const sql of setup) await inner.execute(sql);
-          needsSetup = false;
-        }
-        const tx = await inner.transaction(mode);
-        return guardTransaction(tx, () => {
+    const releaseWriters = mode !== "read" ? await writers.acquire() : () => {};
+    try {
+      return await retryBusy(deadline, async () => {
+        const releaseConnection = await connection.acquire();
+        try {
+          await prepareConnection();
+          const tx = await inner.transaction(mode);
+          return guardTransaction(tx, () => {
+            releaseConnection();
+            releaseWriters();
+          });
+        } catch (error) {
+          if (isBusyError(error)) replaceConnection();
           releaseConnection();
-          releaseWriters();
-        });
-      } catch (error) {
-        if (isBusyError(error)) {
-          inner.reconnect();
-          needsSetup = true;
-        }
-        releaseConnection();
-        if (!isBusyError(error)) {
-          releaseWriters();
           throw error;
         }
-        const backoff = Math.random() * Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** attempt);
-        if (performance.now() + backoff >= deadline) {
-          releaseWriters();
-          throw new DatabaseBusyError(budgetMs, { cause: error });
-        }
-        await new Promise((resolve) => setTimeout(resolve, backoff));
-      }
+      });
+    } catch (error) {
+      releaseWriters();
+      throw error;
     }
   }
 
@@ -182,8 +185,7 @@ export function createLocalClient(url: string, options: LocalClientOptions = {})
       } catch (error) {
         if (!isBusyError(error)) throw error;
         tx.close();
-        inner.reconnect();
-        needsSetup = true;
+        replaceConnection();
         done();
         throw new DatabaseBusyError(budgetMs, { cause: error });
       }

@@ -142,3 +142,37 @@ Deno.test("POST /api/captures answers 503 with Retry-After while the lock stays 
   assert.ok(t.logLines.some((line) => line.includes('"database busy"')));
   assert.ok(!t.logLines.some((line) => line.includes("unhandled error")));
 });
+
+Deno.test("a transaction's BEGIN waits for another connection's lock, and its commit is durable", async () => {
+  await using file = await tempDatabase();
+  const handle = await openDatabase(file.url, undefined, { busyBudgetMs: 2_000 });
+  try {
+    const lock = await holdWriteLock(file.url);
+    const opening = handle.client.transaction("write");
+    setTimeout(() => lock.release(), 200);
+    const tx = await opening;
+    await tx.execute("INSERT INTO t (v) VALUES ('in-tx')");
+    await tx.commit();
+    assert.deepEqual(await committedValues(file.url), ["holder", "in-tx"]);
+    // The connection is free again for the client's other operations.
+    await handle.client.execute("INSERT INTO t (v) VALUES ('after-tx')");
+    assert.ok((await committedValues(file.url)).includes("after-tx"));
+  } finally {
+    handle.close();
+  }
+});
+
+Deno.test("a transaction that cannot begin within the budget is a DatabaseBusyError", async () => {
+  await using file = await tempDatabase();
+  const handle = await openDatabase(file.url, undefined, { busyBudgetMs: 300 });
+  try {
+    const lock = await holdWriteLock(file.url);
+    const refused = await handle.client.transaction("write").then(() => undefined, (e) => e);
+    assert.ok(refused instanceof DatabaseBusyError, String(refused));
+    await lock.release();
+    await handle.client.execute("INSERT INTO t (v) VALUES ('later')");
+    assert.deepEqual(await committedValues(file.url), ["holder", "later"]);
+  } finally {
+    handle.close();
+  }
+});
