@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { createClient } from "@libsql/client";
 import { fileURLToPath } from "node:url";
+import { openDatabase } from "../db/client.ts";
+import { migrateDatabase } from "../db/migrate.ts";
+import { startFakeTurso } from "./fakes/hrana.ts";
 
 const folder = fileURLToPath(new URL("../db/migrations/", import.meta.url));
 
@@ -96,4 +99,33 @@ Deno.test("migration 0002 moves each stored snapshot series into its own compact
     client.close();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+/** Two instances opening one new database and migrating it at the same moment both succeed. */
+async function migrateTwiceAtOnce(url: string, authToken?: string) {
+  const a = await openDatabase(url, authToken);
+  const b = await openDatabase(url, authToken);
+  try {
+    await Promise.all([migrateDatabase(a.db), migrateDatabase(b.db)]);
+    const applied = await a.client.execute("SELECT count(*) AS n FROM __drizzle_migrations");
+    const files = [...Deno.readDirSync(folder)].filter((f) => f.name.endsWith(".sql"));
+    assert.equal(Number(applied.rows[0].n), files.length, "each migration recorded once");
+  } finally {
+    a.close();
+    b.close();
+  }
+}
+
+Deno.test("migrateDatabase() from two instances on one new file: both succeed", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "capwatch-migration-race-" });
+  try {
+    await migrateTwiceAtOnce(`file:${dir}/race.db`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("migrateDatabase() from two instances on one new remote database: both succeed", async () => {
+  await using turso = await startFakeTurso();
+  await migrateTwiceAtOnce(turso.url);
 });
