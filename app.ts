@@ -19,7 +19,12 @@ import { headContentLength } from "./routes/head_length.ts";
 import { bodyDeadline } from "./routes/body_deadline.ts";
 import { inFlightCap } from "./routes/in_flight.ts";
 
-const MAX_BODY_BYTES = 1024 * 1024;
+/**
+ * The largest request body, in bytes. Every body capwatch takes is well under 2 KB; the limit
+ * also bounds what one request can spend of the event loop parsing and validating JSON (a 1 MiB
+ * body of unknown keys took ~100 ms, enough for a few clients to stall everyone).
+ */
+export const MAX_BODY_BYTES = 64 * 1024;
 
 /** Per-process request limits; see README "Connections and slow clients". */
 export interface RequestLimits {

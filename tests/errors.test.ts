@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
+import { MAX_BODY_BYTES } from "../app.ts";
 import { type TestContext, testContext } from "./helpers/context.ts";
 import { assertProblem } from "./helpers/problem.ts";
 
-const MiB = 1024 * 1024;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Asserts the full RFC 9457 shape capwatch promises, on top of assertProblem. */
@@ -162,13 +162,13 @@ Deno.test("POST /api/environments answers 409 problem+json for a taken name", as
   assert.equal(problem.title, "Conflict");
 });
 
-Deno.test("POST /api/environments answers 413 for a body over 1 MiB", async () => {
+Deno.test("POST /api/environments answers 413 for a body over MAX_BODY_BYTES", async () => {
   await using t = await testContext();
   const body = JSON.stringify({
     name: "big",
     region: "us-east-1",
     dbInstanceIdentifier: "db-1",
-    padding: "x".repeat(MiB),
+    padding: "x".repeat(MAX_BODY_BYTES),
   });
   const declared = await raw(t, "POST", "/api/environments", body, {
     "Content-Type": "application/json",
@@ -188,9 +188,9 @@ Deno.test("POST /api/environments answers 413 for a body over 1 MiB", async () =
   assert.deepEqual(await (await t.as("alice").get("/api/environments")).json(), []);
 });
 
-Deno.test("POST /api/environments accepts a body just under 1 MiB up to validation", async () => {
+Deno.test("POST /api/environments accepts a body just under MAX_BODY_BYTES up to validation", async () => {
   await using t = await testContext();
-  const body = JSON.stringify({ name: "x".repeat(MiB - 100) });
+  const body = JSON.stringify({ name: "x".repeat(MAX_BODY_BYTES - 100) });
   const res = await raw(t, "POST", "/api/environments", body, {
     "Content-Type": "application/json",
   });

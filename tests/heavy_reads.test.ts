@@ -7,6 +7,7 @@ import { captures, captureSnapshots, captureSnapshotSeries } from "../db/schema.
 import { METRIC_TYPES } from "../metrics/catalogue.ts";
 import { SNAPSHOT_MAX_POINTS, snapshotPeriod } from "../metrics/snapshotter.ts";
 import { SNAPSHOT_STATS } from "../metrics/snapshot_series.ts";
+import { MAX_BODY_BYTES } from "../app.ts";
 import { testContext } from "./helpers/context.ts";
 
 const NOW = "2026-03-01T00:00:00Z";
@@ -108,6 +109,72 @@ Deno.test("GET /health answers in under 100 ms while 8 heavy reads run", async (
     const worst = Math.max(...latencies);
     console.log(`/health under 8 heavy reads: ${latencies.map((l) => l.toFixed(1)).join(", ")} ms`);
     assert.ok(worst < 100, `/health took ${latencies.map((l) => l.toFixed(1)).join(", ")} ms`);
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("GET /health answers in under 200 ms while 8 clients loop on the largest bodies of unknown keys", async () => {
+  await using t = await testContext({ now: NOW });
+  const env = await t.createEnvironment("owner");
+  const body: Record<string, unknown> = { name: "big" };
+  // Each key adds `,"kN":1` to the text; stop just under the limit.
+  for (let i = 0, length = 14; length + `,"k${i}":1`.length < MAX_BODY_BYTES; i++) {
+    body[`k${i}`] = 1;
+    length += `,"k${i}":1`.length;
+  }
+  const sent = JSON.stringify(body);
+  assert.ok(
+    sent.length <= MAX_BODY_BYTES && sent.length > MAX_BODY_BYTES - 16,
+    String(sent.length),
+  );
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, t.app.fetch);
+  try {
+    const base = `http://127.0.0.1:${server.addr.port}`;
+    const headers = {
+      Authorization: `Bearer ${await t.token("owner")}`,
+      "Content-Type": "application/json",
+    };
+    const patch = async () => {
+      const res = await fetch(`${base}/api/environments/${env.id}`, {
+        method: "PATCH",
+        headers,
+        body: sent,
+      });
+      await res.body?.cancel();
+      assert.equal(res.status, 400);
+    };
+    await patch();
+    await fetch(`${base}/health`).then((r) => r.body?.cancel());
+    let running = true;
+    // The longest the event loop went without running a timer: what any request may wait.
+    let longestStall = 0;
+    let lastTick = performance.now();
+    const ticker = setInterval(() => {
+      const tick = performance.now();
+      longestStall = Math.max(longestStall, tick - lastTick - 5);
+      lastTick = tick;
+    }, 5);
+    const clients = Array.from({ length: 8 }, async () => {
+      while (running) await patch();
+    });
+    const latencies: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const began = performance.now();
+      const res = await fetch(`${base}/health`);
+      await res.body?.cancel();
+      latencies.push(performance.now() - began);
+    }
+    running = false;
+    await Promise.all(clients);
+    clearInterval(ticker);
+    console.log(
+      `/health under 8 body floods: ${latencies.map((l) => l.toFixed(1)).join(", ")} ms; ` +
+        `longest stall ${longestStall.toFixed(1)} ms`,
+    );
+    // At a 1 MiB limit one stall reached ~500 ms; at 64 KiB the worst was ~50–80 ms.
+    assert.ok(longestStall < 200, `the event loop stalled ${longestStall} ms`);
+    assert.ok(Math.max(...latencies) < 200, `/health took ${latencies.join(", ")} ms`);
   } finally {
     await server.shutdown();
   }
