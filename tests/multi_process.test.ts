@@ -2,8 +2,9 @@
 // file (or one fake Turso) under bounded concurrent mixed load, one is SIGKILLed, a foreign
 // process holds the write lock; afterwards every acknowledged write must be there.
 // CAPWATCH_MP_ROUNDS sets how many rounds the local test runs (default 1), and
-// CAPWATCH_MP_LOCK_HOLD_MS how long the foreign process holds the lock (default 3000; past the
-// 5 s busy budget some writes answer 503).
+// CAPWATCH_MP_LOCK_HOLD_MS how long the foreign process holds the lock (default 6500: past the
+// 5 s busy budget, so writes waiting for it answer 503 and the test proves they wrote nothing).
+import { DEFAULT_BUSY_BUDGET_MS } from "../db/local_client.ts";
 import assert from "node:assert/strict";
 import { createClient } from "@libsql/client";
 import { mintToken } from "../auth/mint.ts";
@@ -20,7 +21,7 @@ const ROUNDS = Number(Deno.env.get("CAPWATCH_MP_ROUNDS") ?? "1");
 const ADMIN = "mp-admin";
 const USERS = [ADMIN, "mp-member-1", "mp-member-2"];
 /** Longer than any sane driver busy timeout, so waiting inside the driver cannot hide it. */
-const LOCK_HOLD_MS = Number(Deno.env.get("CAPWATCH_MP_LOCK_HOLD_MS") ?? "3000");
+const LOCK_HOLD_MS = Number(Deno.env.get("CAPWATCH_MP_LOCK_HOLD_MS") ?? "6500");
 
 type Instance = Child & { url: string };
 const startArgs = await taskArgs("start");
@@ -191,6 +192,9 @@ Deno.test("three processes on one file: SIGKILL and a foreign write lock lose no
       assert.deepEqual(unhandled.slice(0, 5), [], "no unhandled error in the logs");
       assert.ok(t.heldReads >= 10, `reads sent during the lock hold: ${t.heldReads}`);
       assert.ok(t.heldReadP99 < 1000, `read p99 during the lock hold: ${t.heldReadP99} ms`);
+      if (LOCK_HOLD_MS > DEFAULT_BUSY_BUDGET_MS + 1000) {
+        assert.ok(t.busy503 > 0, "a lock held past the busy budget answers some writes 503");
+      }
     } finally {
       holder?.kill("SIGKILL");
       await holder?.status;
