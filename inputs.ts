@@ -77,8 +77,9 @@ export function jsonContentTypeProblem(value: string): string | undefined {
   return undefined;
 }
 
+// C0, DEL, C1, and the line and paragraph separators, which break lines in logs and terminals.
 // deno-lint-ignore no-control-regex -- matching control characters is the point: they are refused
-const CONTROL = /[\x00-\x1F\x7F-\x9F]/;
+const CONTROL = /[\x00-\x1F\x7F-\x9F\u2028\u2029]/;
 const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\p{Cf}]/u;
 const BIDI = /\p{Bidi_Control}/u;
 const NONCHARACTER = /\p{Noncharacter_Code_Point}/u;
@@ -89,9 +90,12 @@ const VISIBLE = /(?![\p{Default_Ignorable_Code_Point}\u2800])[\p{L}\p{N}\p{P}\p{
 const codePoint = (char: string) =>
   `U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
 
-/** The one spelling of a display name: Unicode NFC, without surrounding white space. */
+/**
+ * The one spelling of a display name: Unicode NFC, without surrounding white space. Only white
+ * space is trimmed (String#trim would also drop U+FEFF, which nameProblem refuses everywhere).
+ */
 export function normalizeName(text: string): string {
-  return text.normalize("NFC").trim();
+  return text.normalize("NFC").replace(/^\p{White_Space}+|\p{White_Space}+$/gu, "");
 }
 
 /** What a valid name looks like, for the document and problem messages. */

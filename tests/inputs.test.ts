@@ -206,6 +206,7 @@ Deno.test("normalizeName() and nameProblem() refuse what cannot be seen or tells
     ["x\u200b", /invisible.*U\+200B/],
     ["\u00adx", /invisible.*U\+00AD/],
     ["x\ufeffy", /invisible.*U\+FEFF/],
+    [normalizeName("\ufeffx"), /invisible.*U\+FEFF/],
     ["x\u2060", /invisible.*U\+2060/],
     ["\u3164", /invisible.*U\+3164/],
     ["\u2800", /visible character/],
@@ -218,6 +219,8 @@ Deno.test("normalizeName() and nameProblem() refuse what cannot be seen or tells
     ["a\u061cb", /bidirectional.*U\+061C/],
     ["a\u0007b", /control.*U\+0007/],
     ["a\u0085b", /control.*U\+0085/],
+    ["a\u2028b", /control.*U\+2028/],
+    ["a\u2029b", /control.*U\+2029/],
     ["a\ud800b", /lone surrogate/],
     ["a\uffffb", /non-character/],
   ];
