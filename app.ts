@@ -1,5 +1,6 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
+import { secureHeaders } from "hono/secure-headers";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { mountDocs } from "./openapi/docs.ts";
@@ -26,6 +27,26 @@ import { inFlightCap } from "./routes/in_flight.ts";
  */
 export const MAX_BODY_BYTES = 64 * 1024;
 
+/**
+ * Headers every answer carries (Hono's secure-headers): no MIME sniffing, no referrer. The rest of
+ * its defaults are for pages, and Cross-Origin-Resource-Policy would block API clients on other
+ * origins; /docs adds its own stricter set (openapi/docs.ts).
+ */
+const API_HEADERS = {
+  xContentTypeOptions: true,
+  referrerPolicy: true,
+  crossOriginResourcePolicy: false,
+  crossOriginOpenerPolicy: false,
+  crossOriginEmbedderPolicy: false,
+  originAgentCluster: false,
+  strictTransportSecurity: false,
+  xDnsPrefetchControl: false,
+  xDownloadOptions: false,
+  xFrameOptions: false,
+  xPermittedCrossDomainPolicies: false,
+  xXssProtection: false,
+} as const;
+
 /** Per-process request limits; see README "Connections and slow clients". */
 export interface RequestLimits {
   /** Time (ms) from a request's arrival by which its body must have been read; else 408. */
@@ -46,6 +67,7 @@ export function createApp(deps: AppDeps, limits: RequestLimits = DEFAULT_LIMITS)
   app.use("*", safeResponseHeaders(deps.logger));
   app.use("*", headContentLength);
   app.use("*", requestContext(deps));
+  app.use("*", secureHeaders(API_HEADERS));
   app.use("/api/*", inFlightCap(limits.maxInFlight));
   app.use("/api/*", bodyDeadline(limits.bodyTimeoutMs));
   app.use(
@@ -66,13 +88,15 @@ export function createApp(deps: AppDeps, limits: RequestLimits = DEFAULT_LIMITS)
   });
 
   app.notFound((c) => {
+    // HEAD is GET without the body: its answer says GET so its length is the GET's.
+    const method = c.req.method === "HEAD" ? "GET" : c.req.method;
     const allowed = allowedMethods(app.routes, c.req.path);
     if (allowed.length > 0) {
-      return problem(c, 405, `${c.req.method} is not supported here; use ${allowed.join(", ")}`, {
+      return problem(c, 405, `${method} is not supported here; use ${allowed.join(", ")}`, {
         headers: { Allow: allowed.join(", ") },
       });
     }
-    return problem(c, 404, `No route ${c.req.method} ${c.req.path}; see /docs`);
+    return problem(c, 404, `No route ${method} ${c.req.path}; see /docs`);
   });
 
   app.onError((error, c) => {

@@ -38,6 +38,7 @@ Deno.test("HEAD answers each GET route's status and headers, with the GET's Cont
     `/api/captures/${capture.id}`,
     "/api/captures/999999", // a 404 problem
     "/api/captures?limit=0", // a 400 problem
+    "/no/such/route", // the app's own 404, which names the method
   ];
   for (const path of paths) {
     const headers = { Authorization: authorization };
@@ -49,5 +50,6 @@ Deno.test("HEAD answers each GET route's status and headers, with the GET's Cont
     assert.ok(body.length > 0, `${path}: the GET has a body`);
     assert.equal(head.headers.get("content-length"), String(body.length), path);
     assert.deepEqual(comparable(head.headers), comparable(get.headers), path);
+    assert.equal(get.headers.get("x-content-type-options"), "nosniff", path);
   }
 });
