@@ -1,4 +1,4 @@
-import { and, eq, isNull, lte, or, type SQL, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, lte, or, type SQL, sql } from "drizzle-orm";
 import type { Database } from "./client.ts";
 import {
   type CaptureRow,
@@ -35,23 +35,21 @@ export async function findSnapshotHeader(
 }
 
 /**
- * One stored series of a capture's snapshot (`stat`, `type`), or undefined when it has none (a
- * snapshot taken before the catalogue grew). One row, so a read parses only what it returns.
+ * The stored series `types` of one statistic of a capture's snapshot, in one query; a type the
+ * snapshot lacks (taken before the catalogue grew) is absent. Only the rows asked for are read.
  */
 export async function findSnapshotSeries(
   db: Database,
   captureId: number,
   stat: string,
-  type: string,
-): Promise<StoredSeries | undefined> {
-  const [row] = await db.select().from(captureSnapshotSeries).where(and(
+  types: readonly string[],
+): Promise<StoredSeries[]> {
+  const rows = await db.select().from(captureSnapshotSeries).where(and(
     eq(captureSnapshotSeries.captureId, captureId),
     eq(captureSnapshotSeries.stat, stat),
-    eq(captureSnapshotSeries.type, type),
+    inArray(captureSnapshotSeries.type, [...types]),
   ));
-  if (!row) return undefined;
-  const { captureId: _, ...series } = row;
-  return series;
+  return rows.map(({ captureId: _, ...series }) => series);
 }
 
 /** The conditions of a capture that needs a snapshot attempt at `now` and nobody is taking. */

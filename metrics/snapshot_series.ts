@@ -12,12 +12,12 @@ export const isSnapshotStat = (stat: string): stat is SnapshotStat =>
   (SNAPSHOT_STATS as readonly string[]).includes(stat);
 
 /**
- * A snapshot's stored series of one stat for `types`, read one at a time, parsed and re-bucketed
- * from the stored period to `period` (a multiple of it) in buckets counted from `origin` (epoch
- * seconds, the window's start): the mean of averages, the least minimum, the greatest maximum. Undefined when the snapshot lacks one of `types` (taken before the
- * catalogue grew), so the caller asks CloudWatch instead. Yields to the event loop between
- * series: a long window's series take milliseconds each, and other requests must not wait for all
- * of them.
+ * A snapshot's stored series of one stat for `types`, parsed and re-bucketed from the stored
+ * period to `period` (a multiple of it) in buckets counted from `origin` (epoch seconds, the
+ * window's start): the mean of averages, the least minimum, the greatest maximum. Undefined when
+ * the snapshot lacks one of `types` (taken before the catalogue grew), so the caller asks
+ * CloudWatch instead. Long series are parsed one at a time with a yield to the event loop between
+ * them, so other requests do not wait for all of them.
  */
 export async function seriesFromSnapshot(
   db: Database,
@@ -31,12 +31,14 @@ export async function seriesFromSnapshot(
   // taking turns keeps the loop's slices short for every other request.
   const release = await snapshotReads.acquire();
   try {
+    const stored = new Map(
+      (await findSnapshotSeries(db, captureId, stat, types)).map((s) => [s.type, s]),
+    );
+    if (types.some((type) => !stored.has(type))) return undefined;
     const series: MetricSeries[] = [];
     for (const type of types) {
-      const stored = await findSnapshotSeries(db, captureId, stat, type);
-      if (!stored) return undefined;
-      const points = JSON.parse(stored.datapoints) as StoredPoint[];
-      const { label, unit, complete } = stored;
+      const { label, unit, complete, datapoints } = stored.get(type)!;
+      const points = JSON.parse(datapoints) as StoredPoint[];
       series.push({
         type,
         label,

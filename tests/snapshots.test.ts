@@ -109,10 +109,9 @@ Deno.test("sweepOnce() snapshots a finished capture only once its end is 5 minut
   }
   // A read fetches only the series it returns.
   assert.deepEqual(await findSnapshotHeader(t.db, capture.id), { period: 60, complete: true });
-  const minimum = await findSnapshotSeries(t.db, capture.id, "Minimum", "CPUUtilization");
-  assert.ok(minimum);
-  assert.deepEqual([minimum.stat, minimum.type], ["Minimum", "CPUUtilization"]);
-  assert.equal(await findSnapshotSeries(t.db, capture.id, "p99", "CPUUtilization"), undefined);
+  const minimum = await findSnapshotSeries(t.db, capture.id, "Minimum", ["CPUUtilization"]);
+  assert.deepEqual(minimum.map((s) => [s.stat, s.type]), [["Minimum", "CPUUtilization"]]);
+  assert.deepEqual(await findSnapshotSeries(t.db, capture.id, "p99", ["CPUUtilization"]), []);
   assert.equal(await findSnapshotHeader(t.db, capture.id + 1), undefined);
   assert.deepEqual(
     fake.calls.map((c) => c.body.MetricDataQueries[0].MetricStat.Stat),
