@@ -1,22 +1,19 @@
 import assert from "node:assert/strict";
 import { MAX_ANSWER_BYTES, parseRetryAfter } from "../metrics/aws_http.ts";
+import { type CloudWatchClientOptions, type GetMetricDataRequest } from "../metrics/cloudwatch.ts";
 import {
-  type CloudWatchClientOptions,
-  CloudWatchError,
-  createCloudWatchClient,
-  type GetMetricDataRequest,
-} from "../metrics/cloudwatch.ts";
-import {
-  type FakeCloudWatch,
   fakeCloudWatchEnv,
   type FakeCredential,
   startFakeCloudWatch,
   TEST_CREDENTIALS,
 } from "./fakes/cloudwatch.ts";
+import { clientFor, rejection } from "./helpers/cloudwatch_client.ts";
 import { testContext } from "./helpers/context.ts";
 import { assertProblem } from "./helpers/problem.ts";
 
 const T0 = Date.UTC(2026, 0, 15, 10, 0, 0) / 1000;
+/** Room for the fake's large answers within one attempt. */
+const SLOWER: CloudWatchClientOptions = { attemptTimeoutMs: 2000, totalBudgetMs: 4000 };
 
 /** Temporary credentials, so a followed redirect would carry a session token. */
 const TEMPORARY: FakeCredential = {
@@ -36,33 +33,6 @@ function request(credentials: FakeCredential = TEMPORARY): GetMetricDataRequest 
     startTime: T0,
     endTime: T0 + 3600,
   };
-}
-
-function clientFor(fake: FakeCloudWatch, options: CloudWatchClientOptions = {}) {
-  const delays: number[] = [];
-  const client = createCloudWatchClient({
-    endpoint: fake.url,
-    attemptTimeoutMs: 2000,
-    totalBudgetMs: 4000,
-    baseDelayMs: 10,
-    maxDelayMs: 40,
-    sleep: (ms) => {
-      delays.push(ms);
-      return new Promise((r) => setTimeout(r, ms));
-    },
-    ...options,
-  });
-  return { client, delays };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<CloudWatchError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof CloudWatchError, `expected CloudWatchError, got ${err}`);
-    return err;
-  }
-  assert.fail("expected getMetricData() to fail");
 }
 
 /** Another local listener standing for the redirect's target; it records what reaches it. */
@@ -91,7 +61,7 @@ for (const mode of ["redirect302", "redirect307"] as const) {
     await using fake = await startFakeCloudWatch({ credentials: [TEMPORARY] });
     fake.redirectTo = recorder.url;
     fake.faults.push(mode);
-    const { client } = clientFor(fake);
+    const { client } = clientFor(fake, SLOWER);
     const err = await rejection(client.getMetricData(request()));
     assert.equal(err.kind, "bad_answer");
     assert.equal(err.status, Number(mode.slice(-3)));
@@ -128,7 +98,7 @@ Deno.test("GET /api/captures/{id}/metrics answers 502 naming CloudWatch for a re
 Deno.test("getMetricData() stops reading an endless answer past the size cap", async () => {
   await using fake = await startFakeCloudWatch();
   fake.faults.push("hugeBody");
-  const { client } = clientFor(fake);
+  const { client } = clientFor(fake, SLOWER);
   const err = await rejection(client.getMetricData(request(TEST_CREDENTIALS)));
   assert.equal(err.kind, "bad_answer");
   assert.match(err.message, new RegExp(`larger than ${MAX_ANSWER_BYTES} bytes`));
@@ -140,7 +110,7 @@ Deno.test("getMetricData() stops reading an endless answer past the size cap", a
 Deno.test("getMetricData() refuses an answer whose Content-Length is over the cap before reading it", async () => {
   await using fake = await startFakeCloudWatch();
   fake.faults.push("hugeDeclared");
-  const { client } = clientFor(fake);
+  const { client } = clientFor(fake, SLOWER);
   const err = await rejection(client.getMetricData(request(TEST_CREDENTIALS)));
   assert.equal(err.kind, "bad_answer");
   assert.match(err.message, /larger than/);
@@ -195,7 +165,7 @@ Deno.test("getMetricData() waits at least the upstream's Retry-After before retr
   await using fake = await startFakeCloudWatch();
   fake.retryAfter = "1";
   fake.faults.push("throttle");
-  const { client, delays } = clientFor(fake);
+  const { client, delays } = clientFor(fake, SLOWER);
   const result = await client.getMetricData(request(TEST_CREDENTIALS));
   assert.equal(result.complete, true);
   assert.deepEqual(delays, [1000]);
@@ -203,7 +173,7 @@ Deno.test("getMetricData() waits at least the upstream's Retry-After before retr
   // A Retry-After past the budget is not waited for: the call gives up and passes it on.
   fake.retryAfter = "30";
   fake.faults.push("throttle");
-  const { client: impatient, delays: none } = clientFor(fake);
+  const { client: impatient, delays: none } = clientFor(fake, SLOWER);
   const err = await rejection(impatient.getMetricData(request(TEST_CREDENTIALS)));
   assert.equal(err.kind, "throttled");
   assert.equal(err.retryAfterSeconds, 30);

@@ -1,17 +1,8 @@
 import assert from "node:assert/strict";
-import {
-  type CloudWatchClientOptions,
-  CloudWatchError,
-  createCloudWatchClient,
-  type GetMetricDataRequest,
-} from "../metrics/cloudwatch.ts";
+import { createCloudWatchClient, type GetMetricDataRequest } from "../metrics/cloudwatch.ts";
 import { METRIC_TYPES } from "../metrics/catalogue.ts";
-import {
-  type FakeCloudWatch,
-  generatedValue,
-  startFakeCloudWatch,
-  TEST_CREDENTIALS,
-} from "./fakes/cloudwatch.ts";
+import { generatedValue, startFakeCloudWatch, TEST_CREDENTIALS } from "./fakes/cloudwatch.ts";
+import { clientFor, rejection } from "./helpers/cloudwatch_client.ts";
 
 const T0 = Date.UTC(2026, 0, 15, 10, 0, 0) / 1000;
 const SECRET = TEST_CREDENTIALS.secretAccessKey;
@@ -28,36 +19,6 @@ function request(overrides: Partial<GetMetricDataRequest> = {}): GetMetricDataRe
     endTime: T0 + 3600,
     ...overrides,
   };
-}
-
-/** A client on the fake that sleeps for real but records each delay and logged event. */
-function clientFor(fake: FakeCloudWatch, options: CloudWatchClientOptions = {}) {
-  const delays: number[] = [];
-  const events: Array<Record<string, unknown>> = [];
-  const client = createCloudWatchClient({
-    endpoint: fake.url,
-    attemptTimeoutMs: 300,
-    totalBudgetMs: 2000,
-    baseDelayMs: 10,
-    maxDelayMs: 40,
-    sleep: (ms) => {
-      delays.push(ms);
-      return new Promise((r) => setTimeout(r, ms));
-    },
-    logger: (event) => events.push(event),
-    ...options,
-  });
-  return { client, delays, events };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<CloudWatchError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof CloudWatchError, `expected CloudWatchError, got ${err}`);
-    return err;
-  }
-  assert.fail("expected getMetricData() to fail");
 }
 
 function assertNoSecrets(text: string) {
