@@ -88,28 +88,11 @@ export function classifyErrorAnswer(
     (body
       ? `CloudWatch answered HTTP ${status}${code ? ` ${code}` : ""}`
       : `CloudWatch answered HTTP ${status} with a body that is not JSON`);
+  const retry = { retryable: true, message, status, code, requestId, retryAfterSeconds } as const;
   if (status === 429 || (code !== undefined && THROTTLING_CODES.has(code))) {
-    return {
-      outcome: "throttled",
-      retryable: true,
-      message,
-      status,
-      code,
-      requestId,
-      retryAfterSeconds,
-    };
+    return { outcome: "throttled", ...retry };
   }
-  if (TRANSIENT_STATUSES.has(status)) {
-    return {
-      outcome: "server_error",
-      retryable: true,
-      message,
-      status,
-      code,
-      requestId,
-      retryAfterSeconds,
-    };
-  }
+  if (TRANSIENT_STATUSES.has(status)) return { outcome: "server_error", ...retry };
   // Validation and auth errors (and any other status) will not change by asking again.
   return { outcome: "client_error", retryable: false, message, status, code, requestId };
 }
