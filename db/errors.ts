@@ -25,16 +25,16 @@ export function isBusyError(error: unknown): boolean {
 }
 
 /**
- * Another process held the database's write lock for a whole retry budget; nothing was written.
+ * Another process holds the database's write lock: it held it for a whole retry budget, or so
+ * many writes already wait for it that this one was refused at once. Nothing was written.
  * Answered as 503 with `Retry-After: retryAfterSeconds`.
  */
 export class DatabaseBusyError extends Error {
-  readonly retryAfterSeconds: number;
+  readonly retryAfterSeconds = 1;
 
-  constructor(budgetMs: number, options?: ErrorOptions) {
-    super(`The database stayed locked by another process for ${budgetMs} ms`, options);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = "DatabaseBusyError";
-    this.retryAfterSeconds = 1;
   }
 }
 

@@ -17,6 +17,11 @@ import { Lock } from "./lock.ts";
 export const DRIVER_BUSY_TIMEOUT_MS = 10;
 /** How long one operation keeps retrying a locked database before it is refused, in ms. */
 export const DEFAULT_BUSY_BUDGET_MS = 5_000;
+/**
+ * How many writes may wait behind a write that is backing off from another process's lock; past
+ * it a write is refused at once, so waiting writes cannot take every request slot from reads.
+ */
+export const MAX_WAITING_WRITES = 32;
 const FIRST_BACKOFF_MS = 5;
 const MAX_BACKOFF_MS = 250;
 
@@ -46,6 +51,9 @@ export function createLocalClient(url: string, options: LocalClientOptions = {})
   const connection = new Lock();
   const writers = new Lock();
   let needsSetup = true;
+  // Writes queued or running, and whether the last write attempt found another process's lock.
+  let pendingWrites = 0;
+  let locked = false;
 
   /** Runs the per-connection setup on a connection opened since the last call. */
   async function prepareConnection() {
@@ -80,15 +88,25 @@ export function createLocalClient(url: string, options: LocalClientOptions = {})
    * `deadline` (a performance.now() time) throws DatabaseBusyError. Each attempt must leave the
    * connection replaced after a BUSY.
    */
-  async function retryBusy<T>(deadline: number, attempt: () => Promise<T>): Promise<T> {
+  async function retryBusy<T>(
+    deadline: number,
+    write: boolean,
+    attempt: () => Promise<T>,
+  ): Promise<T> {
     for (let n = 0;; n++) {
       try {
-        return await attempt();
+        const result = await attempt();
+        if (write) locked = false;
+        return result;
       } catch (error) {
         if (!isBusyError(error)) throw error;
+        if (write) locked = true;
         const backoff = Math.random() * Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** n);
         if (performance.now() + backoff >= deadline) {
-          throw new DatabaseBusyError(budgetMs, { cause: error });
+          throw new DatabaseBusyError(
+            `The database stayed locked by another process for ${budgetMs} ms`,
+            { cause: error },
+          );
         }
         await new Promise((resolve) => setTimeout(resolve, backoff));
       }
@@ -99,11 +117,19 @@ export function createLocalClient(url: string, options: LocalClientOptions = {})
   async function withRetry<T>(write: boolean, work: () => Promise<T>): Promise<T> {
     // The budget includes the wait in line, so a write queued behind a held lock gives up with it.
     const deadline = performance.now() + budgetMs;
-    const releaseWriters = write ? await writers.acquire() : undefined;
+    if (!write) return await retryBusy(deadline, false, () => exclusive(work));
+    if (locked && pendingWrites >= MAX_WAITING_WRITES) {
+      throw new DatabaseBusyError(
+        `The database is locked by another process and ${pendingWrites} writes already wait`,
+      );
+    }
+    pendingWrites++;
+    const releaseWriters = await writers.acquire();
     try {
-      return await retryBusy(deadline, () => exclusive(work));
+      return await retryBusy(deadline, true, () => exclusive(work));
     } finally {
-      releaseWriters?.();
+      releaseWriters();
+      pendingWrites--;
     }
   }
 
@@ -152,7 +178,7 @@ export function createLocalClient(url: string, options: LocalClientOptions = {})
     const deadline = performance.now() + budgetMs;
     const releaseWriters = mode !== "read" ? await writers.acquire() : () => {};
     try {
-      return await retryBusy(deadline, async () => {
+      return await retryBusy(deadline, mode !== "read", async () => {
         const releaseConnection = await connection.acquire();
         try {
           await prepareConnection();
@@ -187,7 +213,9 @@ export function createLocalClient(url: string, options: LocalClientOptions = {})
         tx.close();
         replaceConnection();
         done();
-        throw new DatabaseBusyError(budgetMs, { cause: error });
+        throw new DatabaseBusyError("A transaction found the database locked by another process", {
+          cause: error,
+        });
       }
     };
     return {

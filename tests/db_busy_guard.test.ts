@@ -6,6 +6,9 @@
 import assert from "node:assert/strict";
 import { createClient } from "@libsql/client";
 import { DatabaseBusyError, openDatabase } from "../db/client.ts";
+import { MAX_WAITING_WRITES } from "../db/local_client.ts";
+import { captures } from "../db/schema.ts";
+import { postCapture } from "./helpers/captures.ts";
 import { testContext } from "./helpers/context.ts";
 import { assertProblem } from "./helpers/problem.ts";
 
@@ -174,5 +177,79 @@ Deno.test("a transaction that cannot begin within the budget is a DatabaseBusyEr
     assert.deepEqual(await committedValues(file.url), ["holder", "later"]);
   } finally {
     handle.close();
+  }
+});
+
+Deno.test("while the lock is held, writes past MAX_WAITING_WRITES are refused at once and write nothing", async () => {
+  await using file = await tempDatabase();
+  const handle = await openDatabase(file.url, undefined, { busyBudgetMs: 1_500 });
+  try {
+    const lock = await holdWriteLock(file.url);
+    // The first write finds the lock and backs off; the rest line up behind it.
+    const write = (value: string, began: number) =>
+      handle.client.execute({ sql: "INSERT INTO t (v) VALUES (?)", args: [value] }).then(
+        () => ({ value, error: undefined, ms: performance.now() - began }),
+        (error) => ({ value, error, ms: performance.now() - began }),
+      );
+    const first = write("w-first", performance.now());
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const began = performance.now();
+    const rest = Array.from({ length: 3 * MAX_WAITING_WRITES }, (_, i) => write(`w-${i}`, began));
+    const outcomes = await Promise.all([first, ...rest]);
+    await lock.release();
+
+    const refusedAtOnce = outcomes.filter((o) => o.error !== undefined && o.ms < 100);
+    assert.ok(
+      refusedAtOnce.length >= MAX_WAITING_WRITES,
+      `${refusedAtOnce.length} writes refused at once`,
+    );
+    const committed = await committedValues(file.url);
+    for (const { value, error } of outcomes) {
+      if (error === undefined) assert.ok(committed.includes(value), `${value} was lost`);
+      else {
+        assert.ok(error instanceof DatabaseBusyError, String(error));
+        assert.ok(!committed.includes(value), `${value} was refused, yet written`);
+      }
+    }
+    // With the lock gone, writes go through again.
+    await handle.client.execute("INSERT INTO t (v) VALUES ('after')");
+    assert.ok((await committedValues(file.url)).includes("after"));
+  } finally {
+    handle.close();
+  }
+});
+
+Deno.test("GET answers 200 over a real listener while 300 writes wait for another connection's lock", async () => {
+  await using t = await testContext({ busyBudgetMs: 2_000 });
+  const env = await t.createEnvironment("owner");
+  const { capture } = await postCapture(t, "owner", { name: "readable", envId: env.id });
+  await using server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, t.app.fetch);
+  const base = `http://127.0.0.1:${server.addr.port}`;
+  const authorization = `Bearer ${await t.token("owner")}`;
+  const other = createClient({ url: `file:${t.dbPath}` });
+  const tx = await other.transaction("write");
+  try {
+    const writes = Array.from({ length: 300 }, (_, i) =>
+      fetch(`${base}/api/captures`, {
+        method: "POST",
+        headers: { Authorization: authorization, "Content-Type": "application/json" },
+        body: JSON.stringify({ name: `flood-${i}`, envId: env.id }),
+      }).then(async (res) => ({ status: res.status, text: await res.text() })));
+    // Past the writes waiting their turn, the rest are refused at once and free their slots.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    for (let i = 0; i < 5; i++) {
+      const res = await fetch(`${base}/api/captures/${capture.id}`, {
+        headers: { Authorization: authorization },
+      });
+      assert.equal(res.status, 200, await res.text());
+    }
+    await tx.rollback();
+    const answers = await Promise.all(writes);
+    assert.ok(answers.every((a) => a.status === 201 || a.status === 503), "201 or 503 only");
+    const created = answers.filter((a) => a.status === 201).length;
+    const list = await t.db.select().from(captures);
+    assert.equal(list.length, created + 1, "exactly the acknowledged creates are stored");
+  } finally {
+    other.close();
   }
 });

@@ -49,13 +49,11 @@ async function startTogether(count: number, env: Record<string, string>): Promis
 }
 
 /**
- * Starts one process, which migrates the database, then `count - 1` more at once. Drizzle's
- * migrator reads the applied migrations outside its batch, so processes migrating one fresh
- * database together race (the loser exits "table … already exists").
+ * Starts `count` processes at once on a fresh database, so they also race to migrate it (drizzle's
+ * migrator reads the applied migrations outside its batch; db/migrate.ts retries the loser).
  */
-async function startInstances(count: number, env: Record<string, string>): Promise<Instance[]> {
-  const first = await startTogether(1, env);
-  return [...first, ...await startTogether(count - 1, env)];
+function startInstances(count: number, env: Record<string, string>): Promise<Instance[]> {
+  return startTogether(count, env);
 }
 
 /** SIGTERMs the survivors, waits for every exit, and answers their "unhandled error" lines. */
