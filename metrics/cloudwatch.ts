@@ -67,6 +67,11 @@ type Settings = Required<Omit<CloudWatchClientOptions, "logger">> & {
 
 const TARGET = "GraniteServiceVersion20100801.GetMetricData";
 const MAX_PAGES = 50;
+/**
+ * The most answer bytes one call reads over all its pages and attempts. The largest real call (a
+ * 7-day snapshot: 14 series of 10,080 points) is about 5 MB; each answer is also capped alone.
+ */
+export const MAX_CALL_BYTES = 16 * 1024 * 1024;
 
 /** A CloudWatch client with bounded, jittered retries under a total time budget. */
 export function createCloudWatchClient(options: CloudWatchClientOptions = {}): CloudWatchClient {
@@ -86,7 +91,7 @@ export function createCloudWatchClient(options: CloudWatchClientOptions = {}): C
   return {
     async getMetricData(req) {
       const metrics = [...new Set(req.metrics)];
-      const merger = new PageMerger(metrics);
+      const merger = new PageMerger(metrics, req);
       if (metrics.length === 0) return merger.result();
       const call = new Call(settings, req, endpointFor(settings.endpoint, req.region));
       const secrets = [req.credentials.secretAccessKey, req.credentials.sessionToken];
@@ -124,6 +129,7 @@ class Call {
   #url: string;
   #host: string;
   #deadline: number;
+  #bytesRead = 0;
 
   constructor(readonly settings: Settings, readonly req: GetMetricDataRequest, url: string) {
     const { accessKeyId, secretAccessKey, sessionToken } = req.credentials;
@@ -228,6 +234,11 @@ class Call {
       return { ok: false, failure: { outcome: "refused", retryable: false, status, message } };
     }
     const { status, headers, text } = answer;
+    this.#bytesRead += text.length;
+    if (this.#bytesRead > MAX_CALL_BYTES) {
+      const message = `CloudWatch's answers to one call passed ${MAX_CALL_BYTES} bytes`;
+      return { ok: false, failure: { outcome: "refused", retryable: false, status, message } };
+    }
     if (status < 200 || status > 299) {
       return { ok: false, failure: classifyErrorAnswer({ status, headers }, text) };
     }
@@ -247,6 +258,12 @@ class Call {
 
   #error(failure: AttemptFailure): CloudWatchError {
     const { secretAccessKey, sessionToken } = this.req.credentials;
+    // One attempt's leftover time says nothing to a caller: the budget and the attempts do.
+    const message = failure.outcome === "timeout"
+      ? `CloudWatch did not answer in time: ${this.attempts} attempt${
+        this.attempts === 1 ? "" : "s"
+      } within the ${this.settings.totalBudgetMs} ms budget`
+      : failure.message;
     const kind = failure.outcome === "throttled"
       ? "throttled"
       : failure.outcome === "timeout"
@@ -256,7 +273,7 @@ class Call {
       kind,
       status: failure.status,
       code: failure.code,
-      message: redact(failure.message, [secretAccessKey, sessionToken]),
+      message: redact(message, [secretAccessKey, sessionToken]),
       attempts: this.attempts,
       requestId: failure.requestId,
       retryAfterSeconds: kind === "throttled"

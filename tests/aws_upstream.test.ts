@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
+import { MAX_MESSAGES, PageMerger } from "../metrics/_cloudwatch_response.ts";
+import { metricInfo } from "../metrics/catalogue.ts";
 import { MAX_ANSWER_BYTES, parseRetryAfter } from "../metrics/aws_http.ts";
-import { type CloudWatchClientOptions, type GetMetricDataRequest } from "../metrics/cloudwatch.ts";
+import {
+  type CloudWatchClientOptions,
+  type GetMetricDataRequest,
+  MAX_CALL_BYTES,
+} from "../metrics/cloudwatch.ts";
 import {
   fakeCloudWatchEnv,
   type FakeCredential,
@@ -178,4 +184,56 @@ Deno.test("getMetricData() waits at least the upstream's Retry-After before retr
   assert.equal(err.kind, "throttled");
   assert.equal(err.retryAfterSeconds, 30);
   assert.deepEqual(none, []);
+});
+
+Deno.test("getMetricData() keeps MAX_MESSAGES of an answer's 300,000 messages and counts the rest", async () => {
+  await using fake = await startFakeCloudWatch();
+  fake.faults.push("manyMessages");
+  const { client } = clientFor(fake, SLOWER);
+  const result = await client.getMetricData(request(TEST_CREDENTIALS));
+  assert.equal(result.messages.length, MAX_MESSAGES + 1);
+  assert.equal(
+    result.messages.at(-1),
+    `and ${300_000 - MAX_MESSAGES} more messages from CloudWatch`,
+  );
+  assert.ok(result.series[0].datapoints.length > 0);
+});
+
+Deno.test("getMetricData() keeps only in-window points and stops past MAX_CALL_BYTES of pages", async () => {
+  await using fake = await startFakeCloudWatch();
+  for (let i = 0; i < 20; i++) fake.faults.push("farPoints");
+  const { client } = clientFor(fake, { ...SLOWER, totalBudgetMs: 30_000 });
+  const err = await rejection(client.getMetricData(request(TEST_CREDENTIALS)));
+  assert.equal(err.kind, "bad_answer");
+  assert.match(err.message, new RegExp(`passed ${MAX_CALL_BYTES} bytes`));
+  const pages = fake.calls.length;
+  assert.ok(pages >= 2 && pages < 20, `${pages} pages read`);
+});
+
+Deno.test("PageMerger keeps only points inside the window, at most one a period per series", () => {
+  const merger = new PageMerger(["CPUUtilization"], {
+    startTime: T0,
+    endTime: T0 + 600,
+    period: 60,
+  });
+  const id = metricInfo("CPUUtilization").queryId;
+  const inside = Array.from({ length: 11 }, (_, i) => T0 + 60 * i);
+  // Sub-second timestamps inside the window would otherwise grow the series without bound.
+  const crowded = Array.from({ length: 5_000 }, (_, i) => T0 + 1 + i / 100);
+  const outside = [T0 - 60, T0 + 601, T0 + 365 * 86_400];
+  const timestamps = [...inside, ...crowded, ...outside];
+  merger.add({
+    MetricDataResults: [{
+      Id: id,
+      StatusCode: "Complete",
+      Timestamps: timestamps,
+      Values: timestamps.map((_, i) => i),
+    }],
+  });
+  const [series] = merger.result().series;
+  assert.equal(series.datapoints.length, 11);
+  for (const point of series.datapoints) {
+    const seconds = Date.parse(point.timestamp) / 1000;
+    assert.ok(seconds >= T0 && seconds <= T0 + 600, point.timestamp);
+  }
 });

@@ -37,6 +37,10 @@ export type FaultMode =
   | "redirect302"
   | "redirect307"
   | "hugeBody"
+  /** A 200 with 300,000 Messages at the top level. */
+  | "manyMessages"
+  /** A 200 whose every series adds 100,000 points a year past the window; pages never end. */
+  | "farPoints"
   | "hugeDeclared";
 
 /** One request the fake received, for assertions. `status` 0 means it was never answered. */
@@ -187,7 +191,11 @@ export function startFakeCloudWatch(
     try {
       const parsed = await parseRequest(call.body);
       const page = answerPage(parsed, store, parsed.maxDatapoints ?? pageSize);
-      return success(page.results, page.nextToken, call.mode);
+      // farPoints answers every page as (nearly) the first, with a token back to it, so pages never end.
+      const nextToken = call.mode === "farPoints"
+        ? btoa(JSON.stringify({ offset: 1, fingerprint: parsed.fingerprint }))
+        : page.nextToken;
+      return success(page.results, nextToken, call.mode);
     } catch (err) {
       if (!(err instanceof FakeAwsError)) throw err;
       return awsError(err.status, `com.amazonaws.cloudwatch#${err.type}`, err.code, err.message);
@@ -318,6 +326,18 @@ export function startFakeCloudWatch(
       }
     } else if (nextToken) {
       payload.NextToken = nextToken;
+    }
+    if (mode === "manyMessages") {
+      payload.Messages = Array.from({ length: 300_000 }, (_, i) => ({ Code: "C", Value: `m${i}` }));
+    }
+    if (mode === "farPoints") {
+      const yearLater = Math.floor(Date.now() / 1000) + 365 * 86_400;
+      for (const r of results) {
+        for (let i = 0; i < 100_000; i++) {
+          r.Timestamps.push(yearLater + i);
+          r.Values.push(i);
+        }
+      }
     }
     if (mode === "forbiddenResult") {
       for (const r of results) {
