@@ -370,3 +370,24 @@ Deno.test("POST /api/captures refuses a JSON body that is not valid UTF-8 and st
   assert.equal(JSON.parse(text).errors[0].path, "body");
   assert.deepEqual(await (await t.as("owner").get("/api/captures")).json(), []);
 });
+
+Deno.test("a path whose percent-escapes are not UTF-8 is a 400, at every door", async () => {
+  await using t = await testContext();
+  const env = await t.createEnvironment("owner");
+  for (const segment of ["%FF", "%ED%A0%80", "%C0%AF", "a%E2%82"]) {
+    const put = await t.as("owner").put(`/api/environments/${env.id}/members/${segment}`, {
+      role: "member",
+    });
+    const problem = await assertProblem(put, 400);
+    assert.equal(problem.errors?.[0].path, "userId", segment);
+    const get = await assertProblem(await t.as("owner").get(`/api/captures/${segment}`), 400);
+    assert.equal(get.errors?.[0].path, "id", segment);
+  }
+  // A well-formed escape of "%" names the user "%FF", once.
+  const put = await t.as("owner").put(`/api/environments/${env.id}/members/%25FF`, {
+    role: "member",
+  });
+  assert.equal(put.status, 201, await put.text());
+  const members = await (await t.as("owner").get(`/api/environments/${env.id}/members`)).json();
+  assert.deepEqual(members.map((m: { userId: string }) => m.userId).sort(), ["%FF", "owner"]);
+});

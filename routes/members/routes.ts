@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireUser } from "../../auth/require_user.ts";
 import { requireJsonBody } from "../json_body.ts";
+import { wellEncodedPath } from "../path_encoding.ts";
 import { json, jsonBody, problems } from "../../openapi/helpers.ts";
 import { IdParams } from "../../openapi/schemas/common.ts";
 import { Member, MemberParams, PutMember } from "../../openapi/schemas/environment.ts";
@@ -29,7 +30,7 @@ export const put = createRoute({
   path: "/api/environments/{id}/members/{userId}",
   tags,
   security,
-  middleware: [requireUser, requireJsonBody] as const,
+  middleware: [requireUser, wellEncodedPath, requireJsonBody] as const,
   operationId: "putMember",
   summary: "Add a member or change a role",
   description:
@@ -55,7 +56,7 @@ export const remove = createRoute({
   path: "/api/environments/{id}/members/{userId}",
   tags,
   security,
-  middleware: [requireUser] as const,
+  middleware: [requireUser, wellEncodedPath] as const,
   operationId: "deleteMember",
   summary: "Remove a member",
   description:
