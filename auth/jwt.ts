@@ -123,6 +123,11 @@ export function createTokenVerifier(
       if (error instanceof InvalidTokenError) throw error;
       throw new InvalidTokenError(refusalOf(error));
     }
+    // JSON's 1e999 parses as Infinity, a number jose accepts: an exp that never comes.
+    const infinite = TIME_CLAIMS.find((claim) =>
+      payload[claim] !== undefined && !Number.isFinite(payload[claim])
+    );
+    if (infinite) throw new InvalidTokenError(TIME_CLAIM_REFUSALS[infinite]);
     if (typeof payload.sub !== "string" || payload.sub.length === 0) {
       throw new InvalidTokenError("noSub");
     }
@@ -155,6 +160,9 @@ function algorithmOf(token: string): string {
 }
 
 /** Maps jose's error classes and their claim/reason fields (never their messages) to a refusal. */
+const TIME_CLAIMS = ["exp", "nbf", "iat"] as const;
+const TIME_CLAIM_REFUSALS = { exp: "badExp", nbf: "badNbf", iat: "badIat" } as const;
+
 function refusalOf(error: unknown): TokenRefusal {
   if (error instanceof joseErrors.JWTExpired) return "expired";
   if (error instanceof joseErrors.JWTClaimValidationFailed) {
@@ -168,6 +176,8 @@ function refusalOf(error: unknown): TokenRefusal {
     }
     if (reason === "missing" && claim === "exp") return "noExp";
     if (reason === "missing" && claim === "sub") return "noSub";
+    // An infinite nbf is never reached: malformed, not "not valid yet".
+    if (claim === "nbf" && !Number.isFinite(error.payload.nbf)) return "badNbf";
     if (claim === "nbf") return "notYetValid";
     if (claim === "iss") return "issuer";
     if (claim === "aud") return "audience";

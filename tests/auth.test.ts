@@ -347,3 +347,44 @@ Deno.test("GET /api/environments answers 503 with Retry-After, not 401, when the
   assert.match(body.detail, /JWKS_URL/);
   assert.ok(!JSON.stringify(body).includes(token));
 });
+
+/** An HS256 token over `payloadJson` exactly as written (JSON.stringify cannot write 1e999). */
+async function hs256Raw(payloadJson: string): Promise<string> {
+  const signingInput = `${base64url.encode(JSON.stringify({ alg: "HS256", typ: "JWT" }))}.${
+    base64url.encode(payloadJson)
+  }`;
+  const key = await crypto.subtle.importKey(
+    "raw",
+    new TextEncoder().encode(TEST_SECRET),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
+  const mac = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(signingInput));
+  return `${signingInput}.${base64url.encode(new Uint8Array(mac))}`;
+}
+
+Deno.test("GET /api/environments says malformed for an infinite exp, nbf or iat (1e999)", async () => {
+  await using t = await testContext({ now: NOW });
+  const control = await hs256Raw(
+    `{"sub":"alice","iat":${NOW_SECONDS},"exp":${NOW_SECONDS + 3600}}`,
+  );
+  assert.equal((await listWith(t, `Bearer ${control}`)).status, 200, "the raw signer works");
+  for (const claim of ["exp", "nbf", "iat"]) {
+    const times: Record<string, string> = {
+      iat: String(NOW_SECONDS),
+      exp: String(NOW_SECONDS + 3600),
+      [claim]: "1e999",
+    };
+    const token = await hs256Raw(
+      `{"sub":"alice","iat":${times.iat},"exp":${times.exp}${
+        claim === "nbf" ? ',"nbf":1e999' : ""
+      }}`,
+    );
+    await assertInvalidToken(
+      await listWith(t, `Bearer ${token}`),
+      token,
+      new RegExp(`${claim} claim is malformed`),
+    );
+  }
+});
