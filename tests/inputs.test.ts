@@ -280,6 +280,7 @@ const userIdsRefused = [
   "a\u007f",
   "a\u0085",
   "a\nb",
+  "a\u2028b",
   "x".repeat(256),
   "a\ud800",
 ];
