@@ -525,10 +525,23 @@ async function check(contract: Contract, op: Operation, res: Response, sent: Sen
 }
 
 const CANONICAL = /^(0|[1-9][0-9]*)$/;
+
+/** Whether a URL's path has a percent-escape that does not decode to UTF-8. */
+function undecodablePath(url: string): boolean {
+  return url.split("?")[0].split("/").some((segment) => {
+    try {
+      decodeURIComponent(segment);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+}
 // Characters no stored name may hold (restated, not imported): zero-width, soft hyphen, BOM,
-// word joiner, bidi controls, Hangul fillers; and names need something besides blanks.
+// word joiner, bidi controls, Hangul fillers, line and paragraph separators; and names need
+// something besides blanks.
 const HIDDEN =
-  /[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\u061c\u00ad\ufeff\u3164\u115f\u1160\uffa0]/;
+  /[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\u061c\u00ad\ufeff\u3164\u115f\u1160\uffa0\u2028\u2029]/;
 const BLANK_ONLY = /^[\s\u2800\u3164]*$/;
 const NAMED_OPERATIONS = new Set([
   "createCapture",
@@ -553,8 +566,12 @@ function checkInputKinds(
   for (const name of sent.respelled) {
     assert.ok([400, 401, 413, 415].includes(status), `a respelled ${name} was read\n${where}`);
     // Query parameters are validated first; a bad one answers before the path is looked at.
+    // So does a path segment whose percent-escapes are not UTF-8, named as its parameter.
     const queryNames = op.parameters.filter((p) => p.in === "query").map((p) => p.name);
-    const named = errorPaths.includes(name) || errorPaths.some((p) => queryNames.includes(p));
+    const pathNames = op.parameters.filter((p) => p.in === "path").map((p) => p.name);
+    const named = errorPaths.includes(name) ||
+      errorPaths.some((p) => queryNames.includes(p.split(".")[0])) ||
+      (undecodablePath(sent.url) && errorPaths.some((p) => pathNames.includes(p)));
     if (status === 400) assert.ok(named, `400 without ${name}\n${where}`);
   }
   const query = new URL(sent.url, "http://x").searchParams;

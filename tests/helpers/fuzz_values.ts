@@ -583,7 +583,7 @@ export function isUserId(sub: string): boolean {
   const length = [...sub].length;
   return length >= 1 && length <= 255 && sub.isWellFormed() &&
     // deno-lint-ignore no-control-regex -- the rule is about control characters
-    !/[\u0000-\u001f\u007f-\u009f]/.test(sub);
+    !/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(sub);
 }
 
 /** Callers: mostly seeded users, then broken credentials, raw headers, and arbitrary subjects. */
