@@ -1,15 +1,28 @@
 import { z } from "zod";
+import {
+  AWS_IDENTITY_VARIABLES,
+  type AwsIdentityConfig,
+  awsIdentityIssues,
+  toAwsIdentity,
+} from "./config_aws.ts";
 
 const optional = (schema: z.ZodType<string>) =>
   z.preprocess((v) => (v === "" ? undefined : v), schema.optional());
 
-const base64Key = z.string().refine((value) => {
+function isBase64Key(value: string): boolean {
   try {
     return decodeBase64(value).byteLength === 32;
   } catch {
     return false;
   }
-}, "must be base64 of exactly 32 bytes (make one with: openssl rand -base64 32)");
+}
+
+const base64Key = z.string().refine(
+  isBase64Key,
+  "must be base64 of exactly 32 bytes (make one with: openssl rand -base64 32)",
+);
+
+const httpUrl = z.string().regex(/^https?:\/\//, "must be an http(s) URL");
 
 const ConfigSchema = z.object({
   // Blank means unset (8000), not 0: z.coerce.number would turn "" into a random port.
@@ -33,14 +46,23 @@ const ConfigSchema = z.object({
   JWT_ISSUER: optional(z.string()),
   JWT_AUDIENCE: optional(z.string()),
   CREDENTIALS_KEY: optional(base64Key),
+  // Comma-separated: keys that only decrypt, while stored secrets move to CREDENTIALS_KEY.
+  CREDENTIALS_KEY_PREVIOUS: optional(
+    z.string().refine(
+      (list) => list.split(",").every((key) => isBase64Key(key.trim())),
+      "must be base64 of exactly 32 bytes (several separated by commas)",
+    ),
+  ),
   AWS_ACCESS_KEY_ID: optional(z.string()),
   AWS_SECRET_ACCESS_KEY: optional(z.string()),
   AWS_SESSION_TOKEN: optional(z.string()),
-  CLOUDWATCH_ENDPOINT: optional(z.string().regex(/^https?:\/\//, "must be an http(s) URL")),
+  CLOUDWATCH_ENDPOINT: optional(httpUrl),
+  ...AWS_IDENTITY_VARIABLES,
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   DENO_DEPLOYMENT_ID: optional(z.string()),
   DOCS_PERSIST_AUTHORIZATION: z.enum(["true", "false"]).default("false"),
 }).superRefine((env, ctx) => {
+  awsIdentityIssues(env, ctx);
   if (Boolean(env.AWS_ACCESS_KEY_ID) !== Boolean(env.AWS_SECRET_ACCESS_KEY)) {
     ctx.addIssue({
       code: "custom",
@@ -67,7 +89,11 @@ export interface Config {
   databaseAuthToken?: string;
   jwt: { secret?: string; jwksUrl?: string; issuer?: string; audience?: string };
   credentialsKey?: Uint8Array;
+  /** Keys that still decrypt stored secrets during a rotation (CREDENTIALS_KEY_PREVIOUS). */
+  previousCredentialsKeys?: Uint8Array[];
   awsCredentials?: AwsCredentials;
+  /** Where server-wide credentials come from besides static keys, and the STS endpoint. */
+  aws?: AwsIdentityConfig;
   cloudwatchEndpoint?: string;
   logLevel: "debug" | "info" | "warn" | "error";
   onDeploy: boolean;
@@ -103,6 +129,10 @@ function toConfig(raw: RawConfig): Config {
       audience: raw.JWT_AUDIENCE,
     },
     credentialsKey: raw.CREDENTIALS_KEY ? decodeBase64(raw.CREDENTIALS_KEY) : undefined,
+    previousCredentialsKeys: raw.CREDENTIALS_KEY_PREVIOUS
+      ? raw.CREDENTIALS_KEY_PREVIOUS.split(",").map((key) => decodeBase64(key.trim()))
+      : undefined,
+    aws: toAwsIdentity(raw),
     awsCredentials: raw.AWS_ACCESS_KEY_ID && raw.AWS_SECRET_ACCESS_KEY
       ? {
         accessKeyId: raw.AWS_ACCESS_KEY_ID,

@@ -12,7 +12,9 @@ import { systemClock } from "./lifecycle/clock.ts";
 import { createSweeper } from "./lifecycle/sweeper.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { createCloudWatchClient } from "./metrics/cloudwatch.ts";
+import { createCredentialProvider } from "./metrics/credentials.ts";
 import { createSnapshotter } from "./metrics/snapshotter.ts";
+import { reencryptCredentials } from "./lifecycle/reencrypt_credentials.ts";
 import { type ResilientServer, serveResiliently } from "./serve.ts";
 
 /** How long SIGINT/SIGTERM waits for requests in flight and a running sweep before exiting. */
@@ -56,8 +58,15 @@ async function main(cron: SweepCron) {
       logger.debug("cloudwatch", { ...event, awsRequestId: requestId }),
   });
   const credentialsCipher = config.credentialsKey
-    ? await createCredentialsCipher(config.credentialsKey)
+    ? await createCredentialsCipher(config.credentialsKey, config.previousCredentialsKeys)
     : undefined;
+  // One provider for every request and the snapshotter, so temporary credentials are shared.
+  const credentialProvider = createCredentialProvider({
+    serverCredentials: config.awsCredentials,
+    identity: config.aws,
+    cipher: credentialsCipher,
+    clock: systemClock,
+  });
   let shuttingDown = false;
   const app = createApp({
     db: database.db,
@@ -67,6 +76,7 @@ async function main(cron: SweepCron) {
     logger,
     cloudwatch,
     credentialsCipher,
+    credentialProvider,
     pingDatabase: async () => {
       await databaseFileIntact();
       return await pingDatabase(database.client);
@@ -110,8 +120,10 @@ async function main(cron: SweepCron) {
     cloudwatch,
     serverCredentials: config.awsCredentials,
     cipher: credentialsCipher,
+    credentials: credentialProvider,
     logger,
   });
+  if (credentialsCipher) rotateStoredSecrets(database, credentialsCipher, logger);
   const sweeper = createSweeper({ db: database.db, clock: systemClock, logger, snapshotter });
   // Not awaited: a slow CloudWatch must not delay serving (status is computed on every read).
   sweeper.sweep();
@@ -176,6 +188,37 @@ function registerCron(): SweepCron {
     console.warn(`capwatch: Deno.cron unavailable (${(error as Error).message}); using a timer`);
   }
   return cron;
+}
+
+/**
+ * Re-encrypts stored secrets under CREDENTIALS_KEY in the background (after a rotation), so
+ * CREDENTIALS_KEY_PREVIOUS can be dropped once the log says `credentials re-encrypted`.
+ * Reads never wait on it: until a row is moved, the previous key still opens it.
+ */
+function rotateStoredSecrets(
+  database: DatabaseHandle,
+  cipher: Awaited<ReturnType<typeof createCredentialsCipher>>,
+  logger: Logger,
+) {
+  reencryptCredentials(database.db, cipher).then(
+    ({ reencrypted, undecryptable, current }) => {
+      if (reencrypted > 0 || undecryptable.length > 0) {
+        logger.info("credentials re-encrypted", {
+          keyId: cipher.keyId,
+          reencrypted,
+          current,
+          undecryptable,
+        });
+      }
+      if (undecryptable.length > 0) {
+        logger.warn("stored credentials no configured key opens", {
+          environments: undecryptable,
+          fix: "set the key they were stored with as CREDENTIALS_KEY_PREVIOUS, or PATCH new ones",
+        });
+      }
+    },
+    (error) => logger.warn("re-encrypting credentials failed", { error: String(error) }),
+  );
 }
 
 /** Resolves true when `work` settles before `deadline` (a performance.now() time), else false. */

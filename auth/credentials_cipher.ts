@@ -1,50 +1,115 @@
-/** AWS secrets at rest: AES-256-GCM under CREDENTIALS_KEY, a fresh 96-bit IV per value. */
+/**
+ * AWS secrets at rest: AES-256-GCM under CREDENTIALS_KEY, a fresh 96-bit IV per value. The
+ * envelope `v2.<keyId>.<iv>.<ciphertext>` names the key that sealed it (keyId: the first 8 bytes of
+ * SHA-256 of the key, hex), so a rotation decrypts each value with exactly the key it needs.
+ * `v1.<iv>.<ciphertext>` (before key ids) is still read, trying the current key, then older ones.
+ */
 export interface StoredSecret {
   secretAccessKey: string;
   sessionToken?: string;
 }
 
-/** Encrypts and decrypts per-environment AWS secrets. */
+/** Encrypts (always under the current key) and decrypts (under any key it holds) AWS secrets. */
 export interface CredentialsCipher {
   encrypt(secret: StoredSecret): Promise<string>;
+  /** Throws when no key it holds opens the envelope, or the envelope is not one of ours. */
   decrypt(envelope: string): Promise<StoredSecret>;
+  /** True when `envelope` was not sealed by the current key (or predates key ids): re-encrypt it. */
+  isStale(envelope: string): boolean;
+  /** The current key's id (16 hex digits); not secret. */
+  readonly keyId: string;
 }
 
-const VERSION = "v1";
 // Binds ciphertexts to their purpose so they cannot be swapped with other encrypted data.
 const ADDITIONAL_DATA = new TextEncoder().encode("capwatch:environment-credentials:v1");
 
-/** Builds a cipher from the 32 raw key bytes. */
-export async function createCredentialsCipher(keyBytes: Uint8Array): Promise<CredentialsCipher> {
-  const key = await crypto.subtle.importKey(
-    "raw",
-    keyBytes as Uint8Array<ArrayBuffer>,
-    "AES-GCM",
-    false,
-    ["encrypt", "decrypt"],
-  );
+interface Key {
+  id: string;
+  key: CryptoKey;
+}
+
+/**
+ * Builds a cipher from the 32 raw bytes of the current key and of any previous keys, which only
+ * decrypt (CREDENTIALS_KEY_PREVIOUS during a rotation).
+ */
+export async function createCredentialsCipher(
+  keyBytes: Uint8Array,
+  previousKeys: Uint8Array[] = [],
+): Promise<CredentialsCipher> {
+  const current = await importKey(keyBytes);
+  const keys = [current];
+  for (const bytes of previousKeys) {
+    const key = await importKey(bytes);
+    if (!keys.some((k) => k.id === key.id)) keys.push(key);
+  }
   return {
+    keyId: current.id,
     async encrypt(secret) {
       const iv = crypto.getRandomValues(new Uint8Array(12));
       const plaintext = new TextEncoder().encode(JSON.stringify(secret));
       const ciphertext = await crypto.subtle.encrypt(
         { name: "AES-GCM", iv, additionalData: ADDITIONAL_DATA },
-        key,
+        current.key,
         plaintext,
       );
-      return [VERSION, toBase64(iv), toBase64(new Uint8Array(ciphertext))].join(".");
+      return ["v2", current.id, toBase64(iv), toBase64(new Uint8Array(ciphertext))].join(".");
     },
     async decrypt(envelope) {
-      const [version, iv, ciphertext] = envelope.split(".");
-      if (version !== VERSION || !iv || !ciphertext) throw new Error("Unknown credentials format");
-      const plaintext = await crypto.subtle.decrypt(
-        { name: "AES-GCM", iv: fromBase64(iv), additionalData: ADDITIONAL_DATA },
-        key,
-        fromBase64(ciphertext),
-      );
-      return JSON.parse(new TextDecoder().decode(plaintext));
+      const parsed = parseEnvelope(envelope);
+      if (!parsed) throw new Error("Unknown credentials format");
+      const candidates = parsed.keyId === undefined
+        ? keys
+        : keys.filter((k) => k.id === parsed.keyId);
+      if (candidates.length === 0) {
+        throw new Error(`Sealed by key ${parsed.keyId}, which this server does not hold`);
+      }
+      let failure: unknown;
+      for (const { key } of candidates) {
+        try {
+          const plaintext = await crypto.subtle.decrypt(
+            { name: "AES-GCM", iv: parsed.iv, additionalData: ADDITIONAL_DATA },
+            key,
+            parsed.ciphertext,
+          );
+          return JSON.parse(new TextDecoder().decode(plaintext));
+        } catch (error) {
+          failure = error;
+        }
+      }
+      throw failure;
+    },
+    isStale(envelope) {
+      return parseEnvelope(envelope)?.keyId !== current.id;
     },
   };
+}
+
+/** The id of a 32-byte key as stored in envelopes: 16 hex digits of its SHA-256. */
+export async function credentialsKeyId(keyBytes: Uint8Array): Promise<string> {
+  return (await importKey(keyBytes)).id;
+}
+
+async function importKey(bytes: Uint8Array): Promise<Key> {
+  const raw = bytes as Uint8Array<ArrayBuffer>;
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", raw));
+  const id = [...digest.slice(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  const key = await crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt", "decrypt"]);
+  return { id, key };
+}
+
+function parseEnvelope(envelope: string) {
+  const parts = envelope.split(".");
+  try {
+    if (parts.length === 3 && parts[0] === "v1" && parts[1] && parts[2]) {
+      return { keyId: undefined, iv: fromBase64(parts[1]), ciphertext: fromBase64(parts[2]) };
+    }
+    if (parts.length === 4 && parts[0] === "v2" && /^[0-9a-f]{16}$/.test(parts[1]) && parts[2]) {
+      return { keyId: parts[1], iv: fromBase64(parts[2]), ciphertext: fromBase64(parts[3]) };
+    }
+  } catch {
+    // Not base64: not ours.
+  }
+  return undefined;
 }
 
 /** Shows enough of an access key id to recognise it: AKIA…WXYZ. */

@@ -25,12 +25,20 @@ export interface NewEnvironment {
   ownerId: string;
   accessKeyId: string | null;
   secretCiphertext: string | null;
+  roleArn?: string | null;
+  externalId?: string | null;
 }
 
 export type EnvironmentChanges = Partial<
   Pick<
     EnvironmentRow,
-    "name" | "region" | "dbInstanceIdentifier" | "accessKeyId" | "secretCiphertext"
+    | "name"
+    | "region"
+    | "dbInstanceIdentifier"
+    | "accessKeyId"
+    | "secretCiphertext"
+    | "roleArn"
+    | "externalId"
   >
 >;
 

@@ -19,6 +19,9 @@ export const environments = sqliteTable("environments", {
   accessKeyId: text("access_key_id"),
   // AES-256-GCM envelope of { secretAccessKey, sessionToken }; never the plaintext.
   secretCiphertext: text("secret_ciphertext"),
+  // An IAM role assumed through STS instead of stored keys; ExternalId is not secret to AWS.
+  roleArn: text("role_arn"),
+  externalId: text("external_id"),
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),
 });

@@ -18,8 +18,11 @@ export class CloudWatchError extends Error {
   readonly attempts?: number;
   /** The `x-amzn-RequestId` of the last answer, for AWS support. */
   readonly requestId?: string;
+  /** Which upstream failed: "CloudWatch", or "STS" / "container credentials" getting a key. */
+  readonly service: string;
 
   constructor(init: {
+    service?: string;
     kind: CloudWatchErrorKind;
     message: string;
     status?: number;
@@ -35,6 +38,7 @@ export class CloudWatchError extends Error {
     this.retryAfterSeconds = init.retryAfterSeconds;
     this.attempts = init.attempts;
     this.requestId = init.requestId;
+    this.service = init.service ?? "CloudWatch";
   }
 }
 

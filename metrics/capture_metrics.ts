@@ -10,7 +10,7 @@ import {
   CloudWatchError,
   type MetricSeries,
 } from "./cloudwatch.ts";
-import { resolveCredentials } from "./credentials.ts";
+import { type CredentialProvider, staticCredentialProvider } from "./credentials.ts";
 import { alignWindow, choosePeriod } from "./period.ts";
 import { isSnapshotStat, seriesFromSnapshot } from "./snapshot_series.ts";
 
@@ -22,6 +22,13 @@ export interface MetricsDeps {
   cloudwatch: CloudWatchClient;
   serverCredentials?: AwsCredentials;
   cipher?: CredentialsCipher;
+  /** The process's provider (roles, web identity, caching); else one over the two above. */
+  credentials?: CredentialProvider;
+}
+
+/** The provider `deps` names, or one over its static keys and cipher. */
+export function credentialProviderOf(deps: MetricsDeps): CredentialProvider {
+  return deps.credentials ?? staticCredentialProvider(deps.serverCredentials, deps.cipher);
 }
 
 export interface MetricsQuery {
@@ -134,8 +141,12 @@ export async function readCaptureMetrics(
       ? { ok: false, kind: "gone", message: choice.message }
       : { ok: false, kind: "invalid", field: "period", message: choice.message };
   }
-  const resolved = await resolveCredentials(env, deps.serverCredentials, deps.cipher);
-  if (!resolved.ok) return { ok: false, kind: "no_credentials", message: resolved.message };
+  const resolved = await credentialProviderOf(deps).resolve(env);
+  if (!resolved.ok) {
+    return resolved.error
+      ? { ok: false, kind: "upstream", error: resolved.error }
+      : { ok: false, kind: "no_credentials", message: resolved.message };
+  }
   try {
     const result = await deps.cloudwatch.getMetricData({
       region: env.region,

@@ -1,47 +1,232 @@
 import type { CredentialsCipher } from "../auth/credentials_cipher.ts";
 import type { AwsCredentials } from "../config.ts";
+import type { AwsIdentityConfig } from "../config_aws.ts";
 import type { EnvironmentRow } from "../db/schema.ts";
+import { CloudWatchError } from "./_cloudwatch_error.ts";
+import {
+  assumeRole,
+  assumeRoleWithWebIdentity,
+  fetchContainerCredentials,
+  type TemporaryCredentials,
+} from "./sts.ts";
 
+/** Where an environment's CloudWatch credentials come from, as `credentials.source` says. */
+export type CredentialSource =
+  | "environment"
+  | "role"
+  | "server"
+  | "web-identity"
+  | "container";
+
+/** Usable credentials; a setup problem (409, `message`); or an upstream failure getting them. */
 export type ResolvedCredentials =
-  | { ok: true; source: "environment" | "server"; credentials: AwsCredentials }
-  | { ok: false; message: string };
+  | { ok: true; source: CredentialSource; credentials: AwsCredentials }
+  | { ok: false; message: string; error?: undefined }
+  | { ok: false; error: CloudWatchError; message?: undefined };
+
+/** Resolves the credentials for each environment; one per process, shared by requests and sweeps. */
+export interface CredentialProvider {
+  resolve(env: EnvironmentRow): Promise<ResolvedCredentials>;
+  /** Where server-wide credentials come from, or "none". */
+  readonly serverSource: "server" | "web-identity" | "container" | "none";
+}
+
+/** Temporary credentials are renewed this long (ms) before they expire. */
+export const REFRESH_MARGIN_MS = 5 * 60_000;
+/** Session length asked of STS, in s: one hour, the default most roles allow. */
+export const SESSION_SECONDS = 3600;
+
+/** What the provider needs: the server's keys and identity settings, the cipher, a clock. */
+export interface CredentialProviderOptions {
+  serverCredentials?: AwsCredentials;
+  identity?: AwsIdentityConfig;
+  cipher?: CredentialsCipher;
+  /** Wall clock (UTC) that expirations are compared with. */
+  clock?: () => Date;
+  fetch?: typeof fetch;
+  readTextFile?: (path: string) => Promise<string>;
+}
 
 /**
- * The credentials a CloudWatch call for `env` uses: its own (decrypted only here, only in
- * memory), else the server-wide ones, else a message saying how to configure them.
+ * The credential chain: an environment's role (assumed with the server's credentials), else its
+ * own stored keys, else the server's: static keys, then web identity, then container credentials
+ * (the AWS SDKs' order). Temporary credentials are cached until REFRESH_MARGIN_MS before they
+ * expire; callers that ask at once share one upstream call; a failure is not kept.
  */
-export async function resolveCredentials(
-  env: EnvironmentRow,
+export function createCredentialProvider(options: CredentialProviderOptions): CredentialProvider {
+  const clock = options.clock ?? (() => new Date());
+  const readTextFile = options.readTextFile ?? ((path: string) => Deno.readTextFile(path));
+  const sts = { endpoint: options.identity?.stsEndpoint, fetch: options.fetch };
+  const web = options.identity?.webIdentity;
+  const container = options.identity?.container;
+
+  const serverSource = options.serverCredentials
+    ? "server" as const
+    : web
+    ? "web-identity" as const
+    : container
+    ? "container" as const
+    : "none" as const;
+
+  const server: Cached | undefined = serverSource === "web-identity"
+    ? cached(clock, async () =>
+      assumeRoleWithWebIdentity(sts, {
+        region: web!.region,
+        roleArn: web!.roleArn,
+        sessionName: web!.sessionName,
+        durationSeconds: SESSION_SECONDS,
+        // Re-read every time: Kubernetes and Deploy rotate the file's token.
+        token: (await readTextFile(web!.tokenFile)).trim(),
+      }))
+    : serverSource === "container"
+    ? cached(clock, async () => {
+      const token = container!.tokenFile
+        ? (await readTextFile(container!.tokenFile)).trim()
+        : container!.token;
+      return await fetchContainerCredentials(sts, container!.url, token);
+    })
+    : undefined;
+
+  const baseCredentials = async (): Promise<AwsCredentials | undefined> =>
+    options.serverCredentials ?? await server?.get();
+
+  const roles = new Map<string, Cached>();
+  const roleFor = (env: EnvironmentRow & { roleArn: string }): Cached => {
+    const key = JSON.stringify([env.id, env.roleArn, env.externalId, env.region]);
+    let entry = roles.get(key);
+    if (!entry) {
+      // A role changed by PATCH leaves its old entry behind; drop the ones past their time.
+      for (const [k, v] of roles) if (v.expired()) roles.delete(k);
+      entry = cached(clock, async () => {
+        const base = await baseCredentials();
+        if (!base) throw new NoBaseCredentials();
+        return await assumeRole(sts, base, {
+          region: env.region,
+          roleArn: env.roleArn,
+          externalId: env.externalId ?? undefined,
+          sessionName: `capwatch-env-${env.id}`,
+          durationSeconds: SESSION_SECONDS,
+        });
+      });
+      roles.set(key, entry);
+    }
+    return entry;
+  };
+
+  return {
+    serverSource,
+    async resolve(env) {
+      if (env.roleArn) {
+        try {
+          const credentials = await roleFor({ ...env, roleArn: env.roleArn }).get();
+          return { ok: true, source: "role", credentials };
+        } catch (error) {
+          if (error instanceof NoBaseCredentials) {
+            return {
+              ok: false,
+              message:
+                `Environment ${env.id} assumes ${env.roleArn}, which needs server-wide AWS credentials to call STS: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE, or AWS_CONTAINER_CREDENTIALS_FULL_URI on the server`,
+            };
+          }
+          return failure(error);
+        }
+      }
+      if (env.accessKeyId && env.secretCiphertext) {
+        return await decryptStored(env, options.cipher);
+      }
+      if (serverSource === "none") {
+        return {
+          ok: false,
+          message:
+            `Environment ${env.id} has no AWS credentials: PATCH /api/environments/${env.id} with credentials or roleArn, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY on the server`,
+        };
+      }
+      try {
+        const credentials = await baseCredentials();
+        return { ok: true, source: serverSource, credentials: credentials! };
+      } catch (error) {
+        return failure(error);
+      }
+    },
+  };
+}
+
+/** The provider the code had before roles: stored keys, then static server keys, no cache. */
+export function staticCredentialProvider(
   serverCredentials: AwsCredentials | undefined,
   cipher: CredentialsCipher | undefined,
-): Promise<ResolvedCredentials> {
-  if (env.accessKeyId && env.secretCiphertext) {
-    if (!cipher) {
-      return {
-        ok: false,
-        message:
-          `Environment ${env.id} has stored credentials but the server has no CREDENTIALS_KEY to decrypt them; restore the key it was created with`,
-      };
-    }
-    try {
-      const secret = await cipher.decrypt(env.secretCiphertext);
-      return {
-        ok: true,
-        source: "environment",
-        credentials: { accessKeyId: env.accessKeyId, ...secret },
-      };
-    } catch {
-      return {
-        ok: false,
-        message:
-          `Environment ${env.id}'s stored credentials do not decrypt with this CREDENTIALS_KEY; restore the old key or PATCH new credentials`,
-      };
-    }
+): CredentialProvider {
+  return createCredentialProvider({ serverCredentials, cipher });
+}
+
+class NoBaseCredentials extends Error {}
+
+function failure(error: unknown): ResolvedCredentials {
+  if (error instanceof CloudWatchError) return { ok: false, error };
+  // A token file that cannot be read is a setup problem the operator fixes, not an outage.
+  if (
+    error instanceof Error && error.name === "NotFound" || error instanceof Deno.errors.NotFound
+  ) {
+    return { ok: false, message: `Cannot read the web identity token file: ${error.message}` };
   }
-  if (serverCredentials) return { ok: true, source: "server", credentials: serverCredentials };
+  if (error instanceof Deno.errors.PermissionDenied) {
+    return { ok: false, message: `Cannot read the web identity token file: ${error.message}` };
+  }
+  throw error;
+}
+
+async function decryptStored(
+  env: EnvironmentRow,
+  cipher: CredentialsCipher | undefined,
+): Promise<ResolvedCredentials> {
+  if (!cipher) {
+    return {
+      ok: false,
+      message:
+        `Environment ${env.id} has stored credentials but the server has no CREDENTIALS_KEY to decrypt them; restore the key it was created with`,
+    };
+  }
+  try {
+    const secret = await cipher.decrypt(env.secretCiphertext!);
+    return {
+      ok: true,
+      source: "environment",
+      credentials: { accessKeyId: env.accessKeyId!, ...secret },
+    };
+  } catch {
+    return {
+      ok: false,
+      message:
+        `Environment ${env.id}'s stored credentials do not decrypt with this CREDENTIALS_KEY; set the key they were stored with as CREDENTIALS_KEY_PREVIOUS, or PATCH new credentials`,
+    };
+  }
+}
+
+interface Cached {
+  get(): Promise<TemporaryCredentials>;
+  /** True once the held credentials are past their time (or none are held). */
+  expired(): boolean;
+}
+
+/** Holds one set of temporary credentials, renewed by `load` REFRESH_MARGIN_MS before expiry. */
+function cached(clock: () => Date, load: () => Promise<TemporaryCredentials>): Cached {
+  let held: TemporaryCredentials | undefined;
+  let loading: Promise<TemporaryCredentials> | undefined;
+  const fresh = () => held !== undefined && clock().getTime() < held.expiration - REFRESH_MARGIN_MS;
   return {
-    ok: false,
-    message:
-      `Environment ${env.id} has no AWS credentials: PATCH /api/environments/${env.id} with credentials, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY on the server`,
+    get() {
+      if (fresh()) return Promise.resolve(held!);
+      loading ??= load().then(
+        (credentials) => {
+          held = credentials;
+          return credentials;
+        },
+      ).finally(() => {
+        loading = undefined;
+      });
+      return loading;
+    },
+    expired: () =>
+      held === undefined ? loading === undefined : clock().getTime() >= held.expiration,
   };
 }

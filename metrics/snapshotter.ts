@@ -10,8 +10,7 @@ import type { Snapshotter } from "../lifecycle/sweeper.ts";
 import type { Logger } from "../logger.ts";
 import { METRIC_TYPES } from "./catalogue.ts";
 import { CloudWatchError } from "./cloudwatch.ts";
-import { resolveCredentials } from "./credentials.ts";
-import { type MetricsDeps, SETTLE_MS } from "./capture_metrics.ts";
+import { credentialProviderOf, type MetricsDeps, SETTLE_MS } from "./capture_metrics.ts";
 import { alignWindow } from "./period.ts";
 import { encodeDatapoints, SNAPSHOT_STATS } from "./snapshot_series.ts";
 
@@ -103,8 +102,14 @@ async function snapshotOne(
 ): Promise<string | undefined> {
   const env = await findEnvironment(deps.db, capture.envId);
   if (!env) return "The environment is gone";
-  const resolved = await resolveCredentials(env, deps.serverCredentials, deps.cipher);
-  if (!resolved.ok) return resolved.message;
+  const resolved = await credentialProviderOf(deps).resolve(env);
+  if (!resolved.ok) {
+    return resolved.error
+      ? `${resolved.error.service}: ${
+        resolved.error.code ?? resolved.error.kind
+      }: ${resolved.error.message}`
+      : resolved.message;
+  }
   const period = snapshotPeriod(capture.start!, capture.end!);
   const window = alignWindow(new Date(capture.start!), new Date(capture.end!), period);
   try {

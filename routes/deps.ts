@@ -5,6 +5,7 @@ import type { Clock } from "../lifecycle/clock.ts";
 import type { CredentialsCipher } from "../auth/credentials_cipher.ts";
 import type { Logger } from "../logger.ts";
 import type { CloudWatchClient } from "../metrics/cloudwatch.ts";
+import type { CredentialProvider } from "../metrics/credentials.ts";
 
 /** Everything a request handler may use; built once in main.ts (or by a test). */
 export interface AppDeps {
@@ -16,6 +17,11 @@ export interface AppDeps {
   cloudwatch: CloudWatchClient;
   /** Present only when CREDENTIALS_KEY is configured. */
   credentialsCipher?: CredentialsCipher;
+  /**
+   * Resolves each environment's AWS credentials, caching temporary ones; shared with the
+   * snapshotter. Absent (some tests), stored and static server keys are used without roles.
+   */
+  credentialProvider?: CredentialProvider;
   /** Resolves to the applied migration count when the database answers; rejects otherwise. */
   pingDatabase: () => Promise<number>;
   /** True once SIGINT/SIGTERM arrived; /health then answers 503. Absent means never. */

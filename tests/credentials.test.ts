@@ -71,7 +71,7 @@ Deno.test("POST /api/environments stores the secret and session token encrypted 
   const [row] = await t.db.select().from(environments);
   assert.equal(row.id, id);
   assert.equal(row.accessKeyId, ACCESS_KEY_ID);
-  assert.match(row.secretCiphertext ?? "", /^v1\.[A-Za-z0-9+/=]+\.[A-Za-z0-9+/=]+$/);
+  assert.match(row.secretCiphertext ?? "", /^v2\.[0-9a-f]{16}\.[A-Za-z0-9+/=]+\.[A-Za-z0-9+/=]+$/);
   assert.deepEqual(await t.deps.credentialsCipher!.decrypt(row.secretCiphertext!), {
     secretAccessKey: SECRET,
     sessionToken: SESSION_TOKEN,
@@ -85,7 +85,7 @@ Deno.test("createCredentialsCipher() round-trips a secret with a fresh IV each t
   const second = await cipher.encrypt(secret);
   assert.notEqual(first, second);
   assertNoSecrets(first, "the envelope");
-  assertNoSecrets(atob(first.split(".")[2]), "the decoded ciphertext");
+  assertNoSecrets(atob(first.split(".")[3]), "the decoded ciphertext");
   assert.deepEqual(await cipher.decrypt(first), secret);
   assert.deepEqual(await cipher.decrypt(second), secret);
   assert.deepEqual(await cipher.decrypt(await cipher.encrypt({ secretAccessKey: SECRET })), {
@@ -99,12 +99,12 @@ Deno.test("createCredentialsCipher() refuses envelopes from another key, tampere
   const envelope = await cipher.encrypt({ secretAccessKey: SECRET });
   await assert.rejects(other.decrypt(envelope));
 
-  const [version, iv, ciphertext] = envelope.split(".");
+  const [version, keyId, iv, ciphertext] = envelope.split(".");
   const bytes = Uint8Array.from(atob(ciphertext), (ch) => ch.charCodeAt(0));
   bytes[0] ^= 1;
-  const tampered = [version, iv, btoa(String.fromCharCode(...bytes))].join(".");
+  const tampered = [version, keyId, iv, btoa(String.fromCharCode(...bytes))].join(".");
   await assert.rejects(cipher.decrypt(tampered));
-  await assert.rejects(cipher.decrypt(`v2.${iv}.${ciphertext}`), /Unknown credentials format/);
+  await assert.rejects(cipher.decrypt(`v9.${iv}.${ciphertext}`), /Unknown credentials format/);
   await assert.rejects(cipher.decrypt(SECRET), /Unknown credentials format/);
 });
 

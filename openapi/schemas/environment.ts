@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { EXTERNAL_ID_PATTERN, ROLE_ARN_PATTERN } from "../../config_aws.ts";
 import { regionProblem } from "../../metrics/partitions.ts";
 import { displayName, pathInteger, Timestamp, UserId } from "./common.ts";
 
@@ -34,13 +35,48 @@ const CredentialsInput = z.object({
   description: "AWS credentials for this environment; stored encrypted, never returned",
 });
 
+const roleArn = z.string().max(2048).regex(
+  ROLE_ARN_PATTERN,
+  "must be an IAM role ARN: arn:aws:iam::<12-digit account>:role/<path/name>",
+).openapi({
+  example: "arn:aws:iam::123456789012:role/capwatch-read",
+  description: "An IAM role capwatch assumes with STS (using the server's AWS credentials) to " +
+    "read CloudWatch; replaces stored credentials",
+});
+
+const externalId = z.string().regex(
+  EXTERNAL_ID_PATTERN,
+  "must be 2–1224 characters of letters, digits and +=,.@:/-_",
+).openapi({
+  example: "capwatch-7f3a",
+  description: "The ExternalId the role's trust policy requires, if any; send with roleArn",
+});
+
 export const Credentials = z.object({
-  source: z.enum(["environment", "server", "none"]).openapi({
+  source: z.enum(["environment", "role", "server", "web-identity", "container", "none"]).openapi({
     description:
-      "Where CloudWatch credentials come from: this environment's own, the server-wide AWS_* variables, or nowhere",
+      "Where CloudWatch credentials come from: this environment's own keys, its role (assumed " +
+      "with STS), the server-wide AWS_* keys, the server's web identity (AWS_ROLE_ARN + " +
+      "AWS_WEB_IDENTITY_TOKEN_FILE), the container credential endpoint, or nowhere",
   }),
   accessKeyId: z.string().nullable().openapi({ example: "AKIA…MPLE", description: "Masked" }),
+  roleArn: z.string().optional().openapi({
+    example: "arn:aws:iam::123456789012:role/capwatch-read",
+    description: "The role assumed, when source is role",
+  }),
 }).openapi("Credentials");
+
+// Keys and a role are two answers to one question; a body sending both is refused.
+const oneSource = {
+  message: "Send either credentials or roleArn, not both",
+  path: ["roleArn"],
+  when: (payload: { issues: unknown[] }) => payload.issues.length === 0,
+};
+const externalIdWithRole = {
+  message: "externalId belongs to a role: send it together with roleArn",
+  path: ["externalId"],
+  when: (payload: { issues: unknown[] }) => payload.issues.length === 0,
+};
 
 export const Environment = z.object({
   id: z.number().int().openapi({ example: 1 }),
@@ -59,25 +95,41 @@ export const CreateEnvironment = z.object({
   region,
   dbInstanceIdentifier,
   credentials: CredentialsInput.optional(),
-}).strict().openapi("CreateEnvironment", {
-  example: { name: "production", region: "us-east-1", dbInstanceIdentifier: "prod-mysql-1" },
-});
+  roleArn: roleArn.optional(),
+  externalId: externalId.optional(),
+}).strict()
+  .refine((body) => !(body.credentials && body.roleArn), oneSource)
+  .refine((body) => body.externalId === undefined || body.roleArn, externalIdWithRole)
+  .openapi("CreateEnvironment", {
+    example: { name: "production", region: "us-east-1", dbInstanceIdentifier: "prod-mysql-1" },
+  });
 
 export const UpdateEnvironment = z.object({
   name: displayName(100).optional().openapi({ example: "production" }),
   region: region.optional(),
   dbInstanceIdentifier: dbInstanceIdentifier.optional(),
   credentials: CredentialsInput.nullable().optional().openapi({
-    description: "New credentials, or null to remove them",
+    description: "New credentials (a role set before is dropped), or null to remove them",
   }),
+  roleArn: roleArn.nullable().optional().openapi({
+    description: "A role to assume instead of stored credentials (which are dropped), or null " +
+      "to remove it and its externalId",
+  }),
+  externalId: externalId.nullable().optional(),
 }).strict().refine((body) => Object.keys(body).length > 0, {
-  message: "Send at least one of name, region, dbInstanceIdentifier, credentials",
+  message: "Send at least one of name, region, dbInstanceIdentifier, credentials, roleArn",
   // Only an otherwise valid body is "empty"; an unknown field is reported on its own.
   when: (payload) => payload.issues.length === 0,
-}).openapi("UpdateEnvironment", {
-  minProperties: 1,
-  example: { name: "production-eu", region: "eu-west-1" },
-});
+})
+  .refine((body) => !(body.credentials && body.roleArn), oneSource)
+  .refine(
+    (body) => body.externalId === undefined || body.externalId === null || body.roleArn,
+    externalIdWithRole,
+  )
+  .openapi("UpdateEnvironment", {
+    minProperties: 1,
+    example: { name: "production-eu", region: "eu-west-1" },
+  });
 
 export const Member = z.object({
   userId: z.string().openapi({ example: "user-2" }),

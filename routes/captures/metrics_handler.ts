@@ -50,6 +50,7 @@ export const metrics: RouteHandler<typeof routes.metrics, AppEnv> = async (c) =>
       cloudwatch: deps.cloudwatch,
       serverCredentials: deps.config.awsCredentials,
       cipher: deps.credentialsCipher,
+      credentials: deps.credentialProvider,
     },
     found.capture,
     env,
@@ -80,10 +81,10 @@ export const metrics: RouteHandler<typeof routes.metrics, AppEnv> = async (c) =>
       const { error } = outcome;
       // AWS's own text gets its code in front; ours ("CloudWatch did not answer…") names it.
       const upstream = error.code
-        ? `CloudWatch ${error.code}: ${error.message}`
-        : error.message.includes("CloudWatch")
+        ? `${error.service} ${error.code}: ${error.message}`
+        : error.message.includes(error.service)
         ? error.message
-        : `CloudWatch: ${error.message}`;
+        : `${error.service}: ${error.message}`;
       if (error.kind === "throttled") {
         return problem(c, 503, `${upstream}. Retry later.`, {
           headers: { "Retry-After": String(error.retryAfterSeconds ?? 5) },

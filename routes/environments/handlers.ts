@@ -19,7 +19,10 @@ type CredentialsInput = { accessKeyId: string; secretAccessKey: string; sessionT
 export const list: RouteHandler<typeof routes.list, AppEnv> = async (c) => {
   const { db, config } = c.var.deps;
   const rows = await listEnvironmentsForMember(db, c.var.userId);
-  return c.json(rows.map(({ env, role }) => presentEnvironment(env, role, config)), 200);
+  return c.json(
+    rows.map(({ env, role }) => presentEnvironment(env, role, config, serverSource(c))),
+    200,
+  );
 };
 
 export const create: RouteHandler<typeof routes.create, AppEnv> = async (c) => {
@@ -33,12 +36,14 @@ export const create: RouteHandler<typeof routes.create, AppEnv> = async (c) => {
     dbInstanceIdentifier: body.dbInstanceIdentifier,
     ownerId: c.var.userId,
     ...(sealed ?? { accessKeyId: null, secretCiphertext: null }),
+    roleArn: body.roleArn ?? null,
+    externalId: body.roleArn ? body.externalId ?? null : null,
   }, clock());
   if (row === "name_taken") {
     return problem(c, 409, `An environment named "${body.name}" already exists; pick another name`);
   }
   c.header("Location", `/api/environments/${row.id}`);
-  return c.json(presentEnvironment(row, "admin", config), 201);
+  return c.json(presentEnvironment(row, "admin", config, serverSource(c)), 201);
 };
 
 export const get: RouteHandler<typeof routes.get, AppEnv> = async (c) => {
@@ -46,7 +51,7 @@ export const get: RouteHandler<typeof routes.get, AppEnv> = async (c) => {
   const { id } = c.req.valid("param");
   const found = await findEnvironmentForMember(db, id, c.var.userId);
   if (!found) return notFound(c, id);
-  return c.json(presentEnvironment(found.env, found.role, config), 200);
+  return c.json(presentEnvironment(found.env, found.role, config, serverSource(c)), 200);
 };
 
 export const update: RouteHandler<typeof routes.update, AppEnv> = async (c) => {
@@ -67,14 +72,25 @@ export const update: RouteHandler<typeof routes.update, AppEnv> = async (c) => {
   } else if (body.credentials) {
     const sealed = await sealCredentials(c, body.credentials);
     if (sealed instanceof Response) return sealed as never;
-    Object.assign(changes, sealed);
+    // Keys replace a role: one environment has one source of credentials.
+    Object.assign(changes, sealed, { roleArn: null, externalId: null });
+  }
+  if (body.roleArn === null) {
+    Object.assign(changes, { roleArn: null, externalId: null });
+  } else if (body.roleArn) {
+    Object.assign(changes, {
+      roleArn: body.roleArn,
+      externalId: body.externalId ?? null,
+      accessKeyId: null,
+      secretCiphertext: null,
+    });
   }
   const row = await updateEnvironment(db, id, changes, clock());
   if (row === "name_taken") {
     return problem(c, 409, `An environment named "${body.name}" already exists; pick another name`);
   }
   if (!row) return notFound(c, id);
-  return c.json(presentEnvironment(row, found.role, config), 200);
+  return c.json(presentEnvironment(row, found.role, config, serverSource(c)), 200);
 };
 
 export const remove: RouteHandler<typeof routes.remove, AppEnv> = async (c) => {
@@ -105,6 +121,11 @@ async function sealCredentials(c: Context<AppEnv>, credentials: CredentialsInput
       sessionToken: credentials.sessionToken,
     }),
   };
+}
+
+/** Where server-wide credentials come from, as the process's credential provider sees it. */
+function serverSource(c: Context<AppEnv>) {
+  return c.var.deps.credentialProvider?.serverSource;
 }
 
 function notFound(c: Context<AppEnv>, id: number) {

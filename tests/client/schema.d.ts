@@ -266,15 +266,20 @@ export interface components {
         };
         Credentials: {
             /**
-             * @description Where CloudWatch credentials come from: this environment's own, the server-wide AWS_* variables, or nowhere
+             * @description Where CloudWatch credentials come from: this environment's own keys, its role (assumed with STS), the server-wide AWS_* keys, the server's web identity (AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE), the container credential endpoint, or nowhere
              * @enum {string}
              */
-            source: "environment" | "server" | "none";
+            source: "environment" | "role" | "server" | "web-identity" | "container" | "none";
             /**
              * @description Masked
              * @example AKIA…MPLE
              */
             accessKeyId: string | null;
+            /**
+             * @description The role assumed, when source is role
+             * @example arn:aws:iam::123456789012:role/capwatch-read
+             */
+            roleArn?: string;
         };
         /**
          * @example {
@@ -342,6 +347,16 @@ export interface components {
             /** @example prod-mysql-1 */
             dbInstanceIdentifier: string;
             credentials?: components["schemas"]["CredentialsInput"];
+            /**
+             * @description An IAM role capwatch assumes with STS (using the server's AWS credentials) to read CloudWatch; replaces stored credentials
+             * @example arn:aws:iam::123456789012:role/capwatch-read
+             */
+            roleArn?: string;
+            /**
+             * @description The ExternalId the role's trust policy requires, if any; send with roleArn
+             * @example capwatch-7f3a
+             */
+            externalId?: string;
         };
         /** @description AWS credentials for this environment; stored encrypted, never returned */
         CredentialsInput: {
@@ -374,7 +389,7 @@ export interface components {
             region?: string;
             /** @example prod-mysql-1 */
             dbInstanceIdentifier?: string;
-            /** @description New credentials, or null to remove them */
+            /** @description New credentials (a role set before is dropped), or null to remove them */
             credentials?: {
                 /** @example AKIAIOSFODNN7EXAMPLE */
                 accessKeyId: string;
@@ -386,6 +401,16 @@ export interface components {
                  */
                 sessionToken?: string;
             } | null;
+            /**
+             * @description A role to assume instead of stored credentials (which are dropped), or null to remove it and its externalId
+             * @example arn:aws:iam::123456789012:role/capwatch-read
+             */
+            roleArn?: string | null;
+            /**
+             * @description The ExternalId the role's trust policy requires, if any; send with roleArn
+             * @example capwatch-7f3a
+             */
+            externalId?: string | null;
         };
         Member: {
             /** @example user-2 */

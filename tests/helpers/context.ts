@@ -9,6 +9,7 @@ import { migrateDatabase } from "../../db/migrate.ts";
 import { manualClock } from "../../lifecycle/clock.ts";
 import { createLogger } from "../../logger.ts";
 import { createCloudWatchClient } from "../../metrics/cloudwatch.ts";
+import { createCredentialProvider } from "../../metrics/credentials.ts";
 import type { AppDeps } from "../../routes/deps.ts";
 
 export const TEST_SECRET = "test-secret-that-is-at-least-32-bytes-long";
@@ -39,6 +40,9 @@ export async function testContext(options: TestContextOptions = {}) {
   );
   await migrateDatabase(database.db);
   const logLines: string[] = [];
+  const credentialsCipher = config.credentialsKey
+    ? await createCredentialsCipher(config.credentialsKey, config.previousCredentialsKeys)
+    : undefined;
   const deps: AppDeps = {
     db: database.db,
     config,
@@ -52,9 +56,13 @@ export async function testContext(options: TestContextOptions = {}) {
       baseDelayMs: 5,
       maxDelayMs: 20,
     }),
-    credentialsCipher: config.credentialsKey
-      ? await createCredentialsCipher(config.credentialsKey)
-      : undefined,
+    credentialsCipher,
+    credentialProvider: createCredentialProvider({
+      serverCredentials: config.awsCredentials,
+      identity: config.aws,
+      cipher: credentialsCipher,
+      clock,
+    }),
     pingDatabase: () => pingDatabase(database.client),
     ...options.deps,
   };

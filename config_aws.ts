@@ -1,0 +1,107 @@
+/**
+ * The AWS identity variables beyond static keys: web identity (AWS_ROLE_ARN +
+ * AWS_WEB_IDENTITY_TOKEN_FILE, as Kubernetes IRSA and Deno Deploy's AWS connections set them),
+ * container credentials (AWS_CONTAINER_CREDENTIALS_FULL_URI / _RELATIVE_URI, as ECS and EKS Pod
+ * Identity set them) and the STS endpoint override. Names and rules follow the AWS SDKs.
+ */
+import { z } from "zod";
+
+/** An IAM role ARN in the aws, aws-cn or aws-us-gov partition: account id, then path and name. */
+export const ROLE_ARN_PATTERN =
+  /^arn:aws(-cn|-us-gov)?:iam::\d{12}:role\/(?:[\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/;
+/** STS's rule for ExternalId: 2–1224 characters of [\w+=,.@:/-]. */
+export const EXTERNAL_ID_PATTERN = /^[\w+=,.@:\/-]{2,1224}$/;
+/** STS's rule for RoleSessionName: 2–64 characters of [\w+=,.@-]. */
+export const SESSION_NAME_PATTERN = /^[\w+=,.@-]{2,64}$/;
+
+/** Where ECS puts its credential endpoint for AWS_CONTAINER_CREDENTIALS_RELATIVE_URI. */
+export const CONTAINER_CREDENTIALS_HOST = "http://169.254.170.2";
+
+const optional = (schema: z.ZodType<string>) =>
+  z.preprocess((v) => (v === "" ? undefined : v), schema.optional());
+
+/** The zod shape of the variables, spread into config.ts's schema. */
+export const AWS_IDENTITY_VARIABLES = {
+  AWS_ROLE_ARN: optional(z.string().regex(ROLE_ARN_PATTERN, "must be an IAM role ARN")),
+  AWS_WEB_IDENTITY_TOKEN_FILE: optional(z.string()),
+  AWS_ROLE_SESSION_NAME: optional(
+    z.string().regex(SESSION_NAME_PATTERN, "must be 2–64 characters of letters, digits, +=,.@_-"),
+  ),
+  AWS_REGION: optional(z.string()),
+  AWS_DEFAULT_REGION: optional(z.string()),
+  AWS_CONTAINER_CREDENTIALS_FULL_URI: optional(z.url()),
+  AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: optional(z.string().startsWith("/", "must start with /")),
+  AWS_CONTAINER_AUTHORIZATION_TOKEN: optional(z.string()),
+  AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: optional(z.string()),
+  AWS_STS_ENDPOINT: optional(z.string().regex(/^https?:\/\//, "must be an http(s) URL")),
+};
+
+type Raw = { [K in keyof typeof AWS_IDENTITY_VARIABLES]?: string };
+
+/** Server-wide AWS identity besides static keys; see toAwsIdentity. */
+export interface AwsIdentityConfig {
+  webIdentity?: { roleArn: string; tokenFile: string; sessionName: string; region: string };
+  container?: { url: string; token?: string; tokenFile?: string };
+  /** STS URL template with `{region}` and `{dnsSuffix}` (tests point it at a fake). */
+  stsEndpoint?: string;
+}
+
+// The SDKs refuse plain http to anything but these hosts: the token would cross a network.
+const CONTAINER_HTTP_HOSTS = new Set([
+  "localhost",
+  "169.254.170.2",
+  "169.254.170.23",
+  "[fd00:ec2::23]",
+  "[::1]",
+]);
+
+/** Adds an issue for each variable that is set without its partner or points somewhere unsafe. */
+export function awsIdentityIssues(env: Raw, ctx: z.RefinementCtx): void {
+  if (Boolean(env.AWS_ROLE_ARN) !== Boolean(env.AWS_WEB_IDENTITY_TOKEN_FILE)) {
+    ctx.addIssue({
+      code: "custom",
+      path: [env.AWS_ROLE_ARN ? "AWS_WEB_IDENTITY_TOKEN_FILE" : "AWS_ROLE_ARN"],
+      message: "AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE must be set together",
+    });
+  }
+  const full = env.AWS_CONTAINER_CREDENTIALS_FULL_URI;
+  if (full && !env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI) {
+    const url = new URL(full);
+    const loopback = /^127\.\d+\.\d+\.\d+$/.test(url.hostname);
+    if (
+      !(url.protocol === "https:" ||
+        (url.protocol === "http:" && (loopback || CONTAINER_HTTP_HOSTS.has(url.hostname))))
+    ) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["AWS_CONTAINER_CREDENTIALS_FULL_URI"],
+        message: "must be https, or http to a loopback address or the ECS/EKS credential host",
+      });
+    }
+  }
+}
+
+/** The identity settings in use, or undefined when none is set. */
+export function toAwsIdentity(raw: Raw): AwsIdentityConfig | undefined {
+  const identity: AwsIdentityConfig = { stsEndpoint: raw.AWS_STS_ENDPOINT };
+  if (raw.AWS_ROLE_ARN && raw.AWS_WEB_IDENTITY_TOKEN_FILE) {
+    identity.webIdentity = {
+      roleArn: raw.AWS_ROLE_ARN,
+      tokenFile: raw.AWS_WEB_IDENTITY_TOKEN_FILE,
+      sessionName: raw.AWS_ROLE_SESSION_NAME ?? "capwatch",
+      region: raw.AWS_REGION ?? raw.AWS_DEFAULT_REGION ?? "us-east-1",
+    };
+  }
+  // As in the SDKs, the relative URI wins over the full one.
+  const url = raw.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI
+    ? CONTAINER_CREDENTIALS_HOST + raw.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI
+    : raw.AWS_CONTAINER_CREDENTIALS_FULL_URI;
+  if (url) {
+    identity.container = {
+      url,
+      token: raw.AWS_CONTAINER_AUTHORIZATION_TOKEN,
+      tokenFile: raw.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE,
+    };
+  }
+  return identity.webIdentity || identity.container || identity.stsEndpoint ? identity : undefined;
+}
