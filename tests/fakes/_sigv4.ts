@@ -39,6 +39,8 @@ export async function verifySigV4(
   rawBody: Uint8Array,
   known: FakeCredential[],
   now: Date,
+  /** The service the credential scope must name. */
+  expectedService = "monitoring",
 ): Promise<AuthSuccess | AuthFailure> {
   const authorization = req.headers.get("authorization");
   if (!authorization) {
@@ -65,13 +67,13 @@ export async function verifySigV4(
   const amzDate = req.headers.get("x-amz-date") ?? "";
   const signingDate = parseAmzDate(amzDate);
   if (
-    service !== "monitoring" || !signingDate || scopeDate !== amzDate.slice(0, 8) ||
+    service !== expectedService || !signingDate || scopeDate !== amzDate.slice(0, 8) ||
     !signedHeaders.includes("host") || !signedHeaders.includes("x-amz-date")
   ) {
     return fail(403, "InvalidSignatureException", "SignatureDoesNotMatch", {
       ...who,
-      message: "Credential should be scoped to monitoring, the date of x-amz-date, and sign host " +
-        "and x-amz-date.",
+      message: `Credential should be scoped to ${expectedService}, the date of x-amz-date, and ` +
+        "sign host and x-amz-date.",
     });
   }
   if (Math.abs(now.getTime() - signingDate.getTime()) > MAX_SKEW_MS) {
