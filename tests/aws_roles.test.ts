@@ -16,15 +16,15 @@ const MINUTE = 60_000;
 async function roleSetup(env: Record<string, string> = {}, latencyMs?: number) {
   const accept: FakeCredential[] = [TEST_CREDENTIALS];
   const cloudwatch = await startFakeCloudWatch({ credentials: accept });
-  let t: TestContext | undefined;
+  const ref: { t?: TestContext } = {};
   const sts = startFakeSts({
     base: [TEST_CREDENTIALS],
     roles: [{ arn: ROLE, externalId: EXTERNAL_ID }, { arn: `${ROLE}-open` }],
     accept,
-    now: () => t!.clock(),
+    now: () => ref.t!.clock(),
     latencyMs,
   });
-  t = await testContext({
+  const t = ref.t = await testContext({
     now: NOW,
     env: {
       CLOUDWATCH_ENDPOINT: cloudwatch.url,
@@ -247,16 +247,16 @@ Deno.test("web identity: unsigned AssumeRoleWithWebIdentity, its credentials ass
   const serverRole = `${ROLE}-open`;
   const accept: FakeCredential[] = [];
   await using cloudwatch = await startFakeCloudWatch({ credentials: accept });
-  let t: TestContext | undefined;
+  const ref: { t?: TestContext } = {};
   const stsBase: FakeCredential[] = [];
   await using sts = startFakeSts({
     base: stsBase,
     roles: [{ arn: serverRole }, { arn: ROLE, externalId: EXTERNAL_ID }],
     accept,
-    now: () => t!.clock(),
+    now: () => ref.t!.clock(),
   });
   sts.webTokens.set(serverRole, "oidc-token-one");
-  t = await testContext({
+  const t = ref.t = await testContext({
     now: NOW,
     env: {
       CLOUDWATCH_ENDPOINT: cloudwatch.url,
@@ -305,13 +305,13 @@ Deno.test("container credentials: the endpoint's token is sent, its credentials 
   await Deno.writeTextFile(tokenFile, "container-token-1");
   const accept: FakeCredential[] = [];
   await using cloudwatch = await startFakeCloudWatch({ credentials: accept });
-  let t: TestContext | undefined;
+  const ref: { t?: TestContext } = {};
   await using endpoint = startFakeContainerCredentials({
     token: "container-token-1",
     accept,
-    now: () => t!.clock(),
+    now: () => ref.t!.clock(),
   });
-  t = await testContext({
+  const t = ref.t = await testContext({
     now: NOW,
     env: {
       CLOUDWATCH_ENDPOINT: cloudwatch.url,
