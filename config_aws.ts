@@ -66,7 +66,8 @@ export function awsIdentityIssues(env: Raw, ctx: z.RefinementCtx): void {
   }
   const full = env.AWS_CONTAINER_CREDENTIALS_FULL_URI;
   if (full && !env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI) {
-    const url = new URL(full);
+    const url = URL.parse(full);
+    if (!url) return; // the URL rule has already reported it
     const loopback = /^127\.\d+\.\d+\.\d+$/.test(url.hostname);
     if (
       !(url.protocol === "https:" ||

@@ -123,7 +123,14 @@ async function main(cron: SweepCron) {
     credentials: credentialProvider,
     logger,
   });
-  if (credentialsCipher) rotateStoredSecrets(database, credentialsCipher, logger);
+  if (credentialsCipher) {
+    rotateStoredSecrets(
+      database,
+      credentialsCipher,
+      logger,
+      Boolean(config.previousCredentialsKeys),
+    );
+  }
   const sweeper = createSweeper({ db: database.db, clock: systemClock, logger, snapshotter });
   // Not awaited: a slow CloudWatch must not delay serving (status is computed on every read).
   sweeper.sweep();
@@ -199,10 +206,12 @@ function rotateStoredSecrets(
   database: DatabaseHandle,
   cipher: Awaited<ReturnType<typeof createCredentialsCipher>>,
   logger: Logger,
+  rotating: boolean,
 ) {
   reencryptCredentials(database.db, cipher).then(
     ({ reencrypted, undecryptable, current }) => {
-      if (reencrypted > 0 || undecryptable.length > 0) {
+      // During a rotation the line is the signal that the previous key may be dropped.
+      if (rotating || reencrypted > 0 || undecryptable.length > 0) {
         logger.info("credentials re-encrypted", {
           keyId: cipher.keyId,
           reencrypted,
