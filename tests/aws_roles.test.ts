@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { eq } from "drizzle-orm";
-import { environments } from "../db/schema.ts";
+import { captureSnapshots, environments } from "../db/schema.ts";
+import { createSnapshotter } from "../metrics/snapshotter.ts";
 import { REFRESH_MARGIN_MS } from "../metrics/credentials.ts";
 import { type FakeCredential, startFakeCloudWatch, TEST_CREDENTIALS } from "./fakes/cloudwatch.ts";
 import { startFakeContainerCredentials, startFakeSts } from "./fakes/sts.ts";
@@ -340,4 +341,24 @@ Deno.test("container credentials: the endpoint's token is sent, its credentials 
     await t[Symbol.asyncDispose]();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("the snapshot sweep uses the same assumed-role credentials as requests", async () => {
+  await using s = await roleSetup();
+  const { t, sts, cloudwatch } = s;
+  const { captureId } = await roleCapture(t, { roleArn: `${ROLE}-open` });
+  assert.equal((await t.as("owner").get(metricsPath(captureId))).status, 200);
+  const snapshotter = createSnapshotter({
+    db: t.db,
+    cloudwatch: t.deps.cloudwatch,
+    credentials: t.deps.credentialProvider,
+    logger: t.deps.logger,
+  });
+  assert.deepEqual(await snapshotter.run(t.clock()), { stored: 1, failed: 0 });
+  assert.equal(sts.calls.length, 1, "the sweep assumed the role again");
+  const [header] = await t.db.select().from(captureSnapshots).where(
+    eq(captureSnapshots.captureId, captureId),
+  );
+  assert.ok(header, "no snapshot was stored");
+  assert.ok(cloudwatch.calls.every((c) => c.accessKeyId === sts.issued[0].accessKeyId));
 });
