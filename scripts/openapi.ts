@@ -1,6 +1,6 @@
 // Writes openapi/openapi.json (the document the app serves) and tests/client/schema.d.ts (its
 // openapi-typescript types); with --check, exits 1 when either committed file is out of date.
-import openapiTS, { astToString } from "openapi-typescript";
+import openapiTS, { astToString } from "../dev_deps/openapi_typescript.ts";
 import { createApp } from "../app.ts";
 import { loadConfig } from "../config.ts";
 import type { Database } from "../db/client.ts";

@@ -1,7 +1,7 @@
 // Swagger UI at /docs in a real Chromium: authorize with a bearer token, try two operations, and
 // check the page never leaves the server (its assets are served locally, no CDN).
 import assert from "node:assert/strict";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
+import { type BrowserContext, chromium, type Page } from "../dev_deps/playwright_core.ts";
 import { testContext } from "./helpers/context.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
