@@ -72,7 +72,7 @@ if (import.meta.main) {
   const name = (url: URL) => url.pathname.slice(new URL("../", import.meta.url).pathname.length);
   if (check) {
     for (const file of stale) {
-      console.error(`${name(file.url)} is out of date: run deno task openapi`);
+      console.error(`${name(file.url)} is out of date: run npx -y deno@2 task openapi`);
     }
     Deno.exit(stale.length > 0 ? 1 : 0);
   }

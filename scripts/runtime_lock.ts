@@ -55,7 +55,7 @@ if (import.meta.main) {
   if (Deno.args.includes("--check")) {
     const committed = await Deno.readTextFile(RUNTIME_LOCK).catch(() => "");
     if (committed !== wanted) {
-      console.error("deno.runtime.lock is out of date: run deno task lock:runtime");
+      console.error("deno.runtime.lock is out of date: run npx -y deno@2 task lock:runtime");
       Deno.exit(1);
     }
     console.log("deno.runtime.lock is up to date");
