@@ -63,6 +63,16 @@ const ConfigSchema = z.object({
   DOCS_PERSIST_AUTHORIZATION: z.enum(["true", "false"]).default("false"),
 }).superRefine((env, ctx) => {
   awsIdentityIssues(env, ctx);
+  // Dev mode signs its own tokens and prints one to the log: fine on a laptop, never on a network.
+  if (!env.JWT_SECRET && !env.JWKS_URL && !isLoopback(env.HOST)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["HOST"],
+      message:
+        `is ${env.HOST}, but dev mode (no JWT_SECRET or JWKS_URL) listens on loopback only: ` +
+        "set JWT_SECRET or JWKS_URL, or HOST=127.0.0.1",
+    });
+  }
   if (Boolean(env.AWS_ACCESS_KEY_ID) !== Boolean(env.AWS_SECRET_ACCESS_KEY)) {
     ctx.addIssue({
       code: "custom",
@@ -73,6 +83,20 @@ const ConfigSchema = z.object({
 });
 
 type RawConfig = z.output<typeof ConfigSchema>;
+
+/** Whether `host` names this machine only: 127.0.0.0/8, ::1 or localhost (any spelling of them). */
+export function isLoopback(host: string): boolean {
+  const bare = host.replace(/^\[(.*)\]$/, "$1").toLowerCase();
+  if (bare === "localhost") return true;
+  try {
+    // The URL parser normalises "127.1", "0x7f.0.0.1" and "0:0::1" the way the resolver reads them.
+    const hostname = new URL(`http://${bare.includes(":") ? `[${bare}]` : bare}/`).hostname;
+    return /^127\.\d+\.\d+\.\d+$/.test(hostname) || hostname === "[::1]" ||
+      /^\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]$/.test(hostname);
+  } catch {
+    return false;
+  }
+}
 
 /** Server-wide AWS credentials, used when an environment has none of its own. */
 export interface AwsCredentials {

@@ -1,4 +1,4 @@
-import { defineConfig } from "drizzle-kit";
+import { defineConfig } from "./dev_deps/drizzle_kit.ts";
 
 export default defineConfig({
   dialect: "turso",

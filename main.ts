@@ -291,7 +291,7 @@ async function announceDevMode(config: Config, url: string) {
     "    A random secret was made in data/dev-secret. Never run like this in production.",
     "",
     `  API docs:     ${url}/docs`,
-    `  Bearer token (user "dev-user", valid 12 h; mint more with deno task token --sub NAME):`,
+    `  Bearer token (user "dev-user", valid 12 h; mint more with npx -y deno@2 task token --sub NAME):`,
     "",
     `  ${token}`,
     "",

@@ -22,7 +22,7 @@ export const TOKEN_REFUSALS = {
   algorithm: "The token's algorithm (alg) is not accepted",
   signature: "The token's signature does not verify",
   unknownKey: "No key matches the token's kid",
-  expired: "The token has expired; mint a new one (deno task token --sub <user>)",
+  expired: "The token has expired; get a new one from whoever issued it",
   notYetValid: "The token is not valid yet (nbf is in the future)",
   badNbf: "The token's nbf claim is malformed; it must be a number (seconds since 1970)",
   badExp: "The token's exp claim is malformed; it must be a number (seconds since 1970)",

@@ -231,7 +231,7 @@ async function main() {
     `  Bearer token for "${USER}" (valid 12 h):`,
     `  ${token}`,
     `  More tokens: JWT_SECRET=$(cat ${join(folder.shown, "jwt-secret")}) ` +
-    "deno task token --sub alice",
+    "npx -y deno@2 task token --sub alice",
     "",
     "  # List the captures",
     `  curl -s ${auth} ${url}/api/captures`,

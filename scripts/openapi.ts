@@ -1,6 +1,6 @@
 // Writes openapi/openapi.json (the document the app serves) and tests/client/schema.d.ts (its
 // openapi-typescript types); with --check, exits 1 when either committed file is out of date.
-import openapiTS, { astToString } from "openapi-typescript";
+import openapiTS, { astToString } from "../dev_deps/openapi_typescript.ts";
 import { createApp } from "../app.ts";
 import { loadConfig } from "../config.ts";
 import type { Database } from "../db/client.ts";
@@ -72,7 +72,7 @@ if (import.meta.main) {
   const name = (url: URL) => url.pathname.slice(new URL("../", import.meta.url).pathname.length);
   if (check) {
     for (const file of stale) {
-      console.error(`${name(file.url)} is out of date: run deno task openapi`);
+      console.error(`${name(file.url)} is out of date: run npx -y deno@2 task openapi`);
     }
     Deno.exit(stale.length > 0 ? 1 : 0);
   }

@@ -1,22 +1,12 @@
 // Swagger UI at /docs in a real Chromium: authorize with a bearer token, try two operations, and
 // check the page never leaves the server (its assets are served locally, no CDN).
 import assert from "node:assert/strict";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
+import { type BrowserContext, chromium, type Page } from "../dev_deps/playwright_core.ts";
+import { resolveChromium } from "./helpers/chromium.ts";
 import { testContext } from "./helpers/context.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
 const SCREENSHOT = new URL("../artifacts/docs.png", import.meta.url);
 const FAILURE_SCREENSHOT = new URL("../artifacts/docs-failure.png", import.meta.url);
-
-async function requireChromium() {
-  try {
-    await Deno.stat(CHROMIUM);
-  } catch {
-    throw new Error(
-      `Chromium is missing at ${CHROMIUM}: install it with "apt-get install -y chromium" (.ci/run does)`,
-    );
-  }
-}
 
 /** Expands an operation, presses "Try it out", lets `fill` set inputs, executes; returns the status. */
 async function tryOperation(page: Page, operationId: string, fill: (op: string) => Promise<void>) {
@@ -37,7 +27,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    await requireChromium();
+    const browser = await resolveChromium();
     await using t = await testContext();
     await using server = Deno.serve(
       { hostname: "127.0.0.1", port: 0, onListen: () => {} },
@@ -52,7 +42,7 @@ Deno.test({
     let openPage: Page | undefined;
     try {
       context = await chromium.launchPersistentContext(userDataDir, {
-        executablePath: CHROMIUM,
+        executablePath: browser.path,
         headless: true,
         args: [
           "--no-sandbox",

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { ConfigError, loadConfig } from "../config.ts";
+import { ConfigError, isLoopback, loadConfig } from "../config.ts";
+import { spawnDeno, taskArgs } from "./helpers/process.ts";
 
 const projectRoot = new URL("..", import.meta.url);
 const VALID_SECRET = "a-shared-secret-of-at-least-32-bytes";
@@ -190,4 +191,60 @@ Deno.test("loadConfig() treats blank HOST, DATABASE_URL and LOG_LEVEL as unset",
   assert.equal(config.databaseUrl, "file:data/capwatch.db");
   assert.equal(config.logLevel, "info");
   assert.equal(config.jwt.secret, undefined);
+});
+
+Deno.test("loadConfig() refuses dev mode on a non-loopback HOST, naming the fix", () => {
+  for (
+    const host of ["0.0.0.0", "::", "[::]", "10.1.2.3", "192.168.0.10", "capwatch.example.com"]
+  ) {
+    const message = assertConfigError({ HOST: host }, "HOST");
+    assert.match(message, /set JWT_SECRET or JWKS_URL, or HOST=127\.0\.0\.1/, host);
+    // Blank secrets are unset, so they do not make a public dev server either.
+    assertConfigError({ HOST: host, JWT_SECRET: "", JWKS_URL: "" }, "HOST");
+  }
+});
+
+Deno.test("loadConfig() allows dev mode on every loopback spelling", () => {
+  for (const host of ["127.0.0.1", "127.0.0.2", "127.255.255.254", "localhost", "::1", "[::1]"]) {
+    assert.equal(loadConfig({ HOST: host }).host, host);
+  }
+});
+
+Deno.test("loadConfig() allows any HOST once JWT_SECRET or JWKS_URL is set", () => {
+  assert.equal(loadConfig({ HOST: "0.0.0.0", JWT_SECRET: VALID_SECRET }).host, "0.0.0.0");
+  assert.equal(
+    loadConfig({ HOST: "::", JWKS_URL: "https://id.example.com/.well-known/jwks.json" }).host,
+    "::",
+  );
+});
+
+Deno.test("isLoopback() reads the addresses the resolver would", () => {
+  for (const host of ["127.1", "0:0:0:0:0:0:0:1", "::ffff:127.0.0.1", "LOCALHOST"]) {
+    assert.ok(isLoopback(host), host);
+  }
+  for (const host of ["0.0.0.0", "::", "128.0.0.1", "1.127.0.0", "localhost.example.com", ""]) {
+    assert.ok(!isLoopback(host), host);
+  }
+});
+
+Deno.test("deno task start refuses dev mode on HOST=0.0.0.0 with one line and prints no token", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "capwatch-config-" });
+  try {
+    const child = spawnDeno(await taskArgs("start"), {
+      HOST: "0.0.0.0",
+      PORT: "0",
+      DATABASE_URL: `file:${dir}/never-created/capwatch.db`,
+    });
+    const status = await child.status;
+    const lines = child.stderr.filter((line) => line.trim() !== "");
+    assert.equal(status.code, 1, child.stderr.join("\n"));
+    assert.deepEqual(lines, [
+      "capwatch: Invalid configuration: HOST is 0.0.0.0, but dev mode (no JWT_SECRET or " +
+      "JWKS_URL) listens on loopback only: set JWT_SECRET or JWKS_URL, or HOST=127.0.0.1",
+    ]);
+    assert.deepEqual(child.stdout.filter((line) => line.trim() !== ""), []);
+    await assert.rejects(Deno.stat(`${dir}/never-created`), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -14,7 +14,7 @@
  * FUZZ_LOG=<operationId> prints every answer that operation gives.
  */
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import fc from "../dev_deps/fast_check.ts";
 import { mintToken } from "../auth/mint.ts";
 import { METRIC_TYPES } from "../metrics/catalogue.ts";
 import { fakeCloudWatchEnv, startFakeCloudWatch } from "./fakes/cloudwatch.ts";

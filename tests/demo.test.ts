@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { type Child, refusesConnections, spawnDeno, taskArgs, within } from "./helpers/process.ts";
+import {
+  type Child,
+  refusesConnections,
+  ROOT,
+  spawnDeno,
+  taskArgs,
+  within,
+} from "./helpers/process.ts";
 
 /** Whether `curl` is installed; without it the printed lines are replayed with fetch. */
 async function hasCurl(): Promise<boolean> {
@@ -41,8 +48,28 @@ async function startDemo(demoDir: string) {
     docs: find(/API docs:\s+(\S+)/),
     fake: find(/Fake CloudWatch:\s+(\S+)/),
     capwatchPid: Number(find(/capwatch pid (\d+)/)),
+    moreTokens: find(/More tokens:\s+(.+)$/),
     curls: demo.stdout.filter((line) => line.startsWith("  curl ")).map((line) => line.trim()),
   };
+}
+
+/**
+ * The printed "More tokens" line runs as printed on a machine with Node and npm only (npx fetches
+ * Deno), and mints a token the demo accepts.
+ */
+async function assertMoreTokensLine(line: string, url: string) {
+  assert.match(line, /^JWT_SECRET=\$\(cat \S+\) npx -y deno@2 task token --sub alice$/);
+  const out = await new Deno.Command("sh", {
+    args: ["-c", line],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.ok(out.success, `failed: ${line}\n${new TextDecoder().decode(out.stderr)}`);
+  const token = new TextDecoder().decode(out.stdout).trim();
+  const res = await fetch(`${url}/api/captures`, { headers: { Authorization: `Bearer ${token}` } });
+  assert.equal(res.status, 200);
+  await res.body?.cancel();
 }
 
 async function processGone(pid: number): Promise<boolean> {
@@ -105,6 +132,7 @@ Deno.test("deno task demo seeds captures and answers its printed curl lines, twi
       assert.equal(stopped.status, "DONE");
 
       const url = new URL(started.docs).origin;
+      if (run === 1) await assertMoreTokensLine(started.moreTokens, url);
       await stopDemo(demo, [url, started.fake], started.capwatchPid);
     }
   } finally {

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { AwsClient } from "aws4fetch";
-import { SignatureV4 } from "@smithy/signature-v4";
-import { Sha256 } from "@aws-crypto/sha256-js";
+import { Sha256, SignatureV4 } from "../dev_deps/sigv4.ts";
 import { generatedValue, startFakeCloudWatch, TEST_CREDENTIALS } from "./fakes/cloudwatch.ts";
 
 const TARGET = "GraniteServiceVersion20100801.GetMetricData";

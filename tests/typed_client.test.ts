@@ -1,7 +1,7 @@
 // The generated client types (tests/client/schema.d.ts) driven through openapi-fetch against a
 // real server: if the contract and the server disagree, this walk or `deno check` fails.
 import assert from "node:assert/strict";
-import createClient from "openapi-fetch";
+import createClient from "../dev_deps/openapi_fetch.ts";
 import type { components, paths } from "./client/schema.d.ts";
 import { fakeCloudWatchEnv, startFakeCloudWatch } from "./fakes/cloudwatch.ts";
 import { testContext } from "./helpers/context.ts";

@@ -1,6 +1,5 @@
 /** Server-side SigV4 verification with @smithy/signature-v4, independent of aws4fetch. */
-import { SignatureV4 } from "@smithy/signature-v4";
-import { Sha256 } from "@aws-crypto/sha256-js";
+import { Sha256, SignatureV4 } from "../../dev_deps/sigv4.ts";
 
 /** A key pair the fake accepts; with `sessionToken` it stands for temporary credentials. */
 export interface FakeCredential {

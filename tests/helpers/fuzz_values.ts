@@ -4,7 +4,7 @@
  * query strings and path parameters. Values that depend on seeded rows are `Ref`s, resolved when
  * the request is sent.
  */
-import fc from "fast-check";
+import fc from "../../dev_deps/fast_check.ts";
 import type { Parameter, Schema } from "./openapi_contract.ts";
 
 /** A value looked up in the test's world (a seeded id, an existing name) when the request runs. */

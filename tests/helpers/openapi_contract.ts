@@ -2,8 +2,7 @@
  * The committed OpenAPI document as test data: its operations, and ajv validators (JSON Schema
  * 2020-12, as OpenAPI 3.1 uses) for any schema in it, `#/components/...` refs included.
  */
-import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
-import addFormats from "ajv-formats";
+import { addFormats, Ajv2020, type ValidateFunction } from "../../dev_deps/ajv.ts";
 
 /** A JSON Schema object as the document spells it. */
 // deno-lint-ignore no-explicit-any -- schemas are arbitrary JSON read from the document
