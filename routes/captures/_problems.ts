@@ -1,6 +1,6 @@
 import type { Context } from "hono";
-import { problem } from "../problem.ts";
-import type { AppEnv } from "../router.ts";
+import { problem } from "../../http/problem.ts";
+import type { AppEnv } from "../../http/router.ts";
 
 /** 400 naming one field. */
 export function invalid(c: Context<AppEnv>, path: string, message: string) {

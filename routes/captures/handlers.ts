@@ -1,4 +1,3 @@
-import type { RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { canManageCapture } from "../../auth/access.ts";
 import {
@@ -12,8 +11,8 @@ import {
 } from "../../db/captures.ts";
 import { findEnvironmentForMember } from "../../db/environments.ts";
 import { statusAt } from "../../lifecycle/status.ts";
-import { problem } from "../problem.ts";
-import type { AppEnv } from "../router.ts";
+import { problem } from "../../http/problem.ts";
+import type { AppEnv, AppRouteHandler } from "../../http/router.ts";
 import { decodeCursor, encodeCursor, presentCapture } from "./_present.ts";
 import {
   captureNotFound,
@@ -24,7 +23,7 @@ import {
 } from "./_problems.ts";
 import type * as routes from "./routes.ts";
 
-export const list: RouteHandler<typeof routes.list, AppEnv> = async (c) => {
+export const list: AppRouteHandler<typeof routes.list> = async (c) => {
   const { db, clock } = c.var.deps;
   const query = c.req.valid("query");
   const now = clock().getTime();
@@ -53,14 +52,14 @@ export const list: RouteHandler<typeof routes.list, AppEnv> = async (c) => {
   return c.json(page.map((row) => presentCapture(row, now)), 200);
 };
 
-export const get: RouteHandler<typeof routes.get, AppEnv> = async (c) => {
+export const get: AppRouteHandler<typeof routes.get> = async (c) => {
   const { id } = c.req.valid("param");
   const found = await findCaptureForMember(c.var.deps.db, id, c.var.userId);
   if (!found) return captureNotFound(c, id);
   return c.json(presentCapture(found.capture, c.var.deps.clock().getTime()), 200);
 };
 
-export const create: RouteHandler<typeof routes.create, AppEnv> = async (c) => {
+export const create: AppRouteHandler<typeof routes.create> = async (c) => {
   const { db, clock } = c.var.deps;
   const body = c.req.valid("json");
   const now = clock().getTime();
@@ -107,7 +106,7 @@ export const create: RouteHandler<typeof routes.create, AppEnv> = async (c) => {
   return c.json(presentCapture(row, now), 201);
 };
 
-const edit: RouteHandler<typeof routes.put, AppEnv> = async (c) => {
+const edit: AppRouteHandler<typeof routes.put> = async (c) => {
   const { db, clock } = c.var.deps;
   const { id } = c.req.valid("param");
   const body = c.req.valid("json");
@@ -168,9 +167,9 @@ const edit: RouteHandler<typeof routes.put, AppEnv> = async (c) => {
 };
 
 export const put = edit;
-export const patch = edit as unknown as RouteHandler<typeof routes.patch, AppEnv>;
+export const patch: AppRouteHandler<typeof routes.patch> = edit;
 
-export const stop: RouteHandler<typeof routes.stop, AppEnv> = async (c) => {
+export const stop: AppRouteHandler<typeof routes.stop> = async (c) => {
   const { db, clock } = c.var.deps;
   const { id } = c.req.valid("param");
   const now = clock().getTime();
@@ -196,7 +195,7 @@ export const stop: RouteHandler<typeof routes.stop, AppEnv> = async (c) => {
   return problem(c, 409, why);
 };
 
-export const remove: RouteHandler<typeof routes.remove, AppEnv> = async (c) => {
+export const remove: AppRouteHandler<typeof routes.remove> = async (c) => {
   const { db } = c.var.deps;
   const { id } = c.req.valid("param");
   const found = await findCaptureForMember(db, id, c.var.userId);

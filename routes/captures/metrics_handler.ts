@@ -1,15 +1,14 @@
-import type { RouteHandler } from "@hono/zod-openapi";
 import { findCaptureForMember } from "../../db/captures.ts";
 import { findEnvironment } from "../../db/environments.ts";
 import { METRIC_TYPES, type MetricType, resolveMetricType } from "../../metrics/catalogue.ts";
 import { readCaptureMetrics } from "../../metrics/capture_metrics.ts";
 import { isValidStat } from "../../metrics/period.ts";
-import { checkFields, problem } from "../problem.ts";
+import { checkFields, problem } from "../../http/problem.ts";
 import { captureNotFound } from "./_problems.ts";
-import type { AppEnv } from "../router.ts";
+import type { AppEnv, AppRouteHandler } from "../../http/router.ts";
 import type * as routes from "./routes.ts";
 
-export const metrics: RouteHandler<typeof routes.metrics, AppEnv> = async (c) => {
+export const metrics: AppRouteHandler<typeof routes.metrics> = async (c) => {
   const deps = c.var.deps;
   const { id } = c.req.valid("param");
   const query = c.req.valid("query");

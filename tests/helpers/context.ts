@@ -9,7 +9,7 @@ import { migrateDatabase } from "../../db/migrate.ts";
 import { manualClock } from "../../lifecycle/clock.ts";
 import { createLogger } from "../../logger.ts";
 import { createCloudWatchClient } from "../../metrics/cloudwatch.ts";
-import type { AppDeps } from "../../routes/deps.ts";
+import type { AppDeps } from "../../http/deps.ts";
 
 export const TEST_SECRET = "test-secret-that-is-at-least-32-bytes-long";
 export const TEST_CREDENTIALS_KEY = btoa(String.fromCharCode(...new Uint8Array(32).fill(7)));
