@@ -5,7 +5,7 @@ import { readCaptureMetrics } from "../../metrics/capture_metrics.ts";
 import { isValidStat } from "../../metrics/period.ts";
 import { checkFields, problem } from "../../http/problem.ts";
 import { captureNotFound } from "./_problems.ts";
-import type { AppEnv, AppRouteHandler } from "../../http/router.ts";
+import type { AppRouteHandler } from "../../http/router.ts";
 import type * as routes from "./routes.ts";
 
 export const metrics: AppRouteHandler<typeof routes.metrics> = async (c) => {
