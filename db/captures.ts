@@ -173,8 +173,9 @@ export interface CaptureChanges {
 }
 
 /**
- * Applies an edit in one conditional statement: scheduledStart only while still SCHEDULED,
- * duration only while SCHEDULED or RUNNING and ending after `now`. Undefined when the
+ * Applies an edit in one conditional statement: scheduledStart only while still SCHEDULED and
+ * into the future, duration only while SCHEDULED or RUNNING and ending after `now` (the SQL twin
+ * of lifecycle/rules.ts editRefusal). Undefined when the
  * capture no longer qualifies; "name_taken" on a name clash.
  */
 export async function updateCaptureIfEditable(
@@ -186,7 +187,10 @@ export async function updateCaptureIfEditable(
 ): Promise<CaptureRow | "name_taken" | undefined> {
   const conditions: SQL[] = [eq(captures.id, id), manageableBy(userId)];
   const status = effectiveStatusSql(now);
-  if (changes.scheduledStart !== undefined) conditions.push(sql`${status} = 'SCHEDULED'`);
+  if (changes.scheduledStart !== undefined) {
+    conditions.push(sql`${status} = 'SCHEDULED'`);
+    conditions.push(sql`${changes.scheduledStart} > ${now}`);
+  }
   if (changes.duration !== undefined) {
     const start = changes.scheduledStart ??
       sql`coalesce(${captures.start}, ${captures.scheduledStart})`;

@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { regionProblem } from "../../metrics/partitions.ts";
 import { displayName, pathInteger, Timestamp, UserId } from "./common.ts";
+import { ROLES } from "../../vocabulary.ts";
 
 // One check for create and PATCH: a region no AWS partition serves would fail every read later.
 const region = z.string().superRefine((value, ctx) => {
@@ -48,7 +49,7 @@ export const Environment = z.object({
   region: z.string().openapi({ example: "us-east-1" }),
   dbInstanceIdentifier: z.string().openapi({ example: "prod-mysql-1" }),
   ownerId: z.string().openapi({ example: "user-1" }),
-  role: z.enum(["admin", "member"]).openapi({ description: "The caller's role" }),
+  role: z.enum(ROLES).openapi({ description: "The caller's role" }),
   credentials: Credentials,
   createdAt: Timestamp,
   updatedAt: Timestamp,
@@ -81,7 +82,7 @@ export const UpdateEnvironment = z.object({
 
 export const Member = z.object({
   userId: z.string().openapi({ example: "user-2" }),
-  role: z.enum(["admin", "member"]),
+  role: z.enum(ROLES),
   createdAt: Timestamp,
 }).openapi("Member");
 
@@ -97,5 +98,5 @@ export const MemberParams = z.object({
 });
 
 export const PutMember = z.object({
-  role: z.enum(["admin", "member"]).openapi({ example: "member" }),
+  role: z.enum(ROLES).openapi({ example: "member" }),
 }).strict().openapi("PutMember");
