@@ -139,9 +139,10 @@ export async function insertCapture(
 
 /**
  * The caller may change the capture: an admin of its environment, or its owner while still a
- * member. Part of every change's WHERE, so a role lost mid-request cannot slip through.
+ * member. Part of every change's WHERE, so a role lost mid-request cannot slip through; the SQL
+ * twin of auth/access.ts canManageCapture (tests/rule_twins.test.ts holds them equal).
  */
-function manageableBy(userId: string): SQL {
+export function manageableBy(userId: string): SQL {
   return exists(
     new QueryBuilder().select({ one: sql`1` }).from(memberships).where(and(
       eq(memberships.envId, captures.envId),
