@@ -1,8 +1,10 @@
 import { canManageCapture } from "../auth/access.ts";
 import {
+  type CaptureFilter,
   deleteCapture as deleteIfManageable,
   findCaptureForMember,
   insertCapture,
+  listCapturesForMember,
   stopIfRunning,
   updateCaptureIfEditable,
 } from "../db/captures.ts";
@@ -12,6 +14,7 @@ import type { CaptureRow } from "../db/schema.ts";
 import {
   editRefusal,
   initialFields,
+  invalidField,
   type NewCaptureTimes,
   stopRefusal,
 } from "../lifecycle/rules.ts";
@@ -65,6 +68,37 @@ async function explain(
     };
   }
   return { ok: true, capture: latest.capture };
+}
+
+/** A list request: CaptureFilter with the opaque `cursor` the previous page gave out. */
+export type ListCapturesInput = Omit<CaptureFilter, "beforeId"> & { cursor?: string };
+
+/**
+ * One page (plus one) of the captures the user may see, newest first (db listCapturesForMember);
+ * `next` is the cursor of the page after it, when there is one.
+ */
+export async function listCaptures(
+  db: Database,
+  input: ListCapturesInput,
+): Promise<Outcome<{ page: CaptureRow[]; next?: string }, "not_found" | "invalid">> {
+  const { cursor, ...filter } = input;
+  if (
+    filter.envId !== undefined && !await findEnvironmentForMember(db, filter.envId, filter.userId)
+  ) {
+    return environmentNotFound(filter.envId);
+  }
+  const beforeId = cursor === undefined ? undefined : decodeCursor(cursor);
+  if (cursor !== undefined && beforeId === undefined) {
+    return invalidField(
+      "cursor",
+      "is not a cursor this API gave out; copy it from the Link header",
+    );
+  }
+  const rows = await listCapturesForMember(db, { ...filter, beforeId });
+  const page = rows.slice(0, filter.limit);
+  return rows.length > filter.limit
+    ? { ok: true, page, next: encodeCursor(page[page.length - 1].id) }
+    : { ok: true, page };
 }
 
 /** A capture the user may see (a member of its environment). */
@@ -188,5 +222,18 @@ export async function readCaptureMetricsFor(
     case "no_credentials":
     case "gone":
       return { ok: false, kind: "conflict", detail: outcome.message };
+  }
+}
+
+/** An opaque cursor for "captures older than this id". */
+const encodeCursor = (id: number) => btoa(`c1:${id}`).replaceAll("=", "");
+
+/** The id inside a cursor, or undefined when it is not one of ours. */
+function decodeCursor(cursor: string): number | undefined {
+  try {
+    const match = /^c1:(\d{1,15})$/.exec(atob(cursor));
+    return match ? Number(match[1]) : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -1,10 +1,7 @@
-import { listCapturesForMember } from "../../db/captures.ts";
-import { findEnvironmentForMember } from "../../db/environments.ts";
 import type { AppRouteHandler } from "../../http/router.ts";
-import { invalidField } from "../../lifecycle/rules.ts";
 import * as operations from "../../operations/captures.ts";
 import { refusalProblem } from "../refusal.ts";
-import { decodeCursor, encodeCursor, presentCapture } from "./_present.ts";
+import { presentCapture } from "./_present.ts";
 import type * as routes from "./routes.ts";
 
 // Each handler: the validated request → one operation → its capture, or the shared refusal map.
@@ -12,39 +9,24 @@ import type * as routes from "./routes.ts";
 const parseTime = (iso: string | undefined) => iso === undefined ? undefined : Date.parse(iso);
 
 export const list: AppRouteHandler<typeof routes.list> = async (c) => {
-  const { db, clock } = c.var.deps;
   const query = c.req.valid("query");
-  const now = clock().getTime();
-  if (query.envId !== undefined && !await findEnvironmentForMember(db, query.envId, c.var.userId)) {
-    return refusalProblem(c, {
-      ok: false,
-      kind: "not_found",
-      detail: `Environment ${query.envId} does not exist or you are not a member of it`,
-    });
-  }
-  const beforeId = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
-  if (query.cursor !== undefined && beforeId === undefined) {
-    return refusalProblem(
-      c,
-      invalidField("cursor", "is not a cursor this API gave out; copy it from the Link header"),
-    );
-  }
-  const rows = await listCapturesForMember(db, {
+  const now = c.var.deps.clock().getTime();
+  const outcome = await operations.listCaptures(c.var.deps.db, {
     userId: c.var.userId,
     envId: query.envId,
     name: query.name,
     statuses: query.status,
-    beforeId,
+    cursor: query.cursor,
     limit: query.limit,
     now,
   });
-  const page = rows.slice(0, query.limit);
-  if (rows.length > query.limit) {
+  if (!outcome.ok) return refusalProblem(c, outcome);
+  if (outcome.next !== undefined) {
     const next = new URL(c.req.url);
-    next.searchParams.set("cursor", encodeCursor(page[page.length - 1].id));
+    next.searchParams.set("cursor", outcome.next);
     c.header("Link", `<${next.pathname}${next.search}>; rel="next"`);
   }
-  return c.json(page.map((row) => presentCapture(row, now)), 200);
+  return c.json(outcome.page.map((row) => presentCapture(row, now)), 200);
 };
 
 export const get: AppRouteHandler<typeof routes.get> = async (c) => {
