@@ -58,6 +58,19 @@ Deno.test("no file in db/, metrics/, lifecycle/, auth/, openapi/, http/ or opera
   assert.deepEqual(offences, []);
 });
 
+Deno.test("nothing in db/, metrics/, lifecycle/ or operations/ imports Hono", async () => {
+  const offences: string[] = [];
+  for (const dir of ["db", "metrics", "lifecycle", "operations"]) {
+    for await (const file of sources(dir)) {
+      const source = await Deno.readTextFile(join(ROOT, file));
+      for (const spec of specifiers(source)) {
+        if (/^(npm:)?(hono|@hono\/)/.test(spec)) offences.push(`${file} imports ${spec}`);
+      }
+    }
+  }
+  assert.deepEqual(offences, []);
+});
+
 Deno.test("the layering scan catches an upward import in every form it can be written", () => {
   const cases: Array<[string, string]> = [
     ["auth/x.ts", 'import { problem } from "../http/problem.ts";'],
