@@ -1,6 +1,6 @@
 import { createMiddleware } from "hono/factory";
-import type { AppEnv } from "../routes/router.ts";
-import { problem } from "../routes/problem.ts";
+import type { AppEnv } from "../http/router.ts";
+import { problem } from "../http/problem.ts";
 import { InvalidTokenError, KeySetUnavailableError } from "./jwt.ts";
 
 const NOT_BEARER = "The Authorization header must be: Bearer <JWT>";

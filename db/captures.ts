@@ -1,6 +1,22 @@
-import { and, desc, eq, inArray, lt, type SQL, sql } from "drizzle-orm";
+import {
+  and,
+  desc,
+  eq,
+  exists,
+  gt,
+  inArray,
+  isNotNull,
+  lt,
+  lte,
+  notExists,
+  or,
+  type SQL,
+  sql,
+} from "drizzle-orm";
+import { QueryBuilder } from "drizzle-orm/sqlite-core";
 import type { Database } from "./client.ts";
 import { isUniqueViolation } from "./errors.ts";
+import { insertSelection } from "./insert_select.ts";
 import { preparedPerDatabase } from "./prepared.ts";
 import {
   type CaptureRow,
@@ -102,29 +118,15 @@ export async function insertCapture(
   input: NewCapture,
   now: number,
 ): Promise<CaptureRow | "name_taken" | "not_member"> {
-  const value = (v: unknown, column: string) => sql`${v}`.as(column);
   try {
     const [row] = await db.insert(captures).select(
-      // drizzle wants every column, in the table's order.
-      db.select({
-        id: value(null, "id"),
+      db.select(insertSelection(captures, {
+        ...input,
         envId: memberships.envId,
         ownerId: memberships.userId,
-        name: value(input.name, "name"),
-        status: value(input.status, "status"),
-        scheduledStart: value(input.scheduledStart ?? null, "scheduled_start"),
-        start: value(input.start ?? null, "start"),
-        end: value(input.end ?? null, "end"),
-        duration: value(input.duration ?? null, "duration"),
-        reason: value(input.reason ?? null, "reason"),
-        snapshotAttempts: value(0, "snapshot_attempts"),
-        snapshotError: value(null, "snapshot_error"),
-        snapshotNextAttemptAt: value(null, "snapshot_next_attempt_at"),
-        snapshotLeaseOwner: value(null, "snapshot_lease_owner"),
-        snapshotLeaseUntil: value(null, "snapshot_lease_until"),
-        createdAt: value(now, "created_at"),
-        updatedAt: value(now, "updated_at"),
-      }).from(memberships).where(
+        createdAt: now,
+        updatedAt: now,
+      })).from(memberships).where(
         and(eq(memberships.envId, input.envId), eq(memberships.userId, input.ownerId)),
       ),
     ).returning();
@@ -137,12 +139,17 @@ export async function insertCapture(
 
 /**
  * The caller may change the capture: an admin of its environment, or its owner while still a
- * member. Part of every change's WHERE, so a role lost mid-request cannot slip through.
+ * member. Part of every change's WHERE, so a role lost mid-request cannot slip through; the SQL
+ * twin of auth/access.ts canManageCapture (tests/rule_twins.test.ts holds them equal).
  */
-function manageableBy(userId: string): SQL {
-  return sql`EXISTS (SELECT 1 FROM memberships m
-    WHERE m.env_id = ${captures.envId} AND m.user_id = ${userId}
-      AND (m.role = 'admin' OR ${captures.ownerId} = ${userId}))`;
+export function manageableBy(userId: string): SQL {
+  return exists(
+    new QueryBuilder().select({ one: sql`1` }).from(memberships).where(and(
+      eq(memberships.envId, captures.envId),
+      eq(memberships.userId, userId),
+      or(eq(memberships.role, "admin"), eq(captures.ownerId, userId)),
+    )),
+  );
 }
 
 /**
@@ -159,7 +166,7 @@ export async function stopIfRunning(db: Database, id: number, userId: string, no
     })
     .where(and(
       eq(captures.id, id),
-      sql`${effectiveStatusSql(now)} = 'RUNNING'`,
+      eq(effectiveStatusSql(now), "RUNNING"),
       manageableBy(userId),
     ))
     .returning();
@@ -173,8 +180,9 @@ export interface CaptureChanges {
 }
 
 /**
- * Applies an edit in one conditional statement: scheduledStart only while still SCHEDULED,
- * duration only while SCHEDULED or RUNNING and ending after `now`. Undefined when the
+ * Applies an edit in one conditional statement: scheduledStart only while still SCHEDULED and
+ * into the future, duration only while SCHEDULED or RUNNING and ending after `now` (the SQL twin
+ * of lifecycle/rules.ts editRefusal). Undefined when the
  * capture no longer qualifies; "name_taken" on a name clash.
  */
 export async function updateCaptureIfEditable(
@@ -186,11 +194,14 @@ export async function updateCaptureIfEditable(
 ): Promise<CaptureRow | "name_taken" | undefined> {
   const conditions: SQL[] = [eq(captures.id, id), manageableBy(userId)];
   const status = effectiveStatusSql(now);
-  if (changes.scheduledStart !== undefined) conditions.push(sql`${status} = 'SCHEDULED'`);
+  if (changes.scheduledStart !== undefined) {
+    conditions.push(eq(status, "SCHEDULED"));
+    conditions.push(gt(sql`${changes.scheduledStart}`, now));
+  }
   if (changes.duration !== undefined) {
     const start = changes.scheduledStart ??
       sql`coalesce(${captures.start}, ${captures.scheduledStart})`;
-    conditions.push(sql`${status} IN ('SCHEDULED', 'RUNNING')`);
+    conditions.push(inArray(status, ["SCHEDULED", "RUNNING"]));
     conditions.push(sql`${start} + ${changes.duration} * 1000 > ${now}`);
   }
   try {
@@ -216,21 +227,24 @@ export async function deleteCapture(db: Database, id: number, userId: string): P
     // Explicit, since foreign-key cascades depend on a per-connection pragma.
     db.delete(captureSnapshots).where(and(
       eq(captureSnapshots.captureId, id),
-      sql`NOT EXISTS (SELECT 1 FROM captures WHERE id = ${id})`,
+      notExists(captureById(id)),
     )),
     db.delete(captureSnapshotSeries).where(and(
       eq(captureSnapshotSeries.captureId, id),
-      sql`NOT EXISTS (SELECT 1 FROM captures WHERE id = ${id})`,
+      notExists(captureById(id)),
     )),
   ]);
   return deleted.length > 0;
 }
 
+const captureById = (id: number) =>
+  new QueryBuilder().select({ id: captures.id }).from(captures).where(eq(captures.id, id));
+
 /** Persists due transitions with conditional updates; safe to run from many instances at once. */
 export async function persistTransitions(db: Database, now: number) {
   const started = await db.update(captures)
     .set({ status: "RUNNING", start: captures.scheduledStart, updatedAt: now })
-    .where(and(eq(captures.status, "SCHEDULED"), sql`${captures.scheduledStart} <= ${now}`))
+    .where(and(eq(captures.status, "SCHEDULED"), lte(captures.scheduledStart, now)))
     .returning({ id: captures.id });
   const finished = await db.update(captures)
     .set({
@@ -240,7 +254,7 @@ export async function persistTransitions(db: Database, now: number) {
     })
     .where(and(
       eq(captures.status, "RUNNING"),
-      sql`${captures.duration} IS NOT NULL`,
+      isNotNull(captures.duration),
       sql`${captures.start} + ${captures.duration} * 1000 <= ${now}`,
     ))
     .returning({ id: captures.id });

@@ -1,4 +1,6 @@
-import { and, asc, eq, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, sql } from "drizzle-orm";
+import { QueryBuilder } from "drizzle-orm/sqlite-core";
+import { insertSelection } from "./insert_select.ts";
 import type { Database } from "./client.ts";
 import { isUniqueViolation } from "./errors.ts";
 import { preparedPerDatabase } from "./prepared.ts";
@@ -91,8 +93,15 @@ export async function insertEnvironment(
   try {
     const [inserted] = await db.batch([
       db.insert(environments).values({ ...input, createdAt: at, updatedAt: at }).returning(),
-      db.run(sql`INSERT INTO memberships (env_id, user_id, role, created_at)
-        SELECT id, ${input.ownerId}, 'admin', ${at} FROM environments WHERE name = ${input.name}`),
+      // The new environment's id is known only inside the batch, so the membership selects it.
+      db.insert(memberships).select(
+        db.select(insertSelection(memberships, {
+          envId: environments.id,
+          userId: input.ownerId,
+          role: "admin",
+          createdAt: at,
+        })).from(environments).where(eq(environments.name, input.name)),
+      ),
     ]);
     return inserted[0];
   } catch (error) {
@@ -125,13 +134,14 @@ export async function deleteEnvironment(db: Database, envId: number): Promise<vo
   // Explicit child deletes: foreign-key cascades depend on a per-connection pragma.
   await db.batch([
     db.delete(captureSnapshotSeries).where(
-      sql`${captureSnapshotSeries.captureId} IN (SELECT id FROM captures WHERE env_id = ${envId})`,
+      inArray(captureSnapshotSeries.captureId, capturesOf(envId)),
     ),
-    db.delete(captureSnapshots).where(
-      sql`${captureSnapshots.captureId} IN (SELECT id FROM captures WHERE env_id = ${envId})`,
-    ),
+    db.delete(captureSnapshots).where(inArray(captureSnapshots.captureId, capturesOf(envId))),
     db.delete(captures).where(eq(captures.envId, envId)),
     db.delete(memberships).where(eq(memberships.envId, envId)),
     db.delete(environments).where(eq(environments.id, envId)),
   ]);
 }
+
+const capturesOf = (envId: number) =>
+  new QueryBuilder().select({ id: captures.id }).from(captures).where(eq(captures.envId, envId));

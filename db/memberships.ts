@@ -1,4 +1,5 @@
-import { and, asc, eq, sql } from "drizzle-orm";
+import { and, asc, eq, exists, ne, or } from "drizzle-orm";
+import { QueryBuilder } from "drizzle-orm/sqlite-core";
 import type { Database } from "./client.ts";
 import { type MembershipRow, memberships, type Role } from "./schema.ts";
 
@@ -28,25 +29,17 @@ export async function putMember(
   now: Date,
 ): Promise<{ member: MembershipRow; created: boolean } | "last_admin"> {
   const existing = await findMembership(db, envId, userId);
-  const rows = await db.all<Record<string, unknown>>(sql`
-    INSERT INTO memberships (env_id, user_id, role, created_at)
-    VALUES (${envId}, ${userId}, ${role}, ${now.getTime()})
-    ON CONFLICT (env_id, user_id) DO UPDATE SET role = excluded.role
-    WHERE excluded.role = 'admin'
-      OR (SELECT count(*) FROM memberships
-          WHERE env_id = excluded.env_id AND role = 'admin' AND user_id <> excluded.user_id) > 0
-    RETURNING env_id, user_id, role, created_at`);
-  if (rows.length === 0) return "last_admin";
-  const row = rows[0];
-  return {
-    member: {
-      envId: Number(row.env_id),
-      userId: String(row.user_id),
-      role: row.role as Role,
-      createdAt: Number(row.created_at),
-    },
-    created: !existing,
-  };
+  const [member] = await db.insert(memberships)
+    .values({ envId, userId, role, createdAt: now.getTime() })
+    .onConflictDoUpdate({
+      target: [memberships.envId, memberships.userId],
+      set: { role },
+      // A demotion applies only while another admin stays.
+      setWhere: role === "admin" ? undefined : exists(otherAdmins(envId, userId)),
+    })
+    .returning();
+  if (!member) return "last_admin";
+  return { member, created: !existing };
 }
 
 /** Removes a member unless they are the last admin; "not_member" or "last_admin" otherwise. */
@@ -55,12 +48,21 @@ export async function removeMember(
   envId: number,
   userId: string,
 ): Promise<"removed" | "not_member" | "last_admin"> {
-  const rows = await db.all(sql`
-    DELETE FROM memberships
-    WHERE env_id = ${envId} AND user_id = ${userId}
-      AND (role <> 'admin'
-        OR (SELECT count(*) FROM memberships WHERE env_id = ${envId} AND role = 'admin') > 1)
-    RETURNING user_id`);
+  const rows = await db.delete(memberships)
+    .where(and(
+      eq(memberships.envId, envId),
+      eq(memberships.userId, userId),
+      or(ne(memberships.role, "admin"), exists(otherAdmins(envId, userId))),
+    ))
+    .returning({ userId: memberships.userId });
   if (rows.length > 0) return "removed";
   return (await findMembership(db, envId, userId)) ? "last_admin" : "not_member";
 }
+
+/** The admins of `envId` other than `userId`: while one exists, `userId` may stop being one. */
+const otherAdmins = (envId: number, userId: string) =>
+  new QueryBuilder().select({ userId: memberships.userId }).from(memberships).where(and(
+    eq(memberships.envId, envId),
+    eq(memberships.role, "admin"),
+    ne(memberships.userId, userId),
+  ));

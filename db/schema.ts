@@ -7,6 +7,7 @@ import {
   text,
   uniqueIndex,
 } from "drizzle-orm/sqlite-core";
+import { CAPTURE_STATUSES, ROLES } from "../vocabulary.ts";
 
 // Timestamps are integer milliseconds since the epoch (UTC); the API layer renders ISO-8601.
 
@@ -29,7 +30,7 @@ export const environments = sqliteTable("environments", {
 export const memberships = sqliteTable("memberships", {
   envId: integer("env_id").notNull().references(() => environments.id, { onDelete: "cascade" }),
   userId: text("user_id").notNull(),
-  role: text("role", { enum: ["admin", "member"] }).notNull(),
+  role: text("role", { enum: ROLES }).notNull(),
   createdAt: integer("created_at").notNull(),
 }, (t) => [
   primaryKey({ columns: [t.envId, t.userId] }),
@@ -41,7 +42,7 @@ export const captures = sqliteTable("captures", {
   envId: integer("env_id").notNull().references(() => environments.id, { onDelete: "cascade" }),
   ownerId: text("owner_id").notNull(),
   name: text("name").notNull(),
-  status: text("status", { enum: ["SCHEDULED", "RUNNING", "DONE", "FAILED"] }).notNull(),
+  status: text("status", { enum: CAPTURE_STATUSES }).notNull(),
   scheduledStart: integer("scheduled_start"),
   start: integer("start"),
   end: integer("end"),
@@ -93,5 +94,4 @@ export type MembershipRow = typeof memberships.$inferSelect;
 export type CaptureRow = typeof captures.$inferSelect;
 export type CaptureSnapshotRow = typeof captureSnapshots.$inferSelect;
 export type CaptureSnapshotSeriesRow = typeof captureSnapshotSeries.$inferSelect;
-export type Role = MembershipRow["role"];
-export type CaptureStatus = CaptureRow["status"];
+export type { CaptureStatus, Role } from "../vocabulary.ts";

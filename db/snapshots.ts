@@ -1,5 +1,7 @@
-import { and, eq, inArray, isNull, lte, or, type SQL, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, lte, notExists, or, type SQL, sql } from "drizzle-orm";
+import { QueryBuilder } from "drizzle-orm/sqlite-core";
 import type { Database } from "./client.ts";
+import { insertSelection } from "./insert_select.ts";
 import {
   type CaptureRow,
   captures,
@@ -57,7 +59,10 @@ function dueForSnapshot(options: { endedBefore: number; now: number }): SQL | un
   return and(
     eq(captures.status, "DONE"),
     lte(captures.end, options.endedBefore),
-    sql`NOT EXISTS (SELECT 1 FROM capture_snapshots s WHERE s.capture_id = ${captures.id})`,
+    notExists(
+      new QueryBuilder().select({ one: sql`1` }).from(captureSnapshots)
+        .where(eq(captureSnapshots.captureId, captures.id)),
+    ),
     or(
       isNull(captures.snapshotNextAttemptAt),
       lte(captures.snapshotNextAttemptAt, options.now),
@@ -118,29 +123,15 @@ export async function saveSnapshot(
   owner: string,
 ): Promise<boolean> {
   const held = heldBy(snapshot.captureId, owner);
-  const constant = (value: unknown, column: string) => sql`${value}`.as(column);
   const [, ...rest] = await db.batch([
     db.insert(captureSnapshots).select(
-      db.select({
-        captureId: captures.id,
-        period: constant(snapshot.period, "period"),
-        start: constant(snapshot.start, "start"),
-        end: constant(snapshot.end, "end"),
-        complete: constant(snapshot.complete ? 1 : 0, "complete"),
-        takenAt: constant(snapshot.takenAt, "taken_at"),
-      }).from(captures).where(held),
+      db.select(insertSelection(captureSnapshots, { ...snapshot, captureId: captures.id }))
+        .from(captures).where(held),
     ).onConflictDoNothing(),
     ...series.map((one) =>
       db.insert(captureSnapshotSeries).select(
-        db.select({
-          captureId: captures.id,
-          stat: constant(one.stat, "stat"),
-          type: constant(one.type, "type"),
-          label: constant(one.label, "label"),
-          unit: constant(one.unit, "unit"),
-          complete: constant(one.complete ? 1 : 0, "complete"),
-          datapoints: constant(one.datapoints, "datapoints"),
-        }).from(captures).where(held),
+        db.select(insertSelection(captureSnapshotSeries, { ...one, captureId: captures.id }))
+          .from(captures).where(held),
       ).onConflictDoNothing()
     ),
     db.update(captures).set({

@@ -1,4 +1,4 @@
-import type { CaptureStatus } from "../db/schema.ts";
+import type { CaptureStatus } from "../vocabulary.ts";
 
 /** The stored fields that decide a capture's status; times in epoch milliseconds. */
 export interface CaptureTimes {

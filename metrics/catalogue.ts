@@ -1,24 +1,3 @@
-/** The RDS metrics capwatch reads (namespace AWS/RDS, dimension DBInstanceIdentifier). */
-export const METRIC_TYPES = [
-  "CPUUtilization",
-  "FreeableMemory",
-  "ReadIOPS",
-  "WriteIOPS",
-  "ReadThroughput",
-  "WriteThroughput",
-  "FreeStorageSpace",
-  "DatabaseConnections",
-  "ReadLatency",
-  "WriteLatency",
-  "DiskQueueDepth",
-  "NetworkReceiveThroughput",
-  "NetworkTransmitThroughput",
-  "SwapUsage",
-] as const;
-
-/** One of the catalogue's CloudWatch metric names. */
-export type MetricType = typeof METRIC_TYPES[number];
-
 /** The unit CloudWatch stores for a metric; it never converts units. */
 export type MetricUnit =
   | "Percent"
@@ -28,46 +7,57 @@ export type MetricUnit =
   | "Count"
   | "Seconds";
 
-/** How a metric is shown and queried. */
-export interface MetricInfo {
-  type: MetricType;
+/** What the catalogue says of one metric; every field is required, so an entry cannot be half. */
+export interface MetricEntry {
   label: string;
   unit: MetricUnit;
-  /** The MetricDataQuery Id: unique per call, `^[a-z]\w*$`. */
+}
+
+/** The shape every catalogue satisfies: a CloudWatch metric name → its entry. */
+export type MetricCatalogue = Record<string, MetricEntry>;
+
+/**
+ * The RDS metrics capwatch reads (namespace AWS/RDS, dimension DBInstanceIdentifier), in the
+ * order answers list them. The one list: names, labels, units and query ids all derive from it.
+ */
+const ENTRIES = {
+  CPUUtilization: { label: "CPU utilization", unit: "Percent" },
+  FreeableMemory: { label: "Freeable memory", unit: "Bytes" },
+  ReadIOPS: { label: "Read IOPS", unit: "Count/Second" },
+  WriteIOPS: { label: "Write IOPS", unit: "Count/Second" },
+  ReadThroughput: { label: "Read throughput", unit: "Bytes/Second" },
+  WriteThroughput: { label: "Write throughput", unit: "Bytes/Second" },
+  FreeStorageSpace: { label: "Free storage space", unit: "Bytes" },
+  DatabaseConnections: { label: "Database connections", unit: "Count" },
+  ReadLatency: { label: "Read latency", unit: "Seconds" },
+  WriteLatency: { label: "Write latency", unit: "Seconds" },
+  DiskQueueDepth: { label: "Disk queue depth", unit: "Count" },
+  NetworkReceiveThroughput: { label: "Network receive throughput", unit: "Bytes/Second" },
+  NetworkTransmitThroughput: { label: "Network transmit throughput", unit: "Bytes/Second" },
+  SwapUsage: { label: "Swap usage", unit: "Bytes" },
+} as const satisfies MetricCatalogue;
+
+/** One of the catalogue's CloudWatch metric names. */
+export type MetricType = keyof typeof ENTRIES;
+
+/** Every catalogue metric name, in catalogue order. */
+export const METRIC_TYPES = Object.keys(ENTRIES) as [MetricType, ...MetricType[]];
+
+/** How a metric is shown and queried. */
+export interface MetricInfo extends MetricEntry {
+  type: MetricType;
+  /** The MetricDataQuery Id: unique per call, `^[a-z]\w*$` (the name in snake case). */
   queryId: string;
 }
 
-const entries: Array<[MetricType, string, MetricUnit, string]> = [
-  ["CPUUtilization", "CPU utilization", "Percent", "cpu_utilization"],
-  ["FreeableMemory", "Freeable memory", "Bytes", "freeable_memory"],
-  ["ReadIOPS", "Read IOPS", "Count/Second", "read_iops"],
-  ["WriteIOPS", "Write IOPS", "Count/Second", "write_iops"],
-  ["ReadThroughput", "Read throughput", "Bytes/Second", "read_throughput"],
-  ["WriteThroughput", "Write throughput", "Bytes/Second", "write_throughput"],
-  ["FreeStorageSpace", "Free storage space", "Bytes", "free_storage_space"],
-  ["DatabaseConnections", "Database connections", "Count", "database_connections"],
-  ["ReadLatency", "Read latency", "Seconds", "read_latency"],
-  ["WriteLatency", "Write latency", "Seconds", "write_latency"],
-  ["DiskQueueDepth", "Disk queue depth", "Count", "disk_queue_depth"],
-  [
-    "NetworkReceiveThroughput",
-    "Network receive throughput",
-    "Bytes/Second",
-    "network_receive_throughput",
-  ],
-  [
-    "NetworkTransmitThroughput",
-    "Network transmit throughput",
-    "Bytes/Second",
-    "network_transmit_throughput",
-  ],
-  ["SwapUsage", "Swap usage", "Bytes", "swap_usage"],
-];
+/** "CPUUtilization" → "cpu_utilization", "ReadIOPS" → "read_iops". */
+export const queryIdOf = (type: string) =>
+  type.replace(/([a-z])([A-Z])|([A-Z])([A-Z][a-z])/g, "$1$3_$2$4").toLowerCase();
 
 /** Every catalogue metric by name, in catalogue order. */
 export const CATALOGUE: Readonly<Record<MetricType, MetricInfo>> = Object.freeze(
   Object.fromEntries(
-    entries.map(([type, label, unit, queryId]) => [type, { type, label, unit, queryId }]),
+    METRIC_TYPES.map((type) => [type, { type, ...ENTRIES[type], queryId: queryIdOf(type) }]),
   ) as Record<MetricType, MetricInfo>,
 );
 
@@ -81,13 +71,13 @@ export function metricTypeForQueryId(queryId: string): MetricType | undefined {
   return byQueryId.get(queryId);
 }
 
-const byQueryId = new Map(entries.map(([type, , , queryId]) => [queryId, type]));
+const byQueryId = new Map(METRIC_TYPES.map((type) => [CATALOGUE[type].queryId, type]));
 
 // MyCRT named metrics by their label words in capitals ("CPU UTILIZATION"); we accept those
 // words joined by spaces or underscores in any case, besides the CloudWatch name itself.
 const byName = new Map<string, MetricType>();
-for (const [type, label] of entries) {
-  const words = label.toLowerCase().split(" ");
+for (const type of METRIC_TYPES) {
+  const words = CATALOGUE[type].label.toLowerCase().split(" ");
   for (const name of [type.toLowerCase(), words.join(" "), words.join("_")]) byName.set(name, type);
 }
 

@@ -16,16 +16,27 @@ const RETENTION = [
   { maxAgeDays: 455, multiple: 3600, kept: "1-hour data is kept 455 days" },
 ] as const;
 
-const NAMED_STATS = new Set(["Average", "Minimum", "Maximum", "Sum", "SampleCount"]);
+/** CloudWatch's named statistics; a percentile (p99, p99.9) is the other kind of stat. */
+export const NAMED_STATS = ["Average", "Minimum", "Maximum", "Sum", "SampleCount"] as const;
+export type NamedStat = typeof NAMED_STATS[number];
 
-/** True for Average, Minimum, Maximum, Sum, SampleCount and percentiles such as p50 or p99.9. */
+/** The stats a metrics query accepts, in words, for documents and problem messages. */
+export const STAT_RULE = `${NAMED_STATS.join(", ")}, or a percentile such as p99`;
+
+/** True for a named stat (exact case) and percentiles such as p50 or p99.9. */
 export function isValidStat(stat: string): boolean {
-  if (NAMED_STATS.has(stat)) return true;
+  if ((NAMED_STATS as readonly string[]).includes(stat)) return true;
   // CloudWatch takes up to two decimals (p99.99); the value must lie strictly between 0 and 100.
   const m = /^p(0|[1-9]\d?)(\.\d{1,2})?$/.exec(stat);
   if (!m) return false;
   const value = Number(stat.slice(1));
   return value > 0 && value < 100;
+}
+
+/** Stat names are case-sensitive at CloudWatch; "average" or "P99" is taken as a courtesy. */
+export function normaliseStat(stat: string): string {
+  const named = NAMED_STATS.find((s) => s.toLowerCase() === stat.toLowerCase());
+  return named ?? stat.replace(/^P/, "p");
 }
 
 /**

@@ -3,9 +3,14 @@ import type { Database } from "../db/client.ts";
 import { Lock } from "../db/lock.ts";
 import { findSnapshotSeries } from "../db/snapshots.ts";
 import type { MetricSeries } from "./cloudwatch.ts";
+import type { NamedStat } from "./period.ts";
 
 /** The statistics a snapshot keeps; other stats are read from CloudWatch. */
-export const SNAPSHOT_STATS = ["Average", "Minimum", "Maximum"] as const;
+export const SNAPSHOT_STATS = [
+  "Average",
+  "Minimum",
+  "Maximum",
+] as const satisfies readonly NamedStat[];
 export type SnapshotStat = typeof SNAPSHOT_STATS[number];
 
 export const isSnapshotStat = (stat: string): stat is SnapshotStat =>

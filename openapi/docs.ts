@@ -2,8 +2,8 @@ import { SwaggerUI } from "@hono/swagger-ui";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { encodeBase64 } from "hono/utils/encode";
 import { secureHeaders } from "hono/secure-headers";
-import type { AppEnv } from "../routes/router.ts";
-import { problem } from "../routes/problem.ts";
+import type { AppEnv } from "../http/router.ts";
+import { problem } from "../http/problem.ts";
 
 const ASSET_BASE = "/docs/assets";
 // Served from the swagger-ui-dist npm package so /docs works offline and under a strict CSP.

@@ -1,5 +1,5 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import type { AppEnv } from "../routes/router.ts";
+import type { AppEnv } from "../http/router.ts";
 
 /** The document's fixed parts: title, servers, tags. */
 const documentConfig = {

@@ -1,6 +1,6 @@
 import { createMiddleware } from "hono/factory";
-import { problem } from "./problem.ts";
-import type { AppEnv } from "./router.ts";
+import { problem } from "../http/problem.ts";
+import type { AppEnv } from "../http/router.ts";
 
 /**
  * Bounds how long a request body may take to arrive: `timeoutMs` after the request reached

@@ -1,5 +1,5 @@
 import { createMiddleware } from "hono/factory";
-import type { AppEnv } from "./router.ts";
+import type { AppEnv } from "../http/router.ts";
 
 /**
  * Gives a HEAD answer the Content-Length its GET would have (RFC 9110 §9.3.2). Hono answers HEAD

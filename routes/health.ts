@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { json } from "../openapi/helpers.ts";
-import { createRouter } from "./router.ts";
+import { createRouter } from "../http/router.ts";
 
 const Health = z.object({
   status: z.enum(["ok", "unavailable", "shutting_down"]).openapi({

@@ -1,6 +1,6 @@
 import { createMiddleware } from "hono/factory";
-import { problem } from "./problem.ts";
-import type { AppEnv } from "./router.ts";
+import { problem } from "../http/problem.ts";
+import type { AppEnv } from "../http/router.ts";
 
 /**
  * Caps the requests being handled at once: past `max`, a request is answered at once with 503 and

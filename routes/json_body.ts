@@ -1,7 +1,7 @@
 import { createMiddleware } from "hono/factory";
 import { jsonContentTypeProblem } from "../inputs.ts";
-import { problem } from "./problem.ts";
-import type { AppEnv } from "./router.ts";
+import { problem } from "../http/problem.ts";
+import type { AppEnv } from "../http/router.ts";
 
 /**
  * Admits a JSON request body only under a Content-Type that parses (RFC 9110 §8.3.1) to

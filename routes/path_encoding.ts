@@ -1,6 +1,6 @@
 import { createMiddleware } from "hono/factory";
-import { problem } from "./problem.ts";
-import type { AppEnv } from "./router.ts";
+import { problem } from "../http/problem.ts";
+import type { AppEnv } from "../http/router.ts";
 
 /**
  * Refuses a path whose percent-encoding does not decode to well-formed UTF-8 (RFC 3986 §2.1,

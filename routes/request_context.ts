@@ -1,7 +1,7 @@
 import { createMiddleware } from "hono/factory";
 import { matchedRoutes } from "hono/route";
-import type { AppDeps } from "./deps.ts";
-import type { AppEnv } from "./router.ts";
+import type { AppDeps } from "../http/deps.ts";
+import type { AppEnv } from "../http/router.ts";
 
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 

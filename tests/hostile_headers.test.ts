@@ -7,8 +7,8 @@ import { base64url } from "jose";
 import { Hono } from "hono";
 import { TOKEN_REFUSALS } from "../auth/jwt.ts";
 import { createLogger } from "../logger.ts";
-import type { AppEnv } from "../routes/router.ts";
-import { safeResponseHeaders } from "../routes/safe_headers.ts";
+import type { AppEnv } from "../http/router.ts";
+import { safeResponseHeaders } from "../http/safe_headers.ts";
 import { startServer } from "./helpers/process.ts";
 import { bytes, rawRequest } from "./helpers/raw_http.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { captures, captureSnapshots, captureSnapshotSeries } from "../db/schema.ts";
 import {
   claimSnapshot,
@@ -425,4 +425,29 @@ Deno.test("a failure recorded by an instance whose claim was taken over changes 
   assert.equal(row.snapshotLeaseOwner, "b");
   assert.equal(row.snapshotError, null);
   assert.equal(row.snapshotAttempts, 0);
+});
+
+Deno.test("a capture whose snapshot lacks a catalogue metric answers its default metrics request 200, that series from CloudWatch", async () => {
+  await using fake = await startFakeCloudWatch();
+  await using t = await testContext({ now: NOW, env: fakeCloudWatchEnv(fake) });
+  const env = await t.createEnvironment("owner");
+  const capture = await backfill(t, env.id, "2026-01-15T10:00:00Z");
+  assert.deepEqual((await sweeperFor(t).sweepOnce()).snapshots, { stored: 1, failed: 0 });
+  // The snapshot as one taken before the catalogue's newest metric joined it: no row for it.
+  const newest = METRIC_TYPES[METRIC_TYPES.length - 1];
+  await t.db.delete(captureSnapshotSeries).where(and(
+    eq(captureSnapshotSeries.captureId, capture.id),
+    eq(captureSnapshotSeries.type, newest),
+  ));
+  const callsBefore = fake.calls.length;
+
+  const body = await read(t, capture.id);
+  assert.equal(body.source, "cloudwatch");
+  assert.deepEqual(body.series.map((s) => s.type), [...METRIC_TYPES]);
+  assert.equal(body.series.at(-1)!.datapoints.length, 60);
+  assert.equal(fake.calls.length, callsBefore + 1);
+
+  // A request the snapshot still holds entirely is served from it, without CloudWatch.
+  assert.equal((await read(t, capture.id, "?type=CPUUtilization")).source, "snapshot");
+  assert.equal(fake.calls.length, callsBefore + 1);
 });

@@ -8,8 +8,7 @@ import {
   queryText,
   Timestamp,
 } from "./common.ts";
-
-export const CAPTURE_STATUSES = ["SCHEDULED", "RUNNING", "DONE", "FAILED"] as const;
+import { CAPTURE_STATUSES } from "../../vocabulary.ts";
 
 export const CaptureStatus = z.enum(CAPTURE_STATUSES).openapi("CaptureStatus", {
   description: "SCHEDULED → RUNNING → DONE; FAILED carries a reason",

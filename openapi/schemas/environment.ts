@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { EXTERNAL_ID_PATTERN, ROLE_ARN_PATTERN } from "../../config_aws.ts";
 import { regionProblem } from "../../metrics/partitions.ts";
 import { displayName, pathInteger, Timestamp, UserId } from "./common.ts";
+import { ROLES } from "../../vocabulary.ts";
 
 // One check for create and PATCH: a region no AWS partition serves would fail every read later.
 const region = z.string().superRefine((value, ctx) => {
@@ -84,7 +85,7 @@ export const Environment = z.object({
   region: z.string().openapi({ example: "us-east-1" }),
   dbInstanceIdentifier: z.string().openapi({ example: "prod-mysql-1" }),
   ownerId: z.string().openapi({ example: "user-1" }),
-  role: z.enum(["admin", "member"]).openapi({ description: "The caller's role" }),
+  role: z.enum(ROLES).openapi({ description: "The caller's role" }),
   credentials: Credentials,
   createdAt: Timestamp,
   updatedAt: Timestamp,
@@ -133,7 +134,7 @@ export const UpdateEnvironment = z.object({
 
 export const Member = z.object({
   userId: z.string().openapi({ example: "user-2" }),
-  role: z.enum(["admin", "member"]),
+  role: z.enum(ROLES),
   createdAt: Timestamp,
 }).openapi("Member");
 
@@ -149,5 +150,5 @@ export const MemberParams = z.object({
 });
 
 export const PutMember = z.object({
-  role: z.enum(["admin", "member"]).openapi({ example: "member" }),
+  role: z.enum(ROLES).openapi({ example: "member" }),
 }).strict().openapi("PutMember");

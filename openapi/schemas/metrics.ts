@@ -1,10 +1,31 @@
 import { z } from "@hono/zod-openapi";
-import { METRIC_TYPES } from "../../metrics/catalogue.ts";
+import { METRIC_TYPES, type MetricType, resolveMetricType } from "../../metrics/catalogue.ts";
+import { isValidStat, normaliseStat, STAT_RULE } from "../../metrics/period.ts";
 import { queryInteger, queryList, queryText, Timestamp } from "./common.ts";
 
+/** The names given in `type` as catalogue metrics, deduplicated; each unknown one is an issue. */
+function resolveTypes(names: string[] | undefined, ctx: z.core.$RefinementCtx): MetricType[] {
+  if (names === undefined) return [...METRIC_TYPES];
+  const types: MetricType[] = [];
+  for (const [index, name] of names.entries()) {
+    const type = resolveMetricType(name);
+    if (type === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: [index],
+        input: name,
+        message: `"${name}" is not a known metric; use one of ${METRIC_TYPES.join(", ")}`,
+      });
+    } else if (!types.includes(type)) types.push(type);
+  }
+  return types;
+}
+
+/** The query of GET /api/captures/{id}/metrics; it parses to resolved types and a valid stat. */
 export const MetricsQuery = z.object({
   type: queryList(
-    z.array(z.string().min(1).max(64)).max(METRIC_TYPES.length).optional(),
+    z.array(z.string().min(1).max(64)).max(METRIC_TYPES.length).optional()
+      .transform(resolveTypes),
   ).openapi({
     param: { name: "type", in: "query", style: "form", explode: true },
     type: "array",
@@ -13,13 +34,22 @@ export const MetricsQuery = z.object({
       METRIC_TYPES.join(", ")
     }. The old names ("CPU UTILIZATION", …) are accepted too.`,
   }),
-  stat: queryText(z.string().min(1).max(16).default("Average")).openapi({
+  stat: queryText(
+    z.string().min(1).max(16).default("Average").transform(normaliseStat)
+      .refine(isValidStat, `must be ${STAT_RULE.replace(", or", " or")}`),
+  ).openapi({
     param: { name: "stat", in: "query" },
-    description: "Average, Minimum, Maximum, Sum, SampleCount, or a percentile such as p99",
+    description: `${STAT_RULE}; named stats in any case`,
     example: "Average",
   }),
-  period: queryInteger(z.number().int().positive().optional()).openapi({
+  period: queryInteger(
+    z.number().int().positive().multipleOf(60, {
+      error: (issue) => `period must be a positive multiple of 60 seconds (got ${issue.input})`,
+    }).optional(),
+  ).openapi({
     param: { name: "period", in: "query" },
+    // zod's multipleOf above is the check; the generator does not carry it into the document.
+    multipleOf: 60,
     description:
       "Seconds, a multiple of 60. Default: the smallest that keeps each series within 1,440 points and within CloudWatch's retention (60 s for 15 days, 300 s for 63 days, 3,600 s for 455 days)",
     example: 60,

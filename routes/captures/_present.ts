@@ -23,16 +23,3 @@ export function presentCapture(row: CaptureRow, now: number) {
     updatedAt: new Date(row.updatedAt).toISOString(),
   };
 }
-
-/** An opaque cursor for "captures older than this id". */
-export const encodeCursor = (id: number) => btoa(`c1:${id}`).replaceAll("=", "");
-
-/** The id inside a cursor, or undefined when it is not one of ours. */
-export function decodeCursor(cursor: string): number | undefined {
-  try {
-    const match = /^c1:(\d{1,15})$/.exec(atob(cursor));
-    return match ? Number(match[1]) : undefined;
-  } catch {
-    return undefined;
-  }
-}

@@ -1,4 +1,3 @@
-import type { RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { canManageEnvironment } from "../../auth/access.ts";
 import {
@@ -9,14 +8,14 @@ import {
   listEnvironmentsForMember,
   updateEnvironment,
 } from "../../db/environments.ts";
-import { problem } from "../problem.ts";
-import type { AppEnv } from "../router.ts";
+import { problem } from "../../http/problem.ts";
+import type { AppEnv, AppRouteHandler } from "../../http/router.ts";
 import { presentEnvironment } from "./_present.ts";
 import type * as routes from "./routes.ts";
 
 type CredentialsInput = { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 
-export const list: RouteHandler<typeof routes.list, AppEnv> = async (c) => {
+export const list: AppRouteHandler<typeof routes.list> = async (c) => {
   const { db, config } = c.var.deps;
   const rows = await listEnvironmentsForMember(db, c.var.userId);
   return c.json(
@@ -25,11 +24,11 @@ export const list: RouteHandler<typeof routes.list, AppEnv> = async (c) => {
   );
 };
 
-export const create: RouteHandler<typeof routes.create, AppEnv> = async (c) => {
+export const create: AppRouteHandler<typeof routes.create> = async (c) => {
   const { db, config, clock } = c.var.deps;
   const body = c.req.valid("json");
   const sealed = await sealCredentials(c, body.credentials);
-  if (sealed instanceof Response) return sealed as never;
+  if (sealed instanceof Response) return sealed;
   const row = await insertEnvironment(db, {
     name: body.name,
     region: body.region,
@@ -46,7 +45,7 @@ export const create: RouteHandler<typeof routes.create, AppEnv> = async (c) => {
   return c.json(presentEnvironment(row, "admin", config, serverSource(c)), 201);
 };
 
-export const get: RouteHandler<typeof routes.get, AppEnv> = async (c) => {
+export const get: AppRouteHandler<typeof routes.get> = async (c) => {
   const { db, config } = c.var.deps;
   const { id } = c.req.valid("param");
   const found = await findEnvironmentForMember(db, id, c.var.userId);
@@ -54,7 +53,7 @@ export const get: RouteHandler<typeof routes.get, AppEnv> = async (c) => {
   return c.json(presentEnvironment(found.env, found.role, config, serverSource(c)), 200);
 };
 
-export const update: RouteHandler<typeof routes.update, AppEnv> = async (c) => {
+export const update: AppRouteHandler<typeof routes.update> = async (c) => {
   const { db, config, clock } = c.var.deps;
   const { id } = c.req.valid("param");
   const body = c.req.valid("json");
@@ -71,7 +70,7 @@ export const update: RouteHandler<typeof routes.update, AppEnv> = async (c) => {
     Object.assign(changes, { accessKeyId: null, secretCiphertext: null });
   } else if (body.credentials) {
     const sealed = await sealCredentials(c, body.credentials);
-    if (sealed instanceof Response) return sealed as never;
+    if (sealed instanceof Response) return sealed;
     // Keys replace a role: one environment has one source of credentials.
     Object.assign(changes, sealed, { roleArn: null, externalId: null });
   }
@@ -93,7 +92,7 @@ export const update: RouteHandler<typeof routes.update, AppEnv> = async (c) => {
   return c.json(presentEnvironment(row, found.role, config, serverSource(c)), 200);
 };
 
-export const remove: RouteHandler<typeof routes.remove, AppEnv> = async (c) => {
+export const remove: AppRouteHandler<typeof routes.remove> = async (c) => {
   const { db } = c.var.deps;
   const { id } = c.req.valid("param");
   const found = await findEnvironmentForMember(db, id, c.var.userId);

@@ -1,11 +1,10 @@
-import type { RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { canManageEnvironment } from "../../auth/access.ts";
 import { findEnvironmentForMember } from "../../db/environments.ts";
 import { listMembers, putMember, removeMember } from "../../db/memberships.ts";
 import type { MembershipRow } from "../../db/schema.ts";
-import { problem } from "../problem.ts";
-import type { AppEnv } from "../router.ts";
+import { problem } from "../../http/problem.ts";
+import type { AppEnv, AppRouteHandler } from "../../http/router.ts";
 import type * as routes from "./routes.ts";
 
 const present = (m: MembershipRow) => ({
@@ -14,14 +13,14 @@ const present = (m: MembershipRow) => ({
   createdAt: new Date(m.createdAt).toISOString(),
 });
 
-export const list: RouteHandler<typeof routes.list, AppEnv> = async (c) => {
+export const list: AppRouteHandler<typeof routes.list> = async (c) => {
   const { db } = c.var.deps;
   const { id } = c.req.valid("param");
   if (!await findEnvironmentForMember(db, id, c.var.userId)) return notFound(c, id);
   return c.json((await listMembers(db, id)).map(present), 200);
 };
 
-export const put: RouteHandler<typeof routes.put, AppEnv> = async (c) => {
+export const put: AppRouteHandler<typeof routes.put> = async (c) => {
   const { db, clock } = c.var.deps;
   const { id, userId } = c.req.valid("param");
   const { role } = c.req.valid("json");
@@ -35,7 +34,7 @@ export const put: RouteHandler<typeof routes.put, AppEnv> = async (c) => {
   return c.json(present(result.member), 201);
 };
 
-export const remove: RouteHandler<typeof routes.remove, AppEnv> = async (c) => {
+export const remove: AppRouteHandler<typeof routes.remove> = async (c) => {
   const { db } = c.var.deps;
   const { id, userId } = c.req.valid("param");
   const found = await findEnvironmentForMember(db, id, c.var.userId);

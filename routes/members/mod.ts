@@ -1,4 +1,4 @@
-import { createRouter } from "../router.ts";
+import { createRouter } from "../../http/router.ts";
 import * as handlers from "./handlers.ts";
 import * as routes from "./routes.ts";
 

@@ -1930,7 +1930,7 @@ export interface operations {
             query?: {
                 /** @description Repeatable; default the whole catalogue: CPUUtilization, FreeableMemory, ReadIOPS, WriteIOPS, ReadThroughput, WriteThroughput, FreeStorageSpace, DatabaseConnections, ReadLatency, WriteLatency, DiskQueueDepth, NetworkReceiveThroughput, NetworkTransmitThroughput, SwapUsage. The old names ("CPU UTILIZATION", …) are accepted too. */
                 type?: string[];
-                /** @description Average, Minimum, Maximum, Sum, SampleCount, or a percentile such as p99 */
+                /** @description Average, Minimum, Maximum, Sum, SampleCount, or a percentile such as p99; named stats in any case */
                 stat?: string;
                 /** @description Seconds, a multiple of 60. Default: the smallest that keeps each series within 1,440 points and within CloudWatch's retention (60 s for 15 days, 300 s for 63 days, 3,600 s for 455 days) */
                 period?: number;

@@ -10,7 +10,7 @@ import { manualClock } from "../../lifecycle/clock.ts";
 import { createLogger } from "../../logger.ts";
 import { createCloudWatchClient } from "../../metrics/cloudwatch.ts";
 import { createCredentialProvider } from "../../metrics/credentials.ts";
-import type { AppDeps } from "../../routes/deps.ts";
+import type { AppDeps } from "../../http/deps.ts";
 
 export const TEST_SECRET = "test-secret-that-is-at-least-32-bytes-long";
 export const TEST_CREDENTIALS_KEY = btoa(String.fromCharCode(...new Uint8Array(32).fill(7)));

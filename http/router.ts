@@ -1,4 +1,4 @@
-import { type Hook, OpenAPIHono } from "@hono/zod-openapi";
+import { type Hook, OpenAPIHono, type RouteConfig, type RouteHandler } from "@hono/zod-openapi";
 import type { Env } from "hono";
 import type { AppDeps } from "./deps.ts";
 import { checkFields, problem } from "./problem.ts";
@@ -34,3 +34,6 @@ export const validationHook: Hook<any, AppEnv, any, any> = (result, c) => {
 export function createRouter() {
   return new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 }
+
+/** A handler typed from its route's contract (params, body, every declared answer). */
+export type AppRouteHandler<R extends RouteConfig> = RouteHandler<R, AppEnv>;

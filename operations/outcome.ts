@@ -1,0 +1,17 @@
+import type { RuleRefusal } from "../lifecycle/rules.ts";
+import type { CloudWatchError } from "../metrics/cloudwatch.ts";
+
+/**
+ * Why an operation changed or answered nothing; routes/refusal.ts maps each kind to one HTTP
+ * status (404, 403, 409, 400, 502–504). `detail` is the text the caller reads.
+ */
+export type Refusal =
+  | { ok: false; kind: "not_found"; detail: string }
+  | { ok: false; kind: "forbidden"; detail: string }
+  | RuleRefusal
+  | { ok: false; kind: "upstream"; error: CloudWatchError };
+
+/** What an operation returns: its result's fields with ok: true, or a refusal of a kind in `K`. */
+export type Outcome<T extends object, K extends Refusal["kind"]> =
+  | ({ ok: true } & T)
+  | Extract<Refusal, { kind: K }>;
