@@ -80,7 +80,7 @@ Deno.test(".dockerignore keeps every module main.ts loads, its migrations and th
     .map((module: { specifier: string }) => module.specifier)
     .filter((specifier: string) => specifier.startsWith(`file://${ROOT}`))
     .map((specifier: string) => specifier.slice(`file://${ROOT}`.length));
-  assert.ok(local.includes("routes/problem.ts"), "deno info listed no local modules");
+  assert.ok(local.includes("http/problem.ts"), "deno info listed no local modules");
   const migrations = [...Deno.readDirSync(`${ROOT}db/migrations`)].map((e) =>
     `db/migrations/${e.name}`
   );
