@@ -6,9 +6,11 @@ import type {
   Transaction,
   TransactionMode,
 } from "@libsql/client";
-import { createClient } from "@libsql/client";
+import { ConnectionPool, Sqlite3Client } from "@libsql/client/sqlite3";
+import { expandConfig, isInMemoryConfig } from "@libsql/core/config";
 import { DatabaseBusyError, isBusyError } from "./errors.ts";
 import { Lock } from "./lock.ts";
+import { createStatementCache, type NativeConnection } from "./statement_cache.ts";
 
 /**
  * How long SQLite's own busy handler may wait for another process's lock, in ms. It sleeps on the
@@ -47,7 +49,10 @@ export interface LocalClientOptions {
 export function createLocalClient(url: string, options: LocalClientOptions = {}): Client {
   const budgetMs = options.busyBudgetMs ?? DEFAULT_BUSY_BUDGET_MS;
   const setup = options.setup ?? [];
-  const inner = createClient({ url, timeout: DRIVER_BUSY_TIMEOUT_MS, concurrency: 1 });
+  const { pool, inner } = openPool(url);
+  // Statements prepared on each connection (db/statement_cache.ts); a replaced connection is a
+  // new object, so it starts with none.
+  const statements = new WeakMap<object, ReturnType<typeof createStatementCache>>();
   const connection = new Lock();
   const writers = new Lock();
   let needsSetup = true;
@@ -133,12 +138,29 @@ export function createLocalClient(url: string, options: LocalClientOptions = {})
     }
   }
 
+  /**
+   * One statement on the pool's only connection, through its prepared statements. Runs inside
+   * exclusive(), so the connection is idle in the pool and borrowing it never waits.
+   */
+  function executeOnConnection(stmt: InStatement): Promise<ResultSet> {
+    const db = pool.acquireSync();
+    try {
+      let cache = statements.get(db);
+      if (!cache) statements.set(db, cache = createStatementCache(db));
+      return Promise.resolve(cache.execute(stmt));
+    } catch (error) {
+      return Promise.reject(error);
+    } finally {
+      pool.release(db);
+    }
+  }
+
   const client: Client = {
     execute(stmtOrSql: InStatement | string, args?: InArgs): Promise<ResultSet> {
       const stmt: InStatement = typeof stmtOrSql === "string"
         ? { sql: stmtOrSql, args: args ?? [] }
         : stmtOrSql;
-      return withRetry(isWrite(stmt), () => inner.execute(stmt));
+      return withRetry(isWrite(stmt), () => executeOnConnection(stmt));
     },
     batch(stmts: Array<InStatement | [string, InArgs?]>, mode?: TransactionMode) {
       const write = stmts.some((stmt) => isWrite(Array.isArray(stmt) ? stmt[0] : stmt));
@@ -235,6 +257,29 @@ export function createLocalClient(url: string, options: LocalClientOptions = {})
   }
 
   return client;
+}
+
+/**
+ * @libsql/client's sqlite3 client on a pool of one connection that this module can also borrow
+ * (createClient keeps its pool private), opened and probed as createClient does.
+ */
+function openPool(url: string) {
+  const config = expandConfig({ url, timeout: DRIVER_BUSY_TIMEOUT_MS, concurrency: 1 }, true);
+  if (config.scheme !== "file") {
+    throw new Error(`The local client opens file: and :memory: URLs, not ${config.scheme}:`);
+  }
+  const path = isInMemoryConfig(config) ? `${config.scheme}:${config.path}` : config.path;
+  const pool = new ConnectionPool(path, { timeout: config.timeout }, 1);
+  // Fail fast, as createClient does, when the database cannot be opened at all.
+  const db = pool.acquireSync();
+  try {
+    createStatementCache(db).execute("SELECT 1 AS checkThatTheDatabaseCanBeOpened");
+  } catch (error) {
+    pool.close();
+    throw error;
+  }
+  pool.release(db);
+  return { pool, inner: new Sqlite3Client(pool, config.intMode) };
 }
 
 /** True unless the statement only reads (SELECT, VALUES, EXPLAIN). */
