@@ -10,7 +10,7 @@ import { ConnectionPool, Sqlite3Client } from "@libsql/client/sqlite3";
 import { expandConfig, isInMemoryConfig } from "@libsql/core/config";
 import { DatabaseBusyError, isBusyError } from "./errors.ts";
 import { Lock } from "./lock.ts";
-import { createStatementCache, type NativeConnection } from "./statement_cache.ts";
+import { createStatementCache } from "./statement_cache.ts";
 
 /**
  * How long SQLite's own busy handler may wait for another process's lock, in ms. It sleeps on the
