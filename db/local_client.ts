@@ -75,9 +75,9 @@ export function createLocalClient(url: string, options: LocalClientOptions = {})
 
   /** Runs `work` alone on the connection, configuring a new connection first. */
   async function exclusive<T>(work: () => Promise<T>): Promise<T> {
-    const release = await connection.acquire();
+    const release = connection.tryAcquire() ?? await connection.acquire();
     try {
-      await prepareConnection();
+      if (needsSetup) await prepareConnection();
       return await work();
     } catch (error) {
       // Replaced before anyone else runs on it: the next statement there would look committed.
@@ -139,19 +139,48 @@ export function createLocalClient(url: string, options: LocalClientOptions = {})
   }
 
   /**
-   * One statement on the pool's only connection, through its prepared statements. Runs inside
-   * exclusive(), so the connection is idle in the pool and borrowing it never waits.
+   * One statement on the pool's only connection, through its prepared statements. Runs while the
+   * connection lock is held, so the connection is idle in the pool and borrowing it never waits.
    */
-  function executeOnConnection(stmt: InStatement): Promise<ResultSet> {
+  function executeOnConnection(stmt: InStatement): ResultSet {
     const db = pool.acquireSync();
     try {
       let cache = statements.get(db);
       if (!cache) statements.set(db, cache = createStatementCache(db));
-      return Promise.resolve(cache.execute(stmt));
-    } catch (error) {
-      return Promise.reject(error);
+      return cache.execute(stmt);
     } finally {
       pool.release(db);
+    }
+  }
+
+  /**
+   * The uncontended case without a promise hop: when the connection (and, for a write, the
+   * writers' turn) is free and set up, the statement runs at once. Undefined when it cannot, or
+   * when it found the database locked (connection replaced), so the caller takes the queued,
+   * retrying path exactly as before.
+   */
+  function executeAtOnce(stmt: InStatement, write: boolean): ResultSet | undefined {
+    if (needsSetup) return undefined;
+    const releaseWriters = write ? writers.tryAcquire() : noop;
+    if (!releaseWriters) return undefined;
+    const release = connection.tryAcquire();
+    if (!release) {
+      releaseWriters();
+      return undefined;
+    }
+    try {
+      const result = executeOnConnection(stmt);
+      if (write) locked = false;
+      return result;
+    } catch (error) {
+      if (!isBusyError(error)) throw error;
+      // Replaced before anyone else runs on it: the next statement there would look committed.
+      replaceConnection();
+      if (write) locked = true;
+      return undefined;
+    } finally {
+      release();
+      releaseWriters();
     }
   }
 
@@ -160,7 +189,14 @@ export function createLocalClient(url: string, options: LocalClientOptions = {})
       const stmt: InStatement = typeof stmtOrSql === "string"
         ? { sql: stmtOrSql, args: args ?? [] }
         : stmtOrSql;
-      return withRetry(isWrite(stmt), () => executeOnConnection(stmt));
+      const write = isWrite(stmt);
+      try {
+        const result = executeAtOnce(stmt, write);
+        if (result) return Promise.resolve(result);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      return withRetry(write, () => Promise.resolve(executeOnConnection(stmt)));
     },
     batch(stmts: Array<InStatement | [string, InArgs?]>, mode?: TransactionMode) {
       const write = stmts.some((stmt) => isWrite(Array.isArray(stmt) ? stmt[0] : stmt));
@@ -281,6 +317,8 @@ function openPool(url: string) {
   pool.release(db);
   return { pool, inner: new Sqlite3Client(pool, config.intMode) };
 }
+
+const noop = () => {};
 
 /** True unless the statement only reads (SELECT, VALUES, EXPLAIN). */
 function isWrite(stmt: InStatement): boolean {
