@@ -27,8 +27,6 @@ interface Prepared {
   makeRow: (values: unknown[]) => Row;
 }
 
-const VALUES = Symbol("values");
-
 /**
  * Runs statements on one connection as @libsql/client 0.18's sqlite3 `executeStmt` does (same
  * argument conversion, safe integers as numbers or RangeError, the same ResultSet and errors),
@@ -99,18 +97,21 @@ function rowClass(columns: string[]): (values: unknown[]) => Row {
     if (!named.some(([seen]) => seen === name)) named.push([name, index]);
   }
   class ResultRow {
-    [VALUES]: unknown[];
+    // Private: not a key, not spread, not in JSON; only the position getters below read it.
+    #values: unknown[];
     constructor(values: unknown[]) {
-      this[VALUES] = values;
+      this.#values = values;
       const self = this as unknown as Record<string, unknown>;
       for (const [name, index] of named) self[name] = values[index];
     }
+    static at(row: ResultRow, index: number) {
+      return row.#values[index];
+    }
   }
-  Object.defineProperty(ResultRow.prototype, VALUES, { writable: true, enumerable: false });
   for (let i = 0; i < columns.length; i++) {
     Object.defineProperty(ResultRow.prototype, i, {
       get(this: ResultRow) {
-        return this[VALUES][i];
+        return ResultRow.at(this, i);
       },
     });
   }
