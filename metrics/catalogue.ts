@@ -14,6 +14,10 @@ export const METRIC_TYPES = [
   "NetworkReceiveThroughput",
   "NetworkTransmitThroughput",
   "SwapUsage",
+  "DBLoad",
+  "DBLoadCPU",
+  "DBLoadNonCPU",
+  "DBLoadRelativeToNumVCPUs",
 ] as const;
 
 /** One of the catalogue's CloudWatch metric names. */
@@ -26,7 +30,9 @@ export type MetricUnit =
   | "Count/Second"
   | "Bytes/Second"
   | "Count"
-  | "Seconds";
+  | "Seconds"
+  /** Performance Insights' load metrics: average active sessions, or sessions per vCPU. */
+  | "None";
 
 /** How a metric is shown and queried. */
 export interface MetricInfo {
@@ -62,6 +68,11 @@ const entries: Array<[MetricType, string, MetricUnit, string]> = [
     "network_transmit_throughput",
   ],
   ["SwapUsage", "Swap usage", "Bytes", "swap_usage"],
+  // Published by Performance Insights only while it is on and the instance has load.
+  ["DBLoad", "DB load", "None", "db_load"],
+  ["DBLoadCPU", "DB load CPU", "None", "db_load_cpu"],
+  ["DBLoadNonCPU", "DB load non-CPU", "None", "db_load_non_cpu"],
+  ["DBLoadRelativeToNumVCPUs", "DB load per vCPU", "None", "db_load_relative_to_num_vcpus"],
 ];
 
 /** Every catalogue metric by name, in catalogue order. */

@@ -118,7 +118,7 @@ Deno.test("sweepOnce() snapshots a finished capture only once its end is 5 minut
     ["Average", "Minimum", "Maximum"],
   );
   for (const call of fake.calls) {
-    assert.equal(call.body.MetricDataQueries.length, 14);
+    assert.equal(call.body.MetricDataQueries.length, METRIC_TYPES.length);
     assert.equal(call.body.MetricDataQueries[0].MetricStat.Period, 60);
     assert.equal(call.body.StartTime, Date.parse("2026-01-15T11:30:00Z") / 1000);
     assert.equal(call.body.EndTime, Date.parse("2026-01-15T12:30:00Z") / 1000);

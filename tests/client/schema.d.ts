@@ -604,7 +604,7 @@ export interface components {
              * @example CPUUtilization
              * @enum {string}
              */
-            type: "CPUUtilization" | "FreeableMemory" | "ReadIOPS" | "WriteIOPS" | "ReadThroughput" | "WriteThroughput" | "FreeStorageSpace" | "DatabaseConnections" | "ReadLatency" | "WriteLatency" | "DiskQueueDepth" | "NetworkReceiveThroughput" | "NetworkTransmitThroughput" | "SwapUsage";
+            type: "CPUUtilization" | "FreeableMemory" | "ReadIOPS" | "WriteIOPS" | "ReadThroughput" | "WriteThroughput" | "FreeStorageSpace" | "DatabaseConnections" | "ReadLatency" | "WriteLatency" | "DiskQueueDepth" | "NetworkReceiveThroughput" | "NetworkTransmitThroughput" | "SwapUsage" | "DBLoad" | "DBLoadCPU" | "DBLoadNonCPU" | "DBLoadRelativeToNumVCPUs";
             /** @example CPU utilization */
             label: string;
             /** @example Percent */
@@ -1903,7 +1903,7 @@ export interface operations {
     getCaptureMetrics: {
         parameters: {
             query?: {
-                /** @description Repeatable; default the whole catalogue: CPUUtilization, FreeableMemory, ReadIOPS, WriteIOPS, ReadThroughput, WriteThroughput, FreeStorageSpace, DatabaseConnections, ReadLatency, WriteLatency, DiskQueueDepth, NetworkReceiveThroughput, NetworkTransmitThroughput, SwapUsage. The old names ("CPU UTILIZATION", …) are accepted too. */
+                /** @description Repeatable; default the whole catalogue: CPUUtilization, FreeableMemory, ReadIOPS, WriteIOPS, ReadThroughput, WriteThroughput, FreeStorageSpace, DatabaseConnections, ReadLatency, WriteLatency, DiskQueueDepth, NetworkReceiveThroughput, NetworkTransmitThroughput, SwapUsage, DBLoad, DBLoadCPU, DBLoadNonCPU, DBLoadRelativeToNumVCPUs. The old names ("CPU UTILIZATION", …) are accepted too. */
                 type?: string[];
                 /** @description Average, Minimum, Maximum, Sum, SampleCount, or a percentile such as p99 */
                 stat?: string;
