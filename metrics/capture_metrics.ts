@@ -12,6 +12,7 @@ import {
 } from "./cloudwatch.ts";
 import { resolveCredentials } from "./credentials.ts";
 import { alignWindow, choosePeriod } from "./period.ts";
+import { heldSnapshotSeries } from "./snapshot_gaps.ts";
 import { isSnapshotStat, seriesFromSnapshot } from "./snapshot_series.ts";
 
 /** How long after a window ends CloudWatch may still be adding its last points. */
@@ -128,6 +129,11 @@ export async function readCaptureMetrics(
   }
 
   const choice = choosePeriod({ start, end, now, requested: query.period });
+  if (!choice.ok && current.end !== null) {
+    // A snapshot lacking newer catalogue series still answers once CloudWatch cannot.
+    const held = await heldSnapshotSeries(deps.db, capture.id, query, start, end);
+    if (held) return answer("snapshot", held.period, false, held.series);
+  }
   if (!choice.ok) {
     // A window CloudWatch has dropped is gone whatever period was asked for.
     return choice.gone
