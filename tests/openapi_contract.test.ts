@@ -7,6 +7,7 @@ import { testContext } from "./helpers/context.ts";
 type Json = any;
 
 const OPERATION_IDS = [
+  "compareCaptures",
   "createCapture",
   "createEnvironment",
   "deleteCapture",
@@ -14,6 +15,8 @@ const OPERATION_IDS = [
   "deleteMember",
   "getCapture",
   "getCaptureMetrics",
+  "getCaptureMetricsChart",
+  "getComparisonChart",
   "getEnvironment",
   "getHealth",
   "listCaptures",

@@ -1,4 +1,6 @@
 import { createRouter } from "../../http/router.ts";
+import * as compareHandlers from "./compare_handler.ts";
+import * as compareRoutes from "./compare_routes.ts";
 import * as handlers from "./handlers.ts";
 import { metrics } from "./metrics_handler.ts";
 import * as routes from "./routes.ts";
@@ -13,4 +15,7 @@ export const capturesRouter = () =>
     .openapi(routes.patch, handlers.patch)
     .openapi(routes.stop, handlers.stop)
     .openapi(routes.remove, handlers.remove)
-    .openapi(routes.metrics, metrics);
+    .openapi(routes.metrics, metrics)
+    .openapi(compareRoutes.metricsSvg, compareHandlers.metricsSvg)
+    .openapi(compareRoutes.compare, compareHandlers.compare)
+    .openapi(compareRoutes.compareSvg, compareHandlers.compareSvg);
