@@ -2,7 +2,10 @@ import { maskAccessKeyId } from "../../auth/credentials_cipher.ts";
 import type { Config } from "../../config.ts";
 import type { EnvironmentRow, Role } from "../../db/schema.ts";
 
-/** The API shape of an environment for one member; never includes a secret. */
+/**
+ * The API shape of an environment for one member; never includes a secret, and the server-wide
+ * access key id (masked) only for admins.
+ */
 export function presentEnvironment(
   env: EnvironmentRow,
   role: Role,
@@ -15,7 +18,11 @@ export function presentEnvironment(
     : env.accessKeyId
     ? { source: "environment" as const, accessKeyId: maskAccessKeyId(env.accessKeyId) }
     : server === "server" && config.awsCredentials
-    ? { source: "server" as const, accessKeyId: maskAccessKeyId(config.awsCredentials.accessKeyId) }
+    ? {
+      source: "server" as const,
+      // The server-wide key serves every team: only an environment's admins see its (masked) id.
+      accessKeyId: role === "admin" ? maskAccessKeyId(config.awsCredentials.accessKeyId) : null,
+    }
     : server === "web-identity" || server === "container"
     ? { source: server, accessKeyId: null }
     : { source: "none" as const, accessKeyId: null };
