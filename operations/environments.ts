@@ -11,6 +11,7 @@ import {
   updateEnvironmentIfAdmin,
 } from "../db/environments.ts";
 import type { EnvironmentRow } from "../db/schema.ts";
+import { type ETagCondition, strongTagParts } from "../http/etag.ts";
 import { invalidField } from "../lifecycle/rules.ts";
 import { BAD_CURSOR, decodeIdCursor, encodeIdCursor, pageOf } from "./cursor.ts";
 import type { Outcome, Refusal } from "./outcome.ts";
@@ -19,8 +20,25 @@ import type { Outcome, Refusal } from "./outcome.ts";
 // membership and the If-Match version are in its WHERE); only when it changed nothing does one
 // read say why. Names are unique per owner, so a 409 speaks only of the owner's own environments.
 
-/** The versions an If-Match header accepts ("*": any); absent when the request had none. */
-export type IfMatch = "*" | number[] | undefined;
+/** A request's parsed If-Match; undefined when it had none. */
+export type IfMatch = ETagCondition | undefined;
+
+/**
+ * The versions of environment `id` an If-Match names ("*" for any), from tags made by
+ * routes/environments/_present.ts environmentETag (`"e.<id>.<version>.<digest>"`); weak and
+ * foreign tags name none. Undefined without an If-Match.
+ */
+function expectedVersions(id: number, ifMatch: IfMatch): "*" | number[] | undefined {
+  if (ifMatch === undefined) return undefined;
+  const parts = strongTagParts(ifMatch);
+  if (parts === "any") return "*";
+  return parts.flatMap(([prefix, tagId, version, digest, ...rest]) =>
+    prefix === "e" && tagId === String(id) && /^[1-9]\d{0,14}$/.test(version ?? "") &&
+      digest !== undefined && rest.length === 0
+      ? [Number(version)]
+      : []
+  );
+}
 
 const notFound = (id: number): Refusal & { kind: "not_found" } => ({
   ok: false,
@@ -88,6 +106,7 @@ async function explain(
 ): Promise<Outcome<{ env: EnvironmentRow }, "not_found" | "forbidden" | "precondition_failed">> {
   const found = await findEnvironmentForMember(db, id, userId);
   if (!found) return notFound(id);
+  const versions = expectedVersions(id, ifMatch);
   if (!canManageEnvironment(found.role)) {
     return {
       ok: false,
@@ -95,7 +114,7 @@ async function explain(
       detail: `Only admins of environment ${id} may change it; ask one of its admins`,
     };
   }
-  if (Array.isArray(ifMatch) && !ifMatch.includes(found.env.version)) return stale(id);
+  if (Array.isArray(versions) && !versions.includes(found.env.version)) return stale(id);
   return { ok: true, env: found.env };
 }
 
@@ -113,7 +132,7 @@ export async function editEnvironment(
     "not_found" | "forbidden" | "precondition_failed" | "conflict"
   >
 > {
-  const guard = { actorId: userId, versions: ifMatch };
+  const guard = { actorId: userId, versions: expectedVersions(id, ifMatch) };
   const row = await updateEnvironmentIfAdmin(db, id, guard, changes, now);
   if (row !== undefined && row !== "name_taken") return { ok: true, env: row, role: "admin" };
   const latest = await explain(db, id, userId, ifMatch);
@@ -133,7 +152,8 @@ export async function removeEnvironment(
   userId: string,
   ifMatch: IfMatch,
 ): Promise<Outcome<object, "not_found" | "forbidden" | "precondition_failed" | "conflict">> {
-  if (await deleteEnvironmentIfAdmin(db, id, { actorId: userId, versions: ifMatch })) {
+  const guard = { actorId: userId, versions: expectedVersions(id, ifMatch) };
+  if (await deleteEnvironmentIfAdmin(db, id, guard)) {
     return { ok: true };
   }
   const latest = await explain(db, id, userId, ifMatch);

@@ -9,7 +9,6 @@ import {
   USER_ID_RULE,
   userIdProblem,
 } from "../../inputs.ts";
-import { parseTagList } from "../../http/etag.ts";
 
 // Path and query values arrive as text; the one integer parser turns them into numbers, so
 // 0x7, " 7", 07, 7.0 and 1e3 are refused instead of coerced. The document still says integer.
@@ -113,34 +112,4 @@ export const pageQuery = (cursorMax = 64) => ({
 /** A list's `Link` response header: the next page, when there is one. */
 export const NextPageLink = z.object({
   Link: z.string().optional().openapi({ description: 'The next page: <…?cursor=…>; rel="next"' }),
-});
-
-const TAG_LIST_RULE = 'must be * or a list of entity tags, e.g. "3.1f2e…" (from an ETag header)';
-
-// Header values arrive lowercased by name; `param.name` gives the document its usual spelling.
-const tagListHeader = (name: "If-Match" | "If-None-Match", description: string) =>
-  z.string().refine((value) => parseTagList(value) !== undefined, TAG_LIST_RULE).optional()
-    .openapi({ param: { name, in: "header" }, description });
-
-/** If-Match on a change: 412 unless the resource is still at one of the listed ETags. */
-export const IfMatchHeaders = z.object({
-  "if-match": tagListHeader(
-    "If-Match",
-    "Change only if the resource still has one of these ETags (from a GET); otherwise 412",
-  ),
-});
-
-/** If-None-Match on a read: 304 without a body when the caller's copy is current. */
-export const IfNoneMatchHeaders = z.object({
-  "if-none-match": tagListHeader(
-    "If-None-Match",
-    "The ETags of the copies you hold; 304 without a body when one is current",
-  ),
-});
-
-/** The ETag response header of a read or change. */
-export const ETagHeader = z.object({
-  ETag: z.string().openapi({
-    description: "Strong validator of this answer; send it in If-None-Match or If-Match",
-  }),
 });

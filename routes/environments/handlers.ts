@@ -1,12 +1,12 @@
 import type { Context } from "hono";
 import type { EnvironmentChanges } from "../../db/environments.ts";
-import { ifMatchOf, tagAndCheckFresh } from "../../http/conditional.ts";
+import { ifNoneMatchHits, parseETagCondition } from "../../http/etag.ts";
 import { linkNextPage } from "../../http/link.ts";
 import { problem } from "../../http/problem.ts";
 import type { AppEnv, AppRouteHandler } from "../../http/router.ts";
 import * as operations from "../../operations/environments.ts";
 import { refusalProblem } from "../refusal.ts";
-import { presentEnvironment } from "./_present.ts";
+import { environmentETag, presentEnvironment } from "./_present.ts";
 import type * as routes from "./routes.ts";
 
 type CredentialsInput = { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
@@ -38,7 +38,7 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
   }, clock());
   if (!outcome.ok) return refusalProblem(c, outcome);
   const presented = presentEnvironment(outcome.env, "admin", config, serverSource(c));
-  await tagAndCheckFresh(c, outcome.env.version, presented);
+  c.header("ETag", await environmentETag(outcome.env, presented));
   c.header("Location", `/api/environments/${outcome.env.id}`);
   return c.json(presented, 201);
 };
@@ -49,7 +49,11 @@ export const get: AppRouteHandler<typeof routes.get> = async (c) => {
   const outcome = await operations.readEnvironment(db, id, c.var.userId);
   if (!outcome.ok) return refusalProblem(c, outcome);
   const presented = presentEnvironment(outcome.env, outcome.role, config, serverSource(c));
-  if (await tagAndCheckFresh(c, outcome.env.version, presented)) return c.body(null, 304);
+  const etag = await environmentETag(outcome.env, presented);
+  c.header("ETag", etag);
+  if (ifNoneMatchHits(parseETagCondition(c.req.header("if-none-match")), etag)) {
+    return c.body(null, 304);
+  }
   return c.json(presented, 200);
 };
 
@@ -85,12 +89,12 @@ export const update: AppRouteHandler<typeof routes.update> = async (c) => {
     id,
     c.var.userId,
     changes,
-    ifMatchOf(c),
+    parseETagCondition(c.req.header("if-match")),
     clock(),
   );
   if (!outcome.ok) return refusalProblem(c, outcome);
   const presented = presentEnvironment(outcome.env, outcome.role, config, serverSource(c));
-  await tagAndCheckFresh(c, outcome.env.version, presented);
+  c.header("ETag", await environmentETag(outcome.env, presented));
   return c.json(presented, 200);
 };
 
@@ -100,7 +104,7 @@ export const remove: AppRouteHandler<typeof routes.remove> = async (c) => {
     c.var.deps.db,
     id,
     c.var.userId,
-    ifMatchOf(c),
+    parseETagCondition(c.req.header("if-match")),
   );
   if (!outcome.ok) return refusalProblem(c, outcome);
   return c.body(null, 204);

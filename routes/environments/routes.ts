@@ -2,14 +2,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { requireUser } from "../../auth/require_user.ts";
 import { requireJsonBody } from "../json_body.ts";
 import { json, jsonBody, problems } from "../../openapi/helpers.ts";
-import {
-  ETagHeader,
-  IdParams,
-  IfMatchHeaders,
-  IfNoneMatchHeaders,
-  NextPageLink,
-  pageQuery,
-} from "../../openapi/schemas/common.ts";
+import { IdParams, NextPageLink, pageQuery } from "../../openapi/schemas/common.ts";
+import { ETagHeader, IfMatchHeaders, IfNoneMatchHeaders } from "../../openapi/schemas/headers.ts";
 import {
   CreateEnvironment,
   Environment,
@@ -55,7 +49,8 @@ export const create = createRoute({
       ...json(Environment, "The new environment"),
       headers: z.object({
         Location: z.string().openapi({ example: "/api/environments/1" }),
-      }).extend(ETagHeader.shape),
+        ETag: ETagHeader,
+      }),
     },
     ...problems(400, 401, 409, 413, 415, 503),
   },
@@ -73,8 +68,11 @@ export const get = createRoute({
     "Answers 404 when the caller is not a member. The `ETag` answers If-None-Match (304) and If-Match on PATCH and DELETE.",
   request: { params: IdParams, headers: IfNoneMatchHeaders },
   responses: {
-    200: { ...json(Environment, "The environment"), headers: ETagHeader },
-    304: { description: "Not modified: If-None-Match names the current ETag", headers: ETagHeader },
+    200: { ...json(Environment, "The environment"), headers: z.object({ ETag: ETagHeader }) },
+    304: {
+      description: "Not modified: If-None-Match names the current ETag",
+      headers: z.object({ ETag: ETagHeader }),
+    },
     ...problems(400, 401, 404, 503),
   },
 });
@@ -95,7 +93,10 @@ export const update = createRoute({
     body: jsonBody(UpdateEnvironment, "The fields to change"),
   },
   responses: {
-    200: { ...json(Environment, "The changed environment"), headers: ETagHeader },
+    200: {
+      ...json(Environment, "The changed environment"),
+      headers: z.object({ ETag: ETagHeader }),
+    },
     ...problems(400, 401, 403, 404, 409, 412, 413, 415, 503),
   },
 });
