@@ -29,13 +29,6 @@ export function listMembers(
     .limit(page.limit + 1);
 }
 
-/** The user's membership, or undefined. */
-export async function findMembership(db: Database, envId: number, userId: string) {
-  const [row] = await db.select().from(memberships)
-    .where(and(eq(memberships.envId, envId), eq(memberships.userId, userId)));
-  return row;
-}
-
 /** The memberships of `userIds` in one environment, in one read (to explain a refused change). */
 export function findMemberships(db: Database, envId: number, userIds: string[]) {
   return db.select().from(memberships)
