@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, sql } from "drizzle-orm";
+import { and, asc, eq, exists, gt, inArray, notExists, type SQL, sql } from "drizzle-orm";
 import { QueryBuilder } from "drizzle-orm/sqlite-core";
 import { insertSelection } from "./insert_select.ts";
 import type { Database } from "./client.ts";
@@ -44,17 +44,21 @@ export type EnvironmentChanges = Partial<
   >
 >;
 
-/** Every environment the user is a member of, oldest first. */
-export async function listEnvironmentsForMember(
+/** Every environment the user is a member of, oldest first, after `afterId`; one page plus one. */
+export function listEnvironmentsForMember(
   db: Database,
   userId: string,
+  page: { afterId?: number; limit: number },
 ): Promise<EnvironmentForMember[]> {
-  const rows = await db.select({ env: environments, role: memberships.role })
+  return db.select({ env: environments, role: memberships.role })
     .from(memberships)
     .innerJoin(environments, eq(environments.id, memberships.envId))
-    .where(eq(memberships.userId, userId))
-    .orderBy(asc(environments.id));
-  return rows;
+    .where(and(
+      eq(memberships.userId, userId),
+      page.afterId === undefined ? undefined : gt(memberships.envId, page.afterId),
+    ))
+    .orderBy(asc(memberships.envId))
+    .limit(page.limit + 1);
 }
 
 const environmentForMember = preparedPerDatabase((db) =>
@@ -83,7 +87,10 @@ export async function findEnvironment(db: Database, envId: number) {
   return row;
 }
 
-/** Creates the environment with its creator as first admin, atomically; "name_taken" on a clash. */
+/**
+ * Creates the environment with its creator as first admin, atomically; "name_taken" when the
+ * creator already owns an environment of that name (names are unique per owner).
+ */
 export async function insertEnvironment(
   db: Database,
   input: NewEnvironment,
@@ -100,7 +107,9 @@ export async function insertEnvironment(
           userId: input.ownerId,
           role: "admin",
           createdAt: at,
-        })).from(environments).where(eq(environments.name, input.name)),
+        })).from(environments).where(
+          and(eq(environments.ownerId, input.ownerId), eq(environments.name, input.name)),
+        ),
       ),
     ]);
     return inserted[0];
@@ -110,17 +119,52 @@ export async function insertEnvironment(
   }
 }
 
-/** Applies changes; undefined when the environment is gone, "name_taken" on a clash. */
-export async function updateEnvironment(
+/**
+ * What a change of an environment requires, all inside its one statement: the actor is an admin
+ * of it, and (for If-Match) its version is one of `versions` ("*" or absent: any).
+ */
+export interface EnvironmentGuard {
+  actorId: string;
+  versions?: "*" | number[];
+}
+
+/**
+ * The SQL of a guard on the `environments` row: the actor's admin membership is in the WHERE, so
+ * a role lost while the request ran cannot slip through (the SQL twin of auth/access.ts
+ * canManageEnvironment).
+ */
+function guarded(envId: number, guard: EnvironmentGuard): SQL | undefined {
+  return and(
+    eq(environments.id, envId),
+    exists(
+      new QueryBuilder().select({ one: sql`1` }).from(memberships).where(and(
+        eq(memberships.envId, environments.id),
+        eq(memberships.userId, guard.actorId),
+        eq(memberships.role, "admin"),
+      )),
+    ),
+    guard.versions === undefined || guard.versions === "*"
+      ? undefined
+      : inArray(environments.version, guard.versions),
+  );
+}
+
+/**
+ * Applies changes in one conditional statement (guard in its WHERE) and bumps the version;
+ * undefined when the guard did not hold (or the environment is gone), "name_taken" when its owner
+ * already has an environment of the new name.
+ */
+export async function updateEnvironmentIfAdmin(
   db: Database,
   envId: number,
+  guard: EnvironmentGuard,
   changes: EnvironmentChanges,
   now: Date,
 ): Promise<EnvironmentRow | "name_taken" | undefined> {
   try {
     const [row] = await db.update(environments)
-      .set({ ...changes, updatedAt: now.getTime() })
-      .where(eq(environments.id, envId))
+      .set({ ...changes, updatedAt: now.getTime(), version: sql`${environments.version} + 1` })
+      .where(guarded(envId, guard))
       .returning();
     return row;
   } catch (error) {
@@ -129,18 +173,33 @@ export async function updateEnvironment(
   }
 }
 
-/** Deletes the environment with its memberships, captures and snapshots in one batch. */
-export async function deleteEnvironment(db: Database, envId: number): Promise<void> {
+/**
+ * Deletes the environment, when the guard holds, with its memberships, captures and snapshots in
+ * one batch; false when nothing was deleted. The environment's own delete decides; each child
+ * delete runs only once the environment is gone.
+ */
+export async function deleteEnvironmentIfAdmin(
+  db: Database,
+  envId: number,
+  guard: EnvironmentGuard,
+): Promise<boolean> {
+  const gone = notExists(
+    new QueryBuilder().select({ id: environments.id }).from(environments)
+      .where(eq(environments.id, envId)),
+  );
   // Explicit child deletes: foreign-key cascades depend on a per-connection pragma.
-  await db.batch([
+  const [deleted] = await db.batch([
+    db.delete(environments).where(guarded(envId, guard)).returning({ id: environments.id }),
     db.delete(captureSnapshotSeries).where(
-      inArray(captureSnapshotSeries.captureId, capturesOf(envId)),
+      and(inArray(captureSnapshotSeries.captureId, capturesOf(envId)), gone),
     ),
-    db.delete(captureSnapshots).where(inArray(captureSnapshots.captureId, capturesOf(envId))),
-    db.delete(captures).where(eq(captures.envId, envId)),
-    db.delete(memberships).where(eq(memberships.envId, envId)),
-    db.delete(environments).where(eq(environments.id, envId)),
+    db.delete(captureSnapshots).where(
+      and(inArray(captureSnapshots.captureId, capturesOf(envId)), gone),
+    ),
+    db.delete(captures).where(and(eq(captures.envId, envId), gone)),
+    db.delete(memberships).where(and(eq(memberships.envId, envId), gone)),
   ]);
+  return deleted.length > 0;
 }
 
 const capturesOf = (envId: number) =>

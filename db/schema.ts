@@ -13,7 +13,8 @@ import { CAPTURE_STATUSES, ROLES } from "../vocabulary.ts";
 
 export const environments = sqliteTable("environments", {
   id: integer("id").primaryKey({ autoIncrement: true }),
-  name: text("name").notNull().unique(),
+  // Unique per owner (environments_name_per_owner): two teams may both call theirs "prod".
+  name: text("name").notNull(),
   region: text("region").notNull(),
   dbInstanceIdentifier: text("db_instance_identifier").notNull(),
   ownerId: text("owner_id").notNull(),
@@ -25,7 +26,11 @@ export const environments = sqliteTable("environments", {
   externalId: text("external_id"),
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),
-});
+  // Bumped by every change; the ETag's validator, so two changes in one millisecond differ.
+  version: integer("version").notNull().default(1),
+}, (t) => [
+  uniqueIndex("environments_name_per_owner").on(t.ownerId, t.name),
+]);
 
 export const memberships = sqliteTable("memberships", {
   envId: integer("env_id").notNull().references(() => environments.id, { onDelete: "cascade" }),

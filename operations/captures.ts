@@ -24,6 +24,7 @@ import {
   type MetricsQuery,
   readCaptureMetrics,
 } from "../metrics/capture_metrics.ts";
+import { BAD_CURSOR, decodeIdCursor, encodeIdCursor, pageOf } from "./cursor.ts";
 import type { Outcome, Refusal } from "./outcome.ts";
 
 // Each change is one conditional statement that decides (membership, role and status are in its
@@ -87,18 +88,10 @@ export async function listCaptures(
   ) {
     return environmentNotFound(filter.envId);
   }
-  const beforeId = cursor === undefined ? undefined : decodeCursor(cursor);
-  if (cursor !== undefined && beforeId === undefined) {
-    return invalidField(
-      "cursor",
-      "is not a cursor this API gave out; copy it from the Link header",
-    );
-  }
+  const beforeId = cursor === undefined ? undefined : decodeIdCursor("c1", cursor);
+  if (cursor !== undefined && beforeId === undefined) return invalidField("cursor", BAD_CURSOR);
   const rows = await listCapturesForMember(db, { ...filter, beforeId });
-  const page = rows.slice(0, filter.limit);
-  return rows.length > filter.limit
-    ? { ok: true, page, next: encodeCursor(page[page.length - 1].id) }
-    : { ok: true, page };
+  return { ok: true, ...pageOf(rows, filter.limit, (last) => encodeIdCursor("c1", last.id)) };
 }
 
 /** A capture the user may see (a member of its environment). */
@@ -248,18 +241,5 @@ export async function readVisibleCaptureMetrics(
     case "no_credentials":
     case "gone":
       return { ok: false, kind: "conflict", detail: outcome.message };
-  }
-}
-
-/** An opaque cursor for "captures older than this id". */
-const encodeCursor = (id: number) => btoa(`c1:${id}`).replaceAll("=", "");
-
-/** The id inside a cursor, or undefined when it is not one of ours. */
-function decodeCursor(cursor: string): number | undefined {
-  try {
-    const match = /^c1:(\d{1,15})$/.exec(atob(cursor));
-    return match ? Number(match[1]) : undefined;
-  } catch {
-    return undefined;
   }
 }

@@ -244,7 +244,8 @@ Deno.test("insertEnvironment() over the remote client adds the creator as admin,
       .where(eq(memberships.envId, env.id)),
     [{ userId: "owner", role: "admin" }],
   );
-  const again = await insertEnvironment(db.db, { ...input, ownerId: "intruder" }, now);
+  // Names are unique per owner: the same owner's second "prod" fails as a whole.
+  const again = await insertEnvironment(db.db, input, now);
   assert.equal(again, "name_taken");
   assert.deepEqual(
     (await db.db.select().from(memberships)).map((m) => m.userId),

@@ -44,6 +44,7 @@ export const PROBLEM_TITLES = {
   405: "Method not allowed",
   408: "Request timeout",
   409: "Conflict",
+  412: "Precondition failed",
   413: "Request body too large",
   415: "Unsupported media type",
   500: "Internal server error",

@@ -1,3 +1,4 @@
+import { linkNextPage } from "../../http/link.ts";
 import type { AppRouteHandler } from "../../http/router.ts";
 import * as operations from "../../operations/captures.ts";
 import { refusalProblem } from "../refusal.ts";
@@ -21,11 +22,7 @@ export const list: AppRouteHandler<typeof routes.list> = async (c) => {
     now,
   });
   if (!outcome.ok) return refusalProblem(c, outcome);
-  if (outcome.next !== undefined) {
-    const next = new URL(c.req.url);
-    next.searchParams.set("cursor", outcome.next);
-    c.header("Link", `<${next.pathname}${next.search}>; rel="next"`);
-  }
+  linkNextPage(c, outcome.next);
   return c.json(outcome.page.map((row) => presentCapture(row, now)), 200);
 };
 

@@ -10,6 +10,7 @@ import {
   UpdateCapture,
 } from "../../openapi/schemas/capture.ts";
 import { CaptureMetrics, MetricsQuery } from "../../openapi/schemas/metrics.ts";
+import { NextPageLink } from "../../openapi/schemas/common.ts";
 
 const tags = ["Captures"];
 const security = [{ bearerAuth: [] }];
@@ -28,11 +29,7 @@ export const list = createRoute({
   responses: {
     200: {
       ...json(z.array(Capture), "One page of captures"),
-      headers: z.object({
-        Link: z.string().optional().openapi({
-          description: 'The next page: <…?cursor=…>; rel="next"',
-        }),
-      }),
+      headers: NextPageLink,
     },
     ...problems(400, 401, 404, 503),
   },

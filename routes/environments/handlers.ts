@@ -1,25 +1,23 @@
 import type { Context } from "hono";
-import { canManageEnvironment } from "../../auth/access.ts";
-import {
-  deleteEnvironment,
-  type EnvironmentChanges,
-  findEnvironmentForMember,
-  insertEnvironment,
-  listEnvironmentsForMember,
-  updateEnvironment,
-} from "../../db/environments.ts";
+import type { EnvironmentChanges } from "../../db/environments.ts";
+import { ifNoneMatchHits, parseETagCondition } from "../../http/etag.ts";
+import { linkNextPage } from "../../http/link.ts";
 import { problem } from "../../http/problem.ts";
 import type { AppEnv, AppRouteHandler } from "../../http/router.ts";
-import { presentEnvironment } from "./_present.ts";
+import * as operations from "../../operations/environments.ts";
+import { refusalProblem } from "../refusal.ts";
+import { environmentETag, presentEnvironment } from "./_present.ts";
 import type * as routes from "./routes.ts";
 
 type CredentialsInput = { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 
 export const list: AppRouteHandler<typeof routes.list> = async (c) => {
   const { db, config } = c.var.deps;
-  const rows = await listEnvironmentsForMember(db, c.var.userId);
+  const outcome = await operations.listEnvironments(db, c.var.userId, c.req.valid("query"));
+  if (!outcome.ok) return refusalProblem(c, outcome);
+  linkNextPage(c, outcome.next);
   return c.json(
-    rows.map(({ env, role }) => presentEnvironment(env, role, config, serverSource(c))),
+    outcome.page.map(({ env, role }) => presentEnvironment(env, role, config, serverSource(c))),
     200,
   );
 };
@@ -29,7 +27,7 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
   const body = c.req.valid("json");
   const sealed = await sealCredentials(c, body.credentials);
   if (sealed instanceof Response) return sealed;
-  const row = await insertEnvironment(db, {
+  const outcome = await operations.createEnvironment(db, {
     name: body.name,
     region: body.region,
     dbInstanceIdentifier: body.dbInstanceIdentifier,
@@ -38,29 +36,31 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
     roleArn: body.roleArn ?? null,
     externalId: body.roleArn ? body.externalId ?? null : null,
   }, clock());
-  if (row === "name_taken") {
-    return problem(c, 409, `An environment named "${body.name}" already exists; pick another name`);
-  }
-  c.header("Location", `/api/environments/${row.id}`);
-  return c.json(presentEnvironment(row, "admin", config, serverSource(c)), 201);
+  if (!outcome.ok) return refusalProblem(c, outcome);
+  const presented = presentEnvironment(outcome.env, "admin", config, serverSource(c));
+  c.header("ETag", await environmentETag(outcome.env, presented));
+  c.header("Location", `/api/environments/${outcome.env.id}`);
+  return c.json(presented, 201);
 };
 
 export const get: AppRouteHandler<typeof routes.get> = async (c) => {
   const { db, config } = c.var.deps;
   const { id } = c.req.valid("param");
-  const found = await findEnvironmentForMember(db, id, c.var.userId);
-  if (!found) return notFound(c, id);
-  return c.json(presentEnvironment(found.env, found.role, config, serverSource(c)), 200);
+  const outcome = await operations.readEnvironment(db, id, c.var.userId);
+  if (!outcome.ok) return refusalProblem(c, outcome);
+  const presented = presentEnvironment(outcome.env, outcome.role, config, serverSource(c));
+  const etag = await environmentETag(outcome.env, presented);
+  c.header("ETag", etag);
+  if (ifNoneMatchHits(parseETagCondition(c.req.header("if-none-match")), etag)) {
+    return c.body(null, 304);
+  }
+  return c.json(presented, 200);
 };
 
 export const update: AppRouteHandler<typeof routes.update> = async (c) => {
   const { db, config, clock } = c.var.deps;
   const { id } = c.req.valid("param");
   const body = c.req.valid("json");
-  const found = await findEnvironmentForMember(db, id, c.var.userId);
-  if (!found) return notFound(c, id);
-  if (!canManageEnvironment(found.role)) return forbidden(c, id);
-
   const changes: EnvironmentChanges = {
     name: body.name,
     region: body.region,
@@ -84,21 +84,29 @@ export const update: AppRouteHandler<typeof routes.update> = async (c) => {
       secretCiphertext: null,
     });
   }
-  const row = await updateEnvironment(db, id, changes, clock());
-  if (row === "name_taken") {
-    return problem(c, 409, `An environment named "${body.name}" already exists; pick another name`);
-  }
-  if (!row) return notFound(c, id);
-  return c.json(presentEnvironment(row, found.role, config, serverSource(c)), 200);
+  const outcome = await operations.editEnvironment(
+    db,
+    id,
+    c.var.userId,
+    changes,
+    parseETagCondition(c.req.header("if-match")),
+    clock(),
+  );
+  if (!outcome.ok) return refusalProblem(c, outcome);
+  const presented = presentEnvironment(outcome.env, outcome.role, config, serverSource(c));
+  c.header("ETag", await environmentETag(outcome.env, presented));
+  return c.json(presented, 200);
 };
 
 export const remove: AppRouteHandler<typeof routes.remove> = async (c) => {
-  const { db } = c.var.deps;
   const { id } = c.req.valid("param");
-  const found = await findEnvironmentForMember(db, id, c.var.userId);
-  if (!found) return notFound(c, id);
-  if (!canManageEnvironment(found.role)) return forbidden(c, id);
-  await deleteEnvironment(db, id);
+  const outcome = await operations.removeEnvironment(
+    c.var.deps.db,
+    id,
+    c.var.userId,
+    parseETagCondition(c.req.header("if-match")),
+  );
+  if (!outcome.ok) return refusalProblem(c, outcome);
   return c.body(null, 204);
 };
 
@@ -125,12 +133,4 @@ async function sealCredentials(c: Context<AppEnv>, credentials: CredentialsInput
 /** Where server-wide credentials come from, as the process's credential provider sees it. */
 function serverSource(c: Context<AppEnv>) {
   return c.var.deps.credentialProvider?.serverSource;
-}
-
-function notFound(c: Context<AppEnv>, id: number) {
-  return problem(c, 404, `Environment ${id} does not exist or you are not a member of it`);
-}
-
-function forbidden(c: Context<AppEnv>, id: number) {
-  return problem(c, 403, `Only admins of environment ${id} may change it; ask one of its admins`);
 }

@@ -31,13 +31,13 @@ export interface paths {
         };
         /**
          * List environments
-         * @description Every environment the caller is a member of, with the caller's role in each.
+         * @description Every environment the caller is a member of, with the caller's role in each, oldest first. The next page's URL is in the `Link: <…>; rel="next"` header.
          */
         get: operations["listEnvironments"];
         put?: never;
         /**
          * Register an environment
-         * @description Registers an RDS MySQL instance. The caller becomes its first admin. Credentials are optional; without them the server-wide AWS credentials are used for CloudWatch.
+         * @description Registers an RDS MySQL instance. The caller becomes its first admin and its owner; names are unique per owner (409 when the caller already owns one of that name). Credentials are optional; without them the server-wide AWS credentials are used for CloudWatch.
          */
         post: operations["createEnvironment"];
         delete?: never;
@@ -55,21 +55,21 @@ export interface paths {
         };
         /**
          * Get an environment
-         * @description Answers 404 when the caller is not a member.
+         * @description Answers 404 when the caller is not a member. The `ETag` answers If-None-Match (304) and If-Match on PATCH and DELETE.
          */
         get: operations["getEnvironment"];
         put?: never;
         post?: never;
         /**
          * Delete an environment
-         * @description Admins only. Deletes its memberships, captures and stored metrics too.
+         * @description Admins only. Deletes its memberships, captures and stored metrics too. With `If-Match`, 412 unless the environment still has that ETag.
          */
         delete: operations["deleteEnvironment"];
         options?: never;
         head?: never;
         /**
          * Change an environment
-         * @description Admins only. `credentials: null` removes the environment's own credentials.
+         * @description Admins only. `credentials: null` removes the environment's own credentials. With `If-Match`, 412 unless the environment still has that ETag. Names are unique per owner.
          */
         patch: operations["updateEnvironment"];
         trace?: never;
@@ -83,7 +83,7 @@ export interface paths {
         };
         /**
          * List an environment's members
-         * @description Any member may read the member list.
+         * @description Any member may read the member list: admins first, then by user id. The next page's URL is in the `Link: <…>; rel="next"` header.
          */
         get: operations["listMembers"];
         put?: never;
@@ -914,20 +914,36 @@ export interface operations {
     };
     listEnvironments: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page size, 1–200 */
+                limit?: number;
+                /** @description Opaque; copy it from the Link rel=next header */
+                cursor?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description The caller's environments */
+            /** @description One page of the caller's environments */
             200: {
                 headers: {
+                    /** @description The next page: <…?cursor=…>; rel="next" */
+                    Link?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Environment"][];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Authentication required */
@@ -972,6 +988,8 @@ export interface operations {
             201: {
                 headers: {
                     Location: string;
+                    /** @description Strong validator of this representation; send it back in If-Match or If-None-Match */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1041,7 +1059,10 @@ export interface operations {
     getEnvironment: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag you hold: when it is still current the answer is 304 with no body. */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description Numeric id, in plain digits */
                 id: number;
@@ -1053,11 +1074,22 @@ export interface operations {
             /** @description The environment */
             200: {
                 headers: {
+                    /** @description Strong validator of this representation; send it back in If-Match or If-None-Match */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Environment"];
                 };
+            };
+            /** @description Not modified: If-None-Match names the current ETag */
+            304: {
+                headers: {
+                    /** @description Strong validator of this representation; send it back in If-Match or If-None-Match */
+                    ETag: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Invalid request */
             400: {
@@ -1104,7 +1136,10 @@ export interface operations {
     deleteEnvironment: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Apply the change only if the resource still has this ETag (from a GET or an earlier change), e.g. `"c.42.3.RUNNING"`; else 412. `*` means any version. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description Numeric id, in plain digits */
                 id: number;
@@ -1158,6 +1193,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Request body too large */
             413: {
                 headers: {
@@ -1183,7 +1236,10 @@ export interface operations {
     updateEnvironment: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Apply the change only if the resource still has this ETag (from a GET or an earlier change), e.g. `"c.42.3.RUNNING"`; else 412. `*` means any version. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description Numeric id, in plain digits */
                 id: number;
@@ -1200,6 +1256,8 @@ export interface operations {
             /** @description The changed environment */
             200: {
                 headers: {
+                    /** @description Strong validator of this representation; send it back in If-Match or If-None-Match */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1253,6 +1311,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Precondition failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Request body too large */
             413: {
                 headers: {
@@ -1286,7 +1353,12 @@ export interface operations {
     };
     listMembers: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page size, 1–200 */
+                limit?: number;
+                /** @description Opaque; copy it from the Link rel=next header */
+                cursor?: string;
+            };
             header?: never;
             path: {
                 /** @description Numeric id, in plain digits */
@@ -1296,9 +1368,11 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The members, admins first */
+            /** @description One page of the members, admins first */
             200: {
                 headers: {
+                    /** @description The next page: <…?cursor=…>; rel="next" */
+                    Link?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1560,6 +1634,7 @@ export interface operations {
                 name?: string;
                 /** @description Repeatable: ?status=RUNNING&status=SCHEDULED */
                 status?: components["schemas"]["CaptureStatus"][];
+                /** @description Page size, 1–200 */
                 limit?: number;
                 /** @description Opaque; copy it from the Link rel=next header */
                 cursor?: string;
