@@ -26,6 +26,22 @@ const problemHeaders: Partial<Record<ProblemStatus, Record<string, Header>>> = {
       schema: { type: "string", example: 'Bearer realm="capwatch"' },
     },
   },
+  429: {
+    "Retry-After": {
+      description: "Seconds until the rate limit's window resets (rate limits only; a count " +
+        "quota such as environments per user frees up when something is deleted)",
+      schema: { type: "string", example: "42" },
+    },
+    "RateLimit-Policy": {
+      description: "The rate limit that applies (draft-ietf-httpapi-ratelimit-headers), e.g. " +
+        '`"metrics";q=120;w=60`: 120 requests per 60-second window',
+      schema: { type: "string", example: '"metrics";q=120;w=60' },
+    },
+    RateLimit: {
+      description: "What is left of it: remaining requests `r` and seconds to reset `t`",
+      schema: { type: "string", example: '"metrics";r=0;t=42' },
+    },
+  },
   503: {
     "Retry-After": {
       description: "Seconds to wait before trying again",

@@ -46,6 +46,7 @@ export const PROBLEM_TITLES = {
   409: "Conflict",
   413: "Request body too large",
   415: "Unsupported media type",
+  429: "Quota exceeded",
   500: "Internal server error",
   502: "Bad answer from CloudWatch",
   503: "Service unavailable",

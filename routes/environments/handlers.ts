@@ -1,6 +1,13 @@
 import type { Context } from "hono";
 import { canManageEnvironment } from "../../auth/access.ts";
 import {
+  borrowsServerIdentity,
+  type CredentialFields,
+  isUnrestricted,
+  serverBindingRefusal,
+  usesServerCredentials,
+} from "../../auth/instance_policy.ts";
+import {
   deleteEnvironment,
   type EnvironmentChanges,
   findEnvironmentForMember,
@@ -29,7 +36,7 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
   const body = c.req.valid("json");
   const sealed = await sealCredentials(c, body.credentials);
   if (sealed instanceof Response) return sealed;
-  const row = await insertEnvironment(db, {
+  const input = {
     name: body.name,
     region: body.region,
     dbInstanceIdentifier: body.dbInstanceIdentifier,
@@ -37,9 +44,24 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
     ...(sealed ?? { accessKeyId: null, secretCiphertext: null }),
     roleArn: body.roleArn ?? null,
     externalId: body.roleArn ? body.externalId ?? null : null,
-  }, clock());
+  };
+  const refused = bindingRefusal(c, input);
+  if (refused) return refused;
+  const row = await insertEnvironment(db, input, clock(), {
+    perOwner: config.quotas.environmentsPerUser,
+    serverInstanceOnce: boundOnce(c, input),
+  });
   if (row === "name_taken") {
     return problem(c, 409, `An environment named "${body.name}" already exists; pick another name`);
+  }
+  if (row === "instance_taken") return instanceTaken(c, input);
+  if (row === "quota") {
+    return problem(
+      c,
+      429,
+      `You own ${config.quotas.environmentsPerUser} environments, the most this server allows ` +
+        "(QUOTA_ENVIRONMENTS_PER_USER); delete one you no longer need",
+    );
   }
   c.header("Location", `/api/environments/${row.id}`);
   return c.json(presentEnvironment(row, "admin", config, serverSource(c)), 201);
@@ -84,11 +106,23 @@ export const update: AppRouteHandler<typeof routes.update> = async (c) => {
       secretCiphertext: null,
     });
   }
-  const row = await updateEnvironment(db, id, changes, clock());
+  const after = { ...found.env, ...definedOnly(changes) };
+  const refused = bindingRefusal(c, after);
+  if (refused) return refused;
+  const row = await updateEnvironment(
+    db,
+    id,
+    changes,
+    clock(),
+    boundOnce(c, after) ? after : undefined,
+  );
   if (row === "name_taken") {
     return problem(c, 409, `An environment named "${body.name}" already exists; pick another name`);
   }
-  if (!row) return notFound(c, id);
+  if (!row) {
+    const still = await findEnvironmentForMember(db, id, c.var.userId);
+    return still && boundOnce(c, after) ? instanceTaken(c, after) : notFound(c, id);
+  }
   return c.json(presentEnvironment(row, found.role, config, serverSource(c)), 200);
 };
 
@@ -120,6 +154,48 @@ async function sealCredentials(c: Context<AppEnv>, credentials: CredentialsInput
       sessionToken: credentials.sessionToken,
     }),
   };
+}
+
+type Binding = CredentialFields & { region: string; dbInstanceIdentifier: string };
+
+/** 403 when the environment would read an instance the operator did not open to this user. */
+function bindingRefusal(c: Context<AppEnv>, env: Binding) {
+  if (!borrowsServerIdentity(env)) return undefined;
+  const detail = serverBindingRefusal(
+    c.var.deps.config.serverCredentialPolicy,
+    c.var.userId,
+    env.region,
+    env.dbInstanceIdentifier,
+  );
+  return detail === undefined ? undefined : problem(c, 403, detail, {
+    errors: [{ path: "dbInstanceIdentifier", message: "is not open to server-wide credentials" }],
+  });
+}
+
+/**
+ * Whether the instance must be bound to no other server-credential environment: only once the
+ * operator restricts server credentials (open to all, a second binding gains nothing).
+ */
+function boundOnce(c: Context<AppEnv>, env: Binding): boolean {
+  return usesServerCredentials(env) && !isUnrestricted(c.var.deps.config.serverCredentialPolicy);
+}
+
+function instanceTaken(c: Context<AppEnv>, env: Binding) {
+  // Never names the other environment: it may belong to another team.
+  return problem(
+    c,
+    409,
+    `${env.dbInstanceIdentifier} in ${env.region} is already bound to an environment that reads ` +
+      "it with the server's credentials; ask to be made a member of that one, or give this " +
+      "environment its own credentials or a roleArn with an externalId",
+  );
+}
+
+/** The changes actually given (PATCH leaves absent fields as they are). */
+function definedOnly<T extends object>(changes: T): Partial<T> {
+  return Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)) as Partial<
+    T
+  >;
 }
 
 /** Where server-wide credentials come from, as the process's credential provider sees it. */
