@@ -5,7 +5,7 @@ import type { Refusal } from "../operations/outcome.ts";
 
 /**
  * The one map from an operation's refusal to its RFC 9457 answer: not_found 404, forbidden 403,
- * conflict 409, invalid 400 naming the field, upstream 502 (bad answer), 503 with Retry-After
+ * conflict 409, quota 429, invalid 400 naming the field, upstream 502 (bad answer), 503 with Retry-After
  * (throttled) or 504 (timed out).
  */
 export function refusalProblem<R extends Refusal>(c: Context, refusal: R): Problem<StatusOf<R>> {
@@ -16,6 +16,7 @@ export function refusalProblem<R extends Refusal>(c: Context, refusal: R): Probl
 type StatusOf<R extends Refusal> = {
   not_found: 404;
   forbidden: 403;
+  quota: 429;
   conflict: 409;
   invalid: 400;
   upstream: 502 | 503 | 504;
@@ -29,6 +30,8 @@ function answer(c: Context, refusal: Refusal) {
       return problem(c, 404, refusal.detail);
     case "forbidden":
       return problem(c, 403, refusal.detail);
+    case "quota":
+      return problem(c, 429, refusal.detail);
     case "conflict":
       return problem(c, 409, refusal.detail);
     case "invalid":
