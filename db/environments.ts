@@ -211,3 +211,14 @@ export async function deleteEnvironment(db: Database, envId: number): Promise<vo
 
 const capturesOf = (envId: number) =>
   new QueryBuilder().select({ id: captures.id }).from(captures).where(eq(captures.envId, envId));
+
+/** Replaces a new environment's placeholder secret with its sealed envelope (if still there). */
+export async function sealEnvironmentSecret(
+  db: Database,
+  envId: number,
+  placeholder: string,
+  envelope: string,
+): Promise<void> {
+  await db.update(environments).set({ secretCiphertext: envelope })
+    .where(and(eq(environments.id, envId), eq(environments.secretCiphertext, placeholder)));
+}

@@ -1,6 +1,11 @@
 /** Data at rest (issue 17 point 6): private database files, credentials bound to their row. */
 import assert from "node:assert/strict";
+import { eq } from "drizzle-orm";
 import { openDatabase } from "../db/client.ts";
+import { environments } from "../db/schema.ts";
+import { reencryptCredentials } from "../lifecycle/reencrypt_credentials.ts";
+import { testContext } from "./helpers/context.ts";
+import { assertProblem } from "./helpers/problem.ts";
 import { migrateDatabase } from "../db/migrate.ts";
 import { TEST_CREDENTIALS } from "./fakes/cloudwatch.ts";
 import { startServer } from "./helpers/process.ts";
@@ -54,4 +59,58 @@ Deno.test({
     await using restricted = await startServer({ ...keys, AWS_INSTANCE_ALLOWLIST: "orders-*" });
     assert.ok(!restricted.stdout.some((line) => line.includes("open to every user")));
   },
+});
+
+Deno.test("A credential envelope copied to another environment's row does not decrypt there (409)", async () => {
+  await using t = await testContext({ now: "2026-01-01T01:00:00Z" });
+  const keys = (n: number) => ({
+    accessKeyId: `AKIAATREST00000000${n}0`,
+    secretAccessKey: `at-rest-secret-${n}-000000000000000000000000`,
+  });
+  const victim = await t.createEnvironment("alice", { credentials: keys(1) });
+  const own = await t.createEnvironment("mallory", { credentials: keys(2) });
+  const [row] = await t.db.select().from(environments).where(eq(environments.id, victim.id));
+  assert.match(row.secretCiphertext!, /^v3\./, "sealed bound to its environment");
+  assert.deepEqual(
+    await t.deps.credentialsCipher!.decrypt(row.secretCiphertext!, victim.id),
+    { secretAccessKey: keys(1).secretAccessKey },
+  );
+  // Someone who can write the database swaps alice's sealed keys into mallory's row.
+  await t.db.update(environments)
+    .set({ accessKeyId: row.accessKeyId, secretCiphertext: row.secretCiphertext })
+    .where(eq(environments.id, own.id));
+  const capture = await t.as("mallory").post("/api/captures", {
+    envId: own.id,
+    name: "swap",
+    start: "2026-01-01T00:00:00Z",
+    duration: 600,
+  });
+  assert.equal(capture.status, 201);
+  const { id } = await capture.json();
+  const res = await t.as("mallory").get(`/api/captures/${id}/metrics`);
+  const body = await assertProblem(res, 409);
+  assert.match(body.detail, /do not decrypt/);
+  assert.ok(!JSON.stringify(body).includes(keys(1).secretAccessKey));
+});
+
+Deno.test("reencryptCredentials() binds older unbound (v2) envelopes to their environment", async () => {
+  await using t = await testContext();
+  const env = await t.createEnvironment("alice");
+  const cipher = t.deps.credentialsCipher!;
+  const legacy = await cipher.encrypt({ secretAccessKey: "legacy-secret" });
+  assert.match(legacy, /^v2\./);
+  await t.db.update(environments)
+    .set({ accessKeyId: "AKIALEGACY0000000001", secretCiphertext: legacy })
+    .where(eq(environments.id, env.id));
+  assert.deepEqual(await reencryptCredentials(t.db, cipher), {
+    reencrypted: 1,
+    undecryptable: [],
+    current: 0,
+  });
+  const [row] = await t.db.select().from(environments).where(eq(environments.id, env.id));
+  assert.match(row.secretCiphertext!, /^v3\./);
+  assert.deepEqual(await cipher.decrypt(row.secretCiphertext!, env.id), {
+    secretAccessKey: "legacy-secret",
+  });
+  await assert.rejects(cipher.decrypt(row.secretCiphertext!, env.id + 1));
 });

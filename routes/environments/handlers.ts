@@ -13,6 +13,7 @@ import {
   findEnvironmentForMember,
   insertEnvironment,
   listEnvironmentsForMember,
+  sealEnvironmentSecret,
   updateEnvironment,
 } from "../../db/environments.ts";
 import { problem } from "../../http/problem.ts";
@@ -34,7 +35,11 @@ export const list: AppRouteHandler<typeof routes.list> = async (c) => {
 export const create: AppRouteHandler<typeof routes.create> = async (c) => {
   const { db, config, clock } = c.var.deps;
   const body = c.req.valid("json");
-  const sealed = await sealCredentials(c, body.credentials);
+  // The envelope binds the environment's id, known only once the row exists: the row is written
+  // with a placeholder no key opens, then sealed (a crash between leaves a clear 409, never keys).
+  const sealed = body.credentials && sealingAvailable(c)
+    ? { accessKeyId: body.credentials.accessKeyId, secretCiphertext: SEALING_PLACEHOLDER }
+    : await sealCredentials(c, body.credentials, 0);
   if (sealed instanceof Response) return sealed;
   const input = {
     name: body.name,
@@ -55,6 +60,12 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
     return problem(c, 409, `An environment named "${body.name}" already exists; pick another name`);
   }
   if (row === "instance_taken") return instanceTaken(c, input);
+  if (row !== "quota" && body.credentials) {
+    const envelope = await sealCredentials(c, body.credentials, row.id) as {
+      secretCiphertext: string;
+    };
+    await sealEnvironmentSecret(db, row.id, SEALING_PLACEHOLDER, envelope.secretCiphertext);
+  }
   if (row === "quota") {
     return problem(
       c,
@@ -91,7 +102,7 @@ export const update: AppRouteHandler<typeof routes.update> = async (c) => {
   if (body.credentials === null) {
     Object.assign(changes, { accessKeyId: null, secretCiphertext: null });
   } else if (body.credentials) {
-    const sealed = await sealCredentials(c, body.credentials);
+    const sealed = await sealCredentials(c, body.credentials, id);
     if (sealed instanceof Response) return sealed;
     // Keys replace a role: one environment has one source of credentials.
     Object.assign(changes, sealed, { roleArn: null, externalId: null });
@@ -136,7 +147,16 @@ export const remove: AppRouteHandler<typeof routes.remove> = async (c) => {
   return c.body(null, 204);
 };
 
-async function sealCredentials(c: Context<AppEnv>, credentials: CredentialsInput | undefined) {
+/** What a new environment's secret column holds until it is sealed with the new id. */
+const SEALING_PLACEHOLDER = "sealing";
+
+const sealingAvailable = (c: Context<AppEnv>) => c.var.deps.credentialsCipher !== undefined;
+
+async function sealCredentials(
+  c: Context<AppEnv>,
+  credentials: CredentialsInput | undefined,
+  envId: number,
+) {
   if (!credentials) return undefined;
   const cipher = c.var.deps.credentialsCipher;
   if (!cipher) {
@@ -152,7 +172,7 @@ async function sealCredentials(c: Context<AppEnv>, credentials: CredentialsInput
     secretCiphertext: await cipher.encrypt({
       secretAccessKey: credentials.secretAccessKey,
       sessionToken: credentials.sessionToken,
-    }),
+    }, envId),
   };
 }
 
