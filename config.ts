@@ -41,8 +41,6 @@ export interface Quotas {
   environmentsPerUser: number;
   capturesPerEnvironment: number;
   runningCapturesPerEnvironment: number;
-  /** Bytes of stored snapshot series per environment. */
-  snapshotBytesPerEnvironment: number;
   /** Metrics reads per user per minute, counted across every instance (the database). */
   metricsRequestsPerMinute: number;
 }
@@ -52,7 +50,6 @@ export const DEFAULT_QUOTAS: Quotas = {
   environmentsPerUser: 100,
   capturesPerEnvironment: 1000,
   runningCapturesPerEnvironment: 20,
-  snapshotBytesPerEnvironment: 256 * 1024 * 1024,
   metricsRequestsPerMinute: 120,
 };
 
@@ -108,7 +105,6 @@ const ConfigSchema = z.object({
   QUOTA_ENVIRONMENTS_PER_USER: quota(DEFAULT_QUOTAS.environmentsPerUser),
   QUOTA_CAPTURES_PER_ENVIRONMENT: quota(DEFAULT_QUOTAS.capturesPerEnvironment),
   QUOTA_RUNNING_CAPTURES_PER_ENVIRONMENT: quota(DEFAULT_QUOTAS.runningCapturesPerEnvironment),
-  QUOTA_SNAPSHOT_BYTES_PER_ENVIRONMENT: quota(DEFAULT_QUOTAS.snapshotBytesPerEnvironment),
   QUOTA_METRICS_REQUESTS_PER_MINUTE: quota(DEFAULT_QUOTAS.metricsRequestsPerMinute),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   DENO_DEPLOYMENT_ID: optional(z.string()),
@@ -267,7 +263,6 @@ function toConfig(raw: RawConfig): Config {
       environmentsPerUser: raw.QUOTA_ENVIRONMENTS_PER_USER,
       capturesPerEnvironment: raw.QUOTA_CAPTURES_PER_ENVIRONMENT,
       runningCapturesPerEnvironment: raw.QUOTA_RUNNING_CAPTURES_PER_ENVIRONMENT,
-      snapshotBytesPerEnvironment: raw.QUOTA_SNAPSHOT_BYTES_PER_ENVIRONMENT,
       metricsRequestsPerMinute: raw.QUOTA_METRICS_REQUESTS_PER_MINUTE,
     },
     credentialsKey: raw.CREDENTIALS_KEY ? decodeBase64(raw.CREDENTIALS_KEY) : undefined,
