@@ -1,5 +1,17 @@
-import { and, asc, eq, exists, gt, inArray, notExists, type SQL, sql } from "drizzle-orm";
-import { QueryBuilder } from "drizzle-orm/sqlite-core";
+import {
+  and,
+  asc,
+  eq,
+  exists,
+  gt,
+  inArray,
+  isNull,
+  ne,
+  notExists,
+  type SQL,
+  sql,
+} from "drizzle-orm";
+import { alias, QueryBuilder } from "drizzle-orm/sqlite-core";
 import { insertSelection } from "./insert_select.ts";
 import type { Database } from "./client.ts";
 import { isUniqueViolation } from "./errors.ts";
@@ -87,36 +99,93 @@ export async function findEnvironment(db: Database, envId: number) {
   return row;
 }
 
+/** Why a create or change wrote nothing, besides a name clash. */
+export type EnvironmentRefusal = "name_taken" | "instance_taken" | "quota";
+
+/** Limits checked inside the creating statement, so concurrent creates cannot exceed them. */
+export interface EnvironmentLimits {
+  /** Environments one user may own; 0: no limit. */
+  perOwner: number;
+  /** The instance may be bound to no other environment reading it with server credentials. */
+  serverInstanceOnce: boolean;
+}
+
 /**
- * Creates the environment with its creator as first admin, atomically; "name_taken" when the
- * creator already owns an environment of that name (names are unique per owner).
+ * No other environment (but `exceptId`) reads `region`/`instance` with the server-wide
+ * credentials: each instance is bound once per credential source.
+ */
+function serverInstanceFree(region: string, instance: string, exceptId?: number): SQL {
+  const other = alias(environments, "other");
+  return notExists(
+    new QueryBuilder().select({ one: sql`1` }).from(other).where(and(
+      eq(other.region, region),
+      eq(other.dbInstanceIdentifier, instance),
+      isNull(other.secretCiphertext),
+      isNull(other.roleArn),
+      exceptId === undefined ? undefined : ne(other.id, exceptId),
+    )),
+  );
+}
+
+/**
+ * Creates the environment with its creator as first admin, in one batch whose insert carries the
+ * limits in its WHERE; "name_taken" when the creator already owns an environment of that name
+ * (names are unique per owner), "instance_taken" or "quota" when it wrote nothing.
  */
 export async function insertEnvironment(
   db: Database,
   input: NewEnvironment,
   now: Date,
-): Promise<EnvironmentRow | "name_taken"> {
+  limits: EnvironmentLimits = { perOwner: 0, serverInstanceOnce: false },
+): Promise<EnvironmentRow | EnvironmentRefusal> {
   const at = now.getTime();
+  const conditions: SQL[] = [];
+  if (limits.perOwner > 0) conditions.push(sql`${ownedBy(input.ownerId)} < ${limits.perOwner}`);
+  if (limits.serverInstanceOnce) {
+    conditions.push(serverInstanceFree(input.region, input.dbInstanceIdentifier));
+  }
   try {
     const [inserted] = await db.batch([
-      db.insert(environments).values({ ...input, createdAt: at, updatedAt: at }).returning(),
-      // The new environment's id is known only inside the batch, so the membership selects it.
+      db.insert(environments).select(
+        db.select(insertSelection(environments, { ...input, createdAt: at, updatedAt: at }))
+          .from(sql`(SELECT 1)`).where(and(sql`1`, ...conditions)),
+      ).returning(),
+      // The new environment's id is known only inside the batch, so the membership selects it;
+      // changes() = 1 makes sure the insert above wrote it (a refused one writes nothing).
       db.insert(memberships).select(
         db.select(insertSelection(memberships, {
           envId: environments.id,
           userId: input.ownerId,
           role: "admin",
           createdAt: at,
-        })).from(environments).where(
-          and(eq(environments.ownerId, input.ownerId), eq(environments.name, input.name)),
-        ),
+        })).from(environments).where(and(
+          eq(environments.ownerId, input.ownerId),
+          eq(environments.name, input.name),
+          sql`changes() = 1`,
+          eq(environments.id, sql`last_insert_rowid()`),
+        )),
       ),
     ]);
-    return inserted[0];
+    if (inserted[0]) return inserted[0];
   } catch (error) {
     if (isUniqueViolation(error)) return "name_taken";
     throw error;
   }
+  // Nothing written: one read says which limit held it back.
+  if (limits.perOwner > 0) {
+    const [{ owned }] = await db.select({ owned: ownedBy(input.ownerId) }).from(sql`(SELECT 1)`);
+    if (owned >= limits.perOwner) return "quota";
+  }
+  return "instance_taken";
+}
+
+const ownedBy = (ownerId: string) =>
+  sql<number>`(SELECT count(*) FROM ${environments} WHERE ${environments.ownerId} = ${ownerId})`;
+
+/** Whether changes to an environment must keep its instance bound once for server credentials. */
+export interface ServerBinding {
+  region: string;
+  dbInstanceIdentifier: string;
 }
 
 /**
@@ -160,11 +229,17 @@ export async function updateEnvironmentIfAdmin(
   guard: EnvironmentGuard,
   changes: EnvironmentChanges,
   now: Date,
+  /** Set when the changed environment reads with server credentials: its instance stays unique. */
+  serverBinding?: ServerBinding,
 ): Promise<EnvironmentRow | "name_taken" | undefined> {
   try {
     const [row] = await db.update(environments)
       .set({ ...changes, updatedAt: now.getTime(), version: sql`${environments.version} + 1` })
-      .where(guarded(envId, guard))
+      .where(and(
+        guarded(envId, guard),
+        serverBinding &&
+          serverInstanceFree(serverBinding.region, serverBinding.dbInstanceIdentifier, envId),
+      ))
       .returning();
     return row;
   } catch (error) {
@@ -204,3 +279,14 @@ export async function deleteEnvironmentIfAdmin(
 
 const capturesOf = (envId: number) =>
   new QueryBuilder().select({ id: captures.id }).from(captures).where(eq(captures.envId, envId));
+
+/** Replaces a new environment's placeholder secret with its sealed envelope (if still there). */
+export async function sealEnvironmentSecret(
+  db: Database,
+  envId: number,
+  placeholder: string,
+  envelope: string,
+): Promise<void> {
+  await db.update(environments).set({ secretCiphertext: envelope })
+    .where(and(eq(environments.id, envId), eq(environments.secretCiphertext, placeholder)));
+}

@@ -94,6 +94,15 @@ export const captureSnapshotSeries = sqliteTable("capture_snapshot_series", {
   datapoints: text("datapoints").notNull(),
 }, (t) => [primaryKey({ columns: [t.captureId, t.stat, t.type] })]);
 
+// Fixed-window request counters shared by every instance: one row per user, policy and minute.
+export const rateLimits = sqliteTable("rate_limits", {
+  userId: text("user_id").notNull(),
+  policy: text("policy").notNull(),
+  // Epoch ms at which the window starts.
+  windowStart: integer("window_start").notNull(),
+  count: integer("count").notNull(),
+}, (t) => [primaryKey({ columns: [t.userId, t.policy, t.windowStart] })]);
+
 export type EnvironmentRow = typeof environments.$inferSelect;
 export type MembershipRow = typeof memberships.$inferSelect;
 export type CaptureRow = typeof captures.$inferSelect;

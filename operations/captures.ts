@@ -1,6 +1,7 @@
 import { canManageCapture } from "../auth/access.ts";
 import {
   type CaptureFilter,
+  type CaptureLimits,
   deleteCapture as deleteIfManageable,
   findCaptureForMember,
   insertCapture,
@@ -116,22 +117,45 @@ export async function createCapture(
   userId: string,
   input: CreateCaptureInput,
   now: number,
-): Promise<Outcome<{ capture: CaptureRow }, "not_found" | "conflict" | "invalid">> {
+  limits?: CaptureLimits,
+): Promise<Outcome<{ capture: CaptureRow }, "not_found" | "conflict" | "invalid" | "quota">> {
   const initial = initialFields(input, now);
   if (!initial.ok) {
     // An environment the caller cannot see answers 404 before any rule on the fields.
     const member = await findEnvironmentForMember(db, input.envId, userId);
     return member ? initial : environmentNotFound(input.envId);
   }
-  const row = await insertCapture(db, {
-    envId: input.envId,
-    ownerId: userId,
-    name: input.name,
-    duration: input.duration,
-    reason: null,
-    ...initial.fields,
-  }, now);
+  const row = await insertCapture(
+    db,
+    {
+      envId: input.envId,
+      ownerId: userId,
+      name: input.name,
+      duration: input.duration,
+      reason: null,
+      ...initial.fields,
+    },
+    now,
+    limits,
+  );
   if (row === "name_taken") return nameTaken(input.name, input.envId);
+  if (row === "quota_captures") {
+    return {
+      ok: false,
+      kind: "quota",
+      detail: `Environment ${input.envId} has ${limits!.perEnvironment} captures, the most this ` +
+        "server allows (QUOTA_CAPTURES_PER_ENVIRONMENT); delete ones you no longer need",
+    };
+  }
+  if (row === "quota_running") {
+    return {
+      ok: false,
+      kind: "quota",
+      detail: `Environment ${input.envId} already has ${limits!.runningPerEnvironment} captures ` +
+        "RUNNING, the most this server allows (QUOTA_RUNNING_CAPTURES_PER_ENVIRONMENT); stop one " +
+        "or schedule this one for later",
+    };
+  }
   if (row === "not_member") return environmentNotFound(input.envId);
   return { ok: true, capture: row };
 }

@@ -4,10 +4,12 @@ import {
   deleteEnvironmentIfAdmin,
   type EnvironmentChanges,
   type EnvironmentForMember,
+  type EnvironmentLimits,
   findEnvironmentForMember,
   insertEnvironment,
   listEnvironmentsForMember,
   type NewEnvironment,
+  type ServerBinding,
   updateEnvironmentIfAdmin,
 } from "../db/environments.ts";
 import type { EnvironmentRow } from "../db/schema.ts";
@@ -86,14 +88,39 @@ export async function readEnvironment(
   return found ? { ok: true, ...found } : notFound(id);
 }
 
-/** Registers an environment owned by `input.ownerId`, who becomes its first admin. */
+/** 409 for an instance already read with the server's credentials; never names the other one. */
+function instanceTaken(binding: ServerBinding) {
+  return {
+    ok: false,
+    kind: "conflict",
+    detail: `${binding.dbInstanceIdentifier} in ${binding.region} is already bound to an ` +
+      "environment that reads it with the server's credentials; ask to be made a member of that " +
+      "one, or give this environment its own credentials or a roleArn with an externalId",
+  } as const;
+}
+
+/**
+ * Registers an environment owned by `input.ownerId`, who becomes its first admin; the owner's
+ * environment quota and (when `limits.serverInstanceOnce`) the one-binding-per-instance rule are
+ * checked inside the insert.
+ */
 export async function createEnvironment(
   db: Database,
   input: NewEnvironment,
   now: Date,
-): Promise<Outcome<{ env: EnvironmentRow }, "conflict">> {
-  const row = await insertEnvironment(db, input, now);
+  limits: EnvironmentLimits,
+): Promise<Outcome<{ env: EnvironmentRow }, "conflict" | "quota">> {
+  const row = await insertEnvironment(db, input, now, limits);
   if (row === "name_taken") return nameTaken(input.name, input.ownerId, input.ownerId);
+  if (row === "instance_taken") return instanceTaken(input);
+  if (row === "quota") {
+    return {
+      ok: false,
+      kind: "quota",
+      detail: `You own ${limits.perOwner} environments, the most this server allows ` +
+        "(QUOTA_ENVIRONMENTS_PER_USER); delete one you no longer need",
+    };
+  }
   return { ok: true, env: row };
 }
 
@@ -126,6 +153,8 @@ export async function editEnvironment(
   changes: EnvironmentChanges,
   ifMatch: IfMatch,
   now: Date,
+  /** Set when the changed environment reads with server credentials: its instance stays unique. */
+  serverBinding?: ServerBinding,
 ): Promise<
   Outcome<
     EnvironmentForMember,
@@ -133,11 +162,12 @@ export async function editEnvironment(
   >
 > {
   const guard = { actorId: userId, versions: expectedVersions(id, ifMatch) };
-  const row = await updateEnvironmentIfAdmin(db, id, guard, changes, now);
+  const row = await updateEnvironmentIfAdmin(db, id, guard, changes, now, serverBinding);
   if (row !== undefined && row !== "name_taken") return { ok: true, env: row, role: "admin" };
   const latest = await explain(db, id, userId, ifMatch);
   if (!latest.ok) return latest;
   if (row === "name_taken") return nameTaken(changes.name!, latest.env.ownerId, userId, id);
+  if (serverBinding) return instanceTaken(serverBinding);
   return {
     ok: false,
     kind: "conflict",

@@ -236,7 +236,7 @@ Deno.test("insertEnvironment() over the remote client adds the creator as admin,
   };
   const now = new Date(NOW);
   const env = await insertEnvironment(db.db, input, now);
-  assert.ok(env !== "name_taken");
+  assert.ok(typeof env === "object", String(env));
   assert.equal(env.name, "prod");
   assert.equal(env.createdAt, now.getTime());
   assert.deepEqual(
@@ -265,7 +265,7 @@ Deno.test("persistTransitions() over the remote client starts due captures and e
     accessKeyId: null,
     secretCiphertext: null,
   }, new Date(now - 60 * MINUTE));
-  assert.ok(env !== "name_taken");
+  assert.ok(typeof env === "object", String(env));
   const base = { envId: env.id, ownerId: "owner", reason: null, end: null };
   const due = await insertCapture(db.db, {
     ...base,

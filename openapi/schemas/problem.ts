@@ -47,6 +47,7 @@ export const PROBLEM_TITLES = {
   412: "Precondition failed",
   413: "Request body too large",
   415: "Unsupported media type",
+  429: "Quota exceeded",
   500: "Internal server error",
   502: "Bad answer from CloudWatch",
   503: "Service unavailable",

@@ -39,13 +39,22 @@ export const get: AppRouteHandler<typeof routes.get> = async (c) => {
 export const create: AppRouteHandler<typeof routes.create> = async (c) => {
   const body = c.req.valid("json");
   const now = c.var.deps.clock().getTime();
-  const outcome = await operations.createCapture(c.var.deps.db, c.var.userId, {
-    envId: body.envId,
-    name: body.name,
-    start: parseTime(body.start),
-    scheduledStart: parseTime(body.scheduledStart),
-    duration: body.duration ?? null,
-  }, now);
+  const outcome = await operations.createCapture(
+    c.var.deps.db,
+    c.var.userId,
+    {
+      envId: body.envId,
+      name: body.name,
+      start: parseTime(body.start),
+      scheduledStart: parseTime(body.scheduledStart),
+      duration: body.duration ?? null,
+    },
+    now,
+    {
+      perEnvironment: c.var.deps.config.quotas.capturesPerEnvironment,
+      runningPerEnvironment: c.var.deps.config.quotas.runningCapturesPerEnvironment,
+    },
+  );
   if (!outcome.ok) return refusalProblem(c, outcome);
   c.header("Location", `/api/captures/${outcome.capture.id}`);
   return c.json(presentCapture(outcome.capture, now), 201);

@@ -1,5 +1,12 @@
 import type { Context } from "hono";
-import type { EnvironmentChanges } from "../../db/environments.ts";
+import {
+  borrowsServerIdentity,
+  type CredentialFields,
+  isUnrestricted,
+  serverBindingRefusal,
+  usesServerCredentials,
+} from "../../auth/instance_policy.ts";
+import { type EnvironmentChanges, sealEnvironmentSecret } from "../../db/environments.ts";
 import { ifNoneMatchHits, parseETagCondition } from "../../http/etag.ts";
 import { linkNextPage } from "../../http/link.ts";
 import { problem } from "../../http/problem.ts";
@@ -25,9 +32,13 @@ export const list: AppRouteHandler<typeof routes.list> = async (c) => {
 export const create: AppRouteHandler<typeof routes.create> = async (c) => {
   const { db, config, clock } = c.var.deps;
   const body = c.req.valid("json");
-  const sealed = await sealCredentials(c, body.credentials);
+  // The envelope binds the environment's id, known only once the row exists: the row is written
+  // with a placeholder no key opens, then sealed (a crash between leaves a clear 409, never keys).
+  const sealed = body.credentials && sealingAvailable(c)
+    ? { accessKeyId: body.credentials.accessKeyId, secretCiphertext: SEALING_PLACEHOLDER }
+    : await sealCredentials(c, body.credentials, 0);
   if (sealed instanceof Response) return sealed;
-  const outcome = await operations.createEnvironment(db, {
+  const input = {
     name: body.name,
     region: body.region,
     dbInstanceIdentifier: body.dbInstanceIdentifier,
@@ -35,8 +46,21 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
     ...(sealed ?? { accessKeyId: null, secretCiphertext: null }),
     roleArn: body.roleArn ?? null,
     externalId: body.roleArn ? body.externalId ?? null : null,
-  }, clock());
+  };
+  const refused = bindingRefusal(c, input);
+  if (refused) return refused;
+  const outcome = await operations.createEnvironment(db, input, clock(), {
+    perOwner: config.quotas.environmentsPerUser,
+    serverInstanceOnce: boundOnce(c, input),
+  });
   if (!outcome.ok) return refusalProblem(c, outcome);
+  if (body.credentials) {
+    const envelope = await sealCredentials(c, body.credentials, outcome.env.id) as {
+      secretCiphertext: string;
+    };
+    await sealEnvironmentSecret(db, outcome.env.id, SEALING_PLACEHOLDER, envelope.secretCiphertext);
+    outcome.env.secretCiphertext = envelope.secretCiphertext;
+  }
   const presented = presentEnvironment(outcome.env, "admin", config, serverSource(c));
   c.header("ETag", await environmentETag(outcome.env, presented));
   c.header("Location", `/api/environments/${outcome.env.id}`);
@@ -69,7 +93,7 @@ export const update: AppRouteHandler<typeof routes.update> = async (c) => {
   if (body.credentials === null) {
     Object.assign(changes, { accessKeyId: null, secretCiphertext: null });
   } else if (body.credentials) {
-    const sealed = await sealCredentials(c, body.credentials);
+    const sealed = await sealCredentials(c, body.credentials, id);
     if (sealed instanceof Response) return sealed;
     // Keys replace a role: one environment has one source of credentials.
     Object.assign(changes, sealed, { roleArn: null, externalId: null });
@@ -84,6 +108,13 @@ export const update: AppRouteHandler<typeof routes.update> = async (c) => {
       secretCiphertext: null,
     });
   }
+  // The operator's instance policy is judged on the environment as it would be after the change;
+  // the write itself is still guarded (admin, If-Match, one binding per instance) in one statement.
+  const current = await operations.readEnvironment(db, id, c.var.userId);
+  if (!current.ok) return refusalProblem(c, current);
+  const after = { ...current.env, ...definedOnly(changes) };
+  const refused = bindingRefusal(c, after);
+  if (refused) return refused;
   const outcome = await operations.editEnvironment(
     db,
     id,
@@ -91,6 +122,7 @@ export const update: AppRouteHandler<typeof routes.update> = async (c) => {
     changes,
     parseETagCondition(c.req.header("if-match")),
     clock(),
+    boundOnce(c, after) ? after : undefined,
   );
   if (!outcome.ok) return refusalProblem(c, outcome);
   const presented = presentEnvironment(outcome.env, outcome.role, config, serverSource(c));
@@ -110,7 +142,16 @@ export const remove: AppRouteHandler<typeof routes.remove> = async (c) => {
   return c.body(null, 204);
 };
 
-async function sealCredentials(c: Context<AppEnv>, credentials: CredentialsInput | undefined) {
+/** What a new environment's secret column holds until it is sealed with the new id. */
+const SEALING_PLACEHOLDER = "sealing";
+
+const sealingAvailable = (c: Context<AppEnv>) => c.var.deps.credentialsCipher !== undefined;
+
+async function sealCredentials(
+  c: Context<AppEnv>,
+  credentials: CredentialsInput | undefined,
+  envId: number,
+) {
   if (!credentials) return undefined;
   const cipher = c.var.deps.credentialsCipher;
   if (!cipher) {
@@ -126,8 +167,39 @@ async function sealCredentials(c: Context<AppEnv>, credentials: CredentialsInput
     secretCiphertext: await cipher.encrypt({
       secretAccessKey: credentials.secretAccessKey,
       sessionToken: credentials.sessionToken,
-    }),
+    }, envId),
   };
+}
+
+type Binding = CredentialFields & { region: string; dbInstanceIdentifier: string };
+
+/** 403 when the environment would read an instance the operator did not open to this user. */
+function bindingRefusal(c: Context<AppEnv>, env: Binding) {
+  if (!borrowsServerIdentity(env)) return undefined;
+  const detail = serverBindingRefusal(
+    c.var.deps.config.serverCredentialPolicy,
+    c.var.userId,
+    env.region,
+    env.dbInstanceIdentifier,
+  );
+  return detail === undefined ? undefined : problem(c, 403, detail, {
+    errors: [{ path: "dbInstanceIdentifier", message: "is not open to server-wide credentials" }],
+  });
+}
+
+/**
+ * Whether the instance must be bound to no other server-credential environment: only once the
+ * operator restricts server credentials (open to all, a second binding gains nothing).
+ */
+function boundOnce(c: Context<AppEnv>, env: Binding): boolean {
+  return usesServerCredentials(env) && !isUnrestricted(c.var.deps.config.serverCredentialPolicy);
+}
+
+/** The changes actually given (PATCH leaves absent fields as they are). */
+function definedOnly<T extends object>(changes: T): Partial<T> {
+  return Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)) as Partial<
+    T
+  >;
 }
 
 /** Where server-wide credentials come from, as the process's credential provider sees it. */

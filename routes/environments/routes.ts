@@ -42,7 +42,7 @@ export const create = createRoute({
   operationId: "createEnvironment",
   summary: "Register an environment",
   description:
-    "Registers an RDS MySQL instance. The caller becomes its first admin and its owner; names are unique per owner (409 when the caller already owns one of that name). Credentials are optional; without them the server-wide AWS credentials are used for CloudWatch.",
+    "Registers an RDS MySQL instance. The caller becomes its first admin and its owner; names are unique per owner (409 when the caller already owns one of that name). Credentials are optional; without them the server-wide AWS credentials are used for CloudWatch, for instances the operator allowed (AWS_INSTANCE_ALLOWLIST, else 403), each bound to one such environment (else 409). 429 when the caller owns QUOTA_ENVIRONMENTS_PER_USER environments.",
   request: { body: jsonBody(CreateEnvironment, "The environment to register") },
   responses: {
     201: {
@@ -52,7 +52,7 @@ export const create = createRoute({
         ETag: ETagHeader,
       }),
     },
-    ...problems(400, 401, 409, 413, 415, 503),
+    ...problems(400, 401, 403, 409, 413, 415, 429, 503),
   },
 });
 

@@ -37,7 +37,7 @@ export interface paths {
         put?: never;
         /**
          * Register an environment
-         * @description Registers an RDS MySQL instance. The caller becomes its first admin and its owner; names are unique per owner (409 when the caller already owns one of that name). Credentials are optional; without them the server-wide AWS credentials are used for CloudWatch.
+         * @description Registers an RDS MySQL instance. The caller becomes its first admin and its owner; names are unique per owner (409 when the caller already owns one of that name). Credentials are optional; without them the server-wide AWS credentials are used for CloudWatch, for instances the operator allowed (AWS_INSTANCE_ALLOWLIST, else 403), each bound to one such environment (else 409). 429 when the caller owns QUOTA_ENVIRONMENTS_PER_USER environments.
          */
         post: operations["createEnvironment"];
         delete?: never;
@@ -133,7 +133,7 @@ export interface paths {
         put?: never;
         /**
          * Post a new capture
-         * @description Starts a capture now, schedules one (`scheduledStart` in the future), or backfills a past window (`start` in the past; DONE at once when `start + duration` is past). Names are unique within an environment.
+         * @description Starts a capture now, schedules one (`scheduledStart` in the future), or backfills a past window (`start` in the past; DONE at once when `start + duration` is past). Names are unique within an environment. 429 when the environment has QUOTA_CAPTURES_PER_ENVIRONMENT captures, or (for one that starts now) QUOTA_RUNNING_CAPTURES_PER_ENVIRONMENT running.
          */
         post: operations["createCapture"];
         delete?: never;
@@ -203,7 +203,7 @@ export interface paths {
         };
         /**
          * Get metrics for a capture
-         * @description The CloudWatch data (namespace AWS/RDS) of the capture's window for its environment's DB instance, in one GetMetricData call, or from the snapshot stored after the capture ended. A SCHEDULED capture answers 409, as does an environment without AWS credentials. Upstream trouble: 502 (bad answer), 503 with Retry-After (throttled), 504 (timed out).
+         * @description The CloudWatch data (namespace AWS/RDS) of the capture's window for its environment's DB instance, in one GetMetricData call, or from the snapshot stored after the capture ended. A SCHEDULED capture answers 409, as does an environment without AWS credentials. Upstream trouble: 502 (bad answer), 503 with Retry-After (throttled), 504 (timed out). Each user may make QUOTA_METRICS_REQUESTS_PER_MINUTE of these a minute (all instances together); RateLimit-Policy and RateLimit say where the caller stands, and past the limit 429 with Retry-After.
          */
         get: operations["getCaptureMetrics"];
         put?: never;
@@ -1016,6 +1016,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Conflict */
             409: {
                 headers: {
@@ -1037,6 +1046,21 @@ export interface operations {
             /** @description Unsupported media type */
             415: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Quota exceeded */
+            429: {
+                headers: {
+                    /** @description Seconds until the rate limit's window resets (rate limits only; a count quota such as environments per user frees up when something is deleted) */
+                    "Retry-After"?: string;
+                    /** @description The rate limit that applies (draft-ietf-httpapi-ratelimit-headers), e.g. `"metrics";q=120;w=60`: 120 requests per 60-second window, per user */
+                    "RateLimit-Policy"?: string;
+                    /** @description What is left of it: remaining requests `r` and seconds until the window resets `t` */
+                    RateLimit?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1778,6 +1802,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Quota exceeded */
+            429: {
+                headers: {
+                    /** @description Seconds until the rate limit's window resets (rate limits only; a count quota such as environments per user frees up when something is deleted) */
+                    "Retry-After"?: string;
+                    /** @description The rate limit that applies (draft-ietf-httpapi-ratelimit-headers), e.g. `"metrics";q=120;w=60`: 120 requests per 60-second window, per user */
+                    "RateLimit-Policy"?: string;
+                    /** @description What is left of it: remaining requests `r` and seconds until the window resets `t` */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Service unavailable */
             503: {
                 headers: {
@@ -2247,6 +2286,10 @@ export interface operations {
             /** @description The capture's metrics; `Accept: text/csv` gives CSV */
             200: {
                 headers: {
+                    /** @description The rate limit that applies (draft-ietf-httpapi-ratelimit-headers), e.g. `"metrics";q=120;w=60`: 120 requests per 60-second window, per user */
+                    "RateLimit-Policy"?: string;
+                    /** @description What is left of it: remaining requests `r` and seconds until the window resets `t` */
+                    RateLimit?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2286,6 +2329,21 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Quota exceeded */
+            429: {
+                headers: {
+                    /** @description Seconds until the rate limit's window resets (rate limits only; a count quota such as environments per user frees up when something is deleted) */
+                    "Retry-After"?: string;
+                    /** @description The rate limit that applies (draft-ietf-httpapi-ratelimit-headers), e.g. `"metrics";q=120;w=60`: 120 requests per 60-second window, per user */
+                    "RateLimit-Policy"?: string;
+                    /** @description What is left of it: remaining requests `r` and seconds until the window resets `t` */
+                    RateLimit?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2393,6 +2451,21 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Quota exceeded */
+            429: {
+                headers: {
+                    /** @description Seconds until the rate limit's window resets (rate limits only; a count quota such as environments per user frees up when something is deleted) */
+                    "Retry-After"?: string;
+                    /** @description The rate limit that applies (draft-ietf-httpapi-ratelimit-headers), e.g. `"metrics";q=120;w=60`: 120 requests per 60-second window, per user */
+                    "RateLimit-Policy"?: string;
+                    /** @description What is left of it: remaining requests `r` and seconds until the window resets `t` */
+                    RateLimit?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2509,6 +2582,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Quota exceeded */
+            429: {
+                headers: {
+                    /** @description Seconds until the rate limit's window resets (rate limits only; a count quota such as environments per user frees up when something is deleted) */
+                    "Retry-After"?: string;
+                    /** @description The rate limit that applies (draft-ietf-httpapi-ratelimit-headers), e.g. `"metrics";q=120;w=60`: 120 requests per 60-second window, per user */
+                    "RateLimit-Policy"?: string;
+                    /** @description What is left of it: remaining requests `r` and seconds until the window resets `t` */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Bad answer from CloudWatch */
             502: {
                 headers: {
@@ -2612,6 +2700,21 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Quota exceeded */
+            429: {
+                headers: {
+                    /** @description Seconds until the rate limit's window resets (rate limits only; a count quota such as environments per user frees up when something is deleted) */
+                    "Retry-After"?: string;
+                    /** @description The rate limit that applies (draft-ietf-httpapi-ratelimit-headers), e.g. `"metrics";q=120;w=60`: 120 requests per 60-second window, per user */
+                    "RateLimit-Policy"?: string;
+                    /** @description What is left of it: remaining requests `r` and seconds until the window resets `t` */
+                    RateLimit?: string;
                     [name: string]: unknown;
                 };
                 content: {
