@@ -5,6 +5,8 @@ import type { Database } from "./client.ts";
 import { isUniqueViolation } from "./errors.ts";
 import { preparedPerDatabase } from "./prepared.ts";
 import {
+  captureLoadGroups,
+  captureLoadSnapshots,
   captures,
   captureSnapshots,
   captureSnapshotSeries,
@@ -137,6 +139,10 @@ export async function deleteEnvironment(db: Database, envId: number): Promise<vo
       inArray(captureSnapshotSeries.captureId, capturesOf(envId)),
     ),
     db.delete(captureSnapshots).where(inArray(captureSnapshots.captureId, capturesOf(envId))),
+    db.delete(captureLoadGroups).where(inArray(captureLoadGroups.captureId, capturesOf(envId))),
+    db.delete(captureLoadSnapshots).where(
+      inArray(captureLoadSnapshots.captureId, capturesOf(envId)),
+    ),
     db.delete(captures).where(eq(captures.envId, envId)),
     db.delete(memberships).where(eq(memberships.envId, envId)),
     db.delete(environments).where(eq(environments.id, envId)),
