@@ -57,6 +57,8 @@ const ConfigSchema = z.object({
   AWS_SECRET_ACCESS_KEY: optional(z.string()),
   AWS_SESSION_TOKEN: optional(z.string()),
   CLOUDWATCH_ENDPOINT: optional(httpUrl),
+  PI_ENDPOINT: optional(httpUrl),
+  RDS_ENDPOINT: optional(httpUrl),
   ...AWS_IDENTITY_VARIABLES,
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   DENO_DEPLOYMENT_ID: optional(z.string()),
@@ -119,6 +121,9 @@ export interface Config {
   /** Where server-wide credentials come from besides static keys, and the STS endpoint. */
   aws?: AwsIdentityConfig;
   cloudwatchEndpoint?: string;
+  /** Performance Insights and RDS endpoint templates (`{region}`, `{dnsSuffix}`), for tests. */
+  piEndpoint?: string;
+  rdsEndpoint?: string;
   logLevel: "debug" | "info" | "warn" | "error";
   onDeploy: boolean;
   /** /docs keeps the pasted token in localStorage across tabs and restarts; else the tab only. */
@@ -165,6 +170,8 @@ function toConfig(raw: RawConfig): Config {
       }
       : undefined,
     cloudwatchEndpoint: raw.CLOUDWATCH_ENDPOINT,
+    piEndpoint: raw.PI_ENDPOINT,
+    rdsEndpoint: raw.RDS_ENDPOINT,
     logLevel: raw.LOG_LEVEL,
     onDeploy: Boolean(raw.DENO_DEPLOYMENT_ID),
     docsPersistAuthorization: raw.DOCS_PERSIST_AUTHORIZATION === "true",

@@ -28,8 +28,9 @@ export const STATEMENT_PREVIEW_CHARS = 200;
 /** What load queries need. */
 export interface LoadDeps {
   db: Database;
-  pi: PiClient;
-  rds: RdsClient;
+  /** Absent: this process does not call Performance Insights (load answers 409). */
+  pi?: PiClient;
+  rds?: RdsClient;
   credentials: CredentialProvider;
 }
 
@@ -202,7 +203,7 @@ export async function readCaptureLoad(
   if (!target.ok) return target.refusal;
   const period = loadPeriod(window.start, window.end);
   try {
-    const fetched = await fetchLoad(deps.pi, target.target, target.env, {
+    const fetched = await fetchLoad(deps.pi!, target.target, target.env, {
       ...query,
       window: loadWindow(window.start, window.end, period),
     });
@@ -307,6 +308,16 @@ export async function piTarget(
   | { ok: true; target: PiTarget; env: EnvironmentRow }
   | { ok: false; refusal: LoadOutcome & { ok: false } }
 > {
+  if (!deps.pi || !deps.rds) {
+    return {
+      ok: false,
+      refusal: {
+        ok: false,
+        kind: "not_resolved",
+        message: "This server is not set up to call Performance Insights",
+      },
+    };
+  }
   const credentials = await deps.credentials.resolve(stored);
   if (!credentials.ok) {
     return {
@@ -316,7 +327,7 @@ export async function piTarget(
         : { ok: false, kind: "no_credentials", message: credentials.message },
     };
   }
-  const { env, lookup } = await ensureResolved(deps, stored, now);
+  const { env, lookup } = await ensureResolved({ ...deps, rds: deps.rds }, stored, now);
   if (env.resolutionStatus !== "resolved" || !env.dbiResourceId) {
     if (lookup?.kind === "unknown" && lookup.error) {
       return { ok: false, refusal: { ok: false, kind: "upstream", error: lookup.error } };
@@ -403,7 +414,7 @@ export async function readSqlText(
   if (!target.ok) return target.refusal;
   const period = loadPeriod(window.start, window.end);
   try {
-    const [key] = await deps.pi.describeDimensionKeys(
+    const [key] = await deps.pi!.describeDimensionKeys(
       target.target,
       loadWindow(window.start, window.end, period),
       {
@@ -422,7 +433,7 @@ export async function readSqlText(
           `Performance Insights saw no statement of digest ${digestId} during capture ${capture.id}; take digest ids from GET /api/captures/${capture.id}/load?groupBy=sql`,
       };
     }
-    const details = await deps.pi.getDimensionKeyDetails(target.target, {
+    const details = await deps.pi!.getDimensionKeyDetails(target.target, {
       group: "db.sql",
       groupIdentifier: sqlId,
       requestedDimensions: ["statement"],

@@ -5,9 +5,14 @@
  * leaves the environment `pending` with the reason and is asked again lazily.
  */
 import type { Database } from "../db/client.ts";
-import { failCapture, markInstanceChecked } from "../db/captures.ts";
+import { capturesAwaitingInstanceCheck, failCapture, markInstanceChecked } from "../db/captures.ts";
+import type { InstanceChecker } from "../lifecycle/sweeper.ts";
 import { findEnvironment } from "../db/environments.ts";
-import { type InstanceResolution, saveInstanceResolution } from "../db/instance_resolution.ts";
+import {
+  clearInstanceResolution,
+  type InstanceResolution,
+  saveInstanceResolution,
+} from "../db/instance_resolution.ts";
 import type { CaptureRow, EnvironmentRow } from "../db/schema.ts";
 import { AwsError } from "./_cloudwatch_error.ts";
 import type { CredentialProvider } from "./credentials.ts";
@@ -16,7 +21,8 @@ import type { RdsClient } from "./rds.ts";
 /** What a lookup needs: the database, the RDS client and the process's credential provider. */
 export interface InstanceDeps {
   db: Database;
-  rds: RdsClient;
+  /** Absent: nothing is looked up (the environment stays as it is). */
+  rds?: RdsClient;
   credentials: CredentialProvider;
 }
 
@@ -34,7 +40,7 @@ export type Lookup =
 
 /** Asks RDS about the environment's instance; never throws for an AWS or credential failure. */
 export async function lookUpInstance(
-  deps: InstanceDeps,
+  deps: InstanceDeps & { rds: RdsClient },
   env: EnvironmentRow,
   now: number,
 ): Promise<Lookup> {
@@ -91,7 +97,16 @@ export async function resolveInstance(
   env: EnvironmentRow,
   now: number,
 ): Promise<{ env: EnvironmentRow; lookup: Lookup }> {
-  const lookup = await lookUpInstance(deps, env, now);
+  if (!deps.rds) {
+    return {
+      env,
+      lookup: {
+        kind: "unknown",
+        resolution: { ...empty(now), status: "pending", reason: "not looked up" },
+      },
+    };
+  }
+  const lookup = await lookUpInstance({ ...deps, rds: deps.rds }, env, now);
   // A transient failure does not overwrite what RDS already said of the same instance.
   if (lookup.kind === "unknown" && env.resolutionStatus === "resolved") return { env, lookup };
   const saved = await saveInstanceResolution(deps.db, env, lookup.resolution);
@@ -122,7 +137,7 @@ export async function checkCaptureInstance(
   capture: Pick<CaptureRow, "id" | "envId">,
   now: number,
 ): Promise<CaptureRow | undefined> {
-  const env = await findEnvironment(deps.db, capture.envId);
+  const env = deps.rds && await findEnvironment(deps.db, capture.envId);
   if (!env) return undefined;
   const { lookup } = await resolveInstance(deps, env, now);
   if (lookup.kind === "not_found") {
@@ -149,4 +164,46 @@ function empty(now: number): Omit<InstanceResolution, "status" | "reason"> {
 
 function describe(error: AwsError): string {
   return `${error.service}${error.code ? ` ${error.code}` : ""}: ${error.message}`;
+}
+
+/** After the instance, region or credentials changed: forgets the old lookup, then asks again. */
+export async function reresolveInstance(
+  deps: InstanceDeps,
+  env: EnvironmentRow,
+  now: number,
+): Promise<EnvironmentRow> {
+  await clearInstanceResolution(deps.db, env.id);
+  const cleared: EnvironmentRow = {
+    ...env,
+    resolutionStatus: null,
+    resolutionReason: null,
+    dbiResourceId: null,
+    engine: null,
+    piEnabled: null,
+    piRetentionDays: null,
+    resolvedAt: null,
+  };
+  return (await resolveInstance(deps, cleared, now)).env;
+}
+
+/** Captures checked per sweep. */
+const CHECKS_PER_SWEEP = 10;
+
+/**
+ * The sweeper's producer of FAILED: started captures whose instance RDS has not confirmed are
+ * checked (checkCaptureInstance); transient failures leave them for the next sweep.
+ */
+export function createInstanceChecker(deps: InstanceDeps): InstanceChecker {
+  return {
+    async run(now) {
+      const failed: number[] = [];
+      if (!deps.rds) return { failed };
+      const at = now.getTime();
+      for (const capture of await capturesAwaitingInstanceCheck(deps.db, at, CHECKS_PER_SWEEP)) {
+        const row = await checkCaptureInstance(deps, capture, at);
+        if (row) failed.push(row.id);
+      }
+      return { failed };
+    },
+  };
 }

@@ -1,5 +1,6 @@
 import { createRouter } from "../../http/router.ts";
 import * as handlers from "./handlers.ts";
+import { load, sqlText } from "./load_handler.ts";
 import { metrics } from "./metrics_handler.ts";
 import * as routes from "./routes.ts";
 
@@ -13,4 +14,6 @@ export const capturesRouter = () =>
     .openapi(routes.patch, handlers.patch)
     .openapi(routes.stop, handlers.stop)
     .openapi(routes.remove, handlers.remove)
-    .openapi(routes.metrics, metrics);
+    .openapi(routes.metrics, metrics)
+    .openapi(routes.load, load)
+    .openapi(routes.sqlText, sqlText);

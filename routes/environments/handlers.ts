@@ -10,6 +10,8 @@ import {
 } from "../../db/environments.ts";
 import { problem } from "../../http/problem.ts";
 import type { AppEnv, AppRouteHandler } from "../../http/router.ts";
+import { reresolveInstance, resolveInstance } from "../../metrics/resolve_instance.ts";
+import { loadDeps } from "../aws_deps.ts";
 import { presentEnvironment } from "./_present.ts";
 import type * as routes from "./routes.ts";
 
@@ -41,8 +43,10 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
   if (row === "name_taken") {
     return problem(c, 409, `An environment named "${body.name}" already exists; pick another name`);
   }
+  // After the write: a failed lookup leaves the environment pending and never fails the create.
+  const resolved = (await resolveInstance(loadDeps(c.var.deps), row, clock().getTime())).env;
   c.header("Location", `/api/environments/${row.id}`);
-  return c.json(presentEnvironment(row, "admin", config, serverSource(c)), 201);
+  return c.json(presentEnvironment(resolved, "admin", config, serverSource(c)), 201);
 };
 
 export const get: AppRouteHandler<typeof routes.get> = async (c) => {
@@ -89,7 +93,12 @@ export const update: AppRouteHandler<typeof routes.update> = async (c) => {
     return problem(c, 409, `An environment named "${body.name}" already exists; pick another name`);
   }
   if (!row) return notFound(c, id);
-  return c.json(presentEnvironment(row, found.role, config, serverSource(c)), 200);
+  const instanceChanged = ["region", "dbInstanceIdentifier", "credentials", "roleArn"]
+    .some((field) => (body as Record<string, unknown>)[field] !== undefined);
+  const shown = instanceChanged
+    ? await reresolveInstance(loadDeps(c.var.deps), row, clock().getTime())
+    : row;
+  return c.json(presentEnvironment(shown, found.role, config, serverSource(c)), 200);
 };
 
 export const remove: AppRouteHandler<typeof routes.remove> = async (c) => {
