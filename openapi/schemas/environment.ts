@@ -97,7 +97,10 @@ export const Environment = z.object({
       description: "Days Performance Insights keeps data (7 is the free tier)",
       example: 7,
     }),
-  }).nullable().openapi({ description: "Null until the instance is resolved" }),
+  }).nullable().openapi({
+    description: "Null until the instance is resolved",
+    example: { enabled: true, retentionDays: 7 },
+  }),
   resolution: z.object({
     status: z.enum(RESOLUTION_STATUSES).openapi({
       description:

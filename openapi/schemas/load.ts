@@ -30,7 +30,7 @@ export const SqlTextParams = z.object({
   }).openapi({
     param: { name: "digestId", in: "path" },
     description: "A `key` of GET /api/captures/{id}/load?groupBy=sql (db.sql_tokenized.id)",
-    example: "AKIAIOSFODNN7EXAMPLE1234567890ABCDEF12345",
+    example: "DIGEST0AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
   }),
 });
 
@@ -82,12 +82,35 @@ export const CaptureLoad = z.object({
     datapoints: z.array(LoadPoint),
   }),
   groups: z.array(LoadGroup).openapi({ description: "Top groups by load, largest first" }),
-}).openapi("CaptureLoad");
+}).openapi("CaptureLoad", {
+  example: {
+    captureId: 42,
+    start: "2026-01-15T10:00:00.000Z",
+    end: "2026-01-15T10:30:00.000Z",
+    period: 60,
+    groupBy: "sql",
+    source: "performance-insights",
+    complete: true,
+    total: { load: 6, datapoints: [{ timestamp: "2026-01-15T10:00:00.000Z", value: 6 }] },
+    groups: [{
+      key: "DIGEST0AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+      label: "SELECT * FROM orders WHERE customer_id = ?",
+      load: 3,
+      share: 0.5,
+      datapoints: [{ timestamp: "2026-01-15T10:00:00.000Z", value: 3 }],
+      stats: { callsPerSecond: 120, latencyMsPerCall: 4.5, rowsPerCall: 250 },
+      statement: "SELECT * FROM orders WHERE customer_id = ?",
+    }],
+  },
+});
 
 export const SqlText = z.object({
   captureId: z.number().int().openapi({ example: 42 }),
-  digestId: z.string(),
-  sqlId: z.string().openapi({ description: "db.sql.id of one statement of the digest" }),
+  digestId: z.string().openapi({ example: "DIGEST0AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" }),
+  sqlId: z.string().openapi({
+    description: "db.sql.id of one statement of the digest",
+    example: "sql-DIGEST0AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+  }),
   statement: z.string().openapi({ example: "SELECT * FROM orders WHERE id = 42" }),
   status: z.string().openapi({
     description:

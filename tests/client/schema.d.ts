@@ -298,7 +298,13 @@ export interface components {
              * @example db-ABCDEFGHIJKLMNOPQRSTU1VW2X
              */
             dbiResourceId: string | null;
-            /** @description Null until the instance is resolved */
+            /**
+             * @description Null until the instance is resolved
+             * @example {
+             *       "enabled": true,
+             *       "retentionDays": 7
+             *     }
+             */
             performanceInsights: {
                 enabled: boolean;
                 /**
@@ -712,6 +718,46 @@ export interface components {
             /** @example 12.5 */
             value: number;
         };
+        /**
+         * @example {
+         *       "captureId": 42,
+         *       "start": "2026-01-15T10:00:00.000Z",
+         *       "end": "2026-01-15T10:30:00.000Z",
+         *       "period": 60,
+         *       "groupBy": "sql",
+         *       "source": "performance-insights",
+         *       "complete": true,
+         *       "total": {
+         *         "load": 6,
+         *         "datapoints": [
+         *           {
+         *             "timestamp": "2026-01-15T10:00:00.000Z",
+         *             "value": 6
+         *           }
+         *         ]
+         *       },
+         *       "groups": [
+         *         {
+         *           "key": "DIGEST0AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+         *           "label": "SELECT * FROM orders WHERE customer_id = ?",
+         *           "load": 3,
+         *           "share": 0.5,
+         *           "datapoints": [
+         *             {
+         *               "timestamp": "2026-01-15T10:00:00.000Z",
+         *               "value": 3
+         *             }
+         *           ],
+         *           "stats": {
+         *             "callsPerSecond": 120,
+         *             "latencyMsPerCall": 4.5,
+         *             "rowsPerCall": 250
+         *           },
+         *           "statement": "SELECT * FROM orders WHERE customer_id = ?"
+         *         }
+         *       ]
+         *     }
+         */
         CaptureLoad: {
             /** @example 42 */
             captureId: number;
@@ -789,8 +835,12 @@ export interface components {
         SqlText: {
             /** @example 42 */
             captureId: number;
+            /** @example DIGEST0AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA */
             digestId: string;
-            /** @description db.sql.id of one statement of the digest */
+            /**
+             * @description db.sql.id of one statement of the digest
+             * @example sql-DIGEST0AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA
+             */
             sqlId: string;
             /** @example SELECT * FROM orders WHERE id = 42 */
             statement: string;
