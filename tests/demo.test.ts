@@ -105,8 +105,8 @@ Deno.test("deno task demo seeds captures and answers its printed curl lines, twi
       const docs = await fetch(started.docs);
       assert.equal(docs.status, 200, `run ${run}: ${started.docs}`);
       await docs.body?.cancel();
-      assert.equal(started.curls.length, 3);
-      const [list, metrics, stop] = started.curls;
+      assert.equal(started.curls.length, 4);
+      const [list, metrics, load, stop] = started.curls;
 
       const captures = await runPrinted(list, curl) as Array<{ name: string; status: string }>;
       assert.deepEqual(
@@ -126,6 +126,14 @@ Deno.test("deno task demo seeds captures and answers its printed curl lines, twi
       for (const s of series.series) {
         assert.ok(s.datapoints.length >= 59, `${s.type}: a full hour of 1-minute points`);
       }
+
+      const byDigest = await runPrinted(load, curl) as {
+        source: string;
+        groups: Array<{ statement: string; share: number }>;
+      };
+      assert.equal(byDigest.source, "performance-insights");
+      assert.equal(byDigest.groups.length, 3, "three SQL statements");
+      assert.ok(byDigest.groups.every((g) => g.statement.length > 0 && g.share > 0));
 
       const stopped = await runPrinted(stop, curl) as { name: string; status: string };
       assert.equal(stopped.name, "peak-hour");
