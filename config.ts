@@ -63,6 +63,7 @@ const ConfigSchema = z.object({
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   DENO_DEPLOYMENT_ID: optional(z.string()),
   DOCS_PERSIST_AUTHORIZATION: z.enum(["true", "false"]).default("false"),
+  REUSE_PORT: z.enum(["true", "false"]).default("false"),
 }).superRefine((env, ctx) => {
   awsIdentityIssues(env, ctx);
   // Dev mode signs its own tokens and prints one to the log: fine on a laptop, never on a network.
@@ -128,6 +129,8 @@ export interface Config {
   onDeploy: boolean;
   /** /docs keeps the pasted token in localStorage across tabs and restarts; else the tab only. */
   docsPersistAuthorization?: boolean;
+  /** Listen with SO_REUSEPORT (Linux), so several processes share one port; the kernel spreads connections. */
+  reusePort?: boolean;
 }
 
 /** Thrown for a bad environment; its message is the one line main.ts prints before exiting. */
@@ -175,6 +178,7 @@ function toConfig(raw: RawConfig): Config {
     logLevel: raw.LOG_LEVEL,
     onDeploy: Boolean(raw.DENO_DEPLOYMENT_ID),
     docsPersistAuthorization: raw.DOCS_PERSIST_AUTHORIZATION === "true",
+    reusePort: raw.REUSE_PORT === "true",
   };
 }
 

@@ -18,14 +18,44 @@ const plain = (_key: string, value: unknown) =>
     ? value.toString()
     : value;
 
-/** A logger writing one JSON line per event at or above `level`. */
+/**
+ * A line writer for stdout that batches: lines wait in memory until the current turn of the
+ * event loop ends (a zero timer), then go out in one write, so a busy server does one write per
+ * batch of requests rather than a blocking write per request. `urgent` lines (warnings, errors)
+ * flush everything at once, in order; so does the process's exit.
+ */
+export function batchedStdout(): (line: string, urgent?: boolean) => void {
+  const encoder = new TextEncoder();
+  let pending: string[] = [];
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const flush = () => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+    if (pending.length === 0) return;
+    let bytes = encoder.encode(pending.join("\n") + "\n");
+    pending = [];
+    while (bytes.length > 0) bytes = bytes.subarray(Deno.stdout.writeSync(bytes));
+  };
+  globalThis.addEventListener("unload", flush);
+  return (line, urgent = false) => {
+    pending.push(line);
+    if (urgent) flush();
+    // Unref'd: a pending log line must not keep an otherwise finished process alive.
+    else if (timer === undefined) Deno.unrefTimer(timer = setTimeout(flush, 0));
+  };
+}
+
+/** A logger writing one JSON line per event at or above `level` (stdout, batched, by default). */
 export function createLogger(
   level: LogLevel = "info",
-  write: (line: string) => void = (line) => console.log(line),
+  write: (line: string, urgent?: boolean) => void = batchedStdout(),
 ): Logger {
   const emit = (at: LogLevel) => (msg: string, fields: Record<string, unknown> = {}) => {
     if (order[at] < order[level]) return;
-    write(JSON.stringify({ time: new Date().toISOString(), level: at, msg, ...fields }, plain));
+    write(
+      JSON.stringify({ time: new Date().toISOString(), level: at, msg, ...fields }, plain),
+      order[at] >= order.warn,
+    );
   };
   return { debug: emit("debug"), info: emit("info"), warn: emit("warn"), error: emit("error") };
 }

@@ -100,6 +100,7 @@ async function main(cron: SweepCron) {
       {
         hostname: config.host,
         port: config.port,
+        reusePort: config.reusePort,
         onListen: ({ hostname, port }) => {
           logger.info("listening", { url: `http://${hostname}:${port}`, devMode });
           if (devMode) announceDevMode(config, `http://${hostname}:${port}`);

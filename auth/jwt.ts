@@ -70,6 +70,19 @@ const ASYMMETRIC_ALGORITHMS = [
 ];
 const CLOCK_TOLERANCE_SECONDS = 60;
 
+/** How long a verified HS256 token is remembered before it is verified again, in ms. */
+export const TOKEN_CACHE_TTL_MS = 2 * 60_000;
+/** How many verified tokens are remembered at most; past it the oldest is forgotten. */
+export const TOKEN_CACHE_MAX = 10_000;
+
+/** A token that verified: who it names, its time claims (s since 1970) and when it is forgotten. */
+interface VerifiedToken {
+  userId: string;
+  exp: number;
+  nbf: number | undefined;
+  forgetAt: number;
+}
+
 /** Builds the verifier for the configured HS256 secret and/or remote JWKS. */
 export function createTokenVerifier(
   jwt: Config["jwt"],
@@ -88,7 +101,20 @@ export function createTokenVerifier(
   const jwks = options.jwks ?? (jwt.jwksUrl ? createRemoteJWKSet(new URL(jwt.jwksUrl)) : undefined);
   if (!secret && !jwks) throw new Error("A token verifier needs JWT_SECRET or JWKS_URL");
 
+  // Verified HS256 tokens by their whole text: a hit skips the HMAC (an off-thread WebCrypto call
+  // and a hop back, which left the event loop idle under load) but not the time checks, which run
+  // on every hit exactly as jose runs them. Failures are never remembered. Only HS256: its secret
+  // is fixed for the process, while a JWKS key may be withdrawn at any time.
+  const verified = new Map<string, VerifiedToken>();
+
   return async (token) => {
+    const at = options.clock?.() ?? new Date();
+    const hit = verified.get(token);
+    if (hit) {
+      if (stillValid(hit, at)) return { userId: hit.userId };
+      // Verified again in full below, so the refusal is the one an unseen token would get.
+      verified.delete(token);
+    }
     const alg = algorithmOf(token);
     const common = {
       issuer: jwt.issuer,
@@ -135,8 +161,26 @@ export function createTokenVerifier(
     if (userIdProblem(payload.sub) !== undefined) {
       throw new InvalidTokenError("badSub");
     }
+    if (alg === "HS256") {
+      if (verified.size >= TOKEN_CACHE_MAX) verified.delete(verified.keys().next().value!);
+      verified.set(token, {
+        userId: payload.sub,
+        exp: payload.exp!,
+        nbf: payload.nbf,
+        forgetAt: at.getTime() + TOKEN_CACHE_TTL_MS,
+      });
+    }
     return { userId: payload.sub };
   };
+}
+
+/** jose's own exp and nbf checks (same tolerance, same rounding) at `at`, and the entry's age. */
+function stillValid(entry: VerifiedToken, at: Date): boolean {
+  const ms = at.getTime();
+  if (ms >= entry.forgetAt) return false;
+  const now = Math.floor(ms / 1000);
+  if (entry.nbf !== undefined && entry.nbf > now + CLOCK_TOLERANCE_SECONDS) return false;
+  return entry.exp > now - CLOCK_TOLERANCE_SECONDS;
 }
 
 function isKeySetOutage(error: unknown): boolean {

@@ -1,36 +1,165 @@
-// deno task bench:load: capwatch over real HTTP under wrk, next to a bare Deno.serve answering
-// the same bytes as the list page in the same run, so the ratio shows what capwatch costs per
-// request apart from the machine and the HTTP stack.
-import { createLogger } from "../logger.ts";
-import { testContext } from "../tests/helpers/context.ts";
+// deno task bench:load: capwatch processes (as `deno task start` runs them) under wrk, in rounds
+// alternating with a bare `Deno.serve(() => new Response("ok"))` process on the same core, so
+// the ratio shows what capwatch costs per request apart from the machine and the HTTP stack.
+// With taskset and two CPUs the servers run on CPU 0 and wrk on CPU 1. Only ratios carry over
+// between machines and runs. Settings: BENCH_ROUNDS (3), BENCH_SECONDS (5), BENCH_CONNECTIONS (50).
+import { mintToken } from "../auth/mint.ts";
+import { taskArgs } from "../tests/helpers/process.ts";
+import { BENCH_USER, seededDatabase } from "./seed.ts";
 
-const SEED = 500;
-const WRK = ["-t2", "-c32", "-d5s", "--timeout", "2s", "--latency"];
-const WARMUP = ["-t2", "-c32", "-d1s", "--timeout", "2s"];
+const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? 3);
+const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 5);
+const CONNECTIONS = Number(Deno.env.get("BENCH_CONNECTIONS") ?? 50);
+const SMALL = 1_000;
+const LARGE = 1_000_000;
+const SECRET = "bench-secret-that-is-at-least-32-bytes-long";
+const ROOT = new URL("../", import.meta.url).pathname;
+const decoder = new TextDecoder();
 
-/** Runs wrk with `args`, killed if it outlives its duration by far; answers its stdout. */
-async function wrk(args: string[]): Promise<string> {
-  const out = await new Deno.Command("wrk", {
-    args,
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(20_000),
-  }).output();
-  const text = new TextDecoder().decode(out.stdout);
-  if (!out.success) {
-    throw new Error(`wrk failed (${out.code}): ${new TextDecoder().decode(out.stderr)}${text}`);
-  }
-  return text;
-}
+// ---------------------------------------------------------------------------------------------
+// Tools
 
-async function wrkInstalled(): Promise<boolean> {
+async function installed(command: string): Promise<boolean> {
   try {
-    await new Deno.Command("wrk", { args: ["--version"], stdout: "null", stderr: "null" }).output();
+    await new Deno.Command(command, { args: ["--version"], stdout: "null", stderr: "null" })
+      .output();
     return true;
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return false;
     throw error;
   }
+}
+
+if (!await installed("wrk")) {
+  console.error(
+    "bench:load: wrk is not installed, and it is the only load generator here fast enough to " +
+      "tell capwatch from a bare server. Install it (Debian/Ubuntu: sudo apt-get install -y wrk) " +
+      "and run deno task bench:load again.",
+  );
+  Deno.exit(1);
+}
+const cpus = navigator.hardwareConcurrency;
+const pinned = cpus >= 2 && await installed("taskset");
+const SERVER_CPU = pinned ? ["taskset", "-c", "0"] : [];
+const WRK_CPU = pinned ? ["taskset", "-c", "1"] : [];
+
+/** A free TCP port on 127.0.0.1 (closed again, so a server can take it). */
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+interface Server {
+  pid: number;
+  url: string;
+  /** The process's resident memory now and at its peak, in MB (Linux /proc). */
+  rss(): Promise<{ now: number; peak: number }>;
+  stop(): Promise<void>;
+}
+
+/** Spawns `command` (under `cpu`) and waits until `ready` answers 200 at its URL. */
+async function spawnServer(
+  command: string[],
+  env: Record<string, string>,
+  port: number,
+  ready: { path: string; headers?: Record<string, string> },
+): Promise<Server & { startupMs: number }> {
+  const started = performance.now();
+  const [program, ...args] = command;
+  const child = new Deno.Command(program, {
+    args,
+    cwd: ROOT,
+    env: { NO_COLOR: "1", ...env },
+    stdin: "null",
+    // The request log goes where a production log would, minus the terminal's cost.
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  const url = `http://127.0.0.1:${port}`;
+  let exited = false;
+  child.status.then(() => (exited = true));
+  for (;;) {
+    if (exited) throw new Error(`${command.join(" ")} exited early:\n${await stderr}`);
+    try {
+      const res = await fetch(url + ready.path, { headers: ready.headers });
+      await res.body?.cancel();
+      if (res.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (performance.now() - started > 30_000) {
+      child.kill("SIGKILL");
+      throw new Error(`${command.join(" ")} did not answer 200 within 30 s:\n${await stderr}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  const startupMs = performance.now() - started;
+  return {
+    pid: child.pid,
+    url,
+    startupMs,
+    async rss() {
+      // Deno allows reading another process's /proc entry only with --allow-all; cat may.
+      const out = await new Deno.Command("cat", { args: [`/proc/${child.pid}/status`] }).output();
+      const status = decoder.decode(out.stdout);
+      const kb = (field: string) => Number(status.match(new RegExp(`${field}:\\s+(\\d+)`))?.[1]);
+      return { now: kb("VmRSS") / 1024, peak: kb("VmHWM") / 1024 };
+    },
+    async stop() {
+      if (!exited) child.kill("SIGKILL");
+      await child.status;
+      await stderr;
+    },
+  };
+}
+
+const denoRun = (args: string[]) => [...SERVER_CPU, Deno.execPath(), ...args];
+const capwatchArgs = await taskArgs("start");
+
+/** A capwatch process as `deno task start` runs it, on `databasePath`. */
+function startCapwatch(
+  databasePath: string,
+  port: number,
+  options: { pin?: boolean; reusePort?: boolean; ready: string },
+) {
+  const command = options.pin === false
+    ? [Deno.execPath(), ...capwatchArgs]
+    : denoRun(capwatchArgs);
+  return spawnServer(
+    command,
+    {
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      DATABASE_URL: `file:${databasePath}`,
+      JWT_SECRET: SECRET,
+      LOG_LEVEL: "info",
+      ...(options.reusePort ? { REUSE_PORT: "true" } : {}),
+    },
+    port,
+    { path: options.ready, headers: { Authorization: authorization } },
+  );
+}
+
+function startBare(port: number, options: { pin?: boolean; reusePort?: boolean } = {}) {
+  const script = ["run", "--allow-net=127.0.0.1", "bench/bare_server.ts", String(port)];
+  if (options.reusePort) script.push("reuse");
+  const command = options.pin === false ? [Deno.execPath(), ...script] : denoRun(script);
+  return spawnServer(command, {}, port, { path: "/" });
+}
+
+// ---------------------------------------------------------------------------------------------
+// wrk
+
+interface Result {
+  rps: number;
+  p50: number;
+  p99: number;
+  mean: number;
+  requests: number;
+  bad: number;
 }
 
 /** wrk prints latencies as 812.00us, 1.23ms or 1.05s; answers milliseconds. */
@@ -39,14 +168,6 @@ function ms(value: string): number {
   if (!m) throw new Error(`cannot read the wrk latency "${value}"`);
   const scale: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000 };
   return Number(m[1]) * scale[m[2]];
-}
-
-interface Result {
-  rps: number;
-  p50: number;
-  p99: number;
-  requests: number;
-  bad: number;
 }
 
 function parse(output: string): Result {
@@ -62,101 +183,289 @@ function parse(output: string): Result {
     rps: Number(find(/Requests\/sec:\s+([\d.]+)/)),
     p50: ms(find(/^\s+50%\s+(\S+)/m)),
     p99: ms(find(/^\s+99%\s+(\S+)/m)),
+    mean: ms(find(/^\s+Latency\s+(\S+)/m)),
     requests: Number(find(/(\d+) requests in/)),
     bad: Number(output.match(/Non-2xx or 3xx responses: (\d+)/)?.[1] ?? 0) +
       (errors ? errors.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0),
   };
 }
 
-if (!await wrkInstalled()) {
-  console.error(
-    "bench:load needs wrk, the only load generator here fast enough to tell capwatch from a " +
-      "bare server. Install it (Debian/Ubuntu): sudo apt-get install -y wrk",
-  );
-  Deno.exit(1);
+interface Load {
+  url: string;
+  /** Makes a Lua script for wrk (POST bodies) for each wrk run, else plain GETs. */
+  script?: () => string;
+  connections?: number;
+  seconds?: number;
+  pin?: boolean;
 }
 
-// The real app on a temp database, logging as in production (one JSON line per request) but
-// into a sink, so the terminal is not the bottleneck.
-await using t = await testContext({
-  now: "2026-01-01T00:00:00Z",
-  deps: { logger: createLogger("info", () => {}) },
-});
-const env = await t.createEnvironment("owner");
-for (let i = 0; i < SEED; i++) {
-  const res = await t.as("owner").post("/api/captures", {
-    name: `capture-${i}`,
-    envId: env.id,
-    start: "2025-12-31T00:00:00Z",
-    duration: 3600,
+async function wrk(load: Load): Promise<Result> {
+  const connections = load.connections ?? CONNECTIONS;
+  const threads = load.pin === false ? 2 : 1;
+  const base = [
+    ...(load.pin === false ? [] : WRK_CPU),
+    "wrk",
+    `-t${Math.min(threads, connections)}`,
+    `-c${connections}`,
+    "--timeout",
+    "2s",
+    "--latency",
+    "-H",
+    `Authorization: ${authorization}`,
+  ];
+  const scriptPath = load.script ? await Deno.makeTempFile({ suffix: ".lua" }) : undefined;
+  const run = async (seconds: number) => {
+    const script: string[] = [];
+    if (load.script && scriptPath) {
+      await Deno.writeTextFile(scriptPath, load.script());
+      script.push("-s", scriptPath);
+    }
+    const [program, ...args] = [...base, ...script, `-d${seconds}s`, load.url];
+    const out = await new Deno.Command(program, {
+      args,
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout((seconds + 20) * 1000),
+    }).output();
+    const text = decoder.decode(out.stdout);
+    if (!out.success) {
+      throw new Error(`wrk failed (${out.code}): ${decoder.decode(out.stderr)}${text}`);
+    }
+    return parse(text);
+  };
+  try {
+    await run(1); // warm-up: JIT, connections, caches
+    return await run(load.seconds ?? SECONDS);
+  } finally {
+    if (scriptPath) await Deno.remove(scriptPath);
+  }
+}
+
+/** A wrk script POSTing captures with names unique across rounds and runs. */
+function postScript(envId: number): string {
+  const nonce = crypto.randomUUID().slice(0, 8);
+  return `
+local n = 0
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+request = function()
+  n = n + 1
+  return wrk.format(nil, nil, nil,
+    '{"name":"load-${nonce}-' .. n .. '","envId":${envId},"duration":3600}')
+end
+`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tables
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+function printTable(rows: string[][]) {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+  for (const [i, row] of rows.entries()) {
+    console.log(
+      "  " + row.map((cell, j) => (j === 0 ? cell.padEnd(widths[j]) : cell.padStart(widths[j])))
+        .join("  "),
+    );
+    if (i === 0) console.log("  " + widths.map((w) => "-".repeat(w)).join("  "));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The run
+
+const authorization = `Bearer ${await mintToken(SECRET, {
+  sub: BENCH_USER,
+  ttlSeconds: 6 * 3600,
+})}`;
+const small = await seededDatabase(SMALL);
+const large = await seededDatabase(LARGE);
+const cleanup: (() => Promise<void>)[] = [];
+for (const db of [small, large]) {
+  cleanup.push(async () => {
+    for (const suffix of ["", "-wal", "-shm"]) await Deno.remove(db.path + suffix).catch(() => {});
   });
-  if (res.status !== 201) throw new Error(`seed failed: ${res.status} ${await res.text()}`);
 }
-const authorization = `Bearer ${await t.token("owner", 24 * 3600)}`;
-const pageRes = await t.app.request("/api/captures?limit=50", {
-  headers: { Authorization: authorization },
-});
-const page = await pageRes.text();
-const ids = (JSON.parse(page) as { id: number }[]).map((c) => c.id);
-const oneId = ids[Math.floor(ids.length / 2)];
-
-const quiet = { hostname: "127.0.0.1", port: 0, onListen: () => {} };
-const bare = Deno.serve(
-  quiet,
-  () => new Response(page, { headers: { "Content-Type": "application/json" } }),
-);
-const api = Deno.serve(quiet, t.app.fetch);
-const urlOf = (s: Deno.HttpServer<Deno.NetAddr>) => `http://127.0.0.1:${s.addr.port}`;
-
-const targets = [
-  { name: "bare Deno.serve (list page bytes)", url: `${urlOf(bare)}/` },
-  { name: "GET /health", url: `${urlOf(api)}/health` },
-  { name: "GET /api/captures?limit=50", url: `${urlOf(api)}/api/captures?limit=50` },
-  { name: `GET /api/captures/{id}`, url: `${urlOf(api)}/api/captures/${oneId}` },
-];
 
 console.log(
-  `capwatch load: wrk ${WRK.join(" ")}, ${SEED} captures in one environment, ` +
-    `${navigator.hardwareConcurrency} cores, Deno ${Deno.version.deno}`,
+  `capwatch bench:load: ${cpus} CPUs, ` +
+    (pinned ? "servers on CPU 0, wrk on CPU 1" : "unpinned (no taskset or one CPU)") +
+    `, ${ROUNDS} rounds of ${SECONDS} s at ${CONNECTIONS} connections, Deno ${Deno.version.deno}`,
 );
-const rows: { name: string; result: Result }[] = [];
+
+let failed = false;
+const ratios: Record<string, number> = {};
+let peakRss = 0;
 try {
-  for (const target of targets) {
-    // The same header everywhere, so every target parses the same request bytes.
-    const header = ["-H", `Authorization: ${authorization}`];
-    await wrk([...WARMUP, ...header, target.url]);
-    const result = parse(await wrk([...WRK, ...header, target.url]));
-    rows.push({ name: target.name, result });
-    console.log(`  ${target.name}: ${Math.round(result.rps)} req/s`);
+  const bare = await startBare(freePort());
+  cleanup.push(bare.stop);
+  const api = await startCapwatch(small.path, freePort(), {
+    ready: `/api/captures/${small.captureId}`,
+  });
+  cleanup.push(api.stop);
+
+  const targets: { key: string; name: string; load: Load }[] = [
+    {
+      key: "get",
+      name: "GET /api/captures/{id}",
+      load: { url: `${api.url}/api/captures/${small.captureId}` },
+    },
+    {
+      key: "list",
+      name: `GET /api/captures?limit=50 (${SMALL} stored)`,
+      load: { url: `${api.url}/api/captures?limit=50` },
+    },
+    {
+      key: "post",
+      name: "POST /api/captures",
+      load: { url: `${api.url}/api/captures`, script: () => postScript(small.envId) },
+    },
+    {
+      key: "metrics",
+      name: "GET …/{id}/metrics (DONE, snapshot)",
+      load: { url: `${api.url}/api/captures/${small.snapshotCaptureId}/metrics` },
+    },
+    { key: "health", name: "GET /health", load: { url: `${api.url}/health` } },
+  ];
+  const results = new Map<string, Result[]>([["bare", []]]);
+  const perRound = new Map<string, number[]>();
+  for (let round = 1; round <= ROUNDS; round++) {
+    const line: string[] = [];
+    for (const target of targets) {
+      // The bare server runs right before each target, so both see the same machine.
+      const base = await wrk({ url: bare.url });
+      results.get("bare")!.push(base);
+      const result = await wrk(target.load);
+      if (result.bad > 0) failed = true;
+      results.set(target.key, [...results.get(target.key) ?? [], result]);
+      perRound.set(target.key, [...perRound.get(target.key) ?? [], result.rps / base.rps]);
+      peakRss = Math.max(peakRss, (await api.rss()).peak);
+      line.push(`${target.key} ${(result.rps / base.rps).toFixed(3)}`);
+    }
+    console.log(`  round ${round}: ${line.join(", ")}`);
   }
+
+  const bareRps = median(results.get("bare")!.map((r) => r.rps));
+  const rows = [[
+    "request",
+    "req/s",
+    "capwatch / bare",
+    "p50 ms",
+    "p99 ms",
+    "non-2xx/errors",
+  ], [
+    'bare Deno.serve ("ok")',
+    Math.round(bareRps).toString(),
+    "1",
+    median(results.get("bare")!.map((r) => r.p50)).toFixed(2),
+    median(results.get("bare")!.map((r) => r.p99)).toFixed(2),
+    "",
+  ]];
+  for (const target of targets) {
+    const rs = results.get(target.key)!;
+    ratios[target.key] = median(perRound.get(target.key)!);
+    rows.push([
+      target.name,
+      Math.round(median(rs.map((r) => r.rps))).toString(),
+      ratios[target.key].toFixed(3),
+      median(rs.map((r) => r.p50)).toFixed(2),
+      median(rs.map((r) => r.p99)).toFixed(2),
+      `${rs.reduce((s, r) => s + r.bad, 0)} of ${rs.reduce((s, r) => s + r.requests, 0)}`,
+    ]);
+  }
+  console.log();
+  printTable(rows);
+  console.log(
+    `\n  capwatch RSS: ${Math.round((await api.rss()).now)} MB now, ` +
+      `${Math.round(peakRss)} MB peak under the load above`,
+  );
+
+  // List latency as the table grows: one connection, so it is the query, not the queue.
+  const largeApi = await startCapwatch(large.path, freePort(), {
+    ready: `/api/captures/${large.captureId}`,
+  });
+  cleanup.push(largeApi.stop);
+  // The median latency of one connection, alternating between the two servers, so both are
+  // equally warm and share whatever else the machine is doing.
+  const listAt = async (server: Server) =>
+    (await wrk({ url: `${server.url}/api/captures?limit=50`, connections: 1, seconds: 3 })).p50;
+  const smallRuns: number[] = [];
+  const largeRuns: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    smallRuns.push(await listAt(api));
+    largeRuns.push(await listAt(largeApi));
+  }
+  const smallLatency = median(smallRuns);
+  const largeLatency = median(largeRuns);
+  await largeApi.stop();
+  ratios.list_growth = largeLatency / smallLatency;
+  console.log(
+    `  list of 50, one connection, p50: ${smallLatency.toFixed(2)} ms at ${SMALL} captures, ` +
+      `${largeLatency.toFixed(2)} ms at ${LARGE} (${ratios.list_growth.toFixed(2)}x)`,
+  );
+  await api.stop();
+  await bare.stop();
+
+  // Cold start: spawn to the first 200 (capwatch: an authenticated capture read), alternating.
+  const coldCapwatch: number[] = [];
+  const coldBare: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const b = await startBare(freePort());
+    coldBare.push(b.startupMs);
+    await b.stop();
+    const c = await startCapwatch(small.path, freePort(), {
+      ready: `/api/captures/${small.captureId}`,
+    });
+    coldCapwatch.push(c.startupMs);
+    await c.stop();
+  }
+  ratios.cold = median(coldCapwatch) / median(coldBare);
+  console.log(
+    `  cold start to first 200: capwatch ${Math.round(median(coldCapwatch))} ms ` +
+      `(authenticated GET), bare ${Math.round(median(coldBare))} ms (${ratios.cold.toFixed(2)}x)`,
+  );
+
+  // Several cores: two processes on one port (SO_REUSEPORT) against one, everything unpinned.
+  const port = freePort();
+  const getOne = { url: `http://127.0.0.1:${port}/api/captures/${small.captureId}`, pin: false };
+  const one = await startCapwatch(small.path, port, {
+    pin: false,
+    reusePort: true,
+    ready: `/api/captures/${small.captureId}`,
+  });
+  const single = await wrk(getOne);
+  const two = await startCapwatch(small.path, port, {
+    pin: false,
+    reusePort: true,
+    ready: `/api/captures/${small.captureId}`,
+  });
+  const double = await wrk(getOne);
+  await Promise.all([one.stop(), two.stop()]);
+  if (single.bad + double.bad > 0) failed = true;
+  ratios.parallel = double.rps / single.rps;
+  console.log(
+    `  two processes on one port (REUSE_PORT), unpinned: ${Math.round(double.rps)} req/s vs ` +
+      `${Math.round(single.rps)} with one (${ratios.parallel.toFixed(2)}x)`,
+  );
 } finally {
-  await Promise.all([bare.shutdown(), api.shutdown()]);
+  for (const step of cleanup.reverse()) await step().catch(() => {});
 }
 
-const base = rows[0].result.rps;
-const table = [
-  ["target", "req/s", "p50 ms", "p99 ms", "vs bare", "non-2xx/errors"],
-  ...rows.map(({ name, result: r }) => [
-    name,
-    Math.round(r.rps).toString(),
-    r.p50.toFixed(2),
-    r.p99.toFixed(2),
-    `${(r.rps / base).toFixed(2)}x`,
-    `${r.bad} of ${r.requests}`,
-  ]),
-];
-const widths = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)));
-console.log();
-for (const [i, row] of table.entries()) {
-  console.log(
-    row.map((cell, j) => (j === 0 ? cell.padEnd(widths[j]) : cell.padStart(widths[j])))
-      .join("  "),
-  );
-  if (i === 0) console.log(widths.map((w) => "-".repeat(w)).join("  "));
-}
-if (rows.some((r) => r.result.bad > 0)) {
+if (failed) {
   console.error(
     "\nSome requests failed or were not 2xx: the numbers above do not measure success.",
   );
   Deno.exitCode = 1;
 }
+const f = (value: number | undefined, digits = 3) => value?.toFixed(digits) ?? "n/a";
+console.log(
+  `\nbench: get=${f(ratios.get)} list=${f(ratios.list)} post=${f(ratios.post)} ` +
+    `metrics=${f(ratios.metrics)} rss_mb=${Math.round(peakRss)} ` +
+    `list_1m_vs_1k=${f(ratios.list_growth, 2)} cold_vs_bare=${f(ratios.cold, 2)} ` +
+    `two_processes=${f(ratios.parallel, 2)}`,
+);

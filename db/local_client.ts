@@ -6,9 +6,11 @@ import type {
   Transaction,
   TransactionMode,
 } from "@libsql/client";
-import { createClient } from "@libsql/client";
+import { ConnectionPool, Sqlite3Client } from "@libsql/client/sqlite3";
+import { expandConfig, isInMemoryConfig } from "@libsql/core/config";
 import { DatabaseBusyError, isBusyError } from "./errors.ts";
 import { Lock } from "./lock.ts";
+import { createStatementCache } from "./statement_cache.ts";
 
 /**
  * How long SQLite's own busy handler may wait for another process's lock, in ms. It sleeps on the
@@ -47,7 +49,10 @@ export interface LocalClientOptions {
 export function createLocalClient(url: string, options: LocalClientOptions = {}): Client {
   const budgetMs = options.busyBudgetMs ?? DEFAULT_BUSY_BUDGET_MS;
   const setup = options.setup ?? [];
-  const inner = createClient({ url, timeout: DRIVER_BUSY_TIMEOUT_MS, concurrency: 1 });
+  const { pool, inner } = openPool(url);
+  // Statements prepared on each connection (db/statement_cache.ts); a replaced connection is a
+  // new object, so it starts with none.
+  const statements = new WeakMap<object, ReturnType<typeof createStatementCache>>();
   const connection = new Lock();
   const writers = new Lock();
   let needsSetup = true;
@@ -70,9 +75,9 @@ export function createLocalClient(url: string, options: LocalClientOptions = {})
 
   /** Runs `work` alone on the connection, configuring a new connection first. */
   async function exclusive<T>(work: () => Promise<T>): Promise<T> {
-    const release = await connection.acquire();
+    const release = connection.tryAcquire() ?? await connection.acquire();
     try {
-      await prepareConnection();
+      if (needsSetup) await prepareConnection();
       return await work();
     } catch (error) {
       // Replaced before anyone else runs on it: the next statement there would look committed.
@@ -133,12 +138,65 @@ export function createLocalClient(url: string, options: LocalClientOptions = {})
     }
   }
 
+  /**
+   * One statement on the pool's only connection, through its prepared statements. Runs while the
+   * connection lock is held, so the connection is idle in the pool and borrowing it never waits.
+   */
+  function executeOnConnection(stmt: InStatement): ResultSet {
+    const db = pool.acquireSync();
+    try {
+      let cache = statements.get(db);
+      if (!cache) statements.set(db, cache = createStatementCache(db));
+      return cache.execute(stmt);
+    } finally {
+      pool.release(db);
+    }
+  }
+
+  /**
+   * The uncontended case without a promise hop: when the connection (and, for a write, the
+   * writers' turn) is free and set up, the statement runs at once. Undefined when it cannot, or
+   * when it found the database locked (connection replaced), so the caller takes the queued,
+   * retrying path exactly as before.
+   */
+  function executeAtOnce(stmt: InStatement, write: boolean): ResultSet | undefined {
+    if (needsSetup) return undefined;
+    const releaseWriters = write ? writers.tryAcquire() : noop;
+    if (!releaseWriters) return undefined;
+    const release = connection.tryAcquire();
+    if (!release) {
+      releaseWriters();
+      return undefined;
+    }
+    try {
+      const result = executeOnConnection(stmt);
+      if (write) locked = false;
+      return result;
+    } catch (error) {
+      if (!isBusyError(error)) throw error;
+      // Replaced before anyone else runs on it: the next statement there would look committed.
+      replaceConnection();
+      if (write) locked = true;
+      return undefined;
+    } finally {
+      release();
+      releaseWriters();
+    }
+  }
+
   const client: Client = {
     execute(stmtOrSql: InStatement | string, args?: InArgs): Promise<ResultSet> {
       const stmt: InStatement = typeof stmtOrSql === "string"
         ? { sql: stmtOrSql, args: args ?? [] }
         : stmtOrSql;
-      return withRetry(isWrite(stmt), () => inner.execute(stmt));
+      const write = isWrite(stmt);
+      try {
+        const result = executeAtOnce(stmt, write);
+        if (result) return Promise.resolve(result);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      return withRetry(write, () => Promise.resolve(executeOnConnection(stmt)));
     },
     batch(stmts: Array<InStatement | [string, InArgs?]>, mode?: TransactionMode) {
       const write = stmts.some((stmt) => isWrite(Array.isArray(stmt) ? stmt[0] : stmt));
@@ -236,6 +294,31 @@ export function createLocalClient(url: string, options: LocalClientOptions = {})
 
   return client;
 }
+
+/**
+ * @libsql/client's sqlite3 client on a pool of one connection that this module can also borrow
+ * (createClient keeps its pool private), opened and probed as createClient does.
+ */
+function openPool(url: string) {
+  const config = expandConfig({ url, timeout: DRIVER_BUSY_TIMEOUT_MS, concurrency: 1 }, true);
+  if (config.scheme !== "file") {
+    throw new Error(`The local client opens file: and :memory: URLs, not ${config.scheme}:`);
+  }
+  const path = isInMemoryConfig(config) ? `${config.scheme}:${config.path}` : config.path;
+  const pool = new ConnectionPool(path, { timeout: config.timeout }, 1);
+  // Fail fast, as createClient does, when the database cannot be opened at all.
+  const db = pool.acquireSync();
+  try {
+    createStatementCache(db).execute("SELECT 1 AS checkThatTheDatabaseCanBeOpened");
+  } catch (error) {
+    pool.close();
+    throw error;
+  }
+  pool.release(db);
+  return { pool, inner: new Sqlite3Client(pool, config.intMode) };
+}
+
+const noop = () => {};
 
 /** True unless the statement only reads (SELECT, VALUES, EXPLAIN). */
 function isWrite(stmt: InStatement): boolean {

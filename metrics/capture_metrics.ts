@@ -110,7 +110,13 @@ export async function readCaptureMetrics(
     },
   });
 
+  // The snapshot's series at the asked period, when it can serve that period.
+  let snapshotAt: {
+    period: number;
+    read: (fillLacking: boolean) => ReturnType<typeof seriesFromSnapshot>;
+  } | undefined;
   if (current.end !== null && isSnapshotStat(query.stat)) {
+    const stat = query.stat;
     const snapshot = await findSnapshotHeader(deps.db, capture.id);
     if (snapshot) {
       // A snapshot is full resolution, so any multiple of its period can be served from it.
@@ -118,23 +124,34 @@ export async function readCaptureMetrics(
       if (!choice.ok) {
         return { ok: false, kind: "invalid", field: "period", message: choice.message };
       }
-      if (choice.period % snapshot.period === 0) {
+      const { period } = choice;
+      if (period % snapshot.period === 0) {
         // Buckets count from the window's start, like CloudWatch's periods from its StartTime.
-        const { startTime } = alignWindow(start, end, choice.period);
-        const series = await seriesFromSnapshot(
-          deps.db,
-          capture.id,
-          query.stat,
-          query.types,
-          choice.period,
-          startTime,
-        );
-        if (series) return answer("snapshot", choice.period, snapshot.complete, series);
+        const { startTime } = alignWindow(start, end, period);
+        const read = (fillLacking: boolean) =>
+          seriesFromSnapshot(
+            deps.db,
+            capture.id,
+            stat,
+            query.types,
+            period,
+            startTime,
+            fillLacking,
+          );
+        snapshotAt = { period, read };
+        const series = await read(false);
+        if (series) return answer("snapshot", period, snapshot.complete, series);
       }
     }
   }
 
   const choice = choosePeriod({ start, end, now, requested: query.period });
+  if (!choice.ok && snapshotAt) {
+    // A snapshot lacking newer catalogue series still answers once CloudWatch cannot: what it
+    // holds, and the series it lacks empty and incomplete.
+    const series = await snapshotAt.read(true);
+    if (series) return answer("snapshot", snapshotAt.period, false, series);
+  }
   if (!choice.ok) {
     // A window CloudWatch has dropped is gone whatever period was asked for.
     return choice.gone

@@ -5,7 +5,9 @@ export type MetricUnit =
   | "Count/Second"
   | "Bytes/Second"
   | "Count"
-  | "Seconds";
+  | "Seconds"
+  /** Performance Insights' load metrics: average active sessions, or sessions per vCPU. */
+  | "None";
 
 /** What the catalogue says of one metric; every field is required, so an entry cannot be half. */
 export interface MetricEntry {
@@ -35,6 +37,11 @@ const ENTRIES = {
   NetworkReceiveThroughput: { label: "Network receive throughput", unit: "Bytes/Second" },
   NetworkTransmitThroughput: { label: "Network transmit throughput", unit: "Bytes/Second" },
   SwapUsage: { label: "Swap usage", unit: "Bytes" },
+  // Published by Performance Insights only while it is on and the instance has load.
+  DBLoad: { label: "DB load", unit: "None" },
+  DBLoadCPU: { label: "DB load CPU", unit: "None" },
+  DBLoadNonCPU: { label: "DB load non-CPU", unit: "None" },
+  DBLoadRelativeToNumVCPUs: { label: "DB load per vCPU", unit: "None" },
 } as const satisfies MetricCatalogue;
 
 /** One of the catalogue's CloudWatch metric names. */

@@ -1,4 +1,4 @@
-import type { MetricType } from "./catalogue.ts";
+import { metricInfo, type MetricType } from "./catalogue.ts";
 import type { Database } from "../db/client.ts";
 import { Lock } from "../db/lock.ts";
 import { findSnapshotSeries } from "../db/snapshots.ts";
@@ -21,7 +21,7 @@ export const isSnapshotStat = (stat: string): stat is SnapshotStat =>
  * period to `period` (a multiple of it) in buckets counted from `origin` (epoch seconds, the
  * window's start): the mean of averages, the least minimum, the greatest maximum. Undefined when
  * the snapshot lacks one of `types` (taken before the catalogue grew), so the caller asks
- * CloudWatch instead. Long series are parsed one at a time with a yield to the event loop between
+ * CloudWatch instead; with `fillLacking`, those come back empty and incomplete. Long series are parsed one at a time with a yield to the event loop between
  * them, so other requests do not wait for all of them.
  */
 export async function seriesFromSnapshot(
@@ -31,6 +31,7 @@ export async function seriesFromSnapshot(
   types: MetricType[],
   period: number,
   origin: number,
+  fillLacking = false,
 ): Promise<MetricSeries[] | undefined> {
   // One long snapshot read at a time per process: each parses megabytes on the event loop, and
   // taking turns keeps the loop's slices short for every other request.
@@ -39,10 +40,16 @@ export async function seriesFromSnapshot(
     const stored = new Map(
       (await findSnapshotSeries(db, captureId, stat, types)).map((s) => [s.type, s]),
     );
-    if (types.some((type) => !stored.has(type))) return undefined;
+    if (!fillLacking && types.some((type) => !stored.has(type))) return undefined;
     const series: MetricSeries[] = [];
     for (const type of types) {
-      const { label, unit, complete, datapoints } = stored.get(type)!;
+      const held = stored.get(type);
+      if (!held) {
+        const { label, unit } = metricInfo(type);
+        series.push({ type, label, unit, complete: false, datapoints: [] });
+        continue;
+      }
+      const { label, unit, complete, datapoints } = held;
       const points = JSON.parse(datapoints) as StoredPoint[];
       series.push({
         type,

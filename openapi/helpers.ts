@@ -1,11 +1,18 @@
 import type { z } from "@hono/zod-openapi";
 import { Problem, PROBLEM_TITLES } from "./schemas/problem.ts";
+import { CsvText } from "./schemas/media.ts";
 
 type ProblemStatus = keyof typeof PROBLEM_TITLES;
 
 /** A JSON response declaration. */
 export const json = <T extends z.ZodType>(schema: T, description: string) => ({
   content: { "application/json": { schema } },
+  description,
+});
+
+/** A response in JSON or, on `Accept: text/csv`, RFC 4180 CSV with a header row. */
+export const jsonOrCsv = <T extends z.ZodType>(schema: T, description: string) => ({
+  content: { "application/json": { schema }, "text/csv": { schema: CsvText } },
   description,
 });
 

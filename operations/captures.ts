@@ -10,7 +10,7 @@ import {
 } from "../db/captures.ts";
 import type { Database } from "../db/client.ts";
 import { findEnvironment, findEnvironmentForMember } from "../db/environments.ts";
-import type { CaptureRow } from "../db/schema.ts";
+import type { CaptureRow, EnvironmentRow } from "../db/schema.ts";
 import {
   editRefusal,
   initialFields,
@@ -204,6 +204,29 @@ export async function deleteCapture(
   return latest.ok ? captureNotFound(id) : latest;
 }
 
+/** A capture with its environment, as the metrics operations read it. */
+export interface VisibleCapture {
+  capture: CaptureRow;
+  env: EnvironmentRow;
+}
+
+/** What reading one capture's metrics answers; `name` is the capture's, for titles. */
+export type CaptureMetricsOutcome = Outcome<
+  { name: string; metrics: CaptureMetrics; messages: string[] },
+  "not_found" | "conflict" | "invalid" | "upstream"
+>;
+
+/** Capture `id` and its environment when `userId` is a member of it; else not_found (no AWS). */
+export async function findVisibleCapture(
+  db: Database,
+  id: number,
+  userId: string,
+): Promise<Outcome<VisibleCapture, "not_found">> {
+  const found = await findCaptureForMember(db, id, userId);
+  const env = found && await findEnvironment(db, found.capture.envId);
+  return found && env ? { ok: true, capture: found.capture, env } : captureNotFound(id);
+}
+
 /** A capture's metrics for a member of its environment (metrics/capture_metrics.ts). */
 export async function readCaptureMetricsFor(
   deps: MetricsDeps,
@@ -211,17 +234,20 @@ export async function readCaptureMetricsFor(
   userId: string,
   query: MetricsQuery,
   now: Date,
-): Promise<
-  Outcome<
-    { metrics: CaptureMetrics; messages: string[] },
-    "not_found" | "conflict" | "invalid" | "upstream"
-  >
-> {
-  const found = await findCaptureForMember(deps.db, id, userId);
-  const env = found && await findEnvironment(deps.db, found.capture.envId);
-  if (!found || !env) return captureNotFound(id);
-  const outcome = await readCaptureMetrics(deps, found.capture, env, query, now);
-  if (outcome.ok) return outcome;
+): Promise<CaptureMetricsOutcome> {
+  const found = await findVisibleCapture(deps.db, id, userId);
+  return found.ok ? await readVisibleCaptureMetrics(deps, found, query, now) : found;
+}
+
+/** The metrics of a capture findVisibleCapture() found, its refusals as operation kinds. */
+export async function readVisibleCaptureMetrics(
+  deps: MetricsDeps,
+  { capture, env }: VisibleCapture,
+  query: MetricsQuery,
+  now: Date,
+): Promise<CaptureMetricsOutcome> {
+  const outcome = await readCaptureMetrics(deps, capture, env, query, now);
+  if (outcome.ok) return { ...outcome, name: capture.name };
   switch (outcome.kind) {
     case "upstream":
       return outcome;

@@ -6,11 +6,15 @@ import type { Refusal } from "../operations/outcome.ts";
 /**
  * The one map from an operation's refusal to its RFC 9457 answer: not_found 404, forbidden 403,
  * conflict 409, invalid 400 naming the field, upstream 502 (bad answer), 503 with Retry-After
- * (throttled) or 504 (timed out).
+ * (throttled) or 504 (timed out). `about` goes in front of the detail ("Baseline capture 4: ").
  */
-export function refusalProblem<R extends Refusal>(c: Context, refusal: R): Problem<StatusOf<R>> {
+export function refusalProblem<R extends Refusal>(
+  c: Context,
+  refusal: R,
+  about = "",
+): Problem<StatusOf<R>> {
   // The switch answers exactly StatusOf<R>; TypeScript cannot narrow a generic by its kind.
-  return answer(c, refusal) as Problem<StatusOf<R>>;
+  return answer(c, refusal, about) as Problem<StatusOf<R>>;
 }
 
 type StatusOf<R extends Refusal> = {
@@ -23,26 +27,27 @@ type StatusOf<R extends Refusal> = {
 
 type Problem<S extends ContentfulStatusCode> = ReturnType<typeof problem<S>>;
 
-function answer(c: Context, refusal: Refusal) {
+function answer(c: Context, refusal: Refusal, about: string) {
   switch (refusal.kind) {
     case "not_found":
-      return problem(c, 404, refusal.detail);
+      return problem(c, 404, about + refusal.detail);
     case "forbidden":
-      return problem(c, 403, refusal.detail);
+      return problem(c, 403, about + refusal.detail);
     case "conflict":
-      return problem(c, 409, refusal.detail);
+      return problem(c, 409, about + refusal.detail);
     case "invalid":
-      return problem(c, 400, refusal.detail, {
+      return problem(c, 400, about + refusal.detail, {
         errors: [{ path: refusal.field, message: refusal.message }],
       });
     case "upstream": {
       const { error } = refusal;
       // AWS's own text gets its code in front; ours ("CloudWatch did not answer…") names it.
-      const upstream = error.code
-        ? `${error.service} ${error.code}: ${error.message}`
-        : error.message.includes(error.service)
-        ? error.message
-        : `${error.service}: ${error.message}`;
+      const upstream = about +
+        (error.code
+          ? `${error.service} ${error.code}: ${error.message}`
+          : error.message.includes(error.service)
+          ? error.message
+          : `${error.service}: ${error.message}`);
       if (error.kind === "throttled") {
         return problem(c, 503, `${upstream}. Retry later.`, {
           headers: { "Retry-After": String(error.retryAfterSeconds ?? 5) },

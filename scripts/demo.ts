@@ -6,7 +6,12 @@ import { isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadDevSecret } from "../auth/dev_secret.ts";
 import { mintToken } from "../auth/mint.ts";
-import { startFakeCloudWatch, TEST_CREDENTIALS } from "../tests/fakes/cloudwatch.ts";
+import {
+  type FakeCloudWatch,
+  generatedValue,
+  startFakeCloudWatch,
+  TEST_CREDENTIALS,
+} from "../tests/fakes/cloudwatch.ts";
 import { startFakePi } from "../tests/fakes/pi.ts";
 import { FAKE_INSTANCE_ID, startFakeRds } from "../tests/fakes/rds.ts";
 
@@ -90,13 +95,35 @@ function apiClient(baseUrl: string, token: string) {
   };
 }
 
-async function seed(api: ReturnType<typeof apiClient>) {
+const DEMO_DB = "demo-mysql-1";
+/** The metrics the tuned capture shows lower, and by what factor. */
+const TUNED = ["CPUUtilization", "DBLoad", "DBLoadCPU", "DBLoadNonCPU", "DBLoadRelativeToNumVCPUs"];
+const TUNED_FACTOR = 0.6;
+
+/**
+ * Fixes the fake's tuned metrics for three hours either side of now: the generated values, and
+ * 60 % of them inside `[from, to)` (ms), so comparing that window with another shows a difference.
+ */
+function seedTunedWindow(fake: FakeCloudWatch, now: number, from: number, to: number) {
+  const first = Math.floor(now / 60_000) * 60 - 3 * 3600;
+  for (const metric of TUNED) {
+    const points: Array<[number, number]> = [];
+    for (let t = first; t < first + 6 * 3600; t += 60) {
+      const value = generatedValue(metric, DEMO_DB, t);
+      const tuned = t * 1000 >= from && t * 1000 < to;
+      points.push([t, tuned ? Math.round(value * TUNED_FACTOR * 1e6) / 1e6 : value]);
+    }
+    fake.setSeries(metric, DEMO_DB, points);
+  }
+}
+
+async function seed(api: ReturnType<typeof apiClient>, fake: FakeCloudWatch) {
   const now = Date.now();
   const minute = 60_000;
   const env = await api<{ id: number }>("POST", "/api/environments", {
     name: "demo-shop",
     region: "us-east-1",
-    dbInstanceIdentifier: "demo-mysql-1",
+    dbInstanceIdentifier: DEMO_DB,
   });
   const scheduled = await api<Capture>("POST", "/api/captures", {
     name: "nightly-batch",
@@ -116,7 +143,16 @@ async function seed(api: ReturnType<typeof apiClient>) {
     start: new Date(Math.floor((now - 120 * minute) / minute) * minute).toISOString(),
     duration: 3600,
   });
-  return { envId: env.id, scheduled, running, finished };
+  // The same workload after a change: 50 minutes ending 9 minutes ago, with lower CPU and load.
+  const tunedStart = Math.floor((now - 59 * minute) / minute) * minute;
+  seedTunedWindow(fake, now, tunedStart, tunedStart + 50 * minute);
+  const tuned = await api<Capture>("POST", "/api/captures", {
+    name: "after-tuning",
+    envId: env.id,
+    start: new Date(tunedStart).toISOString(),
+    duration: 3000,
+  });
+  return { envId: env.id, scheduled, running, finished, tuned };
 }
 
 async function main() {
@@ -218,7 +254,7 @@ async function main() {
   const token = await mintToken(secret, { sub: USER, ttlSeconds: TOKEN_TTL_SECONDS });
   let seeded: Awaited<ReturnType<typeof seed>>;
   try {
-    seeded = await seed(apiClient(url, token));
+    seeded = await seed(apiClient(url, token), fake);
   } catch (error) {
     console.error(`demo: seeding failed: ${(error as Error).message}`);
     return await stop(1);
@@ -234,7 +270,8 @@ async function main() {
     `  Environment ${seeded.envId} "demo-shop" with captures: ` +
     `${seeded.scheduled.id} ${seeded.scheduled.name} (${seeded.scheduled.status}), ` +
     `${seeded.running.id} ${seeded.running.name} (${seeded.running.status}), ` +
-    `${seeded.finished.id} ${seeded.finished.name} (${seeded.finished.status})`,
+    `${seeded.finished.id} ${seeded.finished.name} (${seeded.finished.status}), ` +
+    `${seeded.tuned.id} ${seeded.tuned.name} (${seeded.tuned.status})`,
     "",
     `  Bearer token for "${USER}" (valid 12 h):`,
     `  ${token}`,
@@ -246,6 +283,12 @@ async function main() {
     `  # One-minute CPU and connections of the finished capture "${seeded.finished.name}"`,
     `  curl -s ${auth} "${url}/api/captures/${seeded.finished.id}/metrics` +
     `?type=CPUUtilization&type=DatabaseConnections"`,
+    `  # Compare "${seeded.tuned.name}" (candidate) with "${seeded.finished.name}" (baseline)`,
+    `  curl -s ${auth} "${url}/api/captures/${seeded.tuned.id}/compare` +
+    `?with=${seeded.finished.id}&type=CPUUtilization&type=DBLoad"`,
+    "  # The same comparison as a chart, saved to compare.svg",
+    `  curl -s ${auth} -o compare.svg "${url}/api/captures/${seeded.tuned.id}/compare.svg` +
+    `?with=${seeded.finished.id}&type=CPUUtilization&type=DBLoad"`,
     `  # Database load of "${seeded.finished.name}" by SQL digest (Performance Insights)`,
     `  curl -s ${auth} "${url}/api/captures/${seeded.finished.id}/load?groupBy=sql&limit=10"`,
     `  # Stop the running capture "${seeded.running.name}"`,

@@ -134,6 +134,14 @@ const metricsHints: Hints = {
   period: fc.constantFrom(60, 300, 3600, 120, 59, 61, 86_400, 2 ** 31),
 };
 
+/** compare and compare.svg: the metrics query, and a baseline among the seed's captures. */
+const compareSpec: Plan = {
+  runs: 300,
+  world: seedWorld,
+  params: { id: SEED_CAPTURES },
+  hints: { ...metricsHints, with: refs(...SEED_CAPTURES) },
+};
+
 // Every operation the document declares must have a plan; a new one fails until it gets one.
 // They run in this order: reads on the untouched seed, then creates, then changes.
 const plans: Record<string, Plan> = {
@@ -172,6 +180,14 @@ const plans: Record<string, Plan> = {
     world: seedWorld,
     params: { id: SEED_CAPTURES, digestId: ["digest0", "digest1", "unknownDigest"] },
   },
+  getCaptureMetricsChart: {
+    runs: 150,
+    world: seedWorld,
+    params: { id: SEED_CAPTURES },
+    hints: metricsHints,
+  },
+  compareCaptures: compareSpec,
+  getComparisonChart: compareSpec,
   createCapture: { runs: 1200, world: seedWorld, hints: captureHints },
   createEnvironment: { runs: 800, world: seedWorld, hints: envHints },
   updateCapture: {
@@ -520,10 +536,11 @@ async function check(contract: Contract, op: Operation, res: Response, sent: Sen
   if (declared?.content) {
     const schema = declared.content[mediaType]?.schema;
     assert.ok(schema, `content type "${mediaType}" is not declared for ${status}\n${where}`);
-    const body = JSON.parse(text);
+    // SVG (and CSV) answers are text; their schema is a string.
+    const body = mediaType.endsWith("json") ? JSON.parse(text) : text;
     const error = contract.check(schema, body);
     assert.equal(error, null, `response does not match its schema: ${error}\n${where}`);
-    for (const series of body?.series ?? []) tally.datapoints += series.datapoints.length;
+    for (const series of body?.series ?? []) tally.datapoints += series.datapoints?.length ?? 0;
   } else if (declared) {
     assert.equal(text, "", `${status} declares no body\n${where}`);
   }
@@ -598,7 +615,8 @@ function checkInputKinds(
     const values = query.getAll(p.name);
     if (values.length === 0) continue;
     // Empty means absent: never "too small" or any other complaint about p.
-    if (values.every((v) => v === "")) {
+    // A required one is then missing, which is its own complaint.
+    if (values.every((v) => v === "") && !p.required) {
       assert.ok(!errorPaths.includes(p.name), `empty ${p.name} was not taken as absent\n${where}`);
     }
     const s = contract.resolve(p.schema);

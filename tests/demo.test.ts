@@ -32,6 +32,19 @@ async function runPrinted(line: string, curl: boolean): Promise<unknown> {
   return await res.json();
 }
 
+/** Runs a printed `curl -o compare.svg` line in `dir` (or fetches its URL); returns the file. */
+async function savePrinted(line: string, curl: boolean, dir: string): Promise<string> {
+  assert.match(line, / -o compare\.svg /);
+  if (curl) {
+    const out = await new Deno.Command("sh", { args: ["-c", line], cwd: dir }).output();
+    assert.ok(out.success, `failed: ${line}`);
+    return await Deno.readTextFile(`${dir}/compare.svg`);
+  }
+  const auth = /-H "Authorization: ([^"]+)"/.exec(line)![1];
+  const url = /"(http:\/\/[^"\s]+)"\s*$/.exec(line)![1];
+  return await (await fetch(url, { headers: { Authorization: auth } })).text();
+}
+
 /** Starts the demo exactly as `deno task demo` does, and waits for its last printed line. */
 async function startDemo(demoDir: string) {
   const demo = spawnDeno(await taskArgs("demo"), { PORT: "0", DEMO_DIR: demoDir });
@@ -105,13 +118,13 @@ Deno.test("deno task demo seeds captures and answers its printed curl lines, twi
       const docs = await fetch(started.docs);
       assert.equal(docs.status, 200, `run ${run}: ${started.docs}`);
       await docs.body?.cancel();
-      assert.equal(started.curls.length, 4);
-      const [list, metrics, load, stop] = started.curls;
+      assert.equal(started.curls.length, 6);
+      const [list, metrics, compare, chart, load, stop] = started.curls;
 
       const captures = await runPrinted(list, curl) as Array<{ name: string; status: string }>;
       assert.deepEqual(
         captures.map((c) => `${c.name} ${c.status}`).sort(),
-        ["morning-load DONE", "nightly-batch SCHEDULED", "peak-hour RUNNING"],
+        ["after-tuning DONE", "morning-load DONE", "nightly-batch SCHEDULED", "peak-hour RUNNING"],
         `run ${run} starts from a fresh database`,
       );
 
@@ -126,6 +139,19 @@ Deno.test("deno task demo seeds captures and answers its printed curl lines, twi
       for (const s of series.series) {
         assert.ok(s.datapoints.length >= 59, `${s.type}: a full hour of 1-minute points`);
       }
+
+      const compared = await runPrinted(compare, curl) as {
+        commonDuration: number;
+        series: Array<{ type: string; change: { mean: { relative: number } } }>;
+      };
+      assert.equal(compared.commonDuration, 3000);
+      assert.deepEqual(compared.series.map((s) => s.type), ["CPUUtilization", "DBLoad"]);
+      for (const s of compared.series) {
+        assert.ok(s.change.mean.relative < -0.2, `${s.type}: the tuned capture is lower`);
+      }
+      const svg = await savePrinted(chart, curl, demoDir);
+      assert.match(svg, /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+      assert.match(svg, /<title[^>]*>Capture &quot;after-tuning&quot; compared with/);
 
       const byDigest = await runPrinted(load, curl) as {
         source: string;

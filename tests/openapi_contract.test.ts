@@ -7,6 +7,7 @@ import { testContext } from "./helpers/context.ts";
 type Json = any;
 
 const OPERATION_IDS = [
+  "compareCaptures",
   "createCapture",
   "createEnvironment",
   "deleteCapture",
@@ -16,6 +17,8 @@ const OPERATION_IDS = [
   "getCaptureLoad",
   "getCaptureMetrics",
   "getCaptureSqlText",
+  "getCaptureMetricsChart",
+  "getComparisonChart",
   "getEnvironment",
   "getHealth",
   "listCaptures",

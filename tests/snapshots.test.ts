@@ -8,11 +8,10 @@ import {
   findSnapshotSeries,
   recordSnapshotFailure,
 } from "../db/snapshots.ts";
-import { createSweeper } from "../lifecycle/sweeper.ts";
 import { METRIC_TYPES } from "../metrics/catalogue.ts";
-import { createSnapshotter } from "../metrics/snapshotter.ts";
 import { fakeCloudWatchEnv, startFakeCloudWatch, TEST_CREDENTIALS } from "./fakes/cloudwatch.ts";
 import { type TestContext, testContext } from "./helpers/context.ts";
+import { sweeperFor } from "./helpers/sweeper.ts";
 import { assertProblem } from "./helpers/problem.ts";
 
 const NOW = "2026-01-15T12:00:00Z";
@@ -21,18 +20,6 @@ const MINUTE = 60_000;
 const DAY_MS = 86_400_000;
 
 const iso = (ms: number) => new Date(ms).toISOString();
-
-/** The sweeper of the issue, with the snapshotter wired to the context's fake-bound client. */
-function sweeperFor(t: TestContext) {
-  const snapshotter = createSnapshotter({
-    db: t.db,
-    cloudwatch: t.deps.cloudwatch,
-    serverCredentials: t.config.awsCredentials,
-    cipher: t.deps.credentialsCipher,
-    logger: t.deps.logger,
-  });
-  return createSweeper({ db: t.db, clock: t.clock, logger: t.deps.logger, snapshotter });
-}
 
 async function createCapture(t: TestContext, body: Record<string, unknown>) {
   const res = await t.as("owner").post("/api/captures", {
@@ -118,7 +105,7 @@ Deno.test("sweepOnce() snapshots a finished capture only once its end is 5 minut
     ["Average", "Minimum", "Maximum"],
   );
   for (const call of fake.calls) {
-    assert.equal(call.body.MetricDataQueries.length, 14);
+    assert.equal(call.body.MetricDataQueries.length, METRIC_TYPES.length);
     assert.equal(call.body.MetricDataQueries[0].MetricStat.Period, 60);
     assert.equal(call.body.StartTime, Date.parse("2026-01-15T11:30:00Z") / 1000);
     assert.equal(call.body.EndTime, Date.parse("2026-01-15T12:30:00Z") / 1000);

@@ -6,6 +6,9 @@ import type { components, paths } from "./client/schema.d.ts";
 import { fakeCloudWatchEnv, startFakeCloudWatch } from "./fakes/cloudwatch.ts";
 import { testContext } from "./helpers/context.ts";
 
+/** JSON answers and problems; the CSV and SVG representations are read as text elsewhere. */
+type JsonMedia = "application/json" | "application/problem+json";
+
 type Capture = components["schemas"]["Capture"];
 type Problem = components["schemas"]["Problem"];
 
@@ -39,13 +42,16 @@ Deno.test("the generated client walks environments, members and captures on a re
   );
   const baseUrl = `http://127.0.0.1:${server.addr.port}`;
   const as = async (user: string) =>
-    createClient<paths>({ baseUrl, headers: { Authorization: `Bearer ${await t.token(user)}` } });
+    createClient<paths, JsonMedia>({
+      baseUrl,
+      headers: { Authorization: `Bearer ${await t.token(user)}` },
+    });
   const alice = await as("alice");
   const bob = await as("bob");
 
   // No token: 401 with the bearer challenge, typed as a Problem.
   {
-    const { data, error, response } = await createClient<paths>({ baseUrl }).GET(
+    const { data, error, response } = await createClient<paths, JsonMedia>({ baseUrl }).GET(
       "/api/environments",
     );
     assert.equal(data, undefined);

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireUser } from "../../auth/require_user.ts";
 import { requireJsonBody } from "../json_body.ts";
-import { json, jsonBody, problems } from "../../openapi/helpers.ts";
+import { json, jsonBody, jsonOrCsv, problems } from "../../openapi/helpers.ts";
 import {
   Capture,
   CaptureIdParams,
@@ -145,7 +145,7 @@ export const metrics = createRoute({
     "The CloudWatch data (namespace AWS/RDS) of the capture's window for its environment's DB instance, in one GetMetricData call, or from the snapshot stored after the capture ended. A SCHEDULED capture answers 409, as does an environment without AWS credentials. Upstream trouble: 502 (bad answer), 503 with Retry-After (throttled), 504 (timed out).",
   request: { params: CaptureIdParams, query: MetricsQuery },
   responses: {
-    200: json(CaptureMetrics, "The capture's metrics"),
+    200: jsonOrCsv(CaptureMetrics, "The capture's metrics; `Accept: text/csv` gives CSV"),
     ...problems(400, 401, 404, 409, 502, 503, 504),
   },
 });

@@ -254,6 +254,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/captures/{id}/metrics.svg": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Chart of a capture's metrics
+         * @description The series of `GET /api/captures/{id}/metrics` as an SVG image: one panel per series (small multiples) over the capture's window, times in UTC, each with its unit. Upstream trouble: 502 (bad answer), 503 with Retry-After (throttled), 504 (timed out).
+         */
+        get: operations["getCaptureMetricsChart"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/captures/{id}/compare": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Compare a capture with a baseline
+         * @description The path's capture (candidate) against `with` (baseline), both on one relative axis (seconds from each capture's first period) at one period, over their common length. Per series: a summary (count, mean, min, max, p50, p95) of each side and the change of mean, p95 and max. You must be a member of both captures' environments; a capture you cannot see is 404 in either position. Served from snapshots without AWS when both have one; otherwise one GetMetricData call per capture. Upstream trouble: 502 (bad answer), 503 with Retry-After (throttled), 504 (timed out).
+         */
+        get: operations["compareCaptures"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/captures/{id}/compare.svg": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Chart of a capture compared with a baseline
+         * @description The comparison of `GET /api/captures/{id}/compare` as an SVG image: one panel per series, baseline (solid) and candidate (dashed) overlaid on the time since each capture's start. Upstream trouble: 502 (bad answer), 503 with Retry-After (throttled), 504 (timed out).
+         */
+        get: operations["getComparisonChart"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -699,7 +759,7 @@ export interface components {
              * @example CPUUtilization
              * @enum {string}
              */
-            type: "CPUUtilization" | "FreeableMemory" | "ReadIOPS" | "WriteIOPS" | "ReadThroughput" | "WriteThroughput" | "FreeStorageSpace" | "DatabaseConnections" | "ReadLatency" | "WriteLatency" | "DiskQueueDepth" | "NetworkReceiveThroughput" | "NetworkTransmitThroughput" | "SwapUsage";
+            type: "CPUUtilization" | "FreeableMemory" | "ReadIOPS" | "WriteIOPS" | "ReadThroughput" | "WriteThroughput" | "FreeStorageSpace" | "DatabaseConnections" | "ReadLatency" | "WriteLatency" | "DiskQueueDepth" | "NetworkReceiveThroughput" | "NetworkTransmitThroughput" | "SwapUsage" | "DBLoad" | "DBLoadCPU" | "DBLoadNonCPU" | "DBLoadRelativeToNumVCPUs";
             /** @example CPU utilization */
             label: string;
             /** @example Percent */
@@ -849,6 +909,172 @@ export interface components {
              * @example AVAILABLE
              */
             status: string;
+        };
+        /**
+         * @example {
+         *       "baseline": {
+         *         "captureId": 41,
+         *         "name": "before-index",
+         *         "start": "2026-01-15T10:00:00.000Z",
+         *         "end": "2026-01-15T10:02:00.000Z",
+         *         "duration": 120,
+         *         "source": "snapshot"
+         *       },
+         *       "candidate": {
+         *         "captureId": 42,
+         *         "name": "after-index",
+         *         "start": "2026-01-16T10:00:00.000Z",
+         *         "end": "2026-01-16T10:02:00.000Z",
+         *         "duration": 120,
+         *         "source": "snapshot"
+         *       },
+         *       "period": 60,
+         *       "stat": "Average",
+         *       "commonDuration": 120,
+         *       "complete": true,
+         *       "series": [
+         *         {
+         *           "type": "DBLoad",
+         *           "label": "DB load",
+         *           "unit": "None",
+         *           "baseline": {
+         *             "complete": true,
+         *             "summary": {
+         *               "count": 2,
+         *               "mean": 2,
+         *               "min": 1,
+         *               "max": 3,
+         *               "p50": 2,
+         *               "p95": 2.9
+         *             },
+         *             "datapoints": [
+         *               {
+         *                 "offset": 0,
+         *                 "value": 1
+         *               },
+         *               {
+         *                 "offset": 60,
+         *                 "value": 3
+         *               }
+         *             ]
+         *           },
+         *           "candidate": {
+         *             "complete": true,
+         *             "summary": {
+         *               "count": 2,
+         *               "mean": 1.5,
+         *               "min": 1,
+         *               "max": 2,
+         *               "p50": 1.5,
+         *               "p95": 1.95
+         *             },
+         *             "datapoints": [
+         *               {
+         *                 "offset": 0,
+         *                 "value": 1
+         *               },
+         *               {
+         *                 "offset": 60,
+         *                 "value": 2
+         *               }
+         *             ]
+         *           },
+         *           "change": {
+         *             "mean": {
+         *               "absolute": -0.5,
+         *               "relative": -0.25
+         *             },
+         *             "p95": {
+         *               "absolute": -0.95,
+         *               "relative": -0.327586
+         *             },
+         *             "max": {
+         *               "absolute": -1,
+         *               "relative": -0.333333
+         *             }
+         *           }
+         *         }
+         *       ]
+         *     }
+         */
+        Comparison: {
+            baseline: components["schemas"]["ComparedCapture"];
+            candidate: components["schemas"]["ComparedCapture"];
+            /** @example 60 */
+            period: number;
+            /** @example Average */
+            stat: string;
+            /** @description Seconds compared from each capture's start: the shorter one's length (at least one period) */
+            commonDuration: number;
+            complete: boolean;
+            series: components["schemas"]["ComparedSeries"][];
+        };
+        ComparedCapture: {
+            /** @example 41 */
+            captureId: number;
+            /** @example before-index */
+            name: string;
+            /**
+             * Format: date-time
+             * @example 2026-01-15T10:00:00.000Z
+             */
+            start: string;
+            /**
+             * Format: date-time
+             * @example 2026-01-15T10:00:00.000Z
+             */
+            end: string;
+            /** @description The capture's own length, seconds */
+            duration: number;
+            /** @enum {string} */
+            source: "cloudwatch" | "snapshot";
+        };
+        ComparedSeries: {
+            /**
+             * @example DBLoad
+             * @enum {string}
+             */
+            type: "CPUUtilization" | "FreeableMemory" | "ReadIOPS" | "WriteIOPS" | "ReadThroughput" | "WriteThroughput" | "FreeStorageSpace" | "DatabaseConnections" | "ReadLatency" | "WriteLatency" | "DiskQueueDepth" | "NetworkReceiveThroughput" | "NetworkTransmitThroughput" | "SwapUsage" | "DBLoad" | "DBLoadCPU" | "DBLoadNonCPU" | "DBLoadRelativeToNumVCPUs";
+            /** @example DB load */
+            label: string;
+            /** @example None */
+            unit: string;
+            baseline: components["schemas"]["ComparedSide"];
+            candidate: components["schemas"]["ComparedSide"];
+            change: {
+                mean: components["schemas"]["Difference"];
+                p95: components["schemas"]["Difference"];
+                max: components["schemas"]["Difference"];
+            };
+        };
+        ComparedSide: {
+            complete: boolean;
+            summary: components["schemas"]["Summary"];
+            /** @description Ascending by offset */
+            datapoints: components["schemas"]["OffsetPoint"][];
+        };
+        /** @description Over the compared window; values null without points */
+        Summary: {
+            /** @example 60 */
+            count: number;
+            mean: number | null;
+            min: number | null;
+            max: number | null;
+            /** @description Median, interpolated between closest ranks */
+            p50: number | null;
+            /** @description 95th percentile, interpolated between closest ranks */
+            p95: number | null;
+        };
+        OffsetPoint: {
+            /** @description Seconds from the capture's first period */
+            offset: number;
+            value: number;
+        };
+        Difference: {
+            /** @description candidate − baseline */
+            absolute: number | null;
+            /** @description (candidate − baseline) / |baseline|: 0.25 is 25 % more; null when baseline is 0 */
+            relative: number | null;
         };
     };
     responses: never;
@@ -2130,7 +2356,7 @@ export interface operations {
     getCaptureMetrics: {
         parameters: {
             query?: {
-                /** @description Repeatable; default the whole catalogue: CPUUtilization, FreeableMemory, ReadIOPS, WriteIOPS, ReadThroughput, WriteThroughput, FreeStorageSpace, DatabaseConnections, ReadLatency, WriteLatency, DiskQueueDepth, NetworkReceiveThroughput, NetworkTransmitThroughput, SwapUsage. The old names ("CPU UTILIZATION", …) are accepted too. */
+                /** @description Repeatable; default the whole catalogue: CPUUtilization, FreeableMemory, ReadIOPS, WriteIOPS, ReadThroughput, WriteThroughput, FreeStorageSpace, DatabaseConnections, ReadLatency, WriteLatency, DiskQueueDepth, NetworkReceiveThroughput, NetworkTransmitThroughput, SwapUsage, DBLoad, DBLoadCPU, DBLoadNonCPU, DBLoadRelativeToNumVCPUs. The old names ("CPU UTILIZATION", …) are accepted too. */
                 type?: string[];
                 /** @description Average, Minimum, Maximum, Sum, SampleCount, or a percentile such as p99; named stats in any case */
                 stat?: string;
@@ -2145,13 +2371,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The capture's metrics */
+            /** @description The capture's metrics; `Accept: text/csv` gives CSV */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["CaptureMetrics"];
+                    "text/csv": string;
                 };
             };
             /** @description Invalid request */
@@ -2338,6 +2565,332 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["SqlText"];
                 };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    /** @description The bearer challenge, e.g. `Bearer realm="capwatch", error="invalid_token"` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Bad answer from CloudWatch */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description CloudWatch timed out */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getCaptureMetricsChart: {
+        parameters: {
+            query?: {
+                /** @description Repeatable; default the whole catalogue: CPUUtilization, FreeableMemory, ReadIOPS, WriteIOPS, ReadThroughput, WriteThroughput, FreeStorageSpace, DatabaseConnections, ReadLatency, WriteLatency, DiskQueueDepth, NetworkReceiveThroughput, NetworkTransmitThroughput, SwapUsage, DBLoad, DBLoadCPU, DBLoadNonCPU, DBLoadRelativeToNumVCPUs. The old names ("CPU UTILIZATION", …) are accepted too. */
+                type?: string[];
+                /** @description Average, Minimum, Maximum, Sum, SampleCount, or a percentile such as p99; named stats in any case */
+                stat?: string;
+                /** @description Seconds, a multiple of 60. Default: the smallest that keeps each series within 1,440 points and within CloudWatch's retention (60 s for 15 days, 300 s for 63 days, 3,600 s for 455 days) */
+                period?: number;
+            };
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The metrics chart */
+            200: {
+                headers: {
+                    /** @description Digest of the body; send it as If-None-Match to get 304 when unchanged */
+                    ETag?: string;
+                    /** @description `private, max-age=86400` once the data comes wholly from complete snapshots, else `private, no-cache` */
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/svg+xml": string;
+                };
+            };
+            /** @description Not modified (If-None-Match matched the ETag) */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    /** @description The bearer challenge, e.g. `Bearer realm="capwatch", error="invalid_token"` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Bad answer from CloudWatch */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description CloudWatch timed out */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    compareCaptures: {
+        parameters: {
+            query: {
+                /** @description Repeatable; default the whole catalogue: CPUUtilization, FreeableMemory, ReadIOPS, WriteIOPS, ReadThroughput, WriteThroughput, FreeStorageSpace, DatabaseConnections, ReadLatency, WriteLatency, DiskQueueDepth, NetworkReceiveThroughput, NetworkTransmitThroughput, SwapUsage, DBLoad, DBLoadCPU, DBLoadNonCPU, DBLoadRelativeToNumVCPUs. The old names ("CPU UTILIZATION", …) are accepted too. */
+                type?: string[];
+                /** @description Average, Minimum, Maximum, Sum, SampleCount, or a percentile such as p99; named stats in any case */
+                stat?: string;
+                /** @description Seconds, a multiple of 60. Default: the smallest that keeps each series within 1,440 points and within CloudWatch's retention (60 s for 15 days, 300 s for 63 days, 3,600 s for 455 days) */
+                period?: number;
+                /** @description The baseline capture's id; the path's capture is the candidate. It may be in another environment you are a member of */
+                with: number;
+            };
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The comparison; `Accept: text/csv` gives one row per offset and two columns (baseline, candidate) per series */
+            200: {
+                headers: {
+                    /** @description Digest of the body; send it as If-None-Match to get 304 when unchanged */
+                    ETag?: string;
+                    /** @description `private, max-age=86400` once the data comes wholly from complete snapshots, else `private, no-cache` */
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Comparison"];
+                    "text/csv": string;
+                };
+            };
+            /** @description Not modified (If-None-Match matched the ETag) */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    /** @description The bearer challenge, e.g. `Bearer realm="capwatch", error="invalid_token"` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Bad answer from CloudWatch */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description CloudWatch timed out */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getComparisonChart: {
+        parameters: {
+            query: {
+                /** @description Repeatable; default the whole catalogue: CPUUtilization, FreeableMemory, ReadIOPS, WriteIOPS, ReadThroughput, WriteThroughput, FreeStorageSpace, DatabaseConnections, ReadLatency, WriteLatency, DiskQueueDepth, NetworkReceiveThroughput, NetworkTransmitThroughput, SwapUsage, DBLoad, DBLoadCPU, DBLoadNonCPU, DBLoadRelativeToNumVCPUs. The old names ("CPU UTILIZATION", …) are accepted too. */
+                type?: string[];
+                /** @description Average, Minimum, Maximum, Sum, SampleCount, or a percentile such as p99; named stats in any case */
+                stat?: string;
+                /** @description Seconds, a multiple of 60. Default: the smallest that keeps each series within 1,440 points and within CloudWatch's retention (60 s for 15 days, 300 s for 63 days, 3,600 s for 455 days) */
+                period?: number;
+                /** @description The baseline capture's id; the path's capture is the candidate. It may be in another environment you are a member of */
+                with: number;
+            };
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The comparison chart */
+            200: {
+                headers: {
+                    /** @description Digest of the body; send it as If-None-Match to get 304 when unchanged */
+                    ETag?: string;
+                    /** @description `private, max-age=86400` once the data comes wholly from complete snapshots, else `private, no-cache` */
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/svg+xml": string;
+                };
+            };
+            /** @description Not modified (If-None-Match matched the ETag) */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Invalid request */
             400: {

@@ -54,10 +54,25 @@ const RDS: Record<string, { unit: string; low: number; high: number }> = {
   NetworkReceiveThroughput: { unit: "Bytes/Second", low: 5e4, high: 9e6 },
   NetworkTransmitThroughput: { unit: "Bytes/Second", low: 8e4, high: 1.2e7 },
   SwapUsage: { unit: "Bytes", low: 0, high: 2e8 },
+  // Performance Insights' load (average active sessions) is stored without a unit.
+  DBLoadCPU: { unit: "None", low: 0.2, high: 3 },
+  DBLoadNonCPU: { unit: "None", low: 0.1, high: 2 },
+  DBLoad: { unit: "None", low: 0, high: 0 },
+  DBLoadRelativeToNumVCPUs: { unit: "None", low: 0, high: 0 },
 };
+
+/** The vCPUs of every fake instance, which DBLoadRelativeToNumVCPUs divides by. */
+export const FAKE_VCPUS = 2;
 
 /** The generated value of a metric at a time: a pure function of its arguments. */
 export function generatedValue(metric: string, dbId: string, epochSeconds: number): number {
+  // As in RDS, the load is its CPU and non-CPU parts, and per vCPU that load over the vCPUs.
+  if (metric === "DBLoad" || metric === "DBLoadRelativeToNumVCPUs") {
+    const load = generatedValue("DBLoadCPU", dbId, epochSeconds) +
+      generatedValue("DBLoadNonCPU", dbId, epochSeconds);
+    const value = metric === "DBLoad" ? load : load / FAKE_VCPUS;
+    return Math.round(value * 1e6) / 1e6;
+  }
   const range = RDS[metric] ?? { low: 0, high: 100 };
   const phase = (hash(`${metric}/${dbId}`) % 1000) / 1000 * 2 * Math.PI;
   const wave = 0.5 + 0.4 * Math.sin(2 * Math.PI * epochSeconds / 3600 + phase) +

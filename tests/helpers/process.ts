@@ -43,6 +43,7 @@ const CONFIG_VARIABLES = [
   "DENO_DEPLOYMENT_ID",
   "DEMO_DIR",
   "DOCS_PERSIST_AUTHORIZATION",
+  "REUSE_PORT",
 ];
 
 /** A child process whose stdout and stderr are collected line by line. */

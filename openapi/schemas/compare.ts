@@ -1,0 +1,122 @@
+import { z } from "@hono/zod-openapi";
+import { METRIC_TYPES } from "../../metrics/catalogue.ts";
+import { queryInteger, Timestamp } from "./common.ts";
+import { MetricsQuery } from "./metrics.ts";
+
+/** The query of the compare operations: the metrics query and the baseline's id. */
+export const CompareQuery = MetricsQuery.extend({
+  with: queryInteger(
+    z.number({
+      error: (issue) =>
+        issue.input === undefined ? "is required: the baseline capture's id" : undefined,
+    }).int().positive(),
+  ).openapi({
+    param: { name: "with", in: "query", required: true },
+    description:
+      "The baseline capture's id; the path's capture is the candidate. It may be in another environment you are a member of",
+    example: 41,
+  }),
+});
+
+const Nullable = z.number().nullable();
+
+const Summary = z.object({
+  count: z.number().int().openapi({ example: 60 }),
+  mean: Nullable,
+  min: Nullable,
+  max: Nullable,
+  p50: Nullable.openapi({ description: "Median, interpolated between closest ranks" }),
+  p95: Nullable.openapi({ description: "95th percentile, interpolated between closest ranks" }),
+}).openapi("Summary", { description: "Over the compared window; values null without points" });
+
+const OffsetPoint = z.object({
+  offset: z.number().int().openapi({ description: "Seconds from the capture's first period" }),
+  value: z.number(),
+}).openapi("OffsetPoint");
+
+const Side = z.object({
+  complete: z.boolean(),
+  summary: Summary,
+  datapoints: z.array(OffsetPoint).openapi({ description: "Ascending by offset" }),
+}).openapi("ComparedSide");
+
+const Difference = z.object({
+  absolute: Nullable.openapi({ description: "candidate − baseline" }),
+  relative: Nullable.openapi({
+    description: "(candidate − baseline) / |baseline|: 0.25 is 25 % more; null when baseline is 0",
+  }),
+}).openapi("Difference");
+
+const ComparedCapture = z.object({
+  captureId: z.number().int().openapi({ example: 41 }),
+  name: z.string().openapi({ example: "before-index" }),
+  start: Timestamp,
+  end: Timestamp,
+  duration: z.number().openapi({ description: "The capture's own length, seconds" }),
+  source: z.enum(["cloudwatch", "snapshot"]),
+}).openapi("ComparedCapture");
+
+export const Comparison = z.object({
+  baseline: ComparedCapture,
+  candidate: ComparedCapture,
+  period: z.number().int().openapi({ example: 60 }),
+  stat: z.string().openapi({ example: "Average" }),
+  commonDuration: z.number().openapi({
+    description:
+      "Seconds compared from each capture's start: the shorter one's length (at least one period)",
+  }),
+  complete: z.boolean(),
+  series: z.array(
+    z.object({
+      type: z.enum(METRIC_TYPES).openapi({ example: "DBLoad" }),
+      label: z.string().openapi({ example: "DB load" }),
+      unit: z.string().openapi({ example: "None" }),
+      baseline: Side,
+      candidate: Side,
+      change: z.object({ mean: Difference, p95: Difference, max: Difference }),
+    }).openapi("ComparedSeries"),
+  ),
+}).openapi("Comparison", {
+  example: {
+    baseline: {
+      captureId: 41,
+      name: "before-index",
+      start: "2026-01-15T10:00:00.000Z",
+      end: "2026-01-15T10:02:00.000Z",
+      duration: 120,
+      source: "snapshot",
+    },
+    candidate: {
+      captureId: 42,
+      name: "after-index",
+      start: "2026-01-16T10:00:00.000Z",
+      end: "2026-01-16T10:02:00.000Z",
+      duration: 120,
+      source: "snapshot",
+    },
+    period: 60,
+    stat: "Average",
+    commonDuration: 120,
+    complete: true,
+    series: [{
+      type: "DBLoad",
+      label: "DB load",
+      unit: "None",
+      baseline: {
+        complete: true,
+        summary: { count: 2, mean: 2, min: 1, max: 3, p50: 2, p95: 2.9 },
+        datapoints: [{ offset: 0, value: 1 }, { offset: 60, value: 3 }],
+      },
+      candidate: {
+        complete: true,
+        summary: { count: 2, mean: 1.5, min: 1, max: 2, p50: 1.5, p95: 1.95 },
+        datapoints: [{ offset: 0, value: 1 }, { offset: 60, value: 2 }],
+      },
+      change: {
+        mean: { absolute: -0.5, relative: -0.25 },
+        p95: { absolute: -0.95, relative: -0.327586 },
+        max: { absolute: -1, relative: -0.333333 },
+      },
+    }],
+  },
+});

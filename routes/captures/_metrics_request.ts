@@ -1,0 +1,47 @@
+import type { z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { AppDeps } from "../../http/deps.ts";
+import type { AppEnv } from "../../http/router.ts";
+import type { MetricsDeps } from "../../metrics/capture_metrics.ts";
+import { readCaptureMetricsFor } from "../../operations/captures.ts";
+import type { MetricsQuery } from "../../openapi/schemas/metrics.ts";
+
+/** The metrics query as its schema parses it: resolved types, a valid stat, period in seconds. */
+export type ParsedMetricsQuery = z.output<typeof MetricsQuery>;
+
+/** What the metrics operations need of the app's dependencies (roles through its provider). */
+export const metricsDeps = (deps: AppDeps): MetricsDeps => ({
+  db: deps.db,
+  cloudwatch: deps.cloudwatch,
+  serverCredentials: deps.config.awsCredentials,
+  cipher: deps.credentialsCipher,
+  credentials: deps.credentialProvider,
+});
+
+/** Capture `id`'s metrics for the caller (operations/captures.ts), CloudWatch's remarks logged. */
+export async function readMetrics(
+  c: Context<AppEnv>,
+  id: number,
+  { type: types, stat, period }: ParsedMetricsQuery,
+) {
+  const deps = c.var.deps;
+  const outcome = await readCaptureMetricsFor(
+    metricsDeps(deps),
+    id,
+    c.var.userId,
+    { types, stat, period },
+    deps.clock(),
+  );
+  if (outcome.ok) logCloudWatchMessages(c, id, outcome.messages);
+  return outcome;
+}
+
+/** Logs CloudWatch's remarks (partial data, pages left unread): for operators, not the body. */
+export function logCloudWatchMessages(c: Context<AppEnv>, captureId: number, messages: string[]) {
+  if (messages.length === 0) return;
+  c.var.deps.logger.warn("cloudwatch messages", {
+    requestId: c.var.requestId,
+    captureId,
+    messages,
+  });
+}

@@ -1,0 +1,67 @@
+import type { Context } from "hono";
+import type { AppEnv, AppRouteHandler } from "../../http/router.ts";
+import { renderComparisonSvg, renderMetricsSvg, SVG_MEDIA_TYPE } from "../../metrics/chart_svg.ts";
+import { comparisonCsv, CSV_MEDIA_TYPE } from "../../metrics/csv.ts";
+import { compareCapturesFor } from "../../operations/compare.ts";
+import { refusalProblem } from "../refusal.ts";
+import {
+  logCloudWatchMessages,
+  metricsDeps,
+  type ParsedMetricsQuery,
+  readMetrics,
+} from "./_metrics_request.ts";
+import { cacheControl, wantsCsv } from "./_representation.ts";
+import type * as routes from "./compare_routes.ts";
+
+/** The comparison the compare operations answer with, or its refusal; remarks logged. */
+async function readComparison(
+  c: Context<AppEnv>,
+  id: number,
+  { with: baselineId, type: types, stat, period }: ParsedMetricsQuery & { with: number },
+) {
+  const deps = c.var.deps;
+  const outcome = await compareCapturesFor(
+    metricsDeps(deps),
+    id,
+    baselineId,
+    c.var.userId,
+    { types, stat, period },
+    deps.clock(),
+  );
+  if (outcome.ok) {
+    for (const side of outcome.messages) logCloudWatchMessages(c, side.captureId, side.messages);
+  }
+  return outcome;
+}
+
+export const compare: AppRouteHandler<typeof routes.compare> = async (c) => {
+  const read = await readComparison(c, c.req.valid("param").id, c.req.valid("query"));
+  if (!read.ok) return refusalProblem(c, read, read.about);
+  const headers = { "Cache-Control": cacheControl(read.fromSnapshots), Vary: "Accept" };
+  if (wantsCsv(c)) {
+    return c.body(comparisonCsv(read.comparison), 200, {
+      ...headers,
+      "Content-Type": CSV_MEDIA_TYPE,
+    });
+  }
+  return c.json(read.comparison, 200, headers);
+};
+
+export const compareSvg: AppRouteHandler<typeof routes.compareSvg> = async (c) => {
+  const read = await readComparison(c, c.req.valid("param").id, c.req.valid("query"));
+  if (!read.ok) return refusalProblem(c, read, read.about);
+  return c.body(renderComparisonSvg(read.comparison), 200, {
+    "Content-Type": SVG_MEDIA_TYPE,
+    "Cache-Control": cacheControl(read.fromSnapshots),
+  });
+};
+
+export const metricsSvg: AppRouteHandler<typeof routes.metricsSvg> = async (c) => {
+  const outcome = await readMetrics(c, c.req.valid("param").id, c.req.valid("query"));
+  if (!outcome.ok) return refusalProblem(c, outcome);
+  const { name, metrics } = outcome;
+  return c.body(renderMetricsSvg(name, metrics), 200, {
+    "Content-Type": SVG_MEDIA_TYPE,
+    "Cache-Control": cacheControl(metrics.source === "snapshot" && metrics.complete),
+  });
+};
