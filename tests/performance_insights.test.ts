@@ -387,3 +387,82 @@ Deno.test("Performance Insights faults map like CloudWatch's: 503 + Retry-After,
   assert.equal((await t.as("owner").get(path)).status, 200);
   for (const line of t.logLines) assert.ok(!line.includes(TEST_CREDENTIALS.secretAccessKey));
 });
+
+Deno.test("compare gains load per SQL digest (both, new, gone) and per wait; compare.svg?view=load stacks waits", async () => {
+  await using f = await setup();
+  const { t } = f;
+  const [newer, both, older] = FAKE_DIGESTS;
+  const cut = Date.parse("2026-01-15T10:45:00Z") / 1000;
+  f.pi.digestWindows.set(newer.id, { from: cut });
+  f.pi.digestWindows.set(older.id, { until: cut });
+  const env = await t.createEnvironment("owner", { dbInstanceIdentifier: FAKE_INSTANCE_ID });
+  const base = await createCapture(t, {
+    envId: env.id,
+    start: "2026-01-15T10:00:00Z",
+    duration: 1800,
+  });
+  const cand = await createCapture(t, {
+    envId: env.id,
+    start: "2026-01-15T11:00:00Z",
+    duration: 1800,
+  });
+  const res = await t.as("owner").get(
+    `/api/captures/${cand.id}/compare?with=${base.id}&type=DBLoad`,
+  );
+  const text = await res.text();
+  assert.equal(res.status, 200, text);
+  const { load } = JSON.parse(text);
+  assert.equal(load.available, true);
+  // Both windows cover three whole 10-minute cycles of the formula: average base 0.95.
+  const avg = 0.95;
+  const byKey = Object.fromEntries(load.sql.map((d: { key: string }) => [d.key, d]));
+  assert.equal(byKey[newer.id].status, "new");
+  assert.equal(byKey[newer.id].baseline, null);
+  assert.ok(Math.abs(byKey[newer.id].candidate.load - newer.weight * avg) < 1e-6);
+  assert.equal(byKey[newer.id].candidate.latencyMsPerCall, newer.latencyMsPerCall);
+  assert.equal(byKey[newer.id].change.load.relative, null);
+  assert.equal(byKey[older.id].status, "gone");
+  assert.equal(byKey[older.id].candidate, null);
+  assert.ok(Math.abs(byKey[older.id].change.load.relative + 1) < 1e-9);
+  assert.equal(byKey[both.id].status, "both");
+  assert.ok(Math.abs(byKey[both.id].change.load.absolute) < 1e-9);
+  assert.deepEqual(byKey[both.id].change.latencyMsPerCall, { absolute: 0, relative: 0 });
+  assert.deepEqual(
+    load.waits.map((w: { key: string; status: string }) => `${w.key} ${w.status}`),
+    ["io/table/sql/handler both", "synch/mutex/innodb/buf_pool_mutex both", "CPU both"],
+  );
+
+  const chart = await t.as("owner").get(
+    `/api/captures/${cand.id}/compare.svg?with=${base.id}&type=DBLoad&view=load`,
+  );
+  const svg = await chart.text();
+  assert.equal(chart.status, 200, svg);
+  assert.match(svg, /database load by wait/);
+  assert.equal((svg.match(/<rect [^>]*height="48"/g) ?? []).length, 6, "3 waits × 2 bars");
+
+  f.rds.instances.set("no-pi", {
+    dbiResourceId: "db-NOPI",
+    status: "available",
+    engine: "mysql",
+    piEnabled: false,
+    piRetentionDays: 7,
+  });
+  const off = await t.createEnvironment("owner", { dbInstanceIdentifier: "no-pi" });
+  const other = await createCapture(t, {
+    envId: off.id,
+    start: "2026-01-15T10:00:00Z",
+    duration: 1800,
+  });
+  const partial = await t.as("owner").get(
+    `/api/captures/${cand.id}/compare?with=${other.id}&type=DBLoad`,
+  );
+  const body = await partial.json();
+  assert.equal(partial.status, 200);
+  assert.equal(body.load.available, false);
+  assert.match(body.load.reason, /Performance Insights is off for no-pi/);
+  await problemLike(
+    await t.as("owner").get(`/api/captures/${cand.id}/compare.svg?with=${other.id}&view=load`),
+    409,
+    /No database load to chart/,
+  );
+});

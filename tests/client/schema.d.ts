@@ -303,7 +303,7 @@ export interface paths {
         };
         /**
          * Chart of a capture compared with a baseline
-         * @description The comparison of `GET /api/captures/{id}/compare` as an SVG image: one panel per series, baseline (solid) and candidate (dashed) overlaid on the time since each capture's start. Upstream trouble: 502 (bad answer), 503 with Retry-After (throttled), 504 (timed out).
+         * @description The comparison of `GET /api/captures/{id}/compare` as an SVG image: one panel per series, baseline (solid) and candidate (dashed) overlaid on the time since each capture's start; `view=load` instead stacks each capture's average active sessions by its top waits (409 when either capture has no load). Upstream trouble: 502 (bad answer), 503 with Retry-After (throttled), 504 (timed out).
          */
         get: operations["getComparisonChart"];
         put?: never;
@@ -1008,6 +1008,7 @@ export interface components {
             commonDuration: number;
             complete: boolean;
             series: components["schemas"]["ComparedSeries"][];
+            load?: components["schemas"]["LoadComparison"];
         };
         ComparedCapture: {
             /** @example 41 */
@@ -1075,6 +1076,67 @@ export interface components {
             absolute: number | null;
             /** @description (candidate − baseline) / |baseline|: 0.25 is 25 % more; null when baseline is 0 */
             relative: number | null;
+        };
+        /** @description Database load from Performance Insights (or the captures' stored load): SQL digests in either capture's top 25 with load and per-call latency on both sides, and waits. Absent when the server does not call Performance Insights; `available: false` says why one side has none. */
+        LoadComparison: {
+            /** @enum {boolean} */
+            available: true;
+            /** @description Average active sessions of the whole instance */
+            total: {
+                baseline: number;
+                candidate: number;
+                change: components["schemas"]["Difference"];
+            };
+            sql: components["schemas"]["ComparedDigest"][];
+            waits: components["schemas"]["ComparedWait"][];
+        } | {
+            /** @enum {boolean} */
+            available: false;
+            /** @example Capture 41: Performance Insights is off for prod-mysql-1; turn it on … */
+            reason: string;
+        };
+        ComparedDigest: {
+            /** @description db.sql_tokenized.id */
+            key: string;
+            label: string;
+            /**
+             * @description In both captures' top groups, only the candidate's (new) or only the baseline's (gone)
+             * @enum {string}
+             */
+            status: "both" | "new" | "gone";
+            baseline: {
+                load: number;
+                latencyMsPerCall: number | null;
+            } | null;
+            candidate: {
+                load: number;
+                latencyMsPerCall: number | null;
+            } | null;
+            change: {
+                load: components["schemas"]["Difference"];
+                latencyMsPerCall: components["schemas"]["Difference"];
+            };
+        };
+        ComparedWait: {
+            /** @description db.wait_event.name */
+            key: string;
+            label: string;
+            /**
+             * @description In both captures' top groups, only the candidate's (new) or only the baseline's (gone)
+             * @enum {string}
+             */
+            status: "both" | "new" | "gone";
+            baseline: {
+                load: number;
+                share: number;
+            } | null;
+            candidate: {
+                load: number;
+                share: number;
+            } | null;
+            change: {
+                load: components["schemas"]["Difference"];
+            };
         };
     };
     responses: never;
@@ -2753,6 +2815,8 @@ export interface operations {
                 period?: number;
                 /** @description The baseline capture's id; the path's capture is the candidate. It may be in another environment you are a member of */
                 with: number;
+                /** @description metrics: one panel per series (default); load: each capture's average active sessions stacked by its top waits (Performance Insights) */
+                view?: "metrics" | "load";
             };
             header?: never;
             path: {
@@ -2863,6 +2927,8 @@ export interface operations {
                 period?: number;
                 /** @description The baseline capture's id; the path's capture is the candidate. It may be in another environment you are a member of */
                 with: number;
+                /** @description metrics: one panel per series (default); load: each capture's average active sessions stacked by its top waits (Performance Insights) */
+                view?: "metrics" | "load";
             };
             header?: never;
             path: {

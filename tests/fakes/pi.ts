@@ -113,6 +113,11 @@ export interface FakePi extends AsyncDisposable {
   faults: PiFault[];
   /** The DbiResourceIds it serves. */
   identifiers: Set<string>;
+  /**
+   * Limits a SQL digest to a time range (epoch s): a query window that ends by `from` or starts
+   * at or after `until` does not see it (a statement new in, or gone from, a later capture).
+   */
+  digestWindows: Map<string, { from?: number; until?: number }>;
   /** From now on every query has no data, as after Performance Insights' retention. */
   forget(): void;
   close(): Promise<void>;
@@ -130,6 +135,14 @@ export function startFakePi(
   const calls: PiCall[] = [];
   const faults: PiFault[] = [];
   const identifiers = new Set([FAKE_DBI_RESOURCE_ID]);
+  const digestWindows = new Map<string, { from?: number; until?: number }>();
+  /** The groups of `group` a query over [start, end) sees. */
+  const visible = (group: string, start: number, end: number) =>
+    (GROUPS[group] ?? []).filter((g) => {
+      const range = digestWindows.get(g.dimensions["db.sql_tokenized.id"] ?? "");
+      return !range || ((range.from === undefined || end > range.from) &&
+        (range.until === undefined || start < range.until));
+    });
   const state = { forgotten: false };
   const closing = new AbortController();
 
@@ -213,7 +226,8 @@ export function startFakePi(
           });
           continue;
         }
-        const groups = GROUPS[q.GroupBy.Group];
+        const groups = GROUPS[q.GroupBy.Group] &&
+          visible(q.GroupBy.Group, body.StartTime, body.EndTime);
         if (!groups) {
           return jsonError(400, "InvalidArgumentException", `Unknown group ${q.GroupBy.Group}`);
         }
@@ -244,7 +258,8 @@ export function startFakePi(
         }));
         if (!times.length) keys = [];
       } else {
-        const groups = GROUPS[body.GroupBy?.Group];
+        const groups = GROUPS[body.GroupBy?.Group] &&
+          visible(body.GroupBy.Group, body.StartTime, body.EndTime);
         if (!groups) return jsonError(400, "InvalidArgumentException", "Unknown group");
         keys = (times.length ? groups : []).map((g) => {
           const digest = FAKE_DIGESTS.find((d) => d.id === g.dimensions["db.sql_tokenized.id"]);
@@ -298,6 +313,7 @@ export function startFakePi(
           calls,
           faults,
           identifiers,
+          digestWindows,
           forget() {
             state.forgotten = true;
           },
