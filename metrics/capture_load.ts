@@ -18,7 +18,7 @@ import { ensureResolved } from "./resolve_instance.ts";
 export const LOAD_SETTLE_MS = 5 * 60_000;
 /** The most points a series gets. */
 export const LOAD_MAX_POINTS = 1440;
-/** Performance Insights' periods, smallest first; 1 s is left out: it is kept only briefly. */
+/** Performance Insights' periods, smallest first; 1 s is left out so load has the 60 s floor of metrics. */
 export const LOAD_PERIODS = [60, 300, 3600, 86400] as const;
 /** The most groups one answer (and one snapshot) carries: PI's own Limit. */
 export const MAX_LOAD_GROUPS = 25;
