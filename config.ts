@@ -24,6 +24,46 @@ const base64Key = z.string().refine(
 
 const httpUrl = z.string().regex(/^https?:\/\//, "must be an http(s) URL");
 
+/** Seconds from "90s", "15m", "24h", "7d" or a bare number of seconds; NaN when malformed. */
+function durationSeconds(text: string): number {
+  const match = /^(\d+)([smhd])?$/.exec(text.trim());
+  if (!match) return NaN;
+  return Number(match[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[(match[2] ?? "s") as "s"];
+}
+
+const duration = z.string().refine(
+  (text) => durationSeconds(text) > 0,
+  "must be a duration such as 90s, 15m, 24h or 7d",
+);
+
+/** Per-user and per-environment limits; 0 means no limit. */
+export interface Quotas {
+  environmentsPerUser: number;
+  capturesPerEnvironment: number;
+  runningCapturesPerEnvironment: number;
+  /** Metrics reads per user per minute, counted across every instance (the database). */
+  metricsRequestsPerMinute: number;
+}
+
+/** The limits used when no QUOTA_* variable is set. */
+export const DEFAULT_QUOTAS: Quotas = {
+  environmentsPerUser: 100,
+  capturesPerEnvironment: 1000,
+  runningCapturesPerEnvironment: 20,
+  metricsRequestsPerMinute: 120,
+};
+
+/** A quota: a whole number, 0 meaning no limit. */
+const quota = (fallback: number) =>
+  z.preprocess(
+    (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
+    z.coerce.number().int("must be a whole number (0: no limit)").min(0).default(fallback),
+  );
+
+/** Comma-separated, blanks dropped. */
+const list = (text: string | undefined) =>
+  (text ?? "").split(",").map((item) => item.trim()).filter((item) => item !== "");
+
 const ConfigSchema = z.object({
   // Blank means unset (8000), not 0: z.coerce.number would turn "" into a random port.
   PORT: z.preprocess(
@@ -45,6 +85,8 @@ const ConfigSchema = z.object({
   JWKS_URL: optional(z.url({ protocol: /^https?$/ })),
   JWT_ISSUER: optional(z.string()),
   JWT_AUDIENCE: optional(z.string()),
+  JWT_TYP: optional(z.string()),
+  JWT_MAX_AGE: optional(duration),
   CREDENTIALS_KEY: optional(base64Key),
   // Comma-separated: keys that only decrypt, while stored secrets move to CREDENTIALS_KEY.
   CREDENTIALS_KEY_PREVIOUS: optional(
@@ -60,12 +102,37 @@ const ConfigSchema = z.object({
   PI_ENDPOINT: optional(httpUrl),
   RDS_ENDPOINT: optional(httpUrl),
   ...AWS_IDENTITY_VARIABLES,
+  AWS_INSTANCE_ALLOWLIST: optional(z.string()),
+  AWS_SERVER_CREDENTIAL_USERS: optional(z.string()),
+  QUOTA_ENVIRONMENTS_PER_USER: quota(DEFAULT_QUOTAS.environmentsPerUser),
+  QUOTA_CAPTURES_PER_ENVIRONMENT: quota(DEFAULT_QUOTAS.capturesPerEnvironment),
+  QUOTA_RUNNING_CAPTURES_PER_ENVIRONMENT: quota(DEFAULT_QUOTAS.runningCapturesPerEnvironment),
+  QUOTA_METRICS_REQUESTS_PER_MINUTE: quota(DEFAULT_QUOTAS.metricsRequestsPerMinute),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   DENO_DEPLOYMENT_ID: optional(z.string()),
   DOCS_PERSIST_AUTHORIZATION: z.enum(["true", "false"]).default("false"),
   REUSE_PORT: z.enum(["true", "false"]).default("false"),
 }).superRefine((env, ctx) => {
   awsIdentityIssues(env, ctx);
+  // A shared identity provider signs tokens for every client it serves: only ours may log in.
+  if (env.JWKS_URL && (!env.JWT_AUDIENCE || !env.JWT_ISSUER)) {
+    ctx.addIssue({
+      code: "custom",
+      path: [env.JWT_AUDIENCE ? "JWT_ISSUER" : "JWT_AUDIENCE"],
+      message: "must be set with JWKS_URL (the iss and aud your identity provider puts in " +
+        "capwatch's tokens), so tokens it issued for other applications are refused",
+    });
+  }
+  for (const pattern of list(env.AWS_INSTANCE_ALLOWLIST)) {
+    if (!isInstancePattern(pattern)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["AWS_INSTANCE_ALLOWLIST"],
+        message: `has "${pattern}", which is neither an instance identifier (globs * and ? ` +
+          "allowed) nor an RDS ARN such as arn:aws:rds:us-east-1:123456789012:db:prod-*",
+      });
+    }
+  }
   // Dev mode signs its own tokens and prints one to the log: fine on a laptop, never on a network.
   if (!env.JWT_SECRET && !env.JWKS_URL && !isLoopback(env.HOST)) {
     ctx.addIssue({
@@ -108,13 +175,45 @@ export interface AwsCredentials {
   sessionToken?: string;
 }
 
+/** Maximum age of a JWKS-mode token (from its iat), in seconds, when JWT_MAX_AGE is unset. */
+export const DEFAULT_JWT_MAX_AGE_SECONDS = 24 * 3600;
+
+/**
+ * Who may bind an RDS instance to an environment that reads it with server-wide credentials.
+ * Unrestricted (neither variable set): anyone. Else a listed user, or a listed instance.
+ */
+export interface ServerCredentialPolicy {
+  /** Patterns from AWS_INSTANCE_ALLOWLIST: identifier globs or RDS ARN globs. */
+  instances: string[];
+  /** User ids (token sub) from AWS_SERVER_CREDENTIAL_USERS, who may bind any instance. */
+  users: string[];
+}
+
+const ARN_PATTERN = /^arn:([a-z*-]+):rds:([a-z0-9*?-]+):(\d{12}|\*):db:([A-Za-z0-9*?-]+)$/;
+
+function isInstancePattern(pattern: string): boolean {
+  return ARN_PATTERN.test(pattern) || /^[A-Za-z0-9*?-]{1,63}$/.test(pattern);
+}
+
 /** The validated configuration every other module receives. */
 export interface Config {
   port: number;
   host: string;
   databaseUrl: string;
   databaseAuthToken?: string;
-  jwt: { secret?: string; jwksUrl?: string; issuer?: string; audience?: string };
+  jwt: {
+    secret?: string;
+    jwksUrl?: string;
+    issuer?: string;
+    audience?: string;
+    /** Required `typ` header (JWT_TYP), JWKS mode only. */
+    typ?: string;
+    /** Oldest accepted token (from iat) in JWKS mode, in seconds. */
+    maxAgeSeconds?: number;
+  };
+  /** Who may read an instance with server-wide credentials; see ServerCredentialPolicy. */
+  serverCredentialPolicy: ServerCredentialPolicy;
+  quotas: Quotas;
   credentialsKey?: Uint8Array;
   /** Keys that still decrypt stored secrets during a rotation (CREDENTIALS_KEY_PREVIOUS). */
   previousCredentialsKeys?: Uint8Array[];
@@ -159,6 +258,20 @@ function toConfig(raw: RawConfig): Config {
       jwksUrl: raw.JWKS_URL,
       issuer: raw.JWT_ISSUER,
       audience: raw.JWT_AUDIENCE,
+      typ: raw.JWT_TYP,
+      maxAgeSeconds: raw.JWT_MAX_AGE
+        ? durationSeconds(raw.JWT_MAX_AGE)
+        : DEFAULT_JWT_MAX_AGE_SECONDS,
+    },
+    serverCredentialPolicy: {
+      instances: list(raw.AWS_INSTANCE_ALLOWLIST),
+      users: list(raw.AWS_SERVER_CREDENTIAL_USERS),
+    },
+    quotas: {
+      environmentsPerUser: raw.QUOTA_ENVIRONMENTS_PER_USER,
+      capturesPerEnvironment: raw.QUOTA_CAPTURES_PER_ENVIRONMENT,
+      runningCapturesPerEnvironment: raw.QUOTA_RUNNING_CAPTURES_PER_ENVIRONMENT,
+      metricsRequestsPerMinute: raw.QUOTA_METRICS_REQUESTS_PER_MINUTE,
     },
     credentialsKey: raw.CREDENTIALS_KEY ? decodeBase64(raw.CREDENTIALS_KEY) : undefined,
     previousCredentialsKeys: raw.CREDENTIALS_KEY_PREVIOUS

@@ -2,6 +2,7 @@ import { createApp } from "./app.ts";
 import { loadDevSecret } from "./auth/dev_secret.ts";
 import { createCredentialsCipher } from "./auth/credentials_cipher.ts";
 import { createTokenVerifier } from "./auth/jwt.ts";
+import { isUnrestricted } from "./auth/instance_policy.ts";
 import { mintToken } from "./auth/mint.ts";
 import { type Config, ConfigError, loadConfig } from "./config.ts";
 import { type DatabaseHandle, openDatabase } from "./db/client.ts";
@@ -75,6 +76,16 @@ async function main(cron: SweepCron) {
     cipher: credentialsCipher,
     clock: systemClock,
   });
+  if (
+    credentialProvider.serverSource !== "none" && isUnrestricted(config.serverCredentialPolicy)
+  ) {
+    // Loud on purpose: any signed-in user can read any instance these credentials reach.
+    logger.warn("server-wide AWS credentials are open to every user", {
+      source: credentialProvider.serverSource,
+      fix: "set AWS_INSTANCE_ALLOWLIST (instance ids, globs or RDS ARNs) and/or " +
+        "AWS_SERVER_CREDENTIAL_USERS (user ids) to say whose instances they may read",
+    });
+  }
   let shuttingDown = false;
   const app = createApp({
     db: database.db,

@@ -3,6 +3,9 @@
  * envelope `v2.<keyId>.<iv>.<ciphertext>` names the key that sealed it (keyId: the first 8 bytes of
  * SHA-256 of the key, hex), so a rotation decrypts each value with exactly the key it needs.
  * `v1.<iv>.<ciphertext>` (before key ids) is still read, trying the current key, then older ones.
+ * `v3.<keyId>.<iv>.<ciphertext>` also binds the environment id as associated data, so a ciphertext
+ * copied to another environment's row does not open there; v1 and v2 (unbound) still decrypt,
+ * count as stale and are re-sealed as v3 by lifecycle/reencrypt_credentials.ts.
  */
 export interface StoredSecret {
   secretAccessKey: string;
@@ -11,10 +14,14 @@ export interface StoredSecret {
 
 /** Encrypts (always under the current key) and decrypts (under any key it holds) AWS secrets. */
 export interface CredentialsCipher {
-  encrypt(secret: StoredSecret): Promise<string>;
-  /** Throws when no key it holds opens the envelope, or the envelope is not one of ours. */
-  decrypt(envelope: string): Promise<StoredSecret>;
-  /** True when `envelope` was not sealed by the current key (or predates key ids): re-encrypt it. */
+  /** Seals for environment `envId` (v3); without it, the unbound v2 of older versions. */
+  encrypt(secret: StoredSecret, envId?: number): Promise<string>;
+  /**
+   * Throws when no key it holds opens the envelope, the envelope is not one of ours, or (v3) it
+   * was sealed for another environment than `envId`.
+   */
+  decrypt(envelope: string, envId?: number): Promise<StoredSecret>;
+  /** True when `envelope` was not sealed by the current key, or is not bound (v3): re-encrypt it. */
   isStale(envelope: string): boolean;
   /** The current key's id (16 hex digits); not secret. */
   readonly keyId: string;
@@ -22,6 +29,10 @@ export interface CredentialsCipher {
 
 // Binds ciphertexts to their purpose so they cannot be swapped with other encrypted data.
 const ADDITIONAL_DATA = new TextEncoder().encode("capwatch:environment-credentials:v1");
+
+/** v3's associated data: the purpose and the environment the secret belongs to. */
+const boundData = (envId: number) =>
+  new TextEncoder().encode(`capwatch:environment-credentials:v3:env:${envId}`);
 
 interface Key {
   id: string;
@@ -44,19 +55,28 @@ export async function createCredentialsCipher(
   }
   return {
     keyId: current.id,
-    async encrypt(secret) {
+    async encrypt(secret, envId) {
       const iv = crypto.getRandomValues(new Uint8Array(12));
       const plaintext = new TextEncoder().encode(JSON.stringify(secret));
       const ciphertext = await crypto.subtle.encrypt(
-        { name: "AES-GCM", iv, additionalData: ADDITIONAL_DATA },
+        {
+          name: "AES-GCM",
+          iv,
+          additionalData: envId === undefined ? ADDITIONAL_DATA : boundData(envId),
+        },
         current.key,
         plaintext,
       );
-      return ["v2", current.id, toBase64(iv), toBase64(new Uint8Array(ciphertext))].join(".");
+      const version = envId === undefined ? "v2" : "v3";
+      return [version, current.id, toBase64(iv), toBase64(new Uint8Array(ciphertext))].join(".");
     },
-    async decrypt(envelope) {
+    async decrypt(envelope, envId) {
       const parsed = parseEnvelope(envelope);
       if (!parsed) throw new Error("Unknown credentials format");
+      if (parsed.bound && envId === undefined) {
+        throw new Error("These credentials are bound to an environment; name it");
+      }
+      const additionalData = parsed.bound ? boundData(envId!) : ADDITIONAL_DATA;
       const candidates = parsed.keyId === undefined
         ? keys
         : keys.filter((k) => k.id === parsed.keyId);
@@ -67,7 +87,7 @@ export async function createCredentialsCipher(
       for (const { key } of candidates) {
         try {
           const plaintext = await crypto.subtle.decrypt(
-            { name: "AES-GCM", iv: parsed.iv, additionalData: ADDITIONAL_DATA },
+            { name: "AES-GCM", iv: parsed.iv, additionalData },
             key,
             parsed.ciphertext,
           );
@@ -79,7 +99,8 @@ export async function createCredentialsCipher(
       throw failure;
     },
     isStale(envelope) {
-      return parseEnvelope(envelope)?.keyId !== current.id;
+      const parsed = parseEnvelope(envelope);
+      return !parsed?.bound || parsed.keyId !== current.id;
     },
   };
 }
@@ -101,10 +122,23 @@ function parseEnvelope(envelope: string) {
   const parts = envelope.split(".");
   try {
     if (parts.length === 3 && parts[0] === "v1" && parts[1] && parts[2]) {
-      return { keyId: undefined, iv: fromBase64(parts[1]), ciphertext: fromBase64(parts[2]) };
+      return {
+        keyId: undefined,
+        bound: false,
+        iv: fromBase64(parts[1]),
+        ciphertext: fromBase64(parts[2]),
+      };
     }
-    if (parts.length === 4 && parts[0] === "v2" && /^[0-9a-f]{16}$/.test(parts[1]) && parts[2]) {
-      return { keyId: parts[1], iv: fromBase64(parts[2]), ciphertext: fromBase64(parts[3]) };
+    if (
+      parts.length === 4 && (parts[0] === "v2" || parts[0] === "v3") &&
+      /^[0-9a-f]{16}$/.test(parts[1]) && parts[2]
+    ) {
+      return {
+        keyId: parts[1],
+        bound: parts[0] === "v3",
+        iv: fromBase64(parts[2]),
+        ciphertext: fromBase64(parts[3]),
+      };
     }
   } catch {
     // Not base64: not ours.

@@ -34,6 +34,11 @@ export const TOKEN_REFUSALS = {
   issuer: "The token's iss claim is not accepted",
   audience: "The token's aud claim is not accepted",
   claim: "One of the token's claims is not accepted",
+  typ: "The token's type (typ header) is not accepted",
+  tooOld: "The token is older than this server accepts (iat plus JWT_MAX_AGE); get a new one",
+  futureIat: "The token's iat claim is in the future",
+  noIat: "The token has no iat claim (issued-at), which this server requires",
+  noKid: "The token names no key (kid header)",
   unverifiable: "The token could not be verified",
 } as const;
 
@@ -83,6 +88,13 @@ interface VerifiedToken {
   forgetAt: number;
 }
 
+/**
+ * After an unknown kid refetches the key set, how long (ms) another unknown kid waits for the next
+ * refetch: short, so a key published and used at once works, yet a flood of made-up kids cannot
+ * make capwatch hammer the identity provider. Concurrent unknown kids share one fetch (jose).
+ */
+export const JWKS_REFETCH_COOLDOWN_MS = 1000;
+
 /** Builds the verifier for the configured HS256 secret and/or remote JWKS. */
 export function createTokenVerifier(
   jwt: Config["jwt"],
@@ -98,7 +110,10 @@ export function createTokenVerifier(
       ["verify"],
     )
     : undefined;
-  const jwks = options.jwks ?? (jwt.jwksUrl ? createRemoteJWKSet(new URL(jwt.jwksUrl)) : undefined);
+  const jwks = options.jwks ??
+    (jwt.jwksUrl
+      ? createRemoteJWKSet(new URL(jwt.jwksUrl), { cooldownDuration: JWKS_REFETCH_COOLDOWN_MS })
+      : undefined);
   if (!secret && !jwks) throw new Error("A token verifier needs JWT_SECRET or JWKS_URL");
 
   // Verified HS256 tokens by their whole text: a hit skips the HMAC (an off-thread WebCrypto call
@@ -131,9 +146,14 @@ export function createTokenVerifier(
           algorithms: ["HS256"],
         }));
       } else if (jwks && ASYMMETRIC_ALGORITHMS.includes(alg)) {
+        // A shared identity provider's tokens: bound to us (config requires iss and aud), to
+        // one key, to a type when JWT_TYP says so, and to a bounded age (iat is required).
+        if (!hasKid(token)) throw new InvalidTokenError("noKid");
         ({ payload } = await jwtVerify(token, jwks, {
           ...common,
           algorithms: ASYMMETRIC_ALGORITHMS,
+          typ: jwt.typ,
+          maxTokenAge: jwt.maxAgeSeconds,
         }));
       } else {
         const named = [...NAMEABLE_ALGORITHMS, ...ASYMMETRIC_ALGORITHMS].includes(alg);
@@ -193,6 +213,11 @@ function isKeySetOutage(error: unknown): boolean {
   return error.code === "ERR_JOSE_GENERIC";
 }
 
+function hasKid(token: string): boolean {
+  const { kid } = decodeProtectedHeader(token);
+  return typeof kid === "string" && kid.length > 0;
+}
+
 function algorithmOf(token: string): string {
   try {
     const { alg } = decodeProtectedHeader(token);
@@ -208,7 +233,7 @@ const TIME_CLAIMS = ["exp", "nbf", "iat"] as const;
 const TIME_CLAIM_REFUSALS = { exp: "badExp", nbf: "badNbf", iat: "badIat" } as const;
 
 function refusalOf(error: unknown): TokenRefusal {
-  if (error instanceof joseErrors.JWTExpired) return "expired";
+  if (error instanceof joseErrors.JWTExpired) return error.claim === "iat" ? "tooOld" : "expired";
   if (error instanceof joseErrors.JWTClaimValidationFailed) {
     // jose's reason is "invalid" for a claim of the wrong type, "missing" when absent and
     // "check_failed" when present but refused; a malformed claim must not read as a timing one.
@@ -220,6 +245,9 @@ function refusalOf(error: unknown): TokenRefusal {
     }
     if (reason === "missing" && claim === "exp") return "noExp";
     if (reason === "missing" && claim === "sub") return "noSub";
+    if (reason === "missing" && claim === "iat") return "noIat";
+    if (claim === "iat") return "futureIat";
+    if (claim === "typ") return "typ";
     // An infinite nbf is never reached: malformed, not "not valid yet".
     if (claim === "nbf" && !Number.isFinite(error.payload.nbf)) return "badNbf";
     if (claim === "nbf") return "notYetValid";

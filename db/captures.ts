@@ -111,16 +111,26 @@ export type NewCapture = Omit<
   | "snapshotLeaseUntil"
 >;
 
+/** Per-environment limits checked inside the inserting statement; 0 means no limit. */
+export interface CaptureLimits {
+  perEnvironment: number;
+  /** Captures RUNNING at once in one environment (checked when the new one starts RUNNING). */
+  runningPerEnvironment: number;
+}
+
 /**
- * Inserts a capture if `input.ownerId` is a member of its environment, in one statement (so a
- * membership or environment removed meanwhile cannot let it through); "not_member" otherwise,
+ * Inserts a capture if `input.ownerId` is a member of its environment and the environment is
+ * within `limits`, in one statement (so a membership removed, or captures created meanwhile,
+ * cannot let it through); "not_member", "quota_captures" or "quota_running" otherwise,
  * "name_taken" when the environment already has a capture by that name.
  */
 export async function insertCapture(
   db: Database,
   input: NewCapture,
   now: number,
-): Promise<CaptureRow | "name_taken" | "not_member"> {
+  limits: CaptureLimits = { perEnvironment: 0, runningPerEnvironment: 0 },
+): Promise<CaptureRow | "name_taken" | "not_member" | "quota_captures" | "quota_running"> {
+  const quotas = quotaConditions(input, now, limits);
   try {
     const [row] = await db.insert(captures).select(
       db.select(insertSelection(captures, {
@@ -130,14 +140,43 @@ export async function insertCapture(
         createdAt: now,
         updatedAt: now,
       })).from(memberships).where(
-        and(eq(memberships.envId, input.envId), eq(memberships.userId, input.ownerId)),
+        and(
+          eq(memberships.envId, input.envId),
+          eq(memberships.userId, input.ownerId),
+          ...quotas.map((q) => q.holds),
+        ),
       ),
     ).returning();
-    return row ?? "not_member";
+    if (row) return row;
   } catch (error) {
     if (isUniqueViolation(error)) return "name_taken";
     throw error;
   }
+  // Nothing written: one read says which condition held it back.
+  for (const { kind, holds } of quotas) {
+    const [check] = await db.select({ holds: sql<number>`${holds}` }).from(sql`(SELECT 1)`);
+    if (!check.holds) return kind;
+  }
+  return "not_member";
+}
+
+function quotaConditions(input: NewCapture, now: number, limits: CaptureLimits) {
+  const conditions: { kind: "quota_captures" | "quota_running"; holds: SQL }[] = [];
+  const inEnv = (extra?: SQL) =>
+    sql`(SELECT count(*) FROM ${captures} WHERE ${captures.envId} = ${input.envId}${
+      extra ? sql` AND ${extra}` : sql``
+    })`;
+  if (limits.perEnvironment > 0) {
+    conditions.push({ kind: "quota_captures", holds: sql`${inEnv()} < ${limits.perEnvironment}` });
+  }
+  if (limits.runningPerEnvironment > 0 && input.status === "RUNNING") {
+    const running = inEnv(sql`${effectiveStatusSql(now)} = 'RUNNING'`);
+    conditions.push({
+      kind: "quota_running",
+      holds: sql`${running} < ${limits.runningPerEnvironment}`,
+    });
+  }
+  return conditions;
 }
 
 /**

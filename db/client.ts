@@ -4,6 +4,8 @@ import { drizzle } from "drizzle-orm/libsql/web";
 // Type only: the native client (and its addon) loads only for local files, below.
 import type { LocalClientOptions } from "./local_client.ts";
 import * as schema from "./schema.ts";
+import { createPrivateFile, tightenDatabaseFiles } from "./file_mode.ts";
+import { databaseFilePath } from "./health.ts";
 
 export { DatabaseBusyError } from "./errors.ts";
 
@@ -28,6 +30,8 @@ export async function openDatabase(
   options: Omit<LocalClientOptions, "setup"> = {},
 ): Promise<DatabaseHandle> {
   const remote = /^(libsql|https?|wss?):\/\//.test(url);
+  const path = databaseFilePath(url);
+  if (path) await createPrivateFile(path);
   // The native addon cannot load on edge runtimes, so it is imported only for local files; the
   // web client needs only fetch.
   const client: Client = remote
@@ -38,6 +42,7 @@ export async function openDatabase(
     });
   // WAL is a property of the file, set once; it lets reads go on while another process writes.
   if (url.startsWith("file:")) await client.execute("PRAGMA journal_mode = WAL");
+  if (path) await tightenDatabaseFiles(path);
   const db = drizzle(client, { schema });
   return { db, client, close: () => client.close() };
 }

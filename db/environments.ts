@@ -1,5 +1,17 @@
-import { and, asc, eq, inArray, sql } from "drizzle-orm";
-import { QueryBuilder } from "drizzle-orm/sqlite-core";
+import {
+  and,
+  asc,
+  eq,
+  exists,
+  gt,
+  inArray,
+  isNull,
+  ne,
+  notExists,
+  type SQL,
+  sql,
+} from "drizzle-orm";
+import { alias, QueryBuilder } from "drizzle-orm/sqlite-core";
 import { insertSelection } from "./insert_select.ts";
 import type { Database } from "./client.ts";
 import { isUniqueViolation } from "./errors.ts";
@@ -46,17 +58,21 @@ export type EnvironmentChanges = Partial<
   >
 >;
 
-/** Every environment the user is a member of, oldest first. */
-export async function listEnvironmentsForMember(
+/** Every environment the user is a member of, oldest first, after `afterId`; one page plus one. */
+export function listEnvironmentsForMember(
   db: Database,
   userId: string,
+  page: { afterId?: number; limit: number },
 ): Promise<EnvironmentForMember[]> {
-  const rows = await db.select({ env: environments, role: memberships.role })
+  return db.select({ env: environments, role: memberships.role })
     .from(memberships)
     .innerJoin(environments, eq(environments.id, memberships.envId))
-    .where(eq(memberships.userId, userId))
-    .orderBy(asc(environments.id));
-  return rows;
+    .where(and(
+      eq(memberships.userId, userId),
+      page.afterId === undefined ? undefined : gt(memberships.envId, page.afterId),
+    ))
+    .orderBy(asc(memberships.envId))
+    .limit(page.limit + 1);
 }
 
 const environmentForMember = preparedPerDatabase((db) =>
@@ -85,44 +101,147 @@ export async function findEnvironment(db: Database, envId: number) {
   return row;
 }
 
-/** Creates the environment with its creator as first admin, atomically; "name_taken" on a clash. */
+/** Why a create or change wrote nothing, besides a name clash. */
+export type EnvironmentRefusal = "name_taken" | "instance_taken" | "quota";
+
+/** Limits checked inside the creating statement, so concurrent creates cannot exceed them. */
+export interface EnvironmentLimits {
+  /** Environments one user may own; 0: no limit. */
+  perOwner: number;
+  /** The instance may be bound to no other environment reading it with server credentials. */
+  serverInstanceOnce: boolean;
+}
+
+/**
+ * No other environment (but `exceptId`) reads `region`/`instance` with the server-wide
+ * credentials: each instance is bound once per credential source.
+ */
+function serverInstanceFree(region: string, instance: string, exceptId?: number): SQL {
+  const other = alias(environments, "other");
+  return notExists(
+    new QueryBuilder().select({ one: sql`1` }).from(other).where(and(
+      eq(other.region, region),
+      eq(other.dbInstanceIdentifier, instance),
+      isNull(other.secretCiphertext),
+      isNull(other.roleArn),
+      exceptId === undefined ? undefined : ne(other.id, exceptId),
+    )),
+  );
+}
+
+/**
+ * Creates the environment with its creator as first admin, in one batch whose insert carries the
+ * limits in its WHERE; "name_taken" when the creator already owns an environment of that name
+ * (names are unique per owner), "instance_taken" or "quota" when it wrote nothing.
+ */
 export async function insertEnvironment(
   db: Database,
   input: NewEnvironment,
   now: Date,
-): Promise<EnvironmentRow | "name_taken"> {
+  limits: EnvironmentLimits = { perOwner: 0, serverInstanceOnce: false },
+): Promise<EnvironmentRow | EnvironmentRefusal> {
   const at = now.getTime();
+  const conditions: SQL[] = [];
+  if (limits.perOwner > 0) conditions.push(sql`${ownedBy(input.ownerId)} < ${limits.perOwner}`);
+  if (limits.serverInstanceOnce) {
+    conditions.push(serverInstanceFree(input.region, input.dbInstanceIdentifier));
+  }
   try {
     const [inserted] = await db.batch([
-      db.insert(environments).values({ ...input, createdAt: at, updatedAt: at }).returning(),
-      // The new environment's id is known only inside the batch, so the membership selects it.
+      db.insert(environments).select(
+        db.select(insertSelection(environments, { ...input, createdAt: at, updatedAt: at }))
+          .from(sql`(SELECT 1)`).where(and(sql`1`, ...conditions)),
+      ).returning(),
+      // The new environment's id is known only inside the batch, so the membership selects it;
+      // changes() = 1 makes sure the insert above wrote it (a refused one writes nothing).
       db.insert(memberships).select(
         db.select(insertSelection(memberships, {
           envId: environments.id,
           userId: input.ownerId,
           role: "admin",
           createdAt: at,
-        })).from(environments).where(eq(environments.name, input.name)),
+        })).from(environments).where(and(
+          eq(environments.ownerId, input.ownerId),
+          eq(environments.name, input.name),
+          sql`changes() = 1`,
+          eq(environments.id, sql`last_insert_rowid()`),
+        )),
       ),
     ]);
-    return inserted[0];
+    if (inserted[0]) return inserted[0];
   } catch (error) {
     if (isUniqueViolation(error)) return "name_taken";
     throw error;
   }
+  // Nothing written: one read says which limit held it back.
+  if (limits.perOwner > 0) {
+    const [{ owned }] = await db.select({ owned: ownedBy(input.ownerId) }).from(sql`(SELECT 1)`);
+    if (owned >= limits.perOwner) return "quota";
+  }
+  return "instance_taken";
 }
 
-/** Applies changes; undefined when the environment is gone, "name_taken" on a clash. */
-export async function updateEnvironment(
+const ownedBy = (ownerId: string) =>
+  sql<number>`(SELECT count(*) FROM ${environments} WHERE ${environments.ownerId} = ${ownerId})`;
+
+/** Whether changes to an environment must keep its instance bound once for server credentials. */
+export interface ServerBinding {
+  region: string;
+  dbInstanceIdentifier: string;
+}
+
+/**
+ * What a change of an environment requires, all inside its one statement: the actor is an admin
+ * of it, and (for If-Match) its version is one of `versions` ("*" or absent: any).
+ */
+export interface EnvironmentGuard {
+  actorId: string;
+  versions?: "*" | number[];
+}
+
+/**
+ * The SQL of a guard on the `environments` row: the actor's admin membership is in the WHERE, so
+ * a role lost while the request ran cannot slip through (the SQL twin of auth/access.ts
+ * canManageEnvironment).
+ */
+function guarded(envId: number, guard: EnvironmentGuard): SQL | undefined {
+  return and(
+    eq(environments.id, envId),
+    exists(
+      new QueryBuilder().select({ one: sql`1` }).from(memberships).where(and(
+        eq(memberships.envId, environments.id),
+        eq(memberships.userId, guard.actorId),
+        eq(memberships.role, "admin"),
+      )),
+    ),
+    guard.versions === undefined || guard.versions === "*"
+      ? undefined
+      : inArray(environments.version, guard.versions),
+  );
+}
+
+/**
+ * Applies changes in one conditional statement (guard in its WHERE) and bumps the version;
+ * undefined when the guard did not hold (or the environment is gone), "name_taken" when its owner
+ * already has an environment of the new name.
+ */
+export async function updateEnvironmentIfAdmin(
   db: Database,
   envId: number,
+  guard: EnvironmentGuard,
   changes: EnvironmentChanges,
   now: Date,
+  /** Set when the changed environment reads with server credentials: its instance stays unique. */
+  serverBinding?: ServerBinding,
 ): Promise<EnvironmentRow | "name_taken" | undefined> {
   try {
     const [row] = await db.update(environments)
-      .set({ ...changes, updatedAt: now.getTime() })
-      .where(eq(environments.id, envId))
+      .set({ ...changes, updatedAt: now.getTime(), version: sql`${environments.version} + 1` })
+      .where(and(
+        guarded(envId, guard),
+        serverBinding &&
+          serverInstanceFree(serverBinding.region, serverBinding.dbInstanceIdentifier, envId),
+      ))
       .returning();
     return row;
   } catch (error) {
@@ -131,23 +250,51 @@ export async function updateEnvironment(
   }
 }
 
-/** Deletes the environment with its memberships, captures and snapshots in one batch. */
-export async function deleteEnvironment(db: Database, envId: number): Promise<void> {
+/**
+ * Deletes the environment, when the guard holds, with its memberships, captures and snapshots in
+ * one batch; false when nothing was deleted. The environment's own delete decides; each child
+ * delete runs only once the environment is gone.
+ */
+export async function deleteEnvironmentIfAdmin(
+  db: Database,
+  envId: number,
+  guard: EnvironmentGuard,
+): Promise<boolean> {
+  const gone = notExists(
+    new QueryBuilder().select({ id: environments.id }).from(environments)
+      .where(eq(environments.id, envId)),
+  );
   // Explicit child deletes: foreign-key cascades depend on a per-connection pragma.
-  await db.batch([
+  const [deleted] = await db.batch([
+    db.delete(environments).where(guarded(envId, guard)).returning({ id: environments.id }),
     db.delete(captureSnapshotSeries).where(
-      inArray(captureSnapshotSeries.captureId, capturesOf(envId)),
+      and(inArray(captureSnapshotSeries.captureId, capturesOf(envId)), gone),
     ),
-    db.delete(captureSnapshots).where(inArray(captureSnapshots.captureId, capturesOf(envId))),
-    db.delete(captureLoadGroups).where(inArray(captureLoadGroups.captureId, capturesOf(envId))),
+    db.delete(captureSnapshots).where(
+      and(inArray(captureSnapshots.captureId, capturesOf(envId)), gone),
+    ),
+    db.delete(captureLoadGroups).where(
+      and(inArray(captureLoadGroups.captureId, capturesOf(envId)), gone),
+    ),
     db.delete(captureLoadSnapshots).where(
-      inArray(captureLoadSnapshots.captureId, capturesOf(envId)),
+      and(inArray(captureLoadSnapshots.captureId, capturesOf(envId)), gone),
     ),
-    db.delete(captures).where(eq(captures.envId, envId)),
-    db.delete(memberships).where(eq(memberships.envId, envId)),
-    db.delete(environments).where(eq(environments.id, envId)),
+    db.delete(captures).where(and(eq(captures.envId, envId), gone)),
+    db.delete(memberships).where(and(eq(memberships.envId, envId), gone)),
   ]);
+  return deleted.length > 0;
 }
 
 const capturesOf = (envId: number) =>
   new QueryBuilder().select({ id: captures.id }).from(captures).where(eq(captures.envId, envId));
+
+/** Replaces a new environment's placeholder secret with its sealed envelope (if still there). */
+export async function sealEnvironmentSecret(
+  db: Database,
+  envId: number,
+  placeholder: string,
+  envelope: string,
+): Promise<void> {
+  await db.update(environments).set({ secretCiphertext: envelope })
+    .where(and(eq(environments.id, envId), eq(environments.secretCiphertext, placeholder)));
+}

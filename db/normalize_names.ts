@@ -6,7 +6,7 @@ import { captures, environments } from "./schema.ts";
 /** Rows whose names become equal in Unicode NFC, left as they are for a person to rename. */
 export interface NameCollision {
   table: "captures" | "environments";
-  /** The environment the capture names share; null for environments (names are global). */
+  /** The environment the capture names share; null for environments (unique per owner). */
   envId: number | null;
   ids: number[];
   names: string[];
@@ -21,6 +21,8 @@ export interface NameNormalization {
 interface Named {
   id: number;
   envId: number | null;
+  /** Where the name must be unique: an environment for captures, an owner for environments. */
+  scope: string;
   name: string;
 }
 
@@ -38,14 +40,27 @@ export async function normalizeStoredNames(db: Database): Promise<NameNormalizat
     name: captures.name,
   })
     .from(captures).orderBy(captures.id);
-  await normalize(captureRows, "captures", result, (row, name) =>
-    db.update(captures).set({ name })
-      .where(and(eq(captures.id, row.id), eq(captures.name, row.name)))
-      .run());
-  const environmentRows = await db.select({ id: environments.id, name: environments.name })
-    .from(environments).orderBy(environments.id);
   await normalize(
-    environmentRows.map((row) => ({ ...row, envId: null })),
+    captureRows.map((row) => ({ ...row, scope: `env:${row.envId}` })),
+    "captures",
+    result,
+    (row, name) =>
+      db.update(captures).set({ name })
+        .where(and(eq(captures.id, row.id), eq(captures.name, row.name)))
+        .run(),
+  );
+  const environmentRows = await db.select({
+    id: environments.id,
+    ownerId: environments.ownerId,
+    name: environments.name,
+  }).from(environments).orderBy(environments.id);
+  await normalize(
+    environmentRows.map((row) => ({
+      id: row.id,
+      envId: null,
+      scope: `owner:${row.ownerId}`,
+      name: row.name,
+    })),
     "environments",
     result,
     (row, name) =>
@@ -64,7 +79,7 @@ async function normalize(
 ) {
   const groups = new Map<string, Named[]>();
   for (const row of rows) {
-    const key = `${row.envId}\0${row.name.normalize("NFC")}`;
+    const key = `${row.scope}\0${row.name.normalize("NFC")}`;
     groups.set(key, [...groups.get(key) ?? [], row]);
   }
   for (const group of groups.values()) {

@@ -13,7 +13,8 @@ import { CAPTURE_STATUSES, RESOLUTION_STATUSES, ROLES } from "../vocabulary.ts";
 
 export const environments = sqliteTable("environments", {
   id: integer("id").primaryKey({ autoIncrement: true }),
-  name: text("name").notNull().unique(),
+  // Unique per owner (environments_name_per_owner): two teams may both call theirs "prod".
+  name: text("name").notNull(),
   region: text("region").notNull(),
   dbInstanceIdentifier: text("db_instance_identifier").notNull(),
   ownerId: text("owner_id").notNull(),
@@ -34,7 +35,11 @@ export const environments = sqliteTable("environments", {
   resolvedAt: integer("resolved_at"),
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),
-});
+  // Bumped by every change; the ETag's validator, so two changes in one millisecond differ.
+  version: integer("version").notNull().default(1),
+}, (t) => [
+  uniqueIndex("environments_name_per_owner").on(t.ownerId, t.name),
+]);
 
 export const memberships = sqliteTable("memberships", {
   envId: integer("env_id").notNull().references(() => environments.id, { onDelete: "cascade" }),
@@ -130,6 +135,14 @@ export const captureLoadGroups = sqliteTable("capture_load_groups", {
   statement: text("statement"),
   datapoints: text("datapoints").notNull(),
 }, (t) => [primaryKey({ columns: [t.captureId, t.groupBy, t.key] })]);
+// Fixed-window request counters shared by every instance: one row per user, policy and minute.
+export const rateLimits = sqliteTable("rate_limits", {
+  userId: text("user_id").notNull(),
+  policy: text("policy").notNull(),
+  // Epoch ms at which the window starts.
+  windowStart: integer("window_start").notNull(),
+  count: integer("count").notNull(),
+}, (t) => [primaryKey({ columns: [t.userId, t.policy, t.windowStart] })]);
 
 export type EnvironmentRow = typeof environments.$inferSelect;
 export type MembershipRow = typeof memberships.$inferSelect;

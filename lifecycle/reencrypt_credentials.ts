@@ -11,8 +11,8 @@ export interface ReencryptResult {
 }
 
 /**
- * Moves every stored secret not sealed by the cipher's current key onto it (a CREDENTIALS_KEY
- * rotation). Each row is written only if its envelope is still the one read, so a PATCH that
+ * Moves every stored secret not sealed by the cipher's current key, or not yet bound to its
+ * environment id, onto it (a CREDENTIALS_KEY rotation; the v3 upgrade). Each row is written only if its envelope is still the one read, so a PATCH that
  * lands meanwhile is never overwritten; a row no key opens is left alone and reported.
  */
 export async function reencryptCredentials(
@@ -30,7 +30,8 @@ export async function reencryptCredentials(
     }
     let sealed: string;
     try {
-      sealed = await cipher.encrypt(await cipher.decrypt(envelope));
+      // Older envelopes are unbound; re-sealed, they name the row they belong to (v3).
+      sealed = await cipher.encrypt(await cipher.decrypt(envelope, id), id);
     } catch {
       result.undecryptable.push(id);
       continue;

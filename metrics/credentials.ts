@@ -187,7 +187,8 @@ async function decryptStored(
     };
   }
   try {
-    const secret = await cipher.decrypt(env.secretCiphertext!);
+    // Bound to this environment's id: a ciphertext copied from another row does not open here.
+    const secret = await cipher.decrypt(env.secretCiphertext!, env.id);
     return {
       ok: true,
       source: "environment",

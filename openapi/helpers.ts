@@ -25,6 +25,20 @@ export const jsonBody = <T extends z.ZodType>(schema: T, description: string) =>
 
 type Header = { description: string; schema: { type: "string"; example: string } };
 
+/** The IETF rate-limit headers (draft-ietf-httpapi-ratelimit-headers) of rate-limited routes. */
+export const RATE_LIMIT_HEADERS: Record<string, Header> = {
+  "RateLimit-Policy": {
+    description: "The rate limit that applies (draft-ietf-httpapi-ratelimit-headers), e.g. " +
+      '`"metrics";q=120;w=60`: 120 requests per 60-second window, per user',
+    schema: { type: "string", example: '"metrics";q=120;w=60' },
+  },
+  RateLimit: {
+    description:
+      "What is left of it: remaining requests `r` and seconds until the window resets `t`",
+    schema: { type: "string", example: '"metrics";r=119;t=42' },
+  },
+};
+
 // Headers that always come with a status, documented wherever that status is.
 const problemHeaders: Partial<Record<ProblemStatus, Record<string, Header>>> = {
   401: {
@@ -32,6 +46,14 @@ const problemHeaders: Partial<Record<ProblemStatus, Record<string, Header>>> = {
       description: 'The bearer challenge, e.g. `Bearer realm="capwatch", error="invalid_token"`',
       schema: { type: "string", example: 'Bearer realm="capwatch"' },
     },
+  },
+  429: {
+    "Retry-After": {
+      description: "Seconds until the rate limit's window resets (rate limits only; a count " +
+        "quota such as environments per user frees up when something is deleted)",
+      schema: { type: "string", example: "42" },
+    },
+    ...RATE_LIMIT_HEADERS,
   },
   503: {
     "Retry-After": {

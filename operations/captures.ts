@@ -1,6 +1,7 @@
 import { canManageCapture } from "../auth/access.ts";
 import {
   type CaptureFilter,
+  type CaptureLimits,
   deleteCapture as deleteIfManageable,
   findCaptureForMember,
   insertCapture,
@@ -33,6 +34,7 @@ import {
 } from "../metrics/capture_load.ts";
 import { checkCaptureInstance } from "../metrics/resolve_instance.ts";
 import type { LoadGroupBy } from "../vocabulary.ts";
+import { BAD_CURSOR, decodeIdCursor, encodeIdCursor, pageOf } from "./cursor.ts";
 import type { Outcome, Refusal } from "./outcome.ts";
 
 // Each change is one conditional statement that decides (membership, role and status are in its
@@ -96,18 +98,10 @@ export async function listCaptures(
   ) {
     return environmentNotFound(filter.envId);
   }
-  const beforeId = cursor === undefined ? undefined : decodeCursor(cursor);
-  if (cursor !== undefined && beforeId === undefined) {
-    return invalidField(
-      "cursor",
-      "is not a cursor this API gave out; copy it from the Link header",
-    );
-  }
+  const beforeId = cursor === undefined ? undefined : decodeIdCursor("c1", cursor);
+  if (cursor !== undefined && beforeId === undefined) return invalidField("cursor", BAD_CURSOR);
   const rows = await listCapturesForMember(db, { ...filter, beforeId });
-  const page = rows.slice(0, filter.limit);
-  return rows.length > filter.limit
-    ? { ok: true, page, next: encodeCursor(page[page.length - 1].id) }
-    : { ok: true, page };
+  return { ok: true, ...pageOf(rows, filter.limit, (last) => encodeIdCursor("c1", last.id)) };
 }
 
 /** A capture the user may see (a member of its environment). */
@@ -132,22 +126,45 @@ export async function createCapture(
   userId: string,
   input: CreateCaptureInput,
   now: number,
-): Promise<Outcome<{ capture: CaptureRow }, "not_found" | "conflict" | "invalid">> {
+  limits?: CaptureLimits,
+): Promise<Outcome<{ capture: CaptureRow }, "not_found" | "conflict" | "invalid" | "quota">> {
   const initial = initialFields(input, now);
   if (!initial.ok) {
     // An environment the caller cannot see answers 404 before any rule on the fields.
     const member = await findEnvironmentForMember(db, input.envId, userId);
     return member ? initial : environmentNotFound(input.envId);
   }
-  const row = await insertCapture(db, {
-    envId: input.envId,
-    ownerId: userId,
-    name: input.name,
-    duration: input.duration,
-    reason: null,
-    ...initial.fields,
-  }, now);
+  const row = await insertCapture(
+    db,
+    {
+      envId: input.envId,
+      ownerId: userId,
+      name: input.name,
+      duration: input.duration,
+      reason: null,
+      ...initial.fields,
+    },
+    now,
+    limits,
+  );
   if (row === "name_taken") return nameTaken(input.name, input.envId);
+  if (row === "quota_captures") {
+    return {
+      ok: false,
+      kind: "quota",
+      detail: `Environment ${input.envId} has ${limits!.perEnvironment} captures, the most this ` +
+        "server allows (QUOTA_CAPTURES_PER_ENVIRONMENT); delete ones you no longer need",
+    };
+  }
+  if (row === "quota_running") {
+    return {
+      ok: false,
+      kind: "quota",
+      detail: `Environment ${input.envId} already has ${limits!.runningPerEnvironment} captures ` +
+        "RUNNING, the most this server allows (QUOTA_RUNNING_CAPTURES_PER_ENVIRONMENT); stop one " +
+        "or schedule this one for later",
+    };
+  }
   if (row === "not_member") return environmentNotFound(input.envId);
   return { ok: true, capture: row };
 }

@@ -5,8 +5,9 @@ import type { Refusal } from "../operations/outcome.ts";
 
 /**
  * The one map from an operation's refusal to its RFC 9457 answer: not_found 404, forbidden 403,
- * conflict 409, invalid 400 naming the field, upstream 502 (bad answer), 503 with Retry-After
- * (throttled) or 504 (timed out). `about` goes in front of the detail ("Baseline capture 4: ").
+ * precondition_failed 412, conflict 409, quota 429, invalid 400 naming the field, upstream 502 (bad answer),
+ * 503 with Retry-After (throttled) or 504 (timed out). `about` goes in front of the detail
+ * ("Baseline capture 4: ").
  */
 export function refusalProblem<R extends Refusal>(
   c: Context,
@@ -20,6 +21,8 @@ export function refusalProblem<R extends Refusal>(
 type StatusOf<R extends Refusal> = {
   not_found: 404;
   forbidden: 403;
+  precondition_failed: 412;
+  quota: 429;
   conflict: 409;
   invalid: 400;
   upstream: 502 | 503 | 504;
@@ -33,6 +36,10 @@ function answer(c: Context, refusal: Refusal, about: string) {
       return problem(c, 404, about + refusal.detail);
     case "forbidden":
       return problem(c, 403, about + refusal.detail);
+    case "precondition_failed":
+      return problem(c, 412, about + refusal.detail);
+    case "quota":
+      return problem(c, 429, about + refusal.detail);
     case "conflict":
       return problem(c, 409, about + refusal.detail);
     case "invalid":

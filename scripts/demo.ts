@@ -185,6 +185,9 @@ async function main() {
       JWKS_URL: "",
       JWT_ISSUER: "",
       JWT_AUDIENCE: "",
+      // The demo's fake instances are open to every user (no allowlist), as in a quick start.
+      AWS_INSTANCE_ALLOWLIST: "",
+      AWS_SERVER_CREDENTIAL_USERS: "",
       CREDENTIALS_KEY: randomKey(),
       CLOUDWATCH_ENDPOINT: fake.url,
       PI_ENDPOINT: pi.url,

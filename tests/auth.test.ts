@@ -15,6 +15,14 @@ import { assertProblem } from "./helpers/problem.ts";
 const NOW = "2026-01-01T00:00:00Z";
 const NOW_SECONDS = Date.parse(NOW) / 1000;
 const encoder = new TextEncoder();
+const JWKS_ISSUER = "https://id.example.com/";
+const JWKS_AUDIENCE = "capwatch";
+/** The settings JWKS mode needs, for a key server at `url`. */
+const jwksEnv = (url: string) => ({
+  JWKS_URL: url,
+  JWT_ISSUER: JWKS_ISSUER,
+  JWT_AUDIENCE: JWKS_AUDIENCE,
+});
 
 /** GET /api/environments with exactly the given Authorization header (or none). */
 function listWith(t: TestContext, authorization?: string) {
@@ -32,6 +40,9 @@ function hs256(claims: JWTPayload, secret: string | Uint8Array = TEST_SECRET) {
 /** Valid claims for `sub` at the test clock's now, overridable per test. */
 const claims = (extra: JWTPayload = {}): JWTPayload => ({
   sub: "alice",
+  // Ignored unless JWT_ISSUER / JWT_AUDIENCE are set; JWKS mode requires them.
+  iss: JWKS_ISSUER,
+  aud: JWKS_AUDIENCE,
   iat: NOW_SECONDS,
   exp: NOW_SECONDS + 3600,
   ...extra,
@@ -187,8 +198,8 @@ Deno.test("GET /api/environments checks JWT_ISSUER and JWT_AUDIENCE when they ar
   const refused = [
     { ...right, iss: "https://evil.example.com/" },
     { ...right, aud: "another-api" },
-    { aud: "capwatch" },
-    { iss: "https://id.example.com/" },
+    { iss: undefined, aud: "capwatch" },
+    { iss: "https://id.example.com/", aud: undefined },
   ];
   for (const extra of refused) {
     const token = await hs256(claims(extra));
@@ -250,7 +261,7 @@ async function rsaKeyWithJwk(kid: string) {
 Deno.test("GET /api/environments accepts an RS256 token whose kid is in the JWKS", async () => {
   const rsa = await rsaKeyWithJwk("key-1");
   await using jwks = serveJwks([rsa.jwk]);
-  await using t = await testContext({ now: NOW, env: { JWKS_URL: jwks.url } });
+  await using t = await testContext({ now: NOW, env: jwksEnv(jwks.url) });
   const token = await new SignJWT(claims({ sub: "bob" }))
     .setProtectedHeader({ alg: "RS256", kid: "key-1" })
     .sign(rsa.privateKey);
@@ -271,7 +282,7 @@ Deno.test("GET /api/environments accepts an RS256 token whose kid is in the JWKS
 Deno.test("GET /api/environments refuses tokens signed by keys the JWKS does not hold", async () => {
   const rsa = await rsaKeyWithJwk("key-1");
   await using jwks = serveJwks([rsa.jwk]);
-  await using t = await testContext({ now: NOW, env: { JWKS_URL: jwks.url } });
+  await using t = await testContext({ now: NOW, env: jwksEnv(jwks.url) });
 
   const ec = await generateKeyPair("ES256");
   const es256 = await new SignJWT(claims())
@@ -305,7 +316,7 @@ async function forgedWithPublicKey(rsa: Awaited<ReturnType<typeof rsaKeyWithJwk>
 Deno.test("GET /api/environments refuses an HS256 token forged with the JWKS public key", async () => {
   const rsa = await rsaKeyWithJwk("key-1");
   await using jwks = serveJwks([rsa.jwk]);
-  await using t = await testContext({ now: NOW, env: { JWKS_URL: jwks.url } });
+  await using t = await testContext({ now: NOW, env: jwksEnv(jwks.url) });
   for (const token of await forgedWithPublicKey(rsa)) {
     await assertInvalidToken(await listWith(t, `Bearer ${token}`), token, /signature/);
   }
@@ -314,7 +325,7 @@ Deno.test("GET /api/environments refuses an HS256 token forged with the JWKS pub
 Deno.test("GET /api/environments refuses every HS256 token when only JWKS_URL is set", async () => {
   const rsa = await rsaKeyWithJwk("key-1");
   await using jwks = serveJwks([rsa.jwk]);
-  await using t = await testContext({ now: NOW, env: { JWKS_URL: jwks.url, JWT_SECRET: "" } });
+  await using t = await testContext({ now: NOW, env: { ...jwksEnv(jwks.url), JWT_SECRET: "" } });
   assert.equal(t.config.jwt.secret, undefined);
   const refused = [...await forgedWithPublicKey(rsa), await hs256(claims())];
   for (const token of refused) {
@@ -334,7 +345,7 @@ Deno.test("GET /api/environments answers 503 with Retry-After, not 401, when the
   closed.close();
   await using t = await testContext({
     now: NOW,
-    env: { JWKS_URL: `http://127.0.0.1:${port}/.well-known/jwks.json` },
+    env: jwksEnv(`http://127.0.0.1:${port}/.well-known/jwks.json`),
   });
   const token = await new SignJWT(claims({ sub: "bob" }))
     .setProtectedHeader({ alg: "RS256", kid: "key-1" })

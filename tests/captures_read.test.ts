@@ -252,7 +252,11 @@ Deno.test("GET /api/captures answers 400 for a cursor it did not give out", asyn
 });
 
 Deno.test("GET /api/captures pages 50 by default and links the next page", async () => {
-  await using t = await testContext({ now: NOW });
+  // 51 running captures in one environment: past the default running quota.
+  await using t = await testContext({
+    now: NOW,
+    env: { QUOTA_RUNNING_CAPTURES_PER_ENVIRONMENT: "0" },
+  });
   const env = await t.createEnvironment("owner");
   for (let i = 0; i < 51; i++) await create(t, "owner", { name: `c${i}`, envId: env.id });
   const first = await list(t, "owner", "/api/captures");

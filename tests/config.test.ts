@@ -32,6 +32,8 @@ Deno.test("loadConfig() applies the documented defaults to an empty environment"
     jwksUrl: undefined,
     issuer: undefined,
     audience: undefined,
+    typ: undefined,
+    maxAgeSeconds: 24 * 3600,
   });
   assert.equal(config.credentialsKey, undefined);
   assert.equal(config.awsCredentials, undefined);
@@ -83,6 +85,8 @@ Deno.test("loadConfig() reads every variable it is given", () => {
     jwksUrl: "https://id.example.com/.well-known/jwks.json",
     issuer: "https://id.example.com/",
     audience: "capwatch",
+    typ: undefined,
+    maxAgeSeconds: 24 * 3600,
   });
   assert.deepEqual(config.credentialsKey, new Uint8Array(32).fill(1));
   assert.deepEqual(config.awsCredentials, {
@@ -213,7 +217,12 @@ Deno.test("loadConfig() allows dev mode on every loopback spelling", () => {
 Deno.test("loadConfig() allows any HOST once JWT_SECRET or JWKS_URL is set", () => {
   assert.equal(loadConfig({ HOST: "0.0.0.0", JWT_SECRET: VALID_SECRET }).host, "0.0.0.0");
   assert.equal(
-    loadConfig({ HOST: "::", JWKS_URL: "https://id.example.com/.well-known/jwks.json" }).host,
+    loadConfig({
+      HOST: "::",
+      JWKS_URL: "https://id.example.com/.well-known/jwks.json",
+      JWT_ISSUER: "https://id.example.com/",
+      JWT_AUDIENCE: "capwatch",
+    }).host,
     "::",
   );
 });
@@ -247,4 +256,38 @@ Deno.test("deno task start refuses dev mode on HOST=0.0.0.0 with one line and pr
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("loadConfig() refuses JWKS_URL without JWT_AUDIENCE or JWT_ISSUER, naming the fix", () => {
+  const jwks = "https://id.example.com/.well-known/jwks.json";
+  const noAudience = assertConfigError(
+    { JWKS_URL: jwks, JWT_ISSUER: "https://id.example.com/" },
+    "JWT_AUDIENCE",
+  );
+  assert.match(noAudience, /must be set with JWKS_URL/);
+  assertConfigError({ JWKS_URL: jwks, JWT_AUDIENCE: "capwatch" }, "JWT_ISSUER");
+  assert.ok(!noAudience.includes("\n"), "one line");
+});
+
+Deno.test("loadConfig() reads JWT_MAX_AGE, JWT_TYP, the instance allowlist and quotas", () => {
+  const config = loadConfig({
+    JWT_MAX_AGE: "15m",
+    JWT_TYP: "at+jwt",
+    AWS_INSTANCE_ALLOWLIST: "prod-*, arn:aws:rds:eu-west-1:123456789012:db:orders",
+    AWS_SERVER_CREDENTIAL_USERS: "ops-1,ops-2",
+    QUOTA_ENVIRONMENTS_PER_USER: "3",
+    QUOTA_METRICS_REQUESTS_PER_MINUTE: "0",
+  });
+  assert.equal(config.jwt.maxAgeSeconds, 900);
+  assert.equal(config.jwt.typ, "at+jwt");
+  assert.deepEqual(config.serverCredentialPolicy, {
+    instances: ["prod-*", "arn:aws:rds:eu-west-1:123456789012:db:orders"],
+    users: ["ops-1", "ops-2"],
+  });
+  assert.equal(config.quotas.environmentsPerUser, 3);
+  assert.equal(config.quotas.metricsRequestsPerMinute, 0);
+  assert.equal(config.quotas.capturesPerEnvironment, 1000);
+  assertConfigError({ JWT_MAX_AGE: "forever" }, "JWT_MAX_AGE");
+  assertConfigError({ QUOTA_CAPTURES_PER_ENVIRONMENT: "-1" }, "QUOTA_CAPTURES_PER_ENVIRONMENT");
+  assertConfigError({ AWS_INSTANCE_ALLOWLIST: "arn:aws:ec2:x" }, "AWS_INSTANCE_ALLOWLIST");
 });

@@ -71,8 +71,9 @@ Deno.test("POST /api/environments stores the secret and session token encrypted 
   const [row] = await t.db.select().from(environments);
   assert.equal(row.id, id);
   assert.equal(row.accessKeyId, ACCESS_KEY_ID);
-  assert.match(row.secretCiphertext ?? "", /^v2\.[0-9a-f]{16}\.[A-Za-z0-9+/=]+\.[A-Za-z0-9+/=]+$/);
-  assert.deepEqual(await t.deps.credentialsCipher!.decrypt(row.secretCiphertext!), {
+  // v3: bound to the environment's id as associated data.
+  assert.match(row.secretCiphertext ?? "", /^v3\.[0-9a-f]{16}\.[A-Za-z0-9+/=]+\.[A-Za-z0-9+/=]+$/);
+  assert.deepEqual(await t.deps.credentialsCipher!.decrypt(row.secretCiphertext!, id), {
     secretAccessKey: SECRET,
     sessionToken: SESSION_TOKEN,
   });
@@ -131,7 +132,7 @@ Deno.test("PATCH /api/environments/{id} replaces credentials and removes them wi
     accessKeyId: "AKIA…1234",
   });
   const [row] = await t.db.select().from(environments);
-  assert.deepEqual(await t.deps.credentialsCipher!.decrypt(row.secretCiphertext!), {
+  assert.deepEqual(await t.deps.credentialsCipher!.decrypt(row.secretCiphertext!, id), {
     secretAccessKey: "n".repeat(40),
   });
 

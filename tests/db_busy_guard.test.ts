@@ -220,7 +220,11 @@ Deno.test("while the lock is held, writes past MAX_WAITING_WRITES are refused at
 });
 
 Deno.test("GET answers 200 over a real listener while 300 writes wait for another connection's lock", async () => {
-  await using t = await testContext({ busyBudgetMs: 2_000 });
+  // 300 running captures in one environment: past the default running quota.
+  await using t = await testContext({
+    busyBudgetMs: 2_000,
+    env: { QUOTA_RUNNING_CAPTURES_PER_ENVIRONMENT: "0" },
+  });
   const env = await t.createEnvironment("owner");
   const { capture } = await postCapture(t, "owner", { name: "readable", envId: env.id });
   await using server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, t.app.fetch);

@@ -49,10 +49,12 @@ Deno.test("the cipher names its key in the envelope; a previous key still decryp
   assert.deepEqual(await rotating.decrypt(fromA), SECRET);
   assert.ok(rotating.isStale(fromA));
 
-  const fromB = await rotating.encrypt(SECRET);
+  const fromB = await rotating.encrypt(SECRET, 7);
   assert.equal(fromB.split(".")[1], await credentialsKeyId(KEY_B));
   assert.ok(!rotating.isStale(fromB));
-  await assert.rejects(a.decrypt(fromB), /does not hold/);
+  await assert.rejects(a.decrypt(fromB, 7), /does not hold/);
+  // Unbound (v2) envelopes under the current key still open, and count as stale.
+  assert.ok(rotating.isStale(await rotating.encrypt(SECRET)));
 
   // Envelopes from before key ids open with whichever key sealed them, and count as stale.
   const legacy = await v1Envelope(KEY_A, SECRET);
@@ -85,7 +87,7 @@ Deno.test("reencryptCredentials() moves rows to the current key, skips current o
   for (const row of rows.slice(0, 2)) {
     assert.ok(!b.isStale(row.secretCiphertext!));
     assert.deepEqual(
-      await (await createCredentialsCipher(KEY_B)).decrypt(row.secretCiphertext!),
+      await (await createCredentialsCipher(KEY_B)).decrypt(row.secretCiphertext!, row.id),
       SECRET,
     );
   }

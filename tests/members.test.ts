@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { putMember, removeMember } from "../db/memberships.ts";
+import { putMemberIfAdmin, removeMemberIfAllowed } from "../db/memberships.ts";
 import { type TestContext, testContext } from "./helpers/context.ts";
 import { assertProblem } from "./helpers/problem.ts";
 
@@ -224,37 +224,54 @@ Deno.test("PUT /api/environments/{id}/members/{userId} accepts user ids that nee
   assert.deepEqual(await members(t, env.id), [["alice", "admin"]]);
 });
 
-Deno.test("putMember() demotes only one of the last two admins when both run at once", async () => {
+// Each admin demotes (removes) themselves: both are admins, so only the last-admin rule decides.
+const setRole = (t: TestContext, envId: number, userId: string, role: "admin" | "member") =>
+  putMemberIfAdmin(t.db, { envId, actorId: userId, userId, role }, t.clock());
+
+Deno.test("putMemberIfAdmin() demotes only one of the last two admins when both run at once", async () => {
   await using t = await testContext();
   const env = await t.createEnvironment("alice");
   await t.addMember(env.id, "bob", "admin", "alice");
   for (let round = 0; round < 5; round++) {
     const results = await Promise.all([
-      putMember(t.db, env.id, "alice", "member", t.clock()),
-      putMember(t.db, env.id, "bob", "member", t.clock()),
+      setRole(t, env.id, "alice", "member"),
+      setRole(t, env.id, "bob", "member"),
     ]);
-    assert.equal(results.filter((r) => r === "last_admin").length, 1);
+    assert.equal(results.filter((r) => r === undefined).length, 1);
     const admins = await t.client.execute({
       sql: "SELECT user_id FROM memberships WHERE env_id = ? AND role = 'admin'",
       args: [env.id],
     });
     assert.equal(admins.rows.length, 1);
-    await putMember(t.db, env.id, "alice", "admin", t.clock());
-    await putMember(t.db, env.id, "bob", "admin", t.clock());
+    const admin = String(admins.rows[0].user_id);
+    await putMemberIfAdmin(t.db, {
+      envId: env.id,
+      actorId: admin,
+      userId: admin === "alice" ? "bob" : "alice",
+      role: "admin",
+    }, t.clock());
   }
 });
 
-Deno.test("removeMember() removes only one of the last two admins when both run at once", async () => {
+Deno.test("removeMemberIfAllowed() removes only one of the last two admins when both run at once", async () => {
   await using t = await testContext();
   const env = await t.createEnvironment("alice");
   for (let round = 0; round < 5; round++) {
-    await putMember(t.db, env.id, "alice", "admin", t.clock());
-    await putMember(t.db, env.id, "bob", "admin", t.clock());
+    const [admin] = (await t.client.execute({
+      sql: "SELECT user_id FROM memberships WHERE env_id = ? AND role = 'admin'",
+      args: [env.id],
+    })).rows.map((r) => String(r.user_id));
+    const other = admin === "alice" ? "bob" : "alice";
+    await putMemberIfAdmin(
+      t.db,
+      { envId: env.id, actorId: admin, userId: other, role: "admin" },
+      t.clock(),
+    );
     const results = await Promise.all([
-      removeMember(t.db, env.id, "alice"),
-      removeMember(t.db, env.id, "bob"),
+      removeMemberIfAllowed(t.db, { envId: env.id, actorId: "alice", userId: "alice" }),
+      removeMemberIfAllowed(t.db, { envId: env.id, actorId: "bob", userId: "bob" }),
     ]);
-    assert.deepEqual(results.sort(), ["last_admin", "removed"]);
+    assert.deepEqual(results.sort(), [false, true]);
     const admins = await t.client.execute({
       sql: "SELECT user_id FROM memberships WHERE env_id = ? AND role = 'admin'",
       args: [env.id],

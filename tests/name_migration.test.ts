@@ -15,11 +15,11 @@ async function seededFile(): Promise<string> {
   const path = await Deno.makeTempFile({ prefix: "capwatch-nfc-", suffix: ".db" });
   const handle = await openDatabase(`file:${path}`);
   await migrateDatabase(handle.db);
-  const env = (id: number, name: string) =>
+  const env = (id: number, name: string, owner = "owner") =>
     handle.client.execute({
       sql: `INSERT INTO environments (id, name, region, db_instance_identifier, owner_id,
-        created_at, updated_at) VALUES (?, ?, 'us-east-1', 'db-1', 'owner', 0, 0)`,
-      args: [id, name],
+        created_at, updated_at) VALUES (?, ?, 'us-east-1', 'db-1', ?, 0, 0)`,
+      args: [id, name, owner],
     });
   const capture = (id: number, envId: number, name: string) =>
     handle.client.execute({
@@ -30,6 +30,7 @@ async function seededFile(): Promise<string> {
   await env(1, "r\u00e9gion"); // NFC
   await env(2, "re\u0301gion"); // the same name in NFD: a collision
   await env(3, "nai\u0308ve"); // NFD alone: rewritten
+  await env(4, "re\u0301gion", "other"); // another owner's: names are unique per owner, rewritten
   await capture(10, 1, NFC);
   await capture(11, 1, NFD); // collides with 10 in environment 1
   await capture(12, 1, "the\u0301"); // NFD alone: rewritten
@@ -57,7 +58,7 @@ Deno.test("migrateDatabase() rewrites names to NFC and reports, untouched, those
     const warnings: [string, Record<string, unknown>][] = [];
     const report = await migrateDatabase(handle.db, { warn: (m, f) => warnings.push([m, f]) });
     handle.close();
-    assert.equal(report.renamed, 3);
+    assert.equal(report.renamed, 4);
     assert.deepEqual(await names(path, "captures"), {
       10: NFC,
       11: NFD,
@@ -69,6 +70,7 @@ Deno.test("migrateDatabase() rewrites names to NFC and reports, untouched, those
       1: "r\u00e9gion",
       2: "re\u0301gion",
       3: "na\u00efve",
+      4: "r\u00e9gion",
     });
     assert.deepEqual(warnings.map(([, fields]) => fields), [
       { table: "captures", envId: 1, ids: [10, 11], names: [NFC, NFD] },

@@ -236,7 +236,7 @@ Deno.test("insertEnvironment() over the remote client adds the creator as admin,
   };
   const now = new Date(NOW);
   const env = await insertEnvironment(db.db, input, now);
-  assert.ok(env !== "name_taken");
+  assert.ok(typeof env === "object", String(env));
   assert.equal(env.name, "prod");
   assert.equal(env.createdAt, now.getTime());
   assert.deepEqual(
@@ -244,7 +244,8 @@ Deno.test("insertEnvironment() over the remote client adds the creator as admin,
       .where(eq(memberships.envId, env.id)),
     [{ userId: "owner", role: "admin" }],
   );
-  const again = await insertEnvironment(db.db, { ...input, ownerId: "intruder" }, now);
+  // Names are unique per owner: the same owner's second "prod" fails as a whole.
+  const again = await insertEnvironment(db.db, input, now);
   assert.equal(again, "name_taken");
   assert.deepEqual(
     (await db.db.select().from(memberships)).map((m) => m.userId),
@@ -264,7 +265,7 @@ Deno.test("persistTransitions() over the remote client starts due captures and e
     accessKeyId: null,
     secretCiphertext: null,
   }, new Date(now - 60 * MINUTE));
-  assert.ok(env !== "name_taken");
+  assert.ok(typeof env === "object", String(env));
   const base = { envId: env.id, ownerId: "owner", reason: null, end: null };
   const due = await insertCapture(db.db, {
     ...base,

@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import {
   displayName,
   nameFilter,
+  pageQuery,
   pathInteger,
   queryInteger,
   queryList,
@@ -142,14 +143,7 @@ export const ListCapturesQuery = z.object({
     type: "array",
     items: { $ref: "#/components/schemas/CaptureStatus" },
   }),
-  limit: queryInteger(z.number().int().min(1).max(200).default(50)).openapi({
-    param: { name: "limit", in: "query" },
-    example: 50,
-  }),
-  cursor: queryText(z.string().min(1).max(64).optional()).openapi({
-    param: { name: "cursor", in: "query" },
-    description: "Opaque; copy it from the Link rel=next header",
-  }),
+  ...pageQuery(),
 });
 
 export const CaptureIdParams = z.object({

@@ -93,3 +93,23 @@ export const Timestamp = z.string().openapi({
   format: "date-time",
   example: "2026-01-15T10:00:00.000Z",
 });
+
+/**
+ * `limit` (1–200, default 50) and the opaque `cursor` of a keyset-paginated list; the next page's
+ * URL is in the answer's `Link: <…>; rel="next"` header. `cursorMax` bounds the cursor's length.
+ */
+export const pageQuery = (cursorMax = 64) => ({
+  limit: queryInteger(z.number().int().min(1).max(200).default(50)).openapi({
+    param: { name: "limit", in: "query" },
+    description: "Page size, 1–200",
+  }),
+  cursor: queryText(z.string().min(1).max(cursorMax).optional()).openapi({
+    param: { name: "cursor", in: "query" },
+    description: "Opaque; copy it from the Link rel=next header",
+  }),
+});
+
+/** A list's `Link` response header: the next page, when there is one. */
+export const NextPageLink = z.object({
+  Link: z.string().optional().openapi({ description: 'The next page: <…?cursor=…>; rel="next"' }),
+});

@@ -1,3 +1,4 @@
+import { metricsRateLimit } from "../rate_limit.ts";
 import { createRoute } from "@hono/zod-openapi";
 import { etag } from "hono/etag";
 import { requireUser } from "../../auth/require_user.ts";
@@ -37,7 +38,7 @@ const cachedGet = { method: "get" as const, tags, security };
 /** Their answers besides 200. */
 const otherAnswers = {
   304: { description: "Not modified (If-None-Match matched the ETag)" },
-  ...problems(400, 401, 404, 409, 502, 503, 504),
+  ...problems(400, 401, 404, 409, 429, 502, 503, 504),
 };
 
 const upstream =
@@ -45,7 +46,7 @@ const upstream =
 
 export const compare = createRoute({
   ...cachedGet,
-  middleware: [requireUser, etag()] as const,
+  middleware: [requireUser, metricsRateLimit, etag()] as const,
   path: "/api/captures/{id}/compare",
   operationId: "compareCaptures",
   summary: "Compare a capture with a baseline",
@@ -67,7 +68,7 @@ export const compare = createRoute({
 
 export const compareSvg = createRoute({
   ...cachedGet,
-  middleware: [requireUser, etag()] as const,
+  middleware: [requireUser, metricsRateLimit, etag()] as const,
   path: "/api/captures/{id}/compare.svg",
   operationId: "getComparisonChart",
   summary: "Chart of a capture compared with a baseline",
@@ -83,7 +84,7 @@ export const compareSvg = createRoute({
 
 export const metricsSvg = createRoute({
   ...cachedGet,
-  middleware: [requireUser, etag()] as const,
+  middleware: [requireUser, metricsRateLimit, etag()] as const,
   path: "/api/captures/{id}/metrics.svg",
   operationId: "getCaptureMetricsChart",
   summary: "Chart of a capture's metrics",

@@ -1,3 +1,4 @@
+import { linkNextPage } from "../../http/link.ts";
 import type { AppRouteHandler } from "../../http/router.ts";
 import * as operations from "../../operations/captures.ts";
 import { refusalProblem } from "../refusal.ts";
@@ -22,11 +23,7 @@ export const list: AppRouteHandler<typeof routes.list> = async (c) => {
     now,
   });
   if (!outcome.ok) return refusalProblem(c, outcome);
-  if (outcome.next !== undefined) {
-    const next = new URL(c.req.url);
-    next.searchParams.set("cursor", outcome.next);
-    c.header("Link", `<${next.pathname}${next.search}>; rel="next"`);
-  }
+  linkNextPage(c, outcome.next);
   return c.json(outcome.page.map((row) => presentCapture(row, now)), 200);
 };
 
@@ -43,13 +40,22 @@ export const get: AppRouteHandler<typeof routes.get> = async (c) => {
 export const create: AppRouteHandler<typeof routes.create> = async (c) => {
   const body = c.req.valid("json");
   const now = c.var.deps.clock().getTime();
-  const outcome = await operations.createCapture(c.var.deps.db, c.var.userId, {
-    envId: body.envId,
-    name: body.name,
-    start: parseTime(body.start),
-    scheduledStart: parseTime(body.scheduledStart),
-    duration: body.duration ?? null,
-  }, now);
+  const outcome = await operations.createCapture(
+    c.var.deps.db,
+    c.var.userId,
+    {
+      envId: body.envId,
+      name: body.name,
+      start: parseTime(body.start),
+      scheduledStart: parseTime(body.scheduledStart),
+      duration: body.duration ?? null,
+    },
+    now,
+    {
+      perEnvironment: c.var.deps.config.quotas.capturesPerEnvironment,
+      runningPerEnvironment: c.var.deps.config.quotas.runningCapturesPerEnvironment,
+    },
+  );
   if (!outcome.ok) return refusalProblem(c, outcome);
   // A capture starting now is checked against RDS after the write (FAILED if the instance is gone).
   const capture = await operations.checkStartedCapture(loadDeps(c.var.deps), outcome.capture, now);

@@ -1,7 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { metricsRateLimit } from "../rate_limit.ts";
 import { requireUser } from "../../auth/require_user.ts";
 import { requireJsonBody } from "../json_body.ts";
-import { json, jsonBody, jsonOrCsv, problems } from "../../openapi/helpers.ts";
+import { json, jsonBody, jsonOrCsv, problems, RATE_LIMIT_HEADERS } from "../../openapi/helpers.ts";
 import {
   Capture,
   CaptureIdParams,
@@ -11,6 +12,7 @@ import {
 } from "../../openapi/schemas/capture.ts";
 import { CaptureMetrics, MetricsQuery } from "../../openapi/schemas/metrics.ts";
 import { CaptureLoad, LoadQuery, SqlText, SqlTextParams } from "../../openapi/schemas/load.ts";
+import { NextPageLink } from "../../openapi/schemas/common.ts";
 
 const tags = ["Captures"];
 const security = [{ bearerAuth: [] }];
@@ -29,11 +31,7 @@ export const list = createRoute({
   responses: {
     200: {
       ...json(z.array(Capture), "One page of captures"),
-      headers: z.object({
-        Link: z.string().optional().openapi({
-          description: 'The next page: <…?cursor=…>; rel="next"',
-        }),
-      }),
+      headers: NextPageLink,
     },
     ...problems(400, 401, 404, 503),
   },
@@ -64,14 +62,14 @@ export const create = createRoute({
   operationId: "createCapture",
   summary: "Post a new capture",
   description:
-    "Starts a capture now, schedules one (`scheduledStart` in the future), or backfills a past window (`start` in the past; DONE at once when `start + duration` is past). Names are unique within an environment.",
+    "Starts a capture now, schedules one (`scheduledStart` in the future), or backfills a past window (`start` in the past; DONE at once when `start + duration` is past). Names are unique within an environment. 429 when the environment has QUOTA_CAPTURES_PER_ENVIRONMENT captures, or (for one that starts now) QUOTA_RUNNING_CAPTURES_PER_ENVIRONMENT running.",
   request: { body: jsonBody(CreateCapture, "The capture to create") },
   responses: {
     201: {
       ...json(Capture, "The new capture"),
       headers: z.object({ Location: z.string().openapi({ example: "/api/captures/42" }) }),
     },
-    ...problems(400, 401, 404, 409, 413, 415, 503),
+    ...problems(400, 401, 404, 409, 413, 415, 429, 503),
   },
 });
 
@@ -138,15 +136,18 @@ export const metrics = createRoute({
   path: "/api/captures/{id}/metrics",
   tags,
   security,
-  middleware: [requireUser] as const,
+  middleware: [requireUser, metricsRateLimit] as const,
   operationId: "getCaptureMetrics",
   summary: "Get metrics for a capture",
   description:
-    "The CloudWatch data (namespace AWS/RDS) of the capture's window for its environment's DB instance, in one GetMetricData call, or from the snapshot stored after the capture ended. A SCHEDULED capture answers 409, as does an environment without AWS credentials. Upstream trouble: 502 (bad answer), 503 with Retry-After (throttled), 504 (timed out).",
+    "The CloudWatch data (namespace AWS/RDS) of the capture's window for its environment's DB instance, in one GetMetricData call, or from the snapshot stored after the capture ended. A SCHEDULED capture answers 409, as does an environment without AWS credentials. Upstream trouble: 502 (bad answer), 503 with Retry-After (throttled), 504 (timed out). Each user may make QUOTA_METRICS_REQUESTS_PER_MINUTE of these a minute (all instances together); RateLimit-Policy and RateLimit say where the caller stands, and past the limit 429 with Retry-After.",
   request: { params: CaptureIdParams, query: MetricsQuery },
   responses: {
-    200: jsonOrCsv(CaptureMetrics, "The capture's metrics; `Accept: text/csv` gives CSV"),
-    ...problems(400, 401, 404, 409, 502, 503, 504),
+    200: {
+      ...jsonOrCsv(CaptureMetrics, "The capture's metrics; `Accept: text/csv` gives CSV"),
+      headers: RATE_LIMIT_HEADERS,
+    },
+    ...problems(400, 401, 404, 409, 429, 502, 503, 504),
   },
 });
 

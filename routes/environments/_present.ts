@@ -1,8 +1,12 @@
+import { strongETag } from "../../http/etag.ts";
 import { maskAccessKeyId } from "../../auth/credentials_cipher.ts";
 import type { Config } from "../../config.ts";
 import type { EnvironmentRow, Role } from "../../db/schema.ts";
 
-/** The API shape of an environment for one member; never includes a secret. */
+/**
+ * The API shape of an environment for one member; never includes a secret, and the server-wide
+ * access key id (masked) only for admins.
+ */
 export function presentEnvironment(
   env: EnvironmentRow,
   role: Role,
@@ -15,7 +19,11 @@ export function presentEnvironment(
     : env.accessKeyId
     ? { source: "environment" as const, accessKeyId: maskAccessKeyId(env.accessKeyId) }
     : server === "server" && config.awsCredentials
-    ? { source: "server" as const, accessKeyId: maskAccessKeyId(config.awsCredentials.accessKeyId) }
+    ? {
+      source: "server" as const,
+      // The server-wide key serves every team: only an environment's admins see its (masked) id.
+      accessKeyId: role === "admin" ? maskAccessKeyId(config.awsCredentials.accessKeyId) : null,
+    }
     : server === "web-identity" || server === "container"
     ? { source: server, accessKeyId: null }
     : { source: "none" as const, accessKeyId: null };
@@ -38,4 +46,16 @@ export function presentEnvironment(
     createdAt: new Date(env.createdAt).toISOString(),
     updatedAt: new Date(env.updatedAt).toISOString(),
   };
+}
+
+/**
+ * The environment's strong ETag for one caller: its id and version (which a change's If-Match
+ * compares inside its statement) and a digest of the caller's `presented` answer, so a 304 is
+ * never given for an answer that differs by role or server credentials while the row did not.
+ */
+export async function environmentETag(env: EnvironmentRow, presented: unknown): Promise<string> {
+  const bytes = new TextEncoder().encode(JSON.stringify(presented));
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  const hex = Array.from(digest.slice(0, 8), (b) => b.toString(16).padStart(2, "0")).join("");
+  return strongETag("e", env.id, env.version, hex);
 }

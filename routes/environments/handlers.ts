@@ -1,27 +1,32 @@
 import type { Context } from "hono";
-import { canManageEnvironment } from "../../auth/access.ts";
 import {
-  deleteEnvironment,
-  type EnvironmentChanges,
-  findEnvironmentForMember,
-  insertEnvironment,
-  listEnvironmentsForMember,
-  updateEnvironment,
-} from "../../db/environments.ts";
+  borrowsServerIdentity,
+  type CredentialFields,
+  isUnrestricted,
+  serverBindingRefusal,
+  usesServerCredentials,
+} from "../../auth/instance_policy.ts";
+import { type EnvironmentChanges, sealEnvironmentSecret } from "../../db/environments.ts";
+import { ifNoneMatchHits, parseETagCondition } from "../../http/etag.ts";
+import { linkNextPage } from "../../http/link.ts";
 import { problem } from "../../http/problem.ts";
 import type { AppEnv, AppRouteHandler } from "../../http/router.ts";
 import { reresolveInstance, resolveInstance } from "../../metrics/resolve_instance.ts";
 import { loadDeps } from "../aws_deps.ts";
-import { presentEnvironment } from "./_present.ts";
+import * as operations from "../../operations/environments.ts";
+import { refusalProblem } from "../refusal.ts";
+import { environmentETag, presentEnvironment } from "./_present.ts";
 import type * as routes from "./routes.ts";
 
 type CredentialsInput = { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 
 export const list: AppRouteHandler<typeof routes.list> = async (c) => {
   const { db, config } = c.var.deps;
-  const rows = await listEnvironmentsForMember(db, c.var.userId);
+  const outcome = await operations.listEnvironments(db, c.var.userId, c.req.valid("query"));
+  if (!outcome.ok) return refusalProblem(c, outcome);
+  linkNextPage(c, outcome.next);
   return c.json(
-    rows.map(({ env, role }) => presentEnvironment(env, role, config, serverSource(c))),
+    outcome.page.map(({ env, role }) => presentEnvironment(env, role, config, serverSource(c))),
     200,
   );
 };
@@ -29,9 +34,13 @@ export const list: AppRouteHandler<typeof routes.list> = async (c) => {
 export const create: AppRouteHandler<typeof routes.create> = async (c) => {
   const { db, config, clock } = c.var.deps;
   const body = c.req.valid("json");
-  const sealed = await sealCredentials(c, body.credentials);
+  // The envelope binds the environment's id, known only once the row exists: the row is written
+  // with a placeholder no key opens, then sealed (a crash between leaves a clear 409, never keys).
+  const sealed = body.credentials && sealingAvailable(c)
+    ? { accessKeyId: body.credentials.accessKeyId, secretCiphertext: SEALING_PLACEHOLDER }
+    : await sealCredentials(c, body.credentials, 0);
   if (sealed instanceof Response) return sealed;
-  const row = await insertEnvironment(db, {
+  const input = {
     name: body.name,
     region: body.region,
     dbInstanceIdentifier: body.dbInstanceIdentifier,
@@ -39,32 +48,47 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
     ...(sealed ?? { accessKeyId: null, secretCiphertext: null }),
     roleArn: body.roleArn ?? null,
     externalId: body.roleArn ? body.externalId ?? null : null,
-  }, clock());
-  if (row === "name_taken") {
-    return problem(c, 409, `An environment named "${body.name}" already exists; pick another name`);
+  };
+  const refused = bindingRefusal(c, input);
+  if (refused) return refused;
+  const outcome = await operations.createEnvironment(db, input, clock(), {
+    perOwner: config.quotas.environmentsPerUser,
+    serverInstanceOnce: boundOnce(c, input),
+  });
+  if (!outcome.ok) return refusalProblem(c, outcome);
+  if (body.credentials) {
+    const envelope = await sealCredentials(c, body.credentials, outcome.env.id) as {
+      secretCiphertext: string;
+    };
+    await sealEnvironmentSecret(db, outcome.env.id, SEALING_PLACEHOLDER, envelope.secretCiphertext);
+    outcome.env.secretCiphertext = envelope.secretCiphertext;
   }
   // After the write: a failed lookup leaves the environment pending and never fails the create.
-  const resolved = (await resolveInstance(loadDeps(c.var.deps), row, clock().getTime())).env;
-  c.header("Location", `/api/environments/${row.id}`);
-  return c.json(presentEnvironment(resolved, "admin", config, serverSource(c)), 201);
+  const env = (await resolveInstance(loadDeps(c.var.deps), outcome.env, clock().getTime())).env;
+  const presented = presentEnvironment(env, "admin", config, serverSource(c));
+  c.header("ETag", await environmentETag(env, presented));
+  c.header("Location", `/api/environments/${env.id}`);
+  return c.json(presented, 201);
 };
 
 export const get: AppRouteHandler<typeof routes.get> = async (c) => {
   const { db, config } = c.var.deps;
   const { id } = c.req.valid("param");
-  const found = await findEnvironmentForMember(db, id, c.var.userId);
-  if (!found) return notFound(c, id);
-  return c.json(presentEnvironment(found.env, found.role, config, serverSource(c)), 200);
+  const outcome = await operations.readEnvironment(db, id, c.var.userId);
+  if (!outcome.ok) return refusalProblem(c, outcome);
+  const presented = presentEnvironment(outcome.env, outcome.role, config, serverSource(c));
+  const etag = await environmentETag(outcome.env, presented);
+  c.header("ETag", etag);
+  if (ifNoneMatchHits(parseETagCondition(c.req.header("if-none-match")), etag)) {
+    return c.body(null, 304);
+  }
+  return c.json(presented, 200);
 };
 
 export const update: AppRouteHandler<typeof routes.update> = async (c) => {
   const { db, config, clock } = c.var.deps;
   const { id } = c.req.valid("param");
   const body = c.req.valid("json");
-  const found = await findEnvironmentForMember(db, id, c.var.userId);
-  if (!found) return notFound(c, id);
-  if (!canManageEnvironment(found.role)) return forbidden(c, id);
-
   const changes: EnvironmentChanges = {
     name: body.name,
     region: body.region,
@@ -73,7 +97,7 @@ export const update: AppRouteHandler<typeof routes.update> = async (c) => {
   if (body.credentials === null) {
     Object.assign(changes, { accessKeyId: null, secretCiphertext: null });
   } else if (body.credentials) {
-    const sealed = await sealCredentials(c, body.credentials);
+    const sealed = await sealCredentials(c, body.credentials, id);
     if (sealed instanceof Response) return sealed;
     // Keys replace a role: one environment has one source of credentials.
     Object.assign(changes, sealed, { roleArn: null, externalId: null });
@@ -88,30 +112,56 @@ export const update: AppRouteHandler<typeof routes.update> = async (c) => {
       secretCiphertext: null,
     });
   }
-  const row = await updateEnvironment(db, id, changes, clock());
-  if (row === "name_taken") {
-    return problem(c, 409, `An environment named "${body.name}" already exists; pick another name`);
-  }
-  if (!row) return notFound(c, id);
+  // The operator's instance policy is judged on the environment as it would be after the change;
+  // the write itself is still guarded (admin, If-Match, one binding per instance) in one statement.
+  const current = await operations.readEnvironment(db, id, c.var.userId);
+  if (!current.ok) return refusalProblem(c, current);
+  const after = { ...current.env, ...definedOnly(changes) };
+  const refused = bindingRefusal(c, after);
+  if (refused) return refused;
+  const outcome = await operations.editEnvironment(
+    db,
+    id,
+    c.var.userId,
+    changes,
+    parseETagCondition(c.req.header("if-match")),
+    clock(),
+    boundOnce(c, after) ? after : undefined,
+  );
+  if (!outcome.ok) return refusalProblem(c, outcome);
+  // After the write: a new instance, region or credentials are looked up again.
   const instanceChanged = ["region", "dbInstanceIdentifier", "credentials", "roleArn"]
     .some((field) => (body as Record<string, unknown>)[field] !== undefined);
-  const shown = instanceChanged
-    ? await reresolveInstance(loadDeps(c.var.deps), row, clock().getTime())
-    : row;
-  return c.json(presentEnvironment(shown, found.role, config, serverSource(c)), 200);
+  const env = instanceChanged
+    ? await reresolveInstance(loadDeps(c.var.deps), outcome.env, clock().getTime())
+    : outcome.env;
+  const presented = presentEnvironment(env, outcome.role, config, serverSource(c));
+  c.header("ETag", await environmentETag(env, presented));
+  return c.json(presented, 200);
 };
 
 export const remove: AppRouteHandler<typeof routes.remove> = async (c) => {
-  const { db } = c.var.deps;
   const { id } = c.req.valid("param");
-  const found = await findEnvironmentForMember(db, id, c.var.userId);
-  if (!found) return notFound(c, id);
-  if (!canManageEnvironment(found.role)) return forbidden(c, id);
-  await deleteEnvironment(db, id);
+  const outcome = await operations.removeEnvironment(
+    c.var.deps.db,
+    id,
+    c.var.userId,
+    parseETagCondition(c.req.header("if-match")),
+  );
+  if (!outcome.ok) return refusalProblem(c, outcome);
   return c.body(null, 204);
 };
 
-async function sealCredentials(c: Context<AppEnv>, credentials: CredentialsInput | undefined) {
+/** What a new environment's secret column holds until it is sealed with the new id. */
+const SEALING_PLACEHOLDER = "sealing";
+
+const sealingAvailable = (c: Context<AppEnv>) => c.var.deps.credentialsCipher !== undefined;
+
+async function sealCredentials(
+  c: Context<AppEnv>,
+  credentials: CredentialsInput | undefined,
+  envId: number,
+) {
   if (!credentials) return undefined;
   const cipher = c.var.deps.credentialsCipher;
   if (!cipher) {
@@ -127,19 +177,42 @@ async function sealCredentials(c: Context<AppEnv>, credentials: CredentialsInput
     secretCiphertext: await cipher.encrypt({
       secretAccessKey: credentials.secretAccessKey,
       sessionToken: credentials.sessionToken,
-    }),
+    }, envId),
   };
+}
+
+type Binding = CredentialFields & { region: string; dbInstanceIdentifier: string };
+
+/** 403 when the environment would read an instance the operator did not open to this user. */
+function bindingRefusal(c: Context<AppEnv>, env: Binding) {
+  if (!borrowsServerIdentity(env)) return undefined;
+  const detail = serverBindingRefusal(
+    c.var.deps.config.serverCredentialPolicy,
+    c.var.userId,
+    env.region,
+    env.dbInstanceIdentifier,
+  );
+  return detail === undefined ? undefined : problem(c, 403, detail, {
+    errors: [{ path: "dbInstanceIdentifier", message: "is not open to server-wide credentials" }],
+  });
+}
+
+/**
+ * Whether the instance must be bound to no other server-credential environment: only once the
+ * operator restricts server credentials (open to all, a second binding gains nothing).
+ */
+function boundOnce(c: Context<AppEnv>, env: Binding): boolean {
+  return usesServerCredentials(env) && !isUnrestricted(c.var.deps.config.serverCredentialPolicy);
+}
+
+/** The changes actually given (PATCH leaves absent fields as they are). */
+function definedOnly<T extends object>(changes: T): Partial<T> {
+  return Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)) as Partial<
+    T
+  >;
 }
 
 /** Where server-wide credentials come from, as the process's credential provider sees it. */
 function serverSource(c: Context<AppEnv>) {
   return c.var.deps.credentialProvider?.serverSource;
-}
-
-function notFound(c: Context<AppEnv>, id: number) {
-  return problem(c, 404, `Environment ${id} does not exist or you are not a member of it`);
-}
-
-function forbidden(c: Context<AppEnv>, id: number) {
-  return problem(c, 403, `Only admins of environment ${id} may change it; ask one of its admins`);
 }

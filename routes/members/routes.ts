@@ -3,10 +3,12 @@ import { requireUser } from "../../auth/require_user.ts";
 import { requireJsonBody } from "../json_body.ts";
 import { wellEncodedPath } from "../path_encoding.ts";
 import { json, jsonBody, problems } from "../../openapi/helpers.ts";
-import { IdParams } from "../../openapi/schemas/common.ts";
+import { IdParams, NextPageLink, pageQuery } from "../../openapi/schemas/common.ts";
 import { Member, MemberParams, PutMember } from "../../openapi/schemas/environment.ts";
 
 const tags = ["Members"];
+// A members cursor carries a user id (up to 255 characters of UTF-8) in base64.
+const MEMBER_CURSOR_MAX = 1400;
 const security = [{ bearerAuth: [] }];
 
 export const list = createRoute({
@@ -17,10 +19,14 @@ export const list = createRoute({
   middleware: [requireUser] as const,
   operationId: "listMembers",
   summary: "List an environment's members",
-  description: "Any member may read the member list.",
-  request: { params: IdParams },
+  description:
+    'Any member may read the member list: admins first, then by user id. The next page\'s URL is in the `Link: <…>; rel="next"` header.',
+  request: { params: IdParams, query: z.object(pageQuery(MEMBER_CURSOR_MAX)) },
   responses: {
-    200: json(z.array(Member), "The members, admins first"),
+    200: {
+      ...json(z.array(Member), "One page of the members, admins first"),
+      headers: NextPageLink,
+    },
     ...problems(400, 401, 404, 503),
   },
 });

@@ -31,13 +31,13 @@ export interface paths {
         };
         /**
          * List environments
-         * @description Every environment the caller is a member of, with the caller's role in each.
+         * @description Every environment the caller is a member of, with the caller's role in each, oldest first. The next page's URL is in the `Link: <…>; rel="next"` header.
          */
         get: operations["listEnvironments"];
         put?: never;
         /**
          * Register an environment
-         * @description Registers an RDS MySQL instance. The caller becomes its first admin. Credentials are optional; without them the server-wide AWS credentials are used for CloudWatch.
+         * @description Registers an RDS MySQL instance. The caller becomes its first admin and its owner; names are unique per owner (409 when the caller already owns one of that name). Credentials are optional; without them the server-wide AWS credentials are used for CloudWatch, for instances the operator allowed (AWS_INSTANCE_ALLOWLIST, else 403), each bound to one such environment (else 409). 429 when the caller owns QUOTA_ENVIRONMENTS_PER_USER environments.
          */
         post: operations["createEnvironment"];
         delete?: never;
@@ -55,21 +55,21 @@ export interface paths {
         };
         /**
          * Get an environment
-         * @description Answers 404 when the caller is not a member.
+         * @description Answers 404 when the caller is not a member. The `ETag` answers If-None-Match (304) and If-Match on PATCH and DELETE.
          */
         get: operations["getEnvironment"];
         put?: never;
         post?: never;
         /**
          * Delete an environment
-         * @description Admins only. Deletes its memberships, captures and stored metrics too.
+         * @description Admins only. Deletes its memberships, captures and stored metrics too. With `If-Match`, 412 unless the environment still has that ETag.
          */
         delete: operations["deleteEnvironment"];
         options?: never;
         head?: never;
         /**
          * Change an environment
-         * @description Admins only. `credentials: null` removes the environment's own credentials.
+         * @description Admins only. `credentials: null` removes the environment's own credentials. With `If-Match`, 412 unless the environment still has that ETag. Names are unique per owner.
          */
         patch: operations["updateEnvironment"];
         trace?: never;
@@ -83,7 +83,7 @@ export interface paths {
         };
         /**
          * List an environment's members
-         * @description Any member may read the member list.
+         * @description Any member may read the member list: admins first, then by user id. The next page's URL is in the `Link: <…>; rel="next"` header.
          */
         get: operations["listMembers"];
         put?: never;
@@ -133,7 +133,7 @@ export interface paths {
         put?: never;
         /**
          * Post a new capture
-         * @description Starts a capture now, schedules one (`scheduledStart` in the future), or backfills a past window (`start` in the past; DONE at once when `start + duration` is past). Names are unique within an environment.
+         * @description Starts a capture now, schedules one (`scheduledStart` in the future), or backfills a past window (`start` in the past; DONE at once when `start + duration` is past). Names are unique within an environment. 429 when the environment has QUOTA_CAPTURES_PER_ENVIRONMENT captures, or (for one that starts now) QUOTA_RUNNING_CAPTURES_PER_ENVIRONMENT running.
          */
         post: operations["createCapture"];
         delete?: never;
@@ -203,7 +203,7 @@ export interface paths {
         };
         /**
          * Get metrics for a capture
-         * @description The CloudWatch data (namespace AWS/RDS) of the capture's window for its environment's DB instance, in one GetMetricData call, or from the snapshot stored after the capture ended. A SCHEDULED capture answers 409, as does an environment without AWS credentials. Upstream trouble: 502 (bad answer), 503 with Retry-After (throttled), 504 (timed out).
+         * @description The CloudWatch data (namespace AWS/RDS) of the capture's window for its environment's DB instance, in one GetMetricData call, or from the snapshot stored after the capture ended. A SCHEDULED capture answers 409, as does an environment without AWS credentials. Upstream trouble: 502 (bad answer), 503 with Retry-After (throttled), 504 (timed out). Each user may make QUOTA_METRICS_REQUESTS_PER_MINUTE of these a minute (all instances together); RateLimit-Policy and RateLimit say where the caller stands, and past the limit 429 with Retry-After.
          */
         get: operations["getCaptureMetrics"];
         put?: never;
@@ -1178,20 +1178,36 @@ export interface operations {
     };
     listEnvironments: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page size, 1–200 */
+                limit?: number;
+                /** @description Opaque; copy it from the Link rel=next header */
+                cursor?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description The caller's environments */
+            /** @description One page of the caller's environments */
             200: {
                 headers: {
+                    /** @description The next page: <…?cursor=…>; rel="next" */
+                    Link?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Environment"][];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Authentication required */
@@ -1236,6 +1252,8 @@ export interface operations {
             201: {
                 headers: {
                     Location: string;
+                    /** @description Strong validator of this representation; send it back in If-Match or If-None-Match */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1256,6 +1274,15 @@ export interface operations {
                 headers: {
                     /** @description The bearer challenge, e.g. `Bearer realm="capwatch", error="invalid_token"` */
                     "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -1289,6 +1316,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Quota exceeded */
+            429: {
+                headers: {
+                    /** @description Seconds until the rate limit's window resets (rate limits only; a count quota such as environments per user frees up when something is deleted) */
+                    "Retry-After"?: string;
+                    /** @description The rate limit that applies (draft-ietf-httpapi-ratelimit-headers), e.g. `"metrics";q=120;w=60`: 120 requests per 60-second window, per user */
+                    "RateLimit-Policy"?: string;
+                    /** @description What is left of it: remaining requests `r` and seconds until the window resets `t` */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Service unavailable */
             503: {
                 headers: {
@@ -1305,7 +1347,10 @@ export interface operations {
     getEnvironment: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag you hold: when it is still current the answer is 304 with no body. */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description Numeric id, in plain digits */
                 id: number;
@@ -1317,11 +1362,22 @@ export interface operations {
             /** @description The environment */
             200: {
                 headers: {
+                    /** @description Strong validator of this representation; send it back in If-Match or If-None-Match */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Environment"];
                 };
+            };
+            /** @description Not modified: If-None-Match names the current ETag */
+            304: {
+                headers: {
+                    /** @description Strong validator of this representation; send it back in If-Match or If-None-Match */
+                    ETag: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Invalid request */
             400: {
@@ -1368,7 +1424,10 @@ export interface operations {
     deleteEnvironment: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Apply the change only if the resource still has this ETag (from a GET or an earlier change), e.g. `"c.42.3.RUNNING"`; else 412. `*` means any version. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description Numeric id, in plain digits */
                 id: number;
@@ -1422,6 +1481,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Request body too large */
             413: {
                 headers: {
@@ -1447,7 +1524,10 @@ export interface operations {
     updateEnvironment: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Apply the change only if the resource still has this ETag (from a GET or an earlier change), e.g. `"c.42.3.RUNNING"`; else 412. `*` means any version. */
+                "If-Match"?: string;
+            };
             path: {
                 /** @description Numeric id, in plain digits */
                 id: number;
@@ -1464,6 +1544,8 @@ export interface operations {
             /** @description The changed environment */
             200: {
                 headers: {
+                    /** @description Strong validator of this representation; send it back in If-Match or If-None-Match */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1517,6 +1599,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Precondition failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Request body too large */
             413: {
                 headers: {
@@ -1550,7 +1641,12 @@ export interface operations {
     };
     listMembers: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page size, 1–200 */
+                limit?: number;
+                /** @description Opaque; copy it from the Link rel=next header */
+                cursor?: string;
+            };
             header?: never;
             path: {
                 /** @description Numeric id, in plain digits */
@@ -1560,9 +1656,11 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The members, admins first */
+            /** @description One page of the members, admins first */
             200: {
                 headers: {
+                    /** @description The next page: <…?cursor=…>; rel="next" */
+                    Link?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1824,6 +1922,7 @@ export interface operations {
                 name?: string;
                 /** @description Repeatable: ?status=RUNNING&status=SCHEDULED */
                 status?: components["schemas"]["CaptureStatus"][];
+                /** @description Page size, 1–200 */
                 limit?: number;
                 /** @description Opaque; copy it from the Link rel=next header */
                 cursor?: string;
@@ -1961,6 +2060,21 @@ export interface operations {
             /** @description Unsupported media type */
             415: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Quota exceeded */
+            429: {
+                headers: {
+                    /** @description Seconds until the rate limit's window resets (rate limits only; a count quota such as environments per user frees up when something is deleted) */
+                    "Retry-After"?: string;
+                    /** @description The rate limit that applies (draft-ietf-httpapi-ratelimit-headers), e.g. `"metrics";q=120;w=60`: 120 requests per 60-second window, per user */
+                    "RateLimit-Policy"?: string;
+                    /** @description What is left of it: remaining requests `r` and seconds until the window resets `t` */
+                    RateLimit?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2436,6 +2550,10 @@ export interface operations {
             /** @description The capture's metrics; `Accept: text/csv` gives CSV */
             200: {
                 headers: {
+                    /** @description The rate limit that applies (draft-ietf-httpapi-ratelimit-headers), e.g. `"metrics";q=120;w=60`: 120 requests per 60-second window, per user */
+                    "RateLimit-Policy"?: string;
+                    /** @description What is left of it: remaining requests `r` and seconds until the window resets `t` */
+                    RateLimit?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2475,6 +2593,21 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Quota exceeded */
+            429: {
+                headers: {
+                    /** @description Seconds until the rate limit's window resets (rate limits only; a count quota such as environments per user frees up when something is deleted) */
+                    "Retry-After"?: string;
+                    /** @description The rate limit that applies (draft-ietf-httpapi-ratelimit-headers), e.g. `"metrics";q=120;w=60`: 120 requests per 60-second window, per user */
+                    "RateLimit-Policy"?: string;
+                    /** @description What is left of it: remaining requests `r` and seconds until the window resets `t` */
+                    RateLimit?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2773,6 +2906,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Quota exceeded */
+            429: {
+                headers: {
+                    /** @description Seconds until the rate limit's window resets (rate limits only; a count quota such as environments per user frees up when something is deleted) */
+                    "Retry-After"?: string;
+                    /** @description The rate limit that applies (draft-ietf-httpapi-ratelimit-headers), e.g. `"metrics";q=120;w=60`: 120 requests per 60-second window, per user */
+                    "RateLimit-Policy"?: string;
+                    /** @description What is left of it: remaining requests `r` and seconds until the window resets `t` */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Bad answer from CloudWatch */
             502: {
                 headers: {
@@ -2885,6 +3033,21 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Quota exceeded */
+            429: {
+                headers: {
+                    /** @description Seconds until the rate limit's window resets (rate limits only; a count quota such as environments per user frees up when something is deleted) */
+                    "Retry-After"?: string;
+                    /** @description The rate limit that applies (draft-ietf-httpapi-ratelimit-headers), e.g. `"metrics";q=120;w=60`: 120 requests per 60-second window, per user */
+                    "RateLimit-Policy"?: string;
+                    /** @description What is left of it: remaining requests `r` and seconds until the window resets `t` */
+                    RateLimit?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Bad answer from CloudWatch */
             502: {
                 headers: {
@@ -2990,6 +3153,21 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Quota exceeded */
+            429: {
+                headers: {
+                    /** @description Seconds until the rate limit's window resets (rate limits only; a count quota such as environments per user frees up when something is deleted) */
+                    "Retry-After"?: string;
+                    /** @description The rate limit that applies (draft-ietf-httpapi-ratelimit-headers), e.g. `"metrics";q=120;w=60`: 120 requests per 60-second window, per user */
+                    "RateLimit-Policy"?: string;
+                    /** @description What is left of it: remaining requests `r` and seconds until the window resets `t` */
+                    RateLimit?: string;
                     [name: string]: unknown;
                 };
                 content: {
