@@ -99,6 +99,8 @@ const ConfigSchema = z.object({
   AWS_SECRET_ACCESS_KEY: optional(z.string()),
   AWS_SESSION_TOKEN: optional(z.string()),
   CLOUDWATCH_ENDPOINT: optional(httpUrl),
+  PI_ENDPOINT: optional(httpUrl),
+  RDS_ENDPOINT: optional(httpUrl),
   ...AWS_IDENTITY_VARIABLES,
   AWS_INSTANCE_ALLOWLIST: optional(z.string()),
   AWS_SERVER_CREDENTIAL_USERS: optional(z.string()),
@@ -219,6 +221,9 @@ export interface Config {
   /** Where server-wide credentials come from besides static keys, and the STS endpoint. */
   aws?: AwsIdentityConfig;
   cloudwatchEndpoint?: string;
+  /** Performance Insights and RDS endpoint templates (`{region}`, `{dnsSuffix}`), for tests. */
+  piEndpoint?: string;
+  rdsEndpoint?: string;
   logLevel: "debug" | "info" | "warn" | "error";
   onDeploy: boolean;
   /** /docs keeps the pasted token in localStorage across tabs and restarts; else the tab only. */
@@ -281,6 +286,8 @@ function toConfig(raw: RawConfig): Config {
       }
       : undefined,
     cloudwatchEndpoint: raw.CLOUDWATCH_ENDPOINT,
+    piEndpoint: raw.PI_ENDPOINT,
+    rdsEndpoint: raw.RDS_ENDPOINT,
     logLevel: raw.LOG_LEVEL,
     onDeploy: Boolean(raw.DENO_DEPLOYMENT_ID),
     docsPersistAuthorization: raw.DOCS_PERSIST_AUTHORIZATION === "true",

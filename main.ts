@@ -15,6 +15,9 @@ import { createLogger, type Logger } from "./logger.ts";
 import { createCloudWatchClient } from "./metrics/cloudwatch.ts";
 import { createCredentialProvider } from "./metrics/credentials.ts";
 import { createSnapshotter } from "./metrics/snapshotter.ts";
+import { createPiClient } from "./metrics/pi.ts";
+import { createRdsClient } from "./metrics/rds.ts";
+import { createInstanceChecker } from "./metrics/resolve_instance.ts";
 import { reencryptCredentials } from "./lifecycle/reencrypt_credentials.ts";
 import { type ResilientServer, serveResiliently } from "./serve.ts";
 
@@ -58,6 +61,11 @@ async function main(cron: SweepCron) {
     logger: ({ requestId, ...event }) =>
       logger.debug("cloudwatch", { ...event, awsRequestId: requestId }),
   });
+  // Performance Insights and RDS share the CloudWatch client's retry policy (metrics/aws_call.ts).
+  const awsLog = (service: string) => ({ requestId, ...event }: Record<string, unknown>) =>
+    logger.debug(service, { ...event, awsRequestId: requestId });
+  const pi = createPiClient({ endpoint: config.piEndpoint, logger: awsLog("pi") });
+  const rds = createRdsClient({ endpoint: config.rdsEndpoint, logger: awsLog("rds") });
   const credentialsCipher = config.credentialsKey
     ? await createCredentialsCipher(config.credentialsKey, config.previousCredentialsKeys)
     : undefined;
@@ -86,6 +94,8 @@ async function main(cron: SweepCron) {
     verifyToken: createTokenVerifier(config.jwt),
     logger,
     cloudwatch,
+    pi,
+    rds,
     credentialsCipher,
     credentialProvider,
     pingDatabase: async () => {
@@ -134,6 +144,8 @@ async function main(cron: SweepCron) {
     cipher: credentialsCipher,
     credentials: credentialProvider,
     logger,
+    pi,
+    rds,
   });
   if (credentialsCipher) {
     rotateStoredSecrets(
@@ -143,7 +155,18 @@ async function main(cron: SweepCron) {
       Boolean(config.previousCredentialsKeys),
     );
   }
-  const sweeper = createSweeper({ db: database.db, clock: systemClock, logger, snapshotter });
+  const instanceChecker = createInstanceChecker({
+    db: database.db,
+    rds,
+    credentials: credentialProvider,
+  });
+  const sweeper = createSweeper({
+    db: database.db,
+    clock: systemClock,
+    logger,
+    snapshotter,
+    instanceChecker,
+  });
   // Not awaited: a slow CloudWatch must not delay serving (status is computed on every read).
   sweeper.sweep();
   if (cron.registered) cron.handler = sweeper.sweep;

@@ -6,6 +6,7 @@ import {
   gt,
   inArray,
   isNotNull,
+  isNull,
   lt,
   lte,
   notExists,
@@ -19,6 +20,8 @@ import { isUniqueViolation } from "./errors.ts";
 import { insertSelection } from "./insert_select.ts";
 import { preparedPerDatabase } from "./prepared.ts";
 import {
+  captureLoadGroups,
+  captureLoadSnapshots,
   type CaptureRow,
   captures,
   captureSnapshots,
@@ -272,6 +275,14 @@ export async function deleteCapture(db: Database, id: number, userId: string): P
       eq(captureSnapshotSeries.captureId, id),
       notExists(captureById(id)),
     )),
+    db.delete(captureLoadSnapshots).where(and(
+      eq(captureLoadSnapshots.captureId, id),
+      notExists(captureById(id)),
+    )),
+    db.delete(captureLoadGroups).where(and(
+      eq(captureLoadGroups.captureId, id),
+      notExists(captureById(id)),
+    )),
   ]);
   return deleted.length > 0;
 }
@@ -298,4 +309,38 @@ export async function persistTransitions(db: Database, now: number) {
     ))
     .returning({ id: captures.id });
   return { started: started.map((r) => r.id), finished: finished.map((r) => r.id) };
+}
+
+/**
+ * Marks a capture that has not ended FAILED with `reason` (ends it at `now`, keeps its start);
+ * one conditional update, so a DONE or already FAILED capture is left as it is.
+ */
+export async function failCapture(
+  db: Database,
+  id: number,
+  reason: string,
+  now: number,
+): Promise<CaptureRow | undefined> {
+  const [row] = await db.update(captures).set({
+    status: "FAILED",
+    reason,
+    end: sql`CASE WHEN ${captures.start} IS NULL THEN NULL ELSE ${now} END`,
+    instanceCheckedAt: now,
+    updatedAt: now,
+  }).where(and(eq(captures.id, id), inArray(captures.status, ["SCHEDULED", "RUNNING"])))
+    .returning();
+  return row;
+}
+
+/** Notes that RDS confirmed the capture's instance at `now` (ms). */
+export async function markInstanceChecked(db: Database, id: number, now: number): Promise<void> {
+  await db.update(captures).set({ instanceCheckedAt: now }).where(eq(captures.id, id));
+}
+
+/** Captures RUNNING at `now` whose instance RDS has not confirmed yet, oldest first. */
+export function capturesAwaitingInstanceCheck(db: Database, now: number, limit: number) {
+  return db.select().from(captures).where(and(
+    isNull(captures.instanceCheckedAt),
+    eq(effectiveStatusSql(now), "RUNNING"),
+  )).orderBy(captures.id).limit(limit);
 }

@@ -17,6 +17,8 @@ import type { Database } from "./client.ts";
 import { isUniqueViolation } from "./errors.ts";
 import { preparedPerDatabase } from "./prepared.ts";
 import {
+  captureLoadGroups,
+  captureLoadSnapshots,
   captures,
   captureSnapshots,
   captureSnapshotSeries,
@@ -270,6 +272,12 @@ export async function deleteEnvironmentIfAdmin(
     ),
     db.delete(captureSnapshots).where(
       and(inArray(captureSnapshots.captureId, capturesOf(envId)), gone),
+    ),
+    db.delete(captureLoadGroups).where(
+      and(inArray(captureLoadGroups.captureId, capturesOf(envId)), gone),
+    ),
+    db.delete(captureLoadSnapshots).where(
+      and(inArray(captureLoadSnapshots.captureId, capturesOf(envId)), gone),
     ),
     db.delete(captures).where(and(eq(captures.envId, envId), gone)),
     db.delete(memberships).where(and(eq(memberships.envId, envId), gone)),

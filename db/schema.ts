@@ -7,7 +7,7 @@ import {
   text,
   uniqueIndex,
 } from "drizzle-orm/sqlite-core";
-import { CAPTURE_STATUSES, ROLES } from "../vocabulary.ts";
+import { CAPTURE_STATUSES, RESOLUTION_STATUSES, ROLES } from "../vocabulary.ts";
 
 // Timestamps are integer milliseconds since the epoch (UTC); the API layer renders ISO-8601.
 
@@ -24,6 +24,15 @@ export const environments = sqliteTable("environments", {
   // An IAM role assumed through STS instead of stored keys; ExternalId is not secret to AWS.
   roleArn: text("role_arn"),
   externalId: text("external_id"),
+  // What RDS DescribeDBInstances said of the instance (metrics/resolve_instance.ts); null until
+  // resolved. dbiResourceId is Performance Insights' Identifier.
+  dbiResourceId: text("dbi_resource_id"),
+  engine: text("engine"),
+  piEnabled: integer("pi_enabled", { mode: "boolean" }),
+  piRetentionDays: integer("pi_retention_days"),
+  resolutionStatus: text("resolution_status", { enum: RESOLUTION_STATUSES }),
+  resolutionReason: text("resolution_reason"),
+  resolvedAt: integer("resolved_at"),
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),
   // Bumped by every change; the ETag's validator, so two changes in one millisecond differ.
@@ -60,6 +69,9 @@ export const captures = sqliteTable("captures", {
   // The instance taking the snapshot and until when (ms) its claim holds; only it calls AWS.
   snapshotLeaseOwner: text("snapshot_lease_owner"),
   snapshotLeaseUntil: integer("snapshot_lease_until"),
+  // When RDS last confirmed the instance exists for this capture's start (ms); null until then,
+  // so the sweeper asks again after a transient failure.
+  instanceCheckedAt: integer("instance_checked_at"),
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),
 }, (t) => [
@@ -94,6 +106,35 @@ export const captureSnapshotSeries = sqliteTable("capture_snapshot_series", {
   datapoints: text("datapoints").notNull(),
 }, (t) => [primaryKey({ columns: [t.captureId, t.stat, t.type] })]);
 
+// Database load from Performance Insights, stored when a capture ends (metrics/snapshotter.ts):
+// one row a grouping (wait, sql) with the total series, one row a group with its own.
+export const captureLoadSnapshots = sqliteTable("capture_load_snapshots", {
+  captureId: integer("capture_id").notNull().references(() => captures.id, {
+    onDelete: "cascade",
+  }),
+  groupBy: text("group_by").notNull(),
+  period: integer("period").notNull(),
+  start: integer("start").notNull(),
+  end: integer("end").notNull(),
+  complete: integer("complete", { mode: "boolean" }).notNull(),
+  takenAt: integer("taken_at").notNull(),
+  // JSON: [{ timestamp, value }] of db.load.avg over the whole instance.
+  total: text("total").notNull(),
+}, (t) => [primaryKey({ columns: [t.captureId, t.groupBy] })]);
+
+export const captureLoadGroups = sqliteTable("capture_load_groups", {
+  captureId: integer("capture_id").notNull().references(() => captures.id, {
+    onDelete: "cascade",
+  }),
+  groupBy: text("group_by").notNull(),
+  key: text("key").notNull(),
+  rank: integer("rank").notNull(),
+  label: text("label").notNull(),
+  // JSON: { callsPerSecond, latencyMsPerCall, rowsPerCall } for SQL digests, else null.
+  stats: text("stats"),
+  statement: text("statement"),
+  datapoints: text("datapoints").notNull(),
+}, (t) => [primaryKey({ columns: [t.captureId, t.groupBy, t.key] })]);
 // Fixed-window request counters shared by every instance: one row per user, policy and minute.
 export const rateLimits = sqliteTable("rate_limits", {
   userId: text("user_id").notNull(),

@@ -6,6 +6,8 @@ import type { CredentialsCipher } from "../auth/credentials_cipher.ts";
 import type { Logger } from "../logger.ts";
 import type { CloudWatchClient } from "../metrics/cloudwatch.ts";
 import type { CredentialProvider } from "../metrics/credentials.ts";
+import type { PiClient } from "../metrics/pi.ts";
+import type { RdsClient } from "../metrics/rds.ts";
 
 /** Everything a request handler may use; built once in main.ts (or by a test). */
 export interface AppDeps {
@@ -15,6 +17,9 @@ export interface AppDeps {
   verifyToken: TokenVerifier;
   logger: Logger;
   cloudwatch: CloudWatchClient;
+  /** Performance Insights and RDS; absent (some tests), load answers 409 and nothing is looked up. */
+  pi?: PiClient;
+  rds?: RdsClient;
   /** Present only when CREDENTIALS_KEY is configured. */
   credentialsCipher?: CredentialsCipher;
   /**

@@ -8,9 +8,16 @@ export interface Snapshotter {
   run(now: Date): Promise<{ stored: number; failed: number }>;
 }
 
+/** Checks started captures' instances and fails those whose instance is gone (metrics layer). */
+export interface InstanceChecker {
+  run(now: Date): Promise<{ failed: number[] }>;
+}
+
 export interface SweepResult {
   started: number[];
   finished: number[];
+  /** Captures FAILED because RDS says their instance does not exist. */
+  failed: number[];
   snapshots: { stored: number; failed: number };
 }
 
@@ -19,6 +26,7 @@ export interface SweeperOptions {
   clock: Clock;
   logger: Logger;
   snapshotter?: Snapshotter;
+  instanceChecker?: InstanceChecker;
   intervalMs?: number;
 }
 
@@ -28,18 +36,21 @@ export interface SweeperOptions {
  * overlapping sweeps from many instances do no double work.
  */
 export function createSweeper(options: SweeperOptions) {
-  const { db, clock, logger, snapshotter, intervalMs = 60_000 } = options;
+  const { db, clock, logger, snapshotter, instanceChecker, intervalMs = 60_000 } = options;
   let timer: ReturnType<typeof setInterval> | undefined;
   let inFlight: Promise<unknown> = Promise.resolve();
 
   async function sweepOnce(): Promise<SweepResult> {
     const now = clock();
     const { started, finished } = await persistTransitions(db, now.getTime());
+    const { failed } = instanceChecker ? await instanceChecker.run(now) : { failed: [] };
     const snapshots = snapshotter ? await snapshotter.run(now) : { stored: 0, failed: 0 };
-    if (started.length || finished.length || snapshots.stored || snapshots.failed) {
-      logger.info("sweep", { started, finished, snapshots });
+    if (
+      started.length || finished.length || failed.length || snapshots.stored || snapshots.failed
+    ) {
+      logger.info("sweep", { started, finished, failed, snapshots });
     }
-    return { started, finished, snapshots };
+    return { started, finished, failed, snapshots };
   }
 
   /** One sweep whose failure is logged, not thrown; `stop` waits for every one in flight. */

@@ -4,7 +4,10 @@ import { parseRetryAfter } from "./aws_http.ts";
 /** What went wrong upstream: it maps to 503 (throttled), 502 (bad_answer) or 504 (timeout). */
 export type CloudWatchErrorKind = "throttled" | "bad_answer" | "timeout";
 
-/** A CloudWatch call that failed for good; `message` is safe to show and to log. */
+/**
+ * An AWS call that failed for good (CloudWatch, STS, Performance Insights, RDS: `service` says
+ * which); `message` is safe to show and to log.
+ */
 export class CloudWatchError extends Error {
   override name = "CloudWatchError";
   readonly kind: CloudWatchErrorKind;
@@ -81,17 +84,22 @@ export function classifyErrorAnswer(
   res: { status: number; headers: Headers },
   text: string,
   nowMs = Date.now(),
+  service = "CloudWatch",
+  /** Reads a non-JSON error body (an XML Query answer); JSON bodies are read by default. */
+  readBody?: (text: string) => { code?: string; message?: string } | undefined,
 ): AttemptFailure {
   const status = res.status;
   const retryAfterSeconds = parseRetryAfter(res.headers.get("retry-after"), nowMs);
-  const body = parseObject(text);
-  const code = errorCode(res.headers, body);
-  const awsMessage = body && (stringField(body, "message") ?? stringField(body, "Message"));
+  const body = readBody ? undefined : parseObject(text);
+  const read = readBody?.(text);
+  const code = read?.code ?? errorCode(res.headers, body);
+  const awsMessage = read?.message ??
+    (body && (stringField(body, "message") ?? stringField(body, "Message")));
   const requestId = res.headers.get("x-amzn-requestid") ?? undefined;
   const message = awsMessage ??
-    (body
-      ? `CloudWatch answered HTTP ${status}${code ? ` ${code}` : ""}`
-      : `CloudWatch answered HTTP ${status} with a body that is not JSON`);
+    (body || read
+      ? `${service} answered HTTP ${status}${code ? ` ${code}` : ""}`
+      : `${service} answered HTTP ${status} with a body that is not ${readBody ? "XML" : "JSON"}`);
   const retry = { retryable: true, message, status, code, requestId, retryAfterSeconds } as const;
   if (status === 429 || (code !== undefined && THROTTLING_CODES.has(code))) {
     return { outcome: "throttled", ...retry };
@@ -165,3 +173,6 @@ export function redact(text: string, secrets: Array<string | undefined>): string
     .trim();
   return out.length > MAX_MESSAGE_LENGTH ? `${out.slice(0, MAX_MESSAGE_LENGTH)}…` : out;
 }
+
+/** The same class under a service-neutral name, for Performance Insights and RDS callers. */
+export { CloudWatchError as AwsError };

@@ -13,6 +13,9 @@ import { CloudWatchError } from "./cloudwatch.ts";
 import { credentialProviderOf, type MetricsDeps, SETTLE_MS } from "./capture_metrics.ts";
 import { alignWindow } from "./period.ts";
 import { encodeDatapoints, SNAPSHOT_STATS } from "./snapshot_series.ts";
+import { snapshotLoad } from "./load_snapshotter.ts";
+import type { PiClient } from "./pi.ts";
+import type { RdsClient } from "./rds.ts";
 
 /** CloudWatch needs a few minutes after a window ends before its last points are in. */
 export const SNAPSHOT_DELAY_MS = SETTLE_MS;
@@ -44,7 +47,7 @@ export const SNAPSHOT_LEASE_MS = 2 * 60_000;
  * affects reads, which fall back to CloudWatch.
  */
 export function createSnapshotter(
-  deps: MetricsDeps & { logger: Logger; instanceId?: string },
+  deps: MetricsDeps & { logger: Logger; instanceId?: string; pi?: PiClient; rds?: RdsClient },
 ): Snapshotter {
   // Identifies this instance's claims; another process never shares it.
   const owner = deps.instanceId ?? crypto.randomUUID();
@@ -89,7 +92,7 @@ export function createSnapshotter(
 }
 
 async function snapshotOne(
-  deps: MetricsDeps & { logger: Logger },
+  deps: MetricsDeps & { logger: Logger; pi?: PiClient; rds?: RdsClient },
   capture: {
     id: number;
     envId: number;
@@ -142,6 +145,15 @@ async function snapshotOne(
     if (!complete && capture.snapshotAttempts + 1 < PARTIAL_ATTEMPTS) {
       return "CloudWatch answered with partial data; trying again later";
     }
+    // Database load from Performance Insights, stored first: the CloudWatch rows release the claim.
+    const loadError = await snapshotLoad(
+      { ...deps, credentials: credentialProviderOf(deps) },
+      { id: capture.id, start: capture.start!, end: capture.end! },
+      env,
+      now,
+      owner,
+    );
+    if (loadError !== undefined) return loadError;
     const kept = await saveSnapshot(
       deps.db,
       {

@@ -8,6 +8,7 @@
 import { AwsClient } from "aws4fetch";
 import type { AwsCredentials } from "../config.ts";
 import { CloudWatchError, redact } from "./_cloudwatch_error.ts";
+import { xmlField } from "./_aws_xml.ts";
 import { fetchUpstream, parseRetryAfter, type UpstreamAnswer } from "./aws_http.ts";
 import { awsEndpoint, UnknownRegionError } from "./partitions.ts";
 
@@ -245,18 +246,5 @@ function upstreamError(
     retryAfterSeconds: throttled
       ? parseRetryAfter(answer.headers.get("retry-after"), Date.now()) ?? 1
       : undefined,
-  });
-}
-
-/** The text of the first `<name>` element, XML entities decoded; undefined when absent. */
-function xmlField(xml: string, name: string): string | undefined {
-  const raw = new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml)?.[1];
-  if (raw === undefined) return undefined;
-  return raw.replace(/&(#x[0-9a-fA-F]+|#\d+|amp|lt|gt|quot|apos);/g, (_, entity: string) => {
-    if (entity[0] === "#") {
-      const code = entity[1] === "x" ? parseInt(entity.slice(2), 16) : Number(entity.slice(1));
-      return String.fromCodePoint(code);
-    }
-    return { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" }[entity]!;
   });
 }

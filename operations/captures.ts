@@ -25,6 +25,15 @@ import {
   type MetricsQuery,
   readCaptureMetrics,
 } from "../metrics/capture_metrics.ts";
+import {
+  type CaptureLoad,
+  type LoadDeps,
+  readCaptureLoad,
+  readSqlText,
+  type SqlText,
+} from "../metrics/capture_load.ts";
+import { checkCaptureInstance } from "../metrics/resolve_instance.ts";
+import type { LoadGroupBy } from "../vocabulary.ts";
 import { BAD_CURSOR, decodeIdCursor, encodeIdCursor, pageOf } from "./cursor.ts";
 import type { Outcome, Refusal } from "./outcome.ts";
 
@@ -265,5 +274,70 @@ export async function readVisibleCaptureMetrics(
     case "no_credentials":
     case "gone":
       return { ok: false, kind: "conflict", detail: outcome.message };
+  }
+}
+
+/**
+ * A capture's database load for a member of its environment (metrics/capture_load.ts). Every
+ * reason there is none (not started, Performance Insights off or past its retention, instance
+ * unknown, no credentials) is a 409 saying which and what to do.
+ */
+export async function readCaptureLoadFor(
+  deps: LoadDeps,
+  id: number,
+  userId: string,
+  query: { groupBy: LoadGroupBy; limit: number },
+  now: Date,
+): Promise<Outcome<{ load: CaptureLoad }, "not_found" | "conflict" | "upstream">> {
+  const found = await findCaptureForMember(deps.db, id, userId);
+  const env = found && await findEnvironment(deps.db, found.capture.envId);
+  if (!found || !env) return captureNotFound(id);
+  const outcome = await readCaptureLoad(deps, found.capture, env, query, now);
+  if (outcome.ok || outcome.kind === "upstream") return outcome;
+  return { ok: false, kind: "conflict", detail: outcome.message };
+}
+
+/** The full text of a statement of one SQL digest seen during the capture. */
+export async function readSqlTextFor(
+  deps: LoadDeps,
+  id: number,
+  userId: string,
+  digestId: string,
+  now: Date,
+): Promise<Outcome<{ sql: SqlText }, "not_found" | "conflict" | "upstream">> {
+  const found = await findCaptureForMember(deps.db, id, userId);
+  const env = found && await findEnvironment(deps.db, found.capture.envId);
+  if (!found || !env) return captureNotFound(id);
+  const outcome = await readSqlText(deps, found.capture, env, digestId, now);
+  if (outcome.ok || outcome.kind === "upstream") return outcome;
+  if (outcome.kind === "unknown_digest") {
+    return { ok: false, kind: "not_found", detail: outcome.message };
+  }
+  return { ok: false, kind: "conflict", detail: outcome.message };
+}
+
+/**
+ * A capture that has just started (created RUNNING): RDS is asked whether its instance exists;
+ * when it does not, the capture is FAILED now. Resolves to the capture as it is after.
+ */
+export async function checkStartedCapture(
+  deps: LoadDeps,
+  capture: CaptureRow,
+  now: number,
+): Promise<CaptureRow> {
+  if (capture.status !== "RUNNING") return capture;
+  return await checkCaptureInstance(deps, capture, now) ?? capture;
+}
+
+/** An opaque cursor for "captures older than this id". */
+const encodeCursor = (id: number) => btoa(`c1:${id}`).replaceAll("=", "");
+
+/** The id inside a cursor, or undefined when it is not one of ours. */
+function decodeCursor(cursor: string): number | undefined {
+  try {
+    const match = /^c1:(\d{1,15})$/.exec(atob(cursor));
+    return match ? Number(match[1]) : undefined;
+  } catch {
+    return undefined;
   }
 }

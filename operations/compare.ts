@@ -1,4 +1,11 @@
 import type { MetricsDeps, MetricsQuery } from "../metrics/capture_metrics.ts";
+import {
+  type CaptureLoad,
+  type LoadDeps,
+  MAX_LOAD_GROUPS,
+  readCaptureLoad,
+} from "../metrics/capture_load.ts";
+import { compareLoad, type LoadComparison } from "../metrics/compare_load.ts";
 import { commonPeriod, compareMetrics, type Comparison } from "../metrics/compare.ts";
 import {
   type CaptureMetricsOutcome,
@@ -19,7 +26,7 @@ export type ComparisonRefusal = Extract<CaptureMetricsOutcome, { ok: false }> & 
 export type ComparisonOutcome =
   | {
     ok: true;
-    comparison: Comparison;
+    comparison: Comparison & { load?: LoadComparison };
     fromSnapshots: boolean;
     messages: Array<{ captureId: number; messages: string[] }>;
   }
@@ -38,6 +45,8 @@ export async function compareCapturesFor(
   userId: string,
   query: MetricsQuery,
   now: Date,
+  /** Performance Insights for the `load` part; without it the comparison has no `load`. */
+  loadDeps?: LoadDeps,
 ): Promise<ComparisonOutcome> {
   const candidate = await findVisibleCapture(deps.db, candidateId, userId);
   if (!candidate.ok) return { ...candidate, about: "" };
@@ -73,14 +82,55 @@ export async function compareCapturesFor(
   }
   const [b, c] = outcomes as Read[];
   const comparison = compareMetrics(b, c);
+  const load = loadDeps?.pi ? await loadComparison(loadDeps, baseline, candidate, now) : undefined;
   return {
     ok: true,
-    comparison,
+    comparison: load ? { ...comparison, load: load.comparison } : comparison,
     fromSnapshots: b.metrics.source === "snapshot" && c.metrics.source === "snapshot" &&
-      comparison.complete,
+      comparison.complete && (load === undefined || load.fromSnapshots),
     messages: [
       { captureId: baselineId, messages: b.messages },
       { captureId: candidateId, messages: c.messages },
     ],
+  };
+}
+
+/**
+ * Both captures' load by SQL digest and by wait (top 25 each, from their snapshots or
+ * Performance Insights), compared; when either side has none, why (never a refusal).
+ */
+async function loadComparison(
+  deps: LoadDeps,
+  baseline: VisibleCapture,
+  candidate: VisibleCapture,
+  now: Date,
+): Promise<{ comparison: LoadComparison; fromSnapshots: boolean }> {
+  const read = async (side: VisibleCapture, groupBy: "sql" | "wait") => {
+    const outcome = await readCaptureLoad(deps, side.capture, side.env, {
+      groupBy,
+      limit: MAX_LOAD_GROUPS,
+    }, now);
+    return outcome.ok
+      ? outcome.load
+      : `Capture ${side.capture.id}: ${
+        outcome.kind === "upstream"
+          ? `${outcome.error.service}: ${outcome.error.message}`
+          : outcome.message
+      }`;
+  };
+  const loads = [
+    await read(baseline, "sql"),
+    await read(baseline, "wait"),
+    await read(candidate, "sql"),
+    await read(candidate, "wait"),
+  ];
+  const missing = loads.find((l): l is string => typeof l === "string");
+  if (missing !== undefined) {
+    return { comparison: { available: false, reason: missing }, fromSnapshots: false };
+  }
+  const [bs, bw, cs, cw] = loads as CaptureLoad[];
+  return {
+    comparison: compareLoad({ sql: bs, wait: bw }, { sql: cs, wait: cw }),
+    fromSnapshots: (loads as CaptureLoad[]).every((l) => l.source === "snapshot"),
   };
 }

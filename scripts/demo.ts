@@ -12,6 +12,8 @@ import {
   startFakeCloudWatch,
   TEST_CREDENTIALS,
 } from "../tests/fakes/cloudwatch.ts";
+import { startFakePi } from "../tests/fakes/pi.ts";
+import { FAKE_INSTANCE_ID, startFakeRds } from "../tests/fakes/rds.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const USER = "demo-user";
@@ -158,6 +160,10 @@ async function main() {
   await resetFolder(folder.absolute);
   const secret = await loadDevSecret(join(folder.absolute, "jwt-secret"));
   const fake = await startFakeCloudWatch();
+  // Performance Insights and RDS fakes: the demo's instance has PI on, with three SQL digests.
+  const pi = await startFakePi();
+  const rds = await startFakeRds();
+  rds.instances.set("demo-mysql-1", rds.instances.get(FAKE_INSTANCE_ID)!);
 
   const child = new Deno.Command(Deno.execPath(), {
     args: [
@@ -184,6 +190,8 @@ async function main() {
       AWS_SERVER_CREDENTIAL_USERS: "",
       CREDENTIALS_KEY: randomKey(),
       CLOUDWATCH_ENDPOINT: fake.url,
+      PI_ENDPOINT: pi.url,
+      RDS_ENDPOINT: rds.url,
       AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
       AWS_SESSION_TOKEN: "",
@@ -209,7 +217,7 @@ async function main() {
       }
     }
     await child.status;
-    await fake.close();
+    await Promise.all([fake.close(), pi.close(), rds.close()]);
     Deno.exit(code);
   };
   Deno.addSignalListener("SIGINT", () => stop(0));
@@ -258,7 +266,7 @@ async function main() {
   const auth = `-H "Authorization: Bearer ${token}"`;
   console.log([
     "",
-    "capwatch demo is running — offline, against a fake CloudWatch. Ctrl-C stops both.",
+    "capwatch demo is running — offline, against fake CloudWatch, Performance Insights and RDS. Ctrl-C stops all.",
     "",
     `  API docs:         ${url}/docs   (Authorize, then paste the token)`,
     `  Fake CloudWatch:  ${fake.url}   (capwatch pid ${child.pid})`,
@@ -284,6 +292,8 @@ async function main() {
     "  # The same comparison as a chart, saved to compare.svg",
     `  curl -s ${auth} -o compare.svg "${url}/api/captures/${seeded.tuned.id}/compare.svg` +
     `?with=${seeded.finished.id}&type=CPUUtilization&type=DBLoad"`,
+    `  # Database load of "${seeded.finished.name}" by SQL digest (Performance Insights)`,
+    `  curl -s ${auth} "${url}/api/captures/${seeded.finished.id}/load?groupBy=sql&limit=10"`,
     `  # Stop the running capture "${seeded.running.name}"`,
     `  curl -s -X POST ${auth} ${url}/api/captures/${seeded.running.id}/stop`,
     "",

@@ -18,6 +18,8 @@ import fc from "../dev_deps/fast_check.ts";
 import { mintToken } from "../auth/mint.ts";
 import { METRIC_TYPES } from "../metrics/catalogue.ts";
 import { fakeCloudWatchEnv, startFakeCloudWatch } from "./fakes/cloudwatch.ts";
+import { FAKE_DIGESTS, startFakePi } from "./fakes/pi.ts";
+import { startFakeRds } from "./fakes/rds.ts";
 import { TEST_SECRET, type TestContext, testContext } from "./helpers/context.ts";
 import {
   bodyOf,
@@ -164,6 +166,20 @@ const plans: Record<string, Plan> = {
     params: { id: SEED_CAPTURES },
     hints: metricsHints,
   },
+  getCaptureLoad: {
+    runs: 300,
+    world: seedWorld,
+    params: { id: SEED_CAPTURES },
+    hints: {
+      groupBy: fc.constantFrom("wait", "sql", "user", "host", "SQL", "query"),
+      limit: fc.constantFrom(1, 10, 25, 26, 0),
+    },
+  },
+  getCaptureSqlText: {
+    runs: 150,
+    world: seedWorld,
+    params: { id: SEED_CAPTURES, digestId: ["digest0", "digest1", "unknownDigest"] },
+  },
   getCaptureMetricsChart: {
     runs: 150,
     world: seedWorld,
@@ -251,6 +267,9 @@ async function buildSeed(t: TestContext): Promise<World> {
     envB: envB.id,
     envC: envC.id,
     envName: "fuzz-a",
+    digest0: FAKE_DIGESTS[0].id,
+    digest1: FAKE_DIGESTS[1].id,
+    unknownDigest: "NOPE",
     running: (await capture(t, envA.id, {})).id,
     runningPast: (await capture(t, envA.id, { start: at(-30 * MINUTE), duration: 7200 })).id,
     runningMember: (await capture(t, envA.id, { start: at(-10 * MINUTE) }, "member")).id,
@@ -640,10 +659,17 @@ function errorPathsOf(text: string): string[] {
 Deno.test("every operation in openapi.json keeps its contract under fuzzed requests", async (tc) => {
   const contract = await loadContract();
   await using fake = await startFakeCloudWatch();
+  await using pi = await startFakePi();
+  await using rds = await startFakeRds();
   await using t = await testContext({
     now: NOW,
     // Thousands of requests on a frozen clock: quotas (tests/quotas.test.ts) would answer 429.
-    env: { ...fakeCloudWatchEnv(fake), ...NO_QUOTAS },
+    env: {
+      ...fakeCloudWatchEnv(fake),
+      ...NO_QUOTAS,
+      PI_ENDPOINT: pi.url,
+      RDS_ENDPOINT: rds.url,
+    },
   });
   seed = await buildSeed(t);
 

@@ -118,8 +118,8 @@ Deno.test("deno task demo seeds captures and answers its printed curl lines, twi
       const docs = await fetch(started.docs);
       assert.equal(docs.status, 200, `run ${run}: ${started.docs}`);
       await docs.body?.cancel();
-      assert.equal(started.curls.length, 5);
-      const [list, metrics, compare, chart, stop] = started.curls;
+      assert.equal(started.curls.length, 6);
+      const [list, metrics, compare, chart, load, stop] = started.curls;
 
       const captures = await runPrinted(list, curl) as Array<{ name: string; status: string }>;
       assert.deepEqual(
@@ -152,6 +152,14 @@ Deno.test("deno task demo seeds captures and answers its printed curl lines, twi
       const svg = await savePrinted(chart, curl, demoDir);
       assert.match(svg, /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
       assert.match(svg, /<title[^>]*>Capture &quot;after-tuning&quot; compared with/);
+
+      const byDigest = await runPrinted(load, curl) as {
+        source: string;
+        groups: Array<{ statement: string; share: number }>;
+      };
+      assert.equal(byDigest.source, "performance-insights");
+      assert.equal(byDigest.groups.length, 3, "three SQL statements");
+      assert.ok(byDigest.groups.every((g) => g.statement.length > 0 && g.share > 0));
 
       const stopped = await runPrinted(stop, curl) as { name: string; status: string };
       assert.equal(stopped.name, "peak-hour");

@@ -61,6 +61,10 @@ Deno.test("GET /api/environments/{id} answers a member with the environment and 
     ownerId: "alice",
     role: "member",
     credentials: { source: "none", accessKeyId: null },
+    // No RDS endpoint in this context: nothing is looked up.
+    dbiResourceId: null,
+    performanceInsights: null,
+    resolution: { status: "pending", reason: null },
     createdAt: "2026-03-04T05:06:07.000Z",
     updatedAt: "2026-03-04T05:06:07.000Z",
   });

@@ -183,6 +183,7 @@ Deno.test("createSweeper().sweepOnce() persists SCHEDULED -> RUNNING -> DONE as 
   assert.deepEqual(await sweeper.sweepOnce(), {
     started: [],
     finished: [],
+    failed: [],
     snapshots: { stored: 0, failed: 0 },
   });
   assert.equal((await storedRow(t, capture.id)).status, "SCHEDULED");

@@ -31,11 +31,16 @@ export const pathInteger = <T extends z.ZodType>(schema: T) =>
 
 /** An integer query parameter: as pathInteger, and an empty value (`?limit=`) means absent. */
 export const queryInteger = <T extends z.ZodType>(schema: T) =>
-  z.preprocess((value, ctx) => (value === "" ? undefined : canonicalInteger(value, ctx)), schema);
+  z.preprocess((value, ctx) => (isEmpty(value) ? undefined : canonicalInteger(value, ctx)), schema);
 
 /** A text query parameter; an empty value (`?cursor=`) means absent, as for integers. */
 export const queryText = <T extends z.ZodType>(schema: T) =>
-  z.preprocess((value) => (value === "" ? undefined : value), schema);
+  z.preprocess((value) => (isEmpty(value) ? undefined : value), schema);
+
+/** An empty query value, given once (`?x=`) or repeated (`?x=&x=`): both mean absent. */
+function isEmpty(value: unknown): boolean {
+  return value === "" || (Array.isArray(value) && value.every((v) => v === ""));
+}
 
 /**
  * A repeatable query parameter (`?status=A&status=B`) as a list; empty values are dropped, and

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { METRIC_TYPES } from "../../metrics/catalogue.ts";
-import { queryInteger, Timestamp } from "./common.ts";
+import { queryInteger, queryText, Timestamp } from "./common.ts";
 import { MetricsQuery } from "./metrics.ts";
 
 /** The query of the compare operations: the metrics query and the baseline's id. */
@@ -15,6 +15,16 @@ export const CompareQuery = MetricsQuery.extend({
     description:
       "The baseline capture's id; the path's capture is the candidate. It may be in another environment you are a member of",
     example: 41,
+  }),
+});
+
+/** The query of compare.svg: the compare query and which chart. */
+export const CompareChartQuery = CompareQuery.extend({
+  view: queryText(z.enum(["metrics", "load"]).default("metrics")).openapi({
+    param: { name: "view", in: "query" },
+    description:
+      "metrics: one panel per series (default); load: each capture's average active sessions stacked by its top waits (Performance Insights)",
+    example: "load",
   }),
 });
 
@@ -56,6 +66,48 @@ const ComparedCapture = z.object({
   source: z.enum(["cloudwatch", "snapshot"]),
 }).openapi("ComparedCapture");
 
+const Presence = z.enum(["both", "new", "gone"]).openapi({
+  description:
+    "In both captures' top groups, only the candidate's (new) or only the baseline's (gone)",
+});
+
+const LoadComparison = z.union([
+  z.object({
+    available: z.literal(true),
+    total: z.object({ baseline: z.number(), candidate: z.number(), change: Difference })
+      .openapi({ description: "Average active sessions of the whole instance" }),
+    sql: z.array(
+      z.object({
+        key: z.string().openapi({ description: "db.sql_tokenized.id" }),
+        label: z.string(),
+        status: Presence,
+        baseline: z.object({ load: z.number(), latencyMsPerCall: Nullable }).nullable(),
+        candidate: z.object({ load: z.number(), latencyMsPerCall: Nullable }).nullable(),
+        change: z.object({ load: Difference, latencyMsPerCall: Difference }),
+      }).openapi("ComparedDigest"),
+    ),
+    waits: z.array(
+      z.object({
+        key: z.string().openapi({ description: "db.wait_event.name" }),
+        label: z.string(),
+        status: Presence,
+        baseline: z.object({ load: z.number(), share: z.number() }).nullable(),
+        candidate: z.object({ load: z.number(), share: z.number() }).nullable(),
+        change: z.object({ load: Difference }),
+      }).openapi("ComparedWait"),
+    ),
+  }),
+  z.object({
+    available: z.literal(false),
+    reason: z.string().openapi({
+      example: "Capture 41: Performance Insights is off for prod-mysql-1; turn it on …",
+    }),
+  }),
+]).openapi("LoadComparison", {
+  description:
+    "Database load from Performance Insights (or the captures' stored load): SQL digests in either capture's top 25 with load and per-call latency on both sides, and waits. Absent when the server does not call Performance Insights; `available: false` says why one side has none.",
+});
+
 export const Comparison = z.object({
   baseline: ComparedCapture,
   candidate: ComparedCapture,
@@ -76,6 +128,7 @@ export const Comparison = z.object({
       change: z.object({ mean: Difference, p95: Difference, max: Difference }),
     }).openapi("ComparedSeries"),
   ),
+  load: LoadComparison.optional(),
 }).openapi("Comparison", {
   example: {
     baseline: {

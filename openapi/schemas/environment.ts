@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { EXTERNAL_ID_PATTERN, ROLE_ARN_PATTERN } from "../../config_aws.ts";
 import { regionProblem } from "../../metrics/partitions.ts";
 import { displayName, pathInteger, Timestamp, UserId } from "./common.ts";
-import { ROLES } from "../../vocabulary.ts";
+import { RESOLUTION_STATUSES, ROLES } from "../../vocabulary.ts";
 
 // One check for create and PATCH: a region no AWS partition serves would fail every read later.
 const region = z.string().superRefine((value, ctx) => {
@@ -87,6 +87,29 @@ export const Environment = z.object({
   ownerId: z.string().openapi({ example: "user-1" }),
   role: z.enum(ROLES).openapi({ description: "The caller's role" }),
   credentials: Credentials,
+  dbiResourceId: z.string().nullable().openapi({
+    example: "db-ABCDEFGHIJKLMNOPQRSTU1VW2X",
+    description: "The instance's DbiResourceId from RDS DescribeDBInstances; null until resolved",
+  }),
+  performanceInsights: z.object({
+    enabled: z.boolean(),
+    retentionDays: z.number().int().nullable().openapi({
+      description: "Days Performance Insights keeps data (7 is the free tier)",
+      example: 7,
+    }),
+  }).nullable().openapi({
+    description: "Null until the instance is resolved",
+    example: { enabled: true, retentionDays: 7 },
+  }),
+  resolution: z.object({
+    status: z.enum(RESOLUTION_STATUSES).openapi({
+      description:
+        "pending: not looked up yet or AWS failed (asked again when needed); resolved; not_found: RDS says no such instance",
+    }),
+    reason: z.string().nullable().openapi({
+      description: "Why it is not resolved, or a warning such as an instance being deleted",
+    }),
+  }).openapi("InstanceResolution"),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 }).openapi("Environment");

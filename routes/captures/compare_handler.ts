@@ -3,7 +3,10 @@ import type { AppEnv, AppRouteHandler } from "../../http/router.ts";
 import { renderComparisonSvg, renderMetricsSvg, SVG_MEDIA_TYPE } from "../../metrics/chart_svg.ts";
 import { comparisonCsv, CSV_MEDIA_TYPE } from "../../metrics/csv.ts";
 import { compareCapturesFor } from "../../operations/compare.ts";
+import { loadDeps } from "../aws_deps.ts";
 import { refusalProblem } from "../refusal.ts";
+import { problem } from "../../http/problem.ts";
+import { renderLoadComparisonSvg } from "../../metrics/load_svg.ts";
 import {
   logCloudWatchMessages,
   metricsDeps,
@@ -27,6 +30,7 @@ async function readComparison(
     c.var.userId,
     { types, stat, period },
     deps.clock(),
+    loadDeps(deps),
   );
   if (outcome.ok) {
     for (const side of outcome.messages) logCloudWatchMessages(c, side.captureId, side.messages);
@@ -48,8 +52,25 @@ export const compare: AppRouteHandler<typeof routes.compare> = async (c) => {
 };
 
 export const compareSvg: AppRouteHandler<typeof routes.compareSvg> = async (c) => {
-  const read = await readComparison(c, c.req.valid("param").id, c.req.valid("query"));
+  const query = c.req.valid("query");
+  const read = await readComparison(c, c.req.valid("param").id, query);
   if (!read.ok) return refusalProblem(c, read, read.about);
+  if (query.view === "load") {
+    const { load } = read.comparison;
+    if (!load?.available) {
+      return problem(
+        c,
+        409,
+        `No database load to chart: ${
+          load ? load.reason : "this server does not call Performance Insights"
+        }`,
+      );
+    }
+    return c.body(renderLoadComparisonSvg({ ...read.comparison, load }), 200, {
+      "Content-Type": SVG_MEDIA_TYPE,
+      "Cache-Control": cacheControl(read.fromSnapshots),
+    });
+  }
   return c.body(renderComparisonSvg(read.comparison), 200, {
     "Content-Type": SVG_MEDIA_TYPE,
     "Cache-Control": cacheControl(read.fromSnapshots),

@@ -2,6 +2,7 @@ import { linkNextPage } from "../../http/link.ts";
 import type { AppRouteHandler } from "../../http/router.ts";
 import * as operations from "../../operations/captures.ts";
 import { refusalProblem } from "../refusal.ts";
+import { loadDeps } from "../aws_deps.ts";
 import { presentCapture } from "./_present.ts";
 import type * as routes from "./routes.ts";
 
@@ -56,8 +57,10 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
     },
   );
   if (!outcome.ok) return refusalProblem(c, outcome);
-  c.header("Location", `/api/captures/${outcome.capture.id}`);
-  return c.json(presentCapture(outcome.capture, now), 201);
+  // A capture starting now is checked against RDS after the write (FAILED if the instance is gone).
+  const capture = await operations.checkStartedCapture(loadDeps(c.var.deps), outcome.capture, now);
+  c.header("Location", `/api/captures/${capture.id}`);
+  return c.json(presentCapture(capture, now), 201);
 };
 
 export const put: AppRouteHandler<typeof routes.put> = async (c) => {

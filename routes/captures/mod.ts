@@ -2,6 +2,7 @@ import { createRouter } from "../../http/router.ts";
 import * as compareHandlers from "./compare_handler.ts";
 import * as compareRoutes from "./compare_routes.ts";
 import * as handlers from "./handlers.ts";
+import { load, sqlText } from "./load_handler.ts";
 import { metrics } from "./metrics_handler.ts";
 import * as routes from "./routes.ts";
 
@@ -16,6 +17,8 @@ export const capturesRouter = () =>
     .openapi(routes.stop, handlers.stop)
     .openapi(routes.remove, handlers.remove)
     .openapi(routes.metrics, metrics)
+    .openapi(routes.load, load)
+    .openapi(routes.sqlText, sqlText)
     .openapi(compareRoutes.metricsSvg, compareHandlers.metricsSvg)
     .openapi(compareRoutes.compare, compareHandlers.compare)
     .openapi(compareRoutes.compareSvg, compareHandlers.compareSvg);

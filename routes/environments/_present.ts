@@ -35,6 +35,14 @@ export function presentEnvironment(
     ownerId: env.ownerId,
     role,
     credentials,
+    dbiResourceId: env.dbiResourceId,
+    performanceInsights: env.resolutionStatus === "resolved"
+      ? { enabled: env.piEnabled ?? false, retentionDays: env.piRetentionDays }
+      : null,
+    resolution: {
+      status: env.resolutionStatus ?? ("pending" as const),
+      reason: env.resolutionReason,
+    },
     createdAt: new Date(env.createdAt).toISOString(),
     updatedAt: new Date(env.updatedAt).toISOString(),
   };

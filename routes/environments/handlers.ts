@@ -11,6 +11,8 @@ import { ifNoneMatchHits, parseETagCondition } from "../../http/etag.ts";
 import { linkNextPage } from "../../http/link.ts";
 import { problem } from "../../http/problem.ts";
 import type { AppEnv, AppRouteHandler } from "../../http/router.ts";
+import { reresolveInstance, resolveInstance } from "../../metrics/resolve_instance.ts";
+import { loadDeps } from "../aws_deps.ts";
 import * as operations from "../../operations/environments.ts";
 import { refusalProblem } from "../refusal.ts";
 import { environmentETag, presentEnvironment } from "./_present.ts";
@@ -61,9 +63,11 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
     await sealEnvironmentSecret(db, outcome.env.id, SEALING_PLACEHOLDER, envelope.secretCiphertext);
     outcome.env.secretCiphertext = envelope.secretCiphertext;
   }
-  const presented = presentEnvironment(outcome.env, "admin", config, serverSource(c));
-  c.header("ETag", await environmentETag(outcome.env, presented));
-  c.header("Location", `/api/environments/${outcome.env.id}`);
+  // After the write: a failed lookup leaves the environment pending and never fails the create.
+  const env = (await resolveInstance(loadDeps(c.var.deps), outcome.env, clock().getTime())).env;
+  const presented = presentEnvironment(env, "admin", config, serverSource(c));
+  c.header("ETag", await environmentETag(env, presented));
+  c.header("Location", `/api/environments/${env.id}`);
   return c.json(presented, 201);
 };
 
@@ -125,8 +129,14 @@ export const update: AppRouteHandler<typeof routes.update> = async (c) => {
     boundOnce(c, after) ? after : undefined,
   );
   if (!outcome.ok) return refusalProblem(c, outcome);
-  const presented = presentEnvironment(outcome.env, outcome.role, config, serverSource(c));
-  c.header("ETag", await environmentETag(outcome.env, presented));
+  // After the write: a new instance, region or credentials are looked up again.
+  const instanceChanged = ["region", "dbInstanceIdentifier", "credentials", "roleArn"]
+    .some((field) => (body as Record<string, unknown>)[field] !== undefined);
+  const env = instanceChanged
+    ? await reresolveInstance(loadDeps(c.var.deps), outcome.env, clock().getTime())
+    : outcome.env;
+  const presented = presentEnvironment(env, outcome.role, config, serverSource(c));
+  c.header("ETag", await environmentETag(env, presented));
   return c.json(presented, 200);
 };
 

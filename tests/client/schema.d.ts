@@ -214,6 +214,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/captures/{id}/load": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get database load for a capture
+         * @description Performance Insights' db.load.avg (average active sessions) over the capture's window, in total and for the top `limit` waits, SQL digests, users or hosts, with each group's share; SQL digests carry per-call statistics. A capture that ended answers from the load stored then (`source: snapshot`, no AWS call). 409 when the capture has not started, Performance Insights is off for the instance or no longer has the window, or the instance is unknown to RDS. Upstream trouble: 502, 503 with Retry-After, 504.
+         */
+        get: operations["getCaptureLoad"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/captures/{id}/sql/{digestId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get the full text of a SQL digest's statement
+         * @description One statement of the digest seen during the capture, in full (Performance Insights GetDimensionKeyDetails; the load answer cuts statements short). 404 when Performance Insights saw no statement of the digest in the window.
+         */
+        get: operations["getCaptureSqlText"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/captures/{id}/metrics.svg": {
         parameters: {
             query?: never;
@@ -263,7 +303,7 @@ export interface paths {
         };
         /**
          * Chart of a capture compared with a baseline
-         * @description The comparison of `GET /api/captures/{id}/compare` as an SVG image: one panel per series, baseline (solid) and candidate (dashed) overlaid on the time since each capture's start. Upstream trouble: 502 (bad answer), 503 with Retry-After (throttled), 504 (timed out).
+         * @description The comparison of `GET /api/captures/{id}/compare` as an SVG image: one panel per series, baseline (solid) and candidate (dashed) overlaid on the time since each capture's start; `view=load` instead stacks each capture's average active sessions by its top waits (409 when either capture has no load). Upstream trouble: 502 (bad answer), 503 with Retry-After (throttled), 504 (timed out).
          */
         get: operations["getComparisonChart"];
         put?: never;
@@ -314,6 +354,27 @@ export interface components {
             role: "admin" | "member";
             credentials: components["schemas"]["Credentials"];
             /**
+             * @description The instance's DbiResourceId from RDS DescribeDBInstances; null until resolved
+             * @example db-ABCDEFGHIJKLMNOPQRSTU1VW2X
+             */
+            dbiResourceId: string | null;
+            /**
+             * @description Null until the instance is resolved
+             * @example {
+             *       "enabled": true,
+             *       "retentionDays": 7
+             *     }
+             */
+            performanceInsights: {
+                enabled: boolean;
+                /**
+                 * @description Days Performance Insights keeps data (7 is the free tier)
+                 * @example 7
+                 */
+                retentionDays: number | null;
+            } | null;
+            resolution: components["schemas"]["InstanceResolution"];
+            /**
              * Format: date-time
              * @example 2026-01-15T10:00:00.000Z
              */
@@ -340,6 +401,15 @@ export interface components {
              * @example arn:aws:iam::123456789012:role/capwatch-read
              */
             roleArn?: string;
+        };
+        InstanceResolution: {
+            /**
+             * @description pending: not looked up yet or AWS failed (asked again when needed); resolved; not_found: RDS says no such instance
+             * @enum {string}
+             */
+            status: "pending" | "resolved" | "not_found";
+            /** @description Why it is not resolved, or a warning such as an instance being deleted */
+            reason: string | null;
         };
         /**
          * @example {
@@ -710,6 +780,138 @@ export interface components {
         };
         /**
          * @example {
+         *       "captureId": 42,
+         *       "start": "2026-01-15T10:00:00.000Z",
+         *       "end": "2026-01-15T10:30:00.000Z",
+         *       "period": 60,
+         *       "groupBy": "sql",
+         *       "source": "performance-insights",
+         *       "complete": true,
+         *       "total": {
+         *         "load": 6,
+         *         "datapoints": [
+         *           {
+         *             "timestamp": "2026-01-15T10:00:00.000Z",
+         *             "value": 6
+         *           }
+         *         ]
+         *       },
+         *       "groups": [
+         *         {
+         *           "key": "DIGEST0AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+         *           "label": "SELECT * FROM orders WHERE customer_id = ?",
+         *           "load": 3,
+         *           "share": 0.5,
+         *           "datapoints": [
+         *             {
+         *               "timestamp": "2026-01-15T10:00:00.000Z",
+         *               "value": 3
+         *             }
+         *           ],
+         *           "stats": {
+         *             "callsPerSecond": 120,
+         *             "latencyMsPerCall": 4.5,
+         *             "rowsPerCall": 250
+         *           },
+         *           "statement": "SELECT * FROM orders WHERE customer_id = ?"
+         *         }
+         *       ]
+         *     }
+         */
+        CaptureLoad: {
+            /** @example 42 */
+            captureId: number;
+            /**
+             * Format: date-time
+             * @example 2026-01-15T10:00:00.000Z
+             */
+            start: string;
+            /**
+             * Format: date-time
+             * @description The capture's end, or now while it runs
+             * @example 2026-01-15T10:00:00.000Z
+             */
+            end: string;
+            /**
+             * @description Seconds: one of Performance Insights' 60, 300, 3600, 86400, ≤ 1,440 points
+             * @example 60
+             */
+            period: number;
+            /** @enum {string} */
+            groupBy: "wait" | "sql" | "user" | "host";
+            /**
+             * @description snapshot: stored when the capture ended (no AWS call)
+             * @enum {string}
+             */
+            source: "performance-insights" | "snapshot";
+            /** @description False while running or settling */
+            complete: boolean;
+            total: {
+                /** @description Average active sessions over the window */
+                load: number;
+                datapoints: components["schemas"]["LoadPoint"][];
+            };
+            /** @description Top groups by load, largest first */
+            groups: components["schemas"]["LoadGroup"][];
+        };
+        LoadPoint: {
+            /**
+             * Format: date-time
+             * @example 2026-01-15T10:00:00.000Z
+             */
+            timestamp: string;
+            /**
+             * @description Average active sessions
+             * @example 1.25
+             */
+            value: number;
+        };
+        LoadGroup: {
+            /** @example io/table/sql/handler */
+            key: string;
+            /** @example io: io/table/sql/handler */
+            label: string;
+            /** @description Average active sessions over the window */
+            load: number;
+            /** @description load ÷ the total load */
+            share: number;
+            datapoints: components["schemas"]["LoadPoint"][];
+            stats?: components["schemas"]["SqlStats"];
+            /** @description groupBy=sql only: the digest, cut to 200 characters; GET …/sql/{key} gives a full statement */
+            statement?: string;
+        };
+        /** @description groupBy=sql only */
+        SqlStats: {
+            /** @example 42.5 */
+            callsPerSecond: number | null;
+            /** @example 3.2 */
+            latencyMsPerCall: number | null;
+            /**
+             * @description Rows examined per call (MySQL, MariaDB) or rows per call (PostgreSQL)
+             * @example 120
+             */
+            rowsPerCall: number | null;
+        };
+        SqlText: {
+            /** @example 42 */
+            captureId: number;
+            /** @example DIGEST0AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA */
+            digestId: string;
+            /**
+             * @description db.sql.id of one statement of the digest
+             * @example sql-DIGEST0AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA
+             */
+            sqlId: string;
+            /** @example SELECT * FROM orders WHERE id = 42 */
+            statement: string;
+            /**
+             * @description AVAILABLE; PROCESSING (Performance Insights has only the truncated text yet); UNAVAILABLE
+             * @example AVAILABLE
+             */
+            status: string;
+        };
+        /**
+         * @example {
          *       "baseline": {
          *         "captureId": 41,
          *         "name": "before-index",
@@ -806,6 +1008,7 @@ export interface components {
             commonDuration: number;
             complete: boolean;
             series: components["schemas"]["ComparedSeries"][];
+            load?: components["schemas"]["LoadComparison"];
         };
         ComparedCapture: {
             /** @example 41 */
@@ -873,6 +1076,67 @@ export interface components {
             absolute: number | null;
             /** @description (candidate − baseline) / |baseline|: 0.25 is 25 % more; null when baseline is 0 */
             relative: number | null;
+        };
+        /** @description Database load from Performance Insights (or the captures' stored load): SQL digests in either capture's top 25 with load and per-call latency on both sides, and waits. Absent when the server does not call Performance Insights; `available: false` says why one side has none. */
+        LoadComparison: {
+            /** @enum {boolean} */
+            available: true;
+            /** @description Average active sessions of the whole instance */
+            total: {
+                baseline: number;
+                candidate: number;
+                change: components["schemas"]["Difference"];
+            };
+            sql: components["schemas"]["ComparedDigest"][];
+            waits: components["schemas"]["ComparedWait"][];
+        } | {
+            /** @enum {boolean} */
+            available: false;
+            /** @example Capture 41: Performance Insights is off for prod-mysql-1; turn it on … */
+            reason: string;
+        };
+        ComparedDigest: {
+            /** @description db.sql_tokenized.id */
+            key: string;
+            label: string;
+            /**
+             * @description In both captures' top groups, only the candidate's (new) or only the baseline's (gone)
+             * @enum {string}
+             */
+            status: "both" | "new" | "gone";
+            baseline: {
+                load: number;
+                latencyMsPerCall: number | null;
+            } | null;
+            candidate: {
+                load: number;
+                latencyMsPerCall: number | null;
+            } | null;
+            change: {
+                load: components["schemas"]["Difference"];
+                latencyMsPerCall: components["schemas"]["Difference"];
+            };
+        };
+        ComparedWait: {
+            /** @description db.wait_event.name */
+            key: string;
+            label: string;
+            /**
+             * @description In both captures' top groups, only the candidate's (new) or only the baseline's (gone)
+             * @enum {string}
+             */
+            status: "both" | "new" | "gone";
+            baseline: {
+                load: number;
+                share: number;
+            } | null;
+            candidate: {
+                load: number;
+                share: number;
+            } | null;
+            change: {
+                load: components["schemas"]["Difference"];
+            };
         };
     };
     responses: never;
@@ -2381,6 +2645,191 @@ export interface operations {
             };
         };
     };
+    getCaptureLoad: {
+        parameters: {
+            query?: {
+                /** @description How load is broken down: wait (db.wait_event), sql (db.sql_tokenized), user (db.user), host (db.host). Default wait. */
+                groupBy?: "wait" | "sql" | "user" | "host";
+                /** @description The top groups by load, 1–25; default 10 */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The capture's database load */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaptureLoad"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    /** @description The bearer challenge, e.g. `Bearer realm="capwatch", error="invalid_token"` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Bad answer from CloudWatch */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description CloudWatch timed out */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getCaptureSqlText: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+                /** @description A `key` of GET /api/captures/{id}/load?groupBy=sql (db.sql_tokenized.id) */
+                digestId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The statement */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SqlText"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Authentication required */
+            401: {
+                headers: {
+                    /** @description The bearer challenge, e.g. `Bearer realm="capwatch", error="invalid_token"` */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Bad answer from CloudWatch */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description CloudWatch timed out */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     getCaptureMetricsChart: {
         parameters: {
             query?: {
@@ -2514,6 +2963,8 @@ export interface operations {
                 period?: number;
                 /** @description The baseline capture's id; the path's capture is the candidate. It may be in another environment you are a member of */
                 with: number;
+                /** @description metrics: one panel per series (default); load: each capture's average active sessions stacked by its top waits (Performance Insights) */
+                view?: "metrics" | "load";
             };
             header?: never;
             path: {
@@ -2639,6 +3090,8 @@ export interface operations {
                 period?: number;
                 /** @description The baseline capture's id; the path's capture is the candidate. It may be in another environment you are a member of */
                 with: number;
+                /** @description metrics: one panel per series (default); load: each capture's average active sessions stacked by its top waits (Performance Insights) */
+                view?: "metrics" | "load";
             };
             header?: never;
             path: {

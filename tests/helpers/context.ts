@@ -11,6 +11,11 @@ import { createLogger } from "../../logger.ts";
 import { createCloudWatchClient } from "../../metrics/cloudwatch.ts";
 import { createCredentialProvider } from "../../metrics/credentials.ts";
 import type { AppDeps } from "../../http/deps.ts";
+import { createPiClient } from "../../metrics/pi.ts";
+import { createRdsClient } from "../../metrics/rds.ts";
+
+/** Short budgets for the PI and RDS clients against fakes. */
+const FAST = { attemptTimeoutMs: 1000, totalBudgetMs: 3000, baseDelayMs: 5, maxDelayMs: 20 };
 
 export const TEST_SECRET = "test-secret-that-is-at-least-32-bytes-long";
 export const TEST_CREDENTIALS_KEY = btoa(String.fromCharCode(...new Uint8Array(32).fill(7)));
@@ -56,6 +61,11 @@ export async function testContext(options: TestContextOptions = {}) {
       baseDelayMs: 5,
       maxDelayMs: 20,
     }),
+    // Performance Insights and RDS only where a test points them at a fake.
+    pi: config.piEndpoint ? createPiClient({ endpoint: config.piEndpoint, ...FAST }) : undefined,
+    rds: config.rdsEndpoint
+      ? createRdsClient({ endpoint: config.rdsEndpoint, ...FAST })
+      : undefined,
     credentialsCipher,
     credentialProvider: createCredentialProvider({
       serverCredentials: config.awsCredentials,

@@ -1,0 +1,497 @@
+/**
+ * A capture's database load (Performance Insights `db.load.avg`, average active sessions) over
+ * its window, in total and for its top groups (waits, SQL digests, users, hosts); from the load
+ * snapshot stored when it ended when there is one (no AWS call), else from Performance Insights.
+ */
+import type { Database } from "../db/client.ts";
+import { findLoadSnapshot } from "../db/load_snapshots.ts";
+import type { CaptureRow, EnvironmentRow } from "../db/schema.ts";
+import { statusAt } from "../lifecycle/status.ts";
+import { LOAD_GROUPS, type LoadGroupBy } from "../vocabulary.ts";
+import { AwsError } from "./_cloudwatch_error.ts";
+import type { CredentialProvider } from "./credentials.ts";
+import type { PiClient, PiKey, PiPoint, PiSeries, PiTarget, PiWindow } from "./pi.ts";
+import type { RdsClient } from "./rds.ts";
+import { ensureResolved } from "./resolve_instance.ts";
+
+/** How long after a window ends its last points may still be arriving, in ms. */
+export const LOAD_SETTLE_MS = 5 * 60_000;
+/** The most points a series gets. */
+export const LOAD_MAX_POINTS = 1440;
+/** Performance Insights' periods, smallest first; 1 s is left out so load has the 60 s floor of metrics. */
+export const LOAD_PERIODS = [60, 300, 3600, 86400] as const;
+/** The most groups one answer (and one snapshot) carries: PI's own Limit. */
+export const MAX_LOAD_GROUPS = 25;
+/** How long a statement's text is in a load answer; the full text is GET …/sql/{digestId}. */
+export const STATEMENT_PREVIEW_CHARS = 200;
+
+/** What load queries need. */
+export interface LoadDeps {
+  db: Database;
+  /** Absent: this process does not call Performance Insights (load answers 409). */
+  pi?: PiClient;
+  rds?: RdsClient;
+  credentials: CredentialProvider;
+}
+
+/** A point as answered: ISO-8601 UTC period start, average active sessions. */
+export interface LoadPoint {
+  timestamp: string;
+  value: number;
+}
+
+/** Per-call statistics of a SQL digest, where the engine reports them (else null). */
+export interface SqlStats {
+  callsPerSecond: number | null;
+  latencyMsPerCall: number | null;
+  rowsPerCall: number | null;
+}
+
+/** One group: its key, a label, its average load, its share of the total, its series. */
+export interface LoadGroup {
+  key: string;
+  label: string;
+  /** Average active sessions over the window. */
+  load: number;
+  /** load ÷ the instance's total load, 0..1. */
+  share: number;
+  datapoints: LoadPoint[];
+  /** groupBy=sql only. */
+  stats?: SqlStats;
+  /** groupBy=sql only: the digest's text, cut to STATEMENT_PREVIEW_CHARS. */
+  statement?: string;
+}
+
+/** The body of GET /api/captures/{id}/load. */
+export interface CaptureLoad {
+  captureId: number;
+  start: string;
+  end: string;
+  period: number;
+  groupBy: LoadGroupBy;
+  source: "performance-insights" | "snapshot";
+  complete: boolean;
+  total: { load: number; datapoints: LoadPoint[] };
+  groups: LoadGroup[];
+}
+
+/** A load answer, or why there is none (all become 409 but `upstream`). */
+export type LoadOutcome =
+  | { ok: true; load: CaptureLoad }
+  | {
+    ok: false;
+    kind: "not_started" | "no_credentials" | "not_resolved" | "pi_off" | "outside_retention";
+    message: string;
+  }
+  | { ok: false; kind: "upstream"; error: AwsError };
+
+// Per-digest statistics (AWS RDS User Guide, "SQL statistics for Performance Insights"): the
+// MySQL family reads events_statements_summary_by_digest, PostgreSQL pg_stat_statements.
+const SQL_STATS: Record<"mysql" | "postgres", Record<keyof SqlStats, string>> = {
+  mysql: {
+    callsPerSecond: "db.sql_tokenized.stats.count_star_per_sec.avg",
+    latencyMsPerCall: "db.sql_tokenized.stats.sum_timer_wait_per_call.avg",
+    rowsPerCall: "db.sql_tokenized.stats.sum_rows_examined_per_call.avg",
+  },
+  postgres: {
+    callsPerSecond: "db.sql_tokenized.stats.calls_per_sec.avg",
+    latencyMsPerCall: "db.sql_tokenized.stats.avg_latency_per_call.avg",
+    rowsPerCall: "db.sql_tokenized.stats.rows_per_call.avg",
+  },
+};
+
+/** The statistics names for an RDS `Engine` value, or undefined when none are known. */
+export function sqlStatsFor(engine: string | null) {
+  if (!engine) return undefined;
+  if (/postgres/.test(engine)) return SQL_STATS.postgres;
+  if (/mysql|mariadb/.test(engine)) return SQL_STATS.mysql;
+  return undefined;
+}
+
+/** Which dimensions name a group: its key and its label. */
+const KEY_DIMENSIONS: Record<LoadGroupBy, { key: string; label: string[] }> = {
+  wait: { key: "db.wait_event.name", label: ["db.wait_event.type", "db.wait_event.name"] },
+  sql: { key: "db.sql_tokenized.id", label: ["db.sql_tokenized.statement"] },
+  user: { key: "db.user.name", label: ["db.user.name"] },
+  host: { key: "db.host.name", label: ["db.host.name"] },
+};
+
+/** The smallest PI period keeping `[start, end)` (ms) within LOAD_MAX_POINTS points. */
+export function loadPeriod(start: number, end: number): number {
+  const span = Math.max(1, (end - start) / 1000);
+  return LOAD_PERIODS.find((p) => Math.ceil(span / p) <= LOAD_MAX_POINTS) ?? 86400;
+}
+
+/** The query window for `[start, end)` (ms) at `period`: whole periods covering it. */
+export function loadWindow(start: number, end: number, period: number): PiWindow {
+  const startTime = Math.floor(start / 1000 / period) * period;
+  const endTime = Math.max(startTime + period, Math.ceil(end / 1000 / period) * period);
+  return { startTime, endTime, period };
+}
+
+/** The capture's window: [start, end or now) in ms, whether it is over, or why there is none. */
+export function captureWindow(capture: CaptureRow, now: number) {
+  const current = statusAt(capture, now);
+  if (current.start === null) {
+    return {
+      ok: false as const,
+      message: current.status === "SCHEDULED"
+        ? `Capture ${capture.id} is SCHEDULED; its load exists once it starts at ${
+          new Date(capture.scheduledStart!).toISOString()
+        }`
+        : `Capture ${capture.id} is ${current.status} and never started; it has no load`,
+    };
+  }
+  return {
+    ok: true as const,
+    start: current.start,
+    end: current.end ?? now,
+    ended: current.end !== null,
+    settled: current.end !== null && now - current.end >= LOAD_SETTLE_MS,
+  };
+}
+
+/** The capture's load grouped by `groupBy`, top `limit` groups. */
+export async function readCaptureLoad(
+  deps: LoadDeps,
+  capture: CaptureRow,
+  env: EnvironmentRow,
+  query: { groupBy: LoadGroupBy; limit: number },
+  now: Date,
+): Promise<LoadOutcome> {
+  const window = captureWindow(capture, now.getTime());
+  if (!window.ok) return { ok: false, kind: "not_started", message: window.message };
+  const head = {
+    captureId: capture.id,
+    start: new Date(window.start).toISOString(),
+    end: new Date(window.end).toISOString(),
+    groupBy: query.groupBy,
+  };
+
+  if (window.ended) {
+    const stored = await findLoadSnapshot(deps.db, capture.id, query.groupBy);
+    if (stored) {
+      const period = Math.max(stored.header.period, loadPeriod(window.start, window.end));
+      const total = rebucket(JSON.parse(stored.header.total), stored.header.period, period);
+      const totalSum = sum(total);
+      return {
+        ok: true,
+        load: {
+          ...head,
+          period,
+          source: "snapshot",
+          complete: stored.header.complete,
+          total: { load: average(total, window, period), datapoints: total },
+          groups: stored.groups.slice(0, query.limit).map((g) => {
+            const datapoints = rebucket(JSON.parse(g.datapoints), stored.header.period, period);
+            return {
+              key: g.key,
+              label: g.label,
+              load: average(datapoints, window, period),
+              share: totalSum > 0 ? sum(datapoints) / totalSum : 0,
+              datapoints,
+              ...(g.stats !== null ? { stats: JSON.parse(g.stats) as SqlStats } : {}),
+              ...(g.statement !== null ? { statement: preview(g.statement) } : {}),
+            };
+          }),
+        },
+      };
+    }
+  }
+
+  const target = await piTarget(deps, env, window.start, now.getTime());
+  if (!target.ok) return target.refusal;
+  const period = loadPeriod(window.start, window.end);
+  try {
+    const fetched = await fetchLoad(deps.pi!, target.target, target.env, {
+      ...query,
+      window: loadWindow(window.start, window.end, period),
+    });
+    const totalSum = sum(fetched.total);
+    return {
+      ok: true,
+      load: {
+        ...head,
+        period,
+        source: "performance-insights",
+        complete: window.settled && fetched.complete,
+        total: { load: average(fetched.total, window, period), datapoints: fetched.total },
+        groups: fetched.groups.map((g) => ({
+          key: g.key,
+          label: g.label,
+          load: average(g.datapoints, window, period),
+          share: totalSum > 0 ? sum(g.datapoints) / totalSum : 0,
+          datapoints: g.datapoints,
+          ...(g.stats ? { stats: g.stats } : {}),
+          ...(g.statement !== undefined ? { statement: preview(g.statement) } : {}),
+        })),
+      },
+    };
+  } catch (error) {
+    if (error instanceof AwsError) return { ok: false, kind: "upstream", error };
+    throw error;
+  }
+}
+
+/** A group as fetched: full statement text (as PI gives it, ≤ 500 bytes). */
+export interface FetchedGroup {
+  key: string;
+  label: string;
+  datapoints: LoadPoint[];
+  stats?: SqlStats;
+  statement?: string;
+}
+
+/**
+ * The total series and the top `limit` groups' series over `window`: one GetResourceMetrics
+ * call (total and grouped queries together), and for SQL one DescribeDimensionKeys for the
+ * digests' statistics.
+ */
+export async function fetchLoad(
+  pi: PiClient,
+  target: PiTarget,
+  env: EnvironmentRow,
+  query: { groupBy: LoadGroupBy; limit: number; window: PiWindow },
+): Promise<{ total: LoadPoint[]; groups: FetchedGroup[]; complete: boolean }> {
+  const group = LOAD_GROUPS[query.groupBy];
+  const dims = KEY_DIMENSIONS[query.groupBy];
+  const limit = Math.min(MAX_LOAD_GROUPS, query.limit);
+  const metrics = await pi.getResourceMetrics(target, query.window, [
+    { metric: "db.load.avg" },
+    { metric: "db.load.avg", groupBy: { group, limit } },
+  ]);
+  const totalSeries = metrics.series.find((s) => Object.keys(s.dimensions).length === 0);
+  const grouped = metrics.series.filter((s) => s.dimensions[dims.key] !== undefined);
+  let keys: PiKey[] = [];
+  const statsNames = query.groupBy === "sql" ? sqlStatsFor(env.engine) : undefined;
+  if (query.groupBy === "sql") {
+    keys = await pi.describeDimensionKeys(target, query.window, {
+      group,
+      limit,
+      additionalMetrics: statsNames ? Object.values(statsNames) : undefined,
+    });
+  }
+  const groups = grouped
+    .map((s) => ({ s, total: s.points.reduce((a, p) => a + p.value, 0) }))
+    .sort((a, b) => b.total - a.total || keyOf(a.s, dims.key).localeCompare(keyOf(b.s, dims.key)))
+    .slice(0, limit)
+    .map(({ s }): FetchedGroup => {
+      const key = keyOf(s, dims.key);
+      const label = dims.label.map((d) => s.dimensions[d]).filter(Boolean).join(": ") || key;
+      const out: FetchedGroup = { key, label, datapoints: points(s.points) };
+      if (query.groupBy === "sql") {
+        const described = keys.find((k) => k.dimensions[dims.key] === key);
+        const read = (name?: string) =>
+          name !== undefined && described?.additionalMetrics[name] !== undefined
+            ? described.additionalMetrics[name]
+            : null;
+        out.stats = {
+          callsPerSecond: read(statsNames?.callsPerSecond),
+          latencyMsPerCall: read(statsNames?.latencyMsPerCall),
+          rowsPerCall: read(statsNames?.rowsPerCall),
+        };
+        out.statement = s.dimensions["db.sql_tokenized.statement"] ??
+          described?.dimensions["db.sql_tokenized.statement"] ?? "";
+      }
+      return out;
+    });
+  return { total: points(totalSeries?.points ?? []), groups, complete: metrics.complete };
+}
+
+/** The PI target of an environment, or the 409 that says what is missing and what to do. */
+export async function piTarget(
+  deps: LoadDeps,
+  stored: EnvironmentRow,
+  windowStart: number,
+  now: number,
+): Promise<
+  | { ok: true; target: PiTarget; env: EnvironmentRow }
+  | { ok: false; refusal: LoadOutcome & { ok: false } }
+> {
+  if (!deps.pi || !deps.rds) {
+    return {
+      ok: false,
+      refusal: {
+        ok: false,
+        kind: "not_resolved",
+        message: "This server is not set up to call Performance Insights",
+      },
+    };
+  }
+  const credentials = await deps.credentials.resolve(stored);
+  if (!credentials.ok) {
+    return {
+      ok: false,
+      refusal: credentials.error
+        ? { ok: false, kind: "upstream", error: credentials.error }
+        : { ok: false, kind: "no_credentials", message: credentials.message },
+    };
+  }
+  const { env, lookup } = await ensureResolved({ ...deps, rds: deps.rds }, stored, now);
+  if (env.resolutionStatus !== "resolved" || !env.dbiResourceId) {
+    if (lookup?.kind === "unknown" && lookup.error) {
+      return { ok: false, refusal: { ok: false, kind: "upstream", error: lookup.error } };
+    }
+    return {
+      ok: false,
+      refusal: {
+        ok: false,
+        kind: "not_resolved",
+        message: `Environment ${env.id}'s instance is not known to RDS yet: ${
+          env.resolutionReason ?? "not looked up"
+        }`,
+      },
+    };
+  }
+  if (!env.piEnabled) {
+    return {
+      ok: false,
+      refusal: {
+        ok: false,
+        kind: "pi_off",
+        message:
+          `Performance Insights is off for ${env.dbInstanceIdentifier}; turn it on (RDS console or aws rds modify-db-instance --enable-performance-insights) to see load for captures from then on`,
+      },
+    };
+  }
+  const days = env.piRetentionDays ?? 7;
+  if (now - windowStart > days * 86_400_000) {
+    return {
+      ok: false,
+      refusal: {
+        ok: false,
+        kind: "outside_retention",
+        message: `Performance Insights keeps ${days} days for ${env.dbInstanceIdentifier}; ` +
+          `this capture started ${
+            Math.floor((now - windowStart) / 86_400_000)
+          } days ago, so its load is gone. Raise the retention (--performance-insights-retention-period) for future captures; capwatch keeps load of captures that end while it is still there`,
+      },
+    };
+  }
+  return {
+    ok: true,
+    env,
+    target: {
+      region: env.region,
+      credentials: credentials.credentials,
+      identifier: env.dbiResourceId,
+    },
+  };
+}
+
+/** The body of GET /api/captures/{id}/sql/{digestId}. */
+export interface SqlText {
+  captureId: number;
+  digestId: string;
+  /** The `db.sql.id` of one statement of the digest seen in the window. */
+  sqlId: string;
+  statement: string;
+  /** AVAILABLE, or PROCESSING when PI still works on it (then the text is truncated). */
+  status: string;
+}
+
+/** A digest's full statement text, or why there is none. */
+export type SqlTextOutcome =
+  | { ok: true; sql: SqlText }
+  | { ok: false; kind: "unknown_digest"; message: string }
+  | Exclude<LoadOutcome, { ok: true }>;
+
+/**
+ * The full text of a statement of SQL digest `digestId` during the capture: DescribeDimensionKeys
+ * on group `db.sql` filtered by `db.sql_tokenized.id` finds one `db.sql.id` in the window, then
+ * GetDimensionKeyDetails (group `db.sql`, RequestedDimensions `statement`) gives its text.
+ */
+export async function readSqlText(
+  deps: LoadDeps,
+  capture: CaptureRow,
+  env: EnvironmentRow,
+  digestId: string,
+  now: Date,
+): Promise<SqlTextOutcome> {
+  const window = captureWindow(capture, now.getTime());
+  if (!window.ok) return { ok: false, kind: "not_started", message: window.message };
+  const target = await piTarget(deps, env, window.start, now.getTime());
+  if (!target.ok) return target.refusal;
+  const period = loadPeriod(window.start, window.end);
+  try {
+    const [key] = await deps.pi!.describeDimensionKeys(
+      target.target,
+      loadWindow(window.start, window.end, period),
+      {
+        group: "db.sql",
+        dimensions: ["db.sql.id"],
+        limit: 1,
+        filter: { "db.sql_tokenized.id": digestId },
+      },
+    );
+    const sqlId = key?.dimensions["db.sql.id"];
+    if (!sqlId) {
+      return {
+        ok: false,
+        kind: "unknown_digest",
+        message:
+          `Performance Insights saw no statement of digest ${digestId} during capture ${capture.id}; take digest ids from GET /api/captures/${capture.id}/load?groupBy=sql`,
+      };
+    }
+    const details = await deps.pi!.getDimensionKeyDetails(target.target, {
+      group: "db.sql",
+      groupIdentifier: sqlId,
+      requestedDimensions: ["statement"],
+    });
+    const detail = details.find((d) => d.dimension === "db.sql.statement") ?? details[0];
+    return {
+      ok: true,
+      sql: {
+        captureId: capture.id,
+        digestId,
+        sqlId,
+        statement: detail?.value ?? "",
+        status: detail?.status ?? "UNAVAILABLE",
+      },
+    };
+  } catch (error) {
+    if (error instanceof AwsError) return { ok: false, kind: "upstream", error };
+    throw error;
+  }
+}
+
+function keyOf(s: PiSeries, dimension: string): string {
+  return s.dimensions[dimension] ?? "";
+}
+
+function points(list: PiPoint[]): LoadPoint[] {
+  return list.map((p) => ({ timestamp: new Date(p.at).toISOString(), value: p.value }));
+}
+
+function sum(list: LoadPoint[]): number {
+  return list.reduce((a, p) => a + p.value, 0);
+}
+
+/** Average active sessions over the window: the sum over its periods ÷ their number. */
+function average(list: LoadPoint[], window: { start: number; end: number }, period: number) {
+  const periods = Math.max(1, Math.ceil((window.end - window.start) / 1000 / period));
+  return round(sum(list) / periods);
+}
+
+function round(n: number): number {
+  return Math.round(n * 1e6) / 1e6;
+}
+
+function preview(text: string): string {
+  return text.length > STATEMENT_PREVIEW_CHARS
+    ? `${text.slice(0, STATEMENT_PREVIEW_CHARS)}…`
+    : text;
+}
+
+/** Points at `from` seconds averaged into buckets of `to` seconds (a multiple). */
+function rebucket(list: LoadPoint[], from: number, to: number): LoadPoint[] {
+  if (to === from) return list;
+  const per = to / from;
+  const buckets = new Map<number, number>();
+  for (const p of list) {
+    const at = Math.floor(Date.parse(p.timestamp) / 1000 / to) * to * 1000;
+    buckets.set(at, (buckets.get(at) ?? 0) + p.value / per);
+  }
+  return [...buckets.entries()].sort(([a], [b]) => a - b)
+    .map(([at, value]) => ({ timestamp: new Date(at).toISOString(), value: round(value) }));
+}

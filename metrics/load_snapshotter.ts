@@ -1,0 +1,82 @@
+/**
+ * The load half of a capture's snapshot: when a capture ends, its load by wait and by SQL (top
+ * 25 each, at 60 s) is stored while Performance Insights still has it (7 days on the free tier),
+ * under the same claim as its CloudWatch snapshot (metrics/snapshotter.ts).
+ */
+import { saveLoadSnapshots, type StoredLoad, type StoredLoadGroup } from "../db/load_snapshots.ts";
+import type { EnvironmentRow } from "../db/schema.ts";
+import type { Logger } from "../logger.ts";
+import type { LoadGroupBy } from "../vocabulary.ts";
+import { AwsError } from "./_cloudwatch_error.ts";
+import { fetchLoad, type LoadDeps, loadWindow, MAX_LOAD_GROUPS, piTarget } from "./capture_load.ts";
+
+/** The groupings kept with a capture. */
+export const SNAPSHOT_LOAD_GROUPS: readonly LoadGroupBy[] = ["wait", "sql"];
+/** The period (s) load is kept at. */
+export const SNAPSHOT_LOAD_PERIOD = 60;
+
+/**
+ * Stores the capture's load; resolves to an error to retry later (throttled, timed out), or
+ * undefined when stored or when there is nothing to store (PI off, past retention, denied: logged).
+ */
+export async function snapshotLoad(
+  deps: LoadDeps & { logger: Logger },
+  capture: { id: number; start: number; end: number },
+  env: EnvironmentRow,
+  now: number,
+  owner: string,
+): Promise<string | undefined> {
+  if (!deps.pi || !deps.rds) return undefined;
+  const target = await piTarget(deps, env, capture.start, now);
+  if (!target.ok) {
+    const refusal = target.refusal;
+    if (refusal.kind === "upstream") return skipOrRetry(deps, capture.id, refusal.error);
+    deps.logger.info("load not kept", { captureId: capture.id, reason: refusal.message });
+    return undefined;
+  }
+  const window = loadWindow(capture.start, capture.end, SNAPSHOT_LOAD_PERIOD);
+  const loads: Array<{ header: StoredLoad; groups: StoredLoadGroup[] }> = [];
+  try {
+    for (const groupBy of SNAPSHOT_LOAD_GROUPS) {
+      const fetched = await fetchLoad(deps.pi, target.target, target.env, {
+        groupBy,
+        limit: MAX_LOAD_GROUPS,
+        window,
+      });
+      loads.push({
+        header: {
+          groupBy,
+          period: SNAPSHOT_LOAD_PERIOD,
+          start: capture.start,
+          end: capture.end,
+          complete: fetched.complete,
+          takenAt: now,
+          total: JSON.stringify(fetched.total),
+        },
+        groups: fetched.groups.map((g, rank) => ({
+          key: g.key,
+          rank,
+          label: g.label,
+          stats: g.stats ? JSON.stringify(g.stats) : null,
+          statement: g.statement ?? null,
+          datapoints: JSON.stringify(g.datapoints),
+        })),
+      });
+    }
+  } catch (error) {
+    if (error instanceof AwsError) return skipOrRetry(deps, capture.id, error);
+    throw error;
+  }
+  if (!await saveLoadSnapshots(deps.db, capture.id, owner, loads)) {
+    deps.logger.warn("snapshot lease lost before load was stored", { captureId: capture.id });
+  }
+  return undefined;
+}
+
+/** Throttling and timeouts pass; anything else (denied, bad answers) would not, so it is skipped. */
+function skipOrRetry(deps: { logger: Logger }, captureId: number, error: AwsError) {
+  const text = `${error.service}: ${error.code ?? error.kind}: ${error.message}`;
+  if (error.kind === "throttled" || error.kind === "timeout") return text;
+  deps.logger.warn("load not kept", { captureId, error: text });
+  return undefined;
+}

@@ -1,0 +1,468 @@
+import assert from "node:assert/strict";
+import { eq } from "drizzle-orm";
+import { captureLoadGroups, captureLoadSnapshots, captures } from "../db/schema.ts";
+import { createSweeper } from "../lifecycle/sweeper.ts";
+import { createInstanceChecker } from "../metrics/resolve_instance.ts";
+import { createSnapshotter } from "../metrics/snapshotter.ts";
+import { fakeCloudWatchEnv, startFakeCloudWatch, TEST_CREDENTIALS } from "./fakes/cloudwatch.ts";
+import {
+  FAKE_DIGESTS,
+  fakeBase,
+  fakeLoad,
+  fullStatement,
+  startFakePi,
+  TOTAL_WEIGHT,
+} from "./fakes/pi.ts";
+import { FAKE_DBI_RESOURCE_ID, FAKE_INSTANCE_ID, startFakeRds } from "./fakes/rds.ts";
+import { type TestContext, testContext } from "./helpers/context.ts";
+import { assertProblem } from "./helpers/problem.ts";
+
+/** A problem with `status` whose detail matches `detail`. */
+async function problemLike(res: Response, status: number, detail: RegExp) {
+  const body = await assertProblem(res, status);
+  assert.match(body.detail, detail);
+  return body;
+}
+
+const NOW = "2026-01-15T12:00:00Z";
+const MINUTE = 60_000;
+
+interface LoadBody {
+  source: string;
+  period: number;
+  complete: boolean;
+  groupBy: string;
+  total: { load: number; datapoints: Array<{ timestamp: string; value: number }> };
+  groups: Array<{
+    key: string;
+    label: string;
+    load: number;
+    share: number;
+    datapoints: Array<{ timestamp: string; value: number }>;
+    stats?: { callsPerSecond: number; latencyMsPerCall: number; rowsPerCall: number };
+    statement?: string;
+  }>;
+}
+
+/** Fakes for CloudWatch, Performance Insights and RDS, and an app pointed at them. */
+async function setup(options: { piPageSize?: number } = {}) {
+  const cw = await startFakeCloudWatch();
+  const pi = await startFakePi({ pageSize: options.piPageSize });
+  const rds = await startFakeRds();
+  const t = await testContext({
+    now: NOW,
+    env: { ...fakeCloudWatchEnv(cw), PI_ENDPOINT: pi.url, RDS_ENDPOINT: rds.url },
+  });
+  return {
+    cw,
+    pi,
+    rds,
+    t,
+    async [Symbol.asyncDispose]() {
+      await t[Symbol.asyncDispose]();
+      await Promise.all([cw.close(), pi.close(), rds.close()]);
+    },
+  };
+}
+
+function sweeperFor(t: TestContext) {
+  const parts = {
+    db: t.db,
+    pi: t.deps.pi,
+    rds: t.deps.rds,
+    credentials: t.deps.credentialProvider!,
+  };
+  const snapshotter = createSnapshotter({
+    db: t.db,
+    cloudwatch: t.deps.cloudwatch,
+    credentials: t.deps.credentialProvider,
+    logger: t.deps.logger,
+    pi: t.deps.pi,
+    rds: t.deps.rds,
+  });
+  return createSweeper({
+    db: t.db,
+    clock: t.clock,
+    logger: t.deps.logger,
+    snapshotter,
+    instanceChecker: createInstanceChecker(parts),
+  });
+}
+
+async function createCapture(t: TestContext, body: Record<string, unknown>) {
+  const res = await t.as("owner").post("/api/captures", {
+    name: `capture-${crypto.randomUUID().slice(0, 8)}`,
+    ...body,
+  });
+  const text = await res.text();
+  assert.equal(res.status, 201, text);
+  return JSON.parse(text) as { id: number; status: string; reason?: string | null };
+}
+
+async function readLoad(t: TestContext, id: number, query: string): Promise<LoadBody> {
+  const res = await t.as("owner").get(`/api/captures/${id}/load${query}`);
+  const text = await res.text();
+  assert.equal(res.status, 200, text);
+  return JSON.parse(text);
+}
+
+/** Every minute start in [from, to) as epoch seconds. */
+const minutes = (from: string, to: string) => {
+  const out: number[] = [];
+  for (let ms = Date.parse(from); ms < Date.parse(to); ms += MINUTE) out.push(ms / 1000);
+  return out;
+};
+
+Deno.test("an environment is resolved on create: DbiResourceId, Performance Insights, status", async () => {
+  await using f = await setup();
+  const { t } = f;
+  const res = await t.as("owner").post("/api/environments", {
+    name: "prod",
+    region: "us-east-1",
+    dbInstanceIdentifier: FAKE_INSTANCE_ID,
+  });
+  const env = await res.json();
+  assert.equal(res.status, 201);
+  assert.equal(env.dbiResourceId, FAKE_DBI_RESOURCE_ID);
+  assert.deepEqual(env.performanceInsights, { enabled: true, retentionDays: 7 });
+  assert.deepEqual(env.resolution, { status: "resolved", reason: null });
+  assert.equal(f.rds.calls.length, 1);
+  assert.equal(f.rds.calls[0].action, "DescribeDBInstances");
+});
+
+Deno.test("a missing instance or a throttled RDS never fails the create; PATCH resolves again", async () => {
+  await using f = await setup();
+  const { t } = f;
+  const missing = await t.as("owner").post("/api/environments", {
+    name: "typo",
+    region: "us-east-1",
+    dbInstanceIdentifier: "prod-mysql-9",
+  });
+  const body = await missing.json();
+  assert.equal(missing.status, 201);
+  assert.equal(body.resolution.status, "not_found");
+  assert.match(body.resolution.reason, /DBInstanceNotFound/);
+  assert.equal(body.dbiResourceId, null);
+  assert.equal(body.performanceInsights, null);
+
+  const patched = await t.as("owner").patch(`/api/environments/${body.id}`, {
+    dbInstanceIdentifier: FAKE_INSTANCE_ID,
+  });
+  const fixed = await patched.json();
+  assert.equal(patched.status, 200);
+  assert.equal(fixed.resolution.status, "resolved");
+  assert.equal(fixed.dbiResourceId, FAKE_DBI_RESOURCE_ID);
+
+  f.rds.always = "throttle";
+  const throttled = await t.as("owner").post("/api/environments", {
+    name: "busy",
+    region: "us-east-1",
+    dbInstanceIdentifier: FAKE_INSTANCE_ID,
+  });
+  const pending = await throttled.json();
+  assert.equal(throttled.status, 201);
+  assert.equal(pending.resolution.status, "pending");
+  assert.match(pending.resolution.reason, /RDS Throttling/);
+  // Credentials never appear in what the environment says.
+  assert.ok(!JSON.stringify(pending).includes(TEST_CREDENTIALS.secretAccessKey));
+});
+
+Deno.test("load?groupBy=sql: three digests whose values follow the fake's formula, with statistics", async () => {
+  await using f = await setup();
+  const { t } = f;
+  const env = await t.createEnvironment("owner", { dbInstanceIdentifier: FAKE_INSTANCE_ID });
+  const capture = await createCapture(t, {
+    envId: env.id,
+    start: "2026-01-15T10:00:00Z",
+    duration: 1800,
+  });
+  const load = await readLoad(t, capture.id, "?groupBy=sql&limit=10");
+  assert.equal(load.source, "performance-insights");
+  assert.equal(load.period, 60);
+  assert.equal(load.complete, true);
+  const ts = minutes("2026-01-15T10:00:00Z", "2026-01-15T10:30:00Z");
+  assert.deepEqual(
+    load.total.datapoints,
+    ts.map((s) => ({
+      timestamp: new Date(s * 1000).toISOString(),
+      value: fakeLoad(TOTAL_WEIGHT, s),
+    })),
+  );
+  const base = ts.reduce((a, s) => a + fakeBase(s), 0) / ts.length;
+  assert.ok(Math.abs(load.total.load - TOTAL_WEIGHT * base) < 1e-6);
+  assert.equal(load.groups.length, 3);
+  for (const [i, digest] of FAKE_DIGESTS.entries()) {
+    const group = load.groups[i];
+    assert.equal(group.key, digest.id);
+    assert.equal(group.statement, digest.statement);
+    assert.ok(Math.abs(group.share - digest.weight / TOTAL_WEIGHT) < 1e-9);
+    assert.ok(Math.abs(group.load - digest.weight * base) < 1e-6);
+    assert.deepEqual(group.stats, {
+      callsPerSecond: digest.callsPerSecond,
+      latencyMsPerCall: digest.latencyMsPerCall,
+      rowsPerCall: digest.rowsPerCall,
+    });
+    assert.equal(group.datapoints[5].value, fakeLoad(digest.weight, ts[5]));
+  }
+  // One GetResourceMetrics (total and groups together) and one DescribeDimensionKeys.
+  const targets = f.pi.calls.map((c) => c.target);
+  assert.deepEqual(targets, [
+    "PerformanceInsightsv20180227.GetResourceMetrics",
+    "PerformanceInsightsv20180227.DescribeDimensionKeys",
+  ]);
+  assert.equal(f.pi.calls[0].body.Identifier, FAKE_DBI_RESOURCE_ID);
+  assert.equal(f.pi.calls[0].body.PeriodInSeconds, 60);
+
+  const full = await t.as("owner").get(`/api/captures/${capture.id}/sql/${FAKE_DIGESTS[1].id}`);
+  const text = await full.json();
+  assert.equal(full.status, 200);
+  assert.equal(text.statement, fullStatement(FAKE_DIGESTS[1].id));
+  assert.equal(text.sqlId, `sql-${FAKE_DIGESTS[1].id}`);
+  const unknown = await t.as("owner").get(`/api/captures/${capture.id}/sql/NOPE`);
+  await problemLike(unknown, 404, /saw no statement of digest NOPE/);
+});
+
+Deno.test("load pages through NextToken; waits, users, hosts; limit cuts the groups", async () => {
+  await using f = await setup({ piPageSize: 7 });
+  const { t } = f;
+  const env = await t.createEnvironment("owner", { dbInstanceIdentifier: FAKE_INSTANCE_ID });
+  const capture = await createCapture(t, {
+    envId: env.id,
+    start: "2026-01-15T10:00:00Z",
+    duration: 1800,
+  });
+  const waits = await readLoad(t, capture.id, "?groupBy=wait&limit=2");
+  assert.equal(waits.total.datapoints.length, 30);
+  assert.deepEqual(waits.groups.map((g) => g.key), [
+    "io/table/sql/handler",
+    "synch/mutex/innodb/buf_pool_mutex",
+  ]);
+  assert.equal(waits.groups[0].label, "io: io/table/sql/handler");
+  assert.equal(waits.groups[0].datapoints.length, 30);
+  assert.equal(f.pi.calls.length, 5); // 30 points in pages of 7
+  const users = await readLoad(t, capture.id, "?groupBy=user");
+  assert.deepEqual(users.groups.map((g) => [g.key, Math.round(g.share * 3)]), [["app", 2], [
+    "report",
+    1,
+  ]]);
+  const hosts = await readLoad(t, capture.id, "?groupBy=host");
+  assert.equal(hosts.groups[0].key, "10.0.0.11");
+  const bad = await t.as("owner").get(`/api/captures/${capture.id}/load?groupBy=query`);
+  await problemLike(bad, 400, /groupBy/);
+});
+
+Deno.test("PI off or outside its retention: 409 that says which and what to do", async () => {
+  await using f = await setup();
+  const { t } = f;
+  f.rds.instances.set("no-pi", {
+    dbiResourceId: "db-NOPI",
+    status: "available",
+    engine: "postgres",
+    piEnabled: false,
+    piRetentionDays: 7,
+  });
+  const off = await t.createEnvironment("owner", { dbInstanceIdentifier: "no-pi" });
+  const c1 = await createCapture(t, {
+    envId: off.id,
+    start: "2026-01-15T10:00:00Z",
+    duration: 600,
+  });
+  await problemLike(
+    await t.as("owner").get(`/api/captures/${c1.id}/load`),
+    409,
+    /Performance Insights is off for no-pi; turn it on/,
+  );
+  const on = await t.createEnvironment("owner", { dbInstanceIdentifier: FAKE_INSTANCE_ID });
+  const old = await createCapture(t, {
+    envId: on.id,
+    start: "2026-01-01T10:00:00Z",
+    duration: 600,
+  });
+  await problemLike(
+    await t.as("owner").get(`/api/captures/${old.id}/load`),
+    409,
+    /keeps 7 days for prod-mysql-1; this capture started 14 days ago/,
+  );
+  assert.equal(f.pi.calls.length, 0);
+});
+
+Deno.test("a finished capture keeps its load: answered from the snapshot with zero PI calls", async () => {
+  await using f = await setup();
+  const { t } = f;
+  const env = await t.createEnvironment("owner", { dbInstanceIdentifier: FAKE_INSTANCE_ID });
+  const capture = await createCapture(t, {
+    envId: env.id,
+    start: "2026-01-15T11:00:00Z",
+    duration: 1800,
+  });
+  const fresh = await readLoad(t, capture.id, "?groupBy=sql");
+  const result = await sweeperFor(t).sweepOnce();
+  assert.equal(result.snapshots.stored, 1);
+  const stored = await t.db.select().from(captureLoadSnapshots)
+    .where(eq(captureLoadSnapshots.captureId, capture.id));
+  assert.deepEqual(stored.map((s) => s.groupBy).sort(), ["sql", "wait"]);
+  f.pi.forget();
+  const before = f.pi.calls.length;
+  const kept = await readLoad(t, capture.id, "?groupBy=sql");
+  const waits = await readLoad(t, capture.id, "?groupBy=wait&limit=1");
+  assert.equal(f.pi.calls.length, before, "no Performance Insights call");
+  assert.equal(kept.source, "snapshot");
+  assert.deepEqual(kept.total, fresh.total);
+  assert.deepEqual(kept.groups, fresh.groups);
+  assert.equal(waits.groups.length, 1);
+  assert.equal(waits.groups[0].key, "io/table/sql/handler");
+
+  // Deleting the capture deletes its load.
+  assert.equal((await t.as("owner").delete(`/api/captures/${capture.id}`)).status, 204);
+  const left = await t.db.select().from(captureLoadGroups)
+    .where(eq(captureLoadGroups.captureId, capture.id));
+  assert.equal(left.length, 0);
+});
+
+Deno.test("FAILED for a missing instance at start, now or when the sweeper starts it; not for throttling", async () => {
+  await using f = await setup();
+  const { t } = f;
+  const gone = await t.createEnvironment("owner", { dbInstanceIdentifier: "dropped-db" });
+  const now = await createCapture(t, { envId: gone.id });
+  assert.equal(now.status, "FAILED");
+  assert.match(now.reason!, /RDS DBInstanceNotFound: DBInstance dropped-db not found/);
+
+  const scheduled = await createCapture(t, {
+    envId: gone.id,
+    scheduledStart: "2026-01-15T12:10:00Z",
+    duration: 600,
+  });
+  assert.equal(scheduled.status, "SCHEDULED");
+  t.clock.set(new Date(Date.parse(NOW) + 11 * MINUTE));
+  const sweep = await sweeperFor(t).sweepOnce();
+  assert.deepEqual(sweep.failed, [scheduled.id]);
+  const row = await t.as("owner").get(`/api/captures/${scheduled.id}`);
+  const failed = await row.json();
+  assert.equal(failed.status, "FAILED");
+  assert.match(failed.reason, /DBInstanceNotFound/);
+
+  // A throttled RDS leaves the capture RUNNING; the sweeper asks again and confirms it later.
+  const ok = await t.createEnvironment("owner", { dbInstanceIdentifier: FAKE_INSTANCE_ID });
+  f.rds.always = "throttle";
+  const busy = await createCapture(t, { envId: ok.id });
+  assert.equal(busy.status, "RUNNING");
+  assert.deepEqual((await sweeperFor(t).sweepOnce()).failed, []);
+  let [stored] = await t.db.select().from(captures).where(eq(captures.id, busy.id));
+  assert.equal(stored.status, "RUNNING");
+  assert.equal(stored.instanceCheckedAt, null);
+  f.rds.always = "ok";
+  await sweeperFor(t).sweepOnce();
+  [stored] = await t.db.select().from(captures).where(eq(captures.id, busy.id));
+  assert.equal(stored.status, "RUNNING");
+  assert.notEqual(stored.instanceCheckedAt, null);
+});
+
+Deno.test("Performance Insights faults map like CloudWatch's: 503 + Retry-After, 502, 504", async () => {
+  await using f = await setup();
+  const { t } = f;
+  const env = await t.createEnvironment("owner", { dbInstanceIdentifier: FAKE_INSTANCE_ID });
+  const capture = await createCapture(t, {
+    envId: env.id,
+    start: "2026-01-15T10:00:00Z",
+    duration: 600,
+  });
+  const path = `/api/captures/${capture.id}/load`;
+
+  f.pi.faults.push("throttle", "throttle", "throttle", "throttle");
+  const throttled = await t.as("owner").get(path);
+  await problemLike(throttled, 503, /Performance Insights ThrottlingException/);
+  assert.ok(Number(throttled.headers.get("retry-after")) >= 1);
+
+  f.pi.faults.push("denied");
+  await problemLike(await t.as("owner").get(path), 502, /NotAuthorizedException/);
+
+  f.pi.faults.push("garbage", "garbage", "garbage", "garbage");
+  await problemLike(await t.as("owner").get(path), 502, /Performance Insights answered/);
+
+  f.pi.faults.push("hang", "hang", "hang", "hang");
+  await problemLike(await t.as("owner").get(path), 504, /Performance Insights did not answer/);
+
+  // A transient fault is retried inside the call.
+  f.pi.faults.push("http500");
+  assert.equal((await t.as("owner").get(path)).status, 200);
+  for (const line of t.logLines) assert.ok(!line.includes(TEST_CREDENTIALS.secretAccessKey));
+});
+
+Deno.test("compare gains load per SQL digest (both, new, gone) and per wait; compare.svg?view=load stacks waits", async () => {
+  await using f = await setup();
+  const { t } = f;
+  const [newer, both, older] = FAKE_DIGESTS;
+  const cut = Date.parse("2026-01-15T10:45:00Z") / 1000;
+  f.pi.digestWindows.set(newer.id, { from: cut });
+  f.pi.digestWindows.set(older.id, { until: cut });
+  const env = await t.createEnvironment("owner", { dbInstanceIdentifier: FAKE_INSTANCE_ID });
+  const base = await createCapture(t, {
+    envId: env.id,
+    start: "2026-01-15T10:00:00Z",
+    duration: 1800,
+  });
+  const cand = await createCapture(t, {
+    envId: env.id,
+    start: "2026-01-15T11:00:00Z",
+    duration: 1800,
+  });
+  const res = await t.as("owner").get(
+    `/api/captures/${cand.id}/compare?with=${base.id}&type=DBLoad`,
+  );
+  const text = await res.text();
+  assert.equal(res.status, 200, text);
+  const { load } = JSON.parse(text);
+  assert.equal(load.available, true);
+  // Both windows cover three whole 10-minute cycles of the formula: average base 0.95.
+  const avg = 0.95;
+  const byKey = Object.fromEntries(load.sql.map((d: { key: string }) => [d.key, d]));
+  assert.equal(byKey[newer.id].status, "new");
+  assert.equal(byKey[newer.id].baseline, null);
+  assert.ok(Math.abs(byKey[newer.id].candidate.load - newer.weight * avg) < 1e-6);
+  assert.equal(byKey[newer.id].candidate.latencyMsPerCall, newer.latencyMsPerCall);
+  assert.equal(byKey[newer.id].change.load.relative, null);
+  assert.equal(byKey[older.id].status, "gone");
+  assert.equal(byKey[older.id].candidate, null);
+  assert.ok(Math.abs(byKey[older.id].change.load.relative + 1) < 1e-9);
+  assert.equal(byKey[both.id].status, "both");
+  assert.ok(Math.abs(byKey[both.id].change.load.absolute) < 1e-9);
+  assert.deepEqual(byKey[both.id].change.latencyMsPerCall, { absolute: 0, relative: 0 });
+  assert.deepEqual(
+    load.waits.map((w: { key: string; status: string }) => `${w.key} ${w.status}`),
+    ["io/table/sql/handler both", "synch/mutex/innodb/buf_pool_mutex both", "CPU both"],
+  );
+
+  const chart = await t.as("owner").get(
+    `/api/captures/${cand.id}/compare.svg?with=${base.id}&type=DBLoad&view=load`,
+  );
+  const svg = await chart.text();
+  assert.equal(chart.status, 200, svg);
+  assert.match(svg, /database load by wait/);
+  assert.equal((svg.match(/<rect [^>]*height="48"/g) ?? []).length, 6, "3 waits × 2 bars");
+
+  f.rds.instances.set("no-pi", {
+    dbiResourceId: "db-NOPI",
+    status: "available",
+    engine: "mysql",
+    piEnabled: false,
+    piRetentionDays: 7,
+  });
+  const off = await t.createEnvironment("owner", { dbInstanceIdentifier: "no-pi" });
+  const other = await createCapture(t, {
+    envId: off.id,
+    start: "2026-01-15T10:00:00Z",
+    duration: 1800,
+  });
+  const partial = await t.as("owner").get(
+    `/api/captures/${cand.id}/compare?with=${other.id}&type=DBLoad`,
+  );
+  const body = await partial.json();
+  assert.equal(partial.status, 200);
+  assert.equal(body.load.available, false);
+  assert.match(body.load.reason, /Performance Insights is off for no-pi/);
+  await problemLike(
+    await t.as("owner").get(`/api/captures/${cand.id}/compare.svg?with=${other.id}&view=load`),
+    409,
+    /No database load to chart/,
+  );
+});
