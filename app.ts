@@ -10,6 +10,7 @@ import { capturesRouter } from "./routes/captures/mod.ts";
 import { environmentsRouter } from "./routes/environments/mod.ts";
 import { healthRouter } from "./routes/health.ts";
 import { membersRouter } from "./routes/members/mod.ts";
+import { problemsRouter } from "./routes/problems.ts";
 import { problem } from "./http/problem.ts";
 import { type AppEnv, validationHook } from "./http/router.ts";
 import { requestContext } from "./routes/request_context.ts";
@@ -82,6 +83,7 @@ export function createApp(deps: AppDeps, limits: RequestLimits = DEFAULT_LIMITS)
   app.route("/", environmentsRouter());
   app.route("/", membersRouter());
   app.route("/", capturesRouter());
+  app.route("/", problemsRouter());
 
   mountDocs(app, openApiDocument(app), {
     persistAuthorization: deps.config.docsPersistAuthorization ?? false,
@@ -120,7 +122,7 @@ export function createApp(deps: AppDeps, limits: RequestLimits = DEFAULT_LIMITS)
         c,
         503,
         "The database is busy with another process's write; nothing was changed. Try again shortly",
-        { headers: { "Retry-After": String(busy.retryAfterSeconds) } },
+        { type: "database-busy", headers: { "Retry-After": String(busy.retryAfterSeconds) } },
       );
     }
     deps.logger.error("unhandled error", {

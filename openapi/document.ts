@@ -1,5 +1,6 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../http/router.ts";
+import { problemExamples } from "./helpers.ts";
 
 /** The document's fixed parts: title, servers, tags. */
 const documentConfig = {
@@ -29,6 +30,25 @@ export function openApiDocument(app: OpenAPIHono<AppEnv>) {
     bearerFormat: "JWT",
     description: "A JWT whose `sub` is your user id (dev mode prints one at start)",
   });
+  for (const { name, example } of problemExamples()) {
+    app.openAPIRegistry.registerComponent("examples", name, example);
+  }
   let cached: ReturnType<typeof app.getOpenAPI31Document> | undefined;
-  return () => (cached ??= app.getOpenAPI31Document(documentConfig));
+  return () => (cached ??= withoutUnusedExamples(app.getOpenAPI31Document(documentConfig)));
+}
+
+/** Drops the problem examples no response refers to (a kind no declared status carries). */
+function withoutUnusedExamples<D extends { components?: { examples?: Record<string, unknown> } }>(
+  document: D,
+): D {
+  const examples = document.components?.examples;
+  if (!examples) return document;
+  const text = JSON.stringify({
+    ...document,
+    components: { ...document.components, examples: {} },
+  });
+  for (const name of Object.keys(examples)) {
+    if (!text.includes(`"#/components/examples/${name}"`)) delete examples[name];
+  }
+  return document;
 }

@@ -49,6 +49,7 @@ const nameTaken = (name: string, envId: number): Refusal & { kind: "conflict" } 
   ok: false,
   kind: "conflict",
   detail: `Environment ${envId} already has a capture named "${name}"; pick another name`,
+  problemKind: "name-taken",
 });
 
 /** One read after a change found nothing: 404, 403, or the row as it is now for a rule to judge. */
@@ -221,7 +222,7 @@ export async function readCaptureMetricsFor(
     case "not_started":
     case "no_credentials":
     case "gone":
-      return { ok: false, kind: "conflict", detail: outcome.message };
+      return { ok: false, kind: "conflict", detail: outcome.message, problemKind: "invalid-state" };
   }
 }
 

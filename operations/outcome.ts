@@ -3,11 +3,13 @@ import type { CloudWatchError } from "../metrics/cloudwatch.ts";
 
 /**
  * Why an operation changed or answered nothing; routes/refusal.ts maps each kind to one HTTP
- * status (404, 403, 409, 400, 502–504). `detail` is the text the caller reads.
+ * status (404, 403, 409, 412, 400, 502–504). `detail` is the text the caller reads.
  */
 export type Refusal =
   | { ok: false; kind: "not_found"; detail: string }
   | { ok: false; kind: "forbidden"; detail: string }
+  /** If-Match named a version that is no longer current. */
+  | { ok: false; kind: "precondition_failed"; detail: string }
   | RuleRefusal
   | { ok: false; kind: "upstream"; error: CloudWatchError };
 

@@ -5,8 +5,9 @@ import type { Refusal } from "../operations/outcome.ts";
 
 /**
  * The one map from an operation's refusal to its RFC 9457 answer: not_found 404, forbidden 403,
- * conflict 409, invalid 400 naming the field, upstream 502 (bad answer), 503 with Retry-After
- * (throttled) or 504 (timed out).
+ * conflict 409 (typed name-taken or invalid-state when the operation says so), precondition_failed
+ * 412, invalid 400 naming the field, upstream 502 (bad answer), 503 with Retry-After (throttled)
+ * or 504 (timed out).
  */
 export function refusalProblem<R extends Refusal>(c: Context, refusal: R): Problem<StatusOf<R>> {
   // The switch answers exactly StatusOf<R>; TypeScript cannot narrow a generic by its kind.
@@ -17,6 +18,7 @@ type StatusOf<R extends Refusal> = {
   not_found: 404;
   forbidden: 403;
   conflict: 409;
+  precondition_failed: 412;
   invalid: 400;
   upstream: 502 | 503 | 504;
 }[R["kind"]];
@@ -30,7 +32,9 @@ function answer(c: Context, refusal: Refusal) {
     case "forbidden":
       return problem(c, 403, refusal.detail);
     case "conflict":
-      return problem(c, 409, refusal.detail);
+      return problem(c, 409, refusal.detail, { type: refusal.problemKind });
+    case "precondition_failed":
+      return problem(c, 412, refusal.detail);
     case "invalid":
       return problem(c, 400, refusal.detail, {
         errors: [{ path: refusal.field, message: refusal.message }],
@@ -45,6 +49,7 @@ function answer(c: Context, refusal: Refusal) {
         : `${error.service}: ${error.message}`;
       if (error.kind === "throttled") {
         return problem(c, 503, `${upstream}. Retry later.`, {
+          type: "upstream-throttled",
           headers: { "Retry-After": String(error.retryAfterSeconds ?? 5) },
         });
       }

@@ -16,6 +16,7 @@ const OPERATION_IDS = [
   "getCaptureMetrics",
   "getEnvironment",
   "getHealth",
+  "getProblemType",
   "listCaptures",
   "listEnvironments",
   "listMembers",

@@ -214,6 +214,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/problems/{kind}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Explain a problem type
+         * @description What a problem's `type` means and what to do about it, as plain text. No authentication.
+         */
+        get: operations["getProblemType"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -283,7 +303,7 @@ export interface components {
         };
         /**
          * @example {
-         *       "type": "about:blank",
+         *       "type": "/problems/validation",
          *       "title": "Invalid request",
          *       "status": 400,
          *       "detail": "Check name",
@@ -298,7 +318,10 @@ export interface components {
          *     }
          */
         Problem: {
-            /** @example about:blank */
+            /**
+             * @description What kind of problem this is; switch on it rather than on the text. A URI reference relative to this server (RFC 9457 §3.1.1): the same string on every deployment, and GET on it (resolved against the request's URL) answers a short explanation. One of: `/problems/validation` (400), `/problems/unauthenticated` (401), `/problems/forbidden` (403), `/problems/not-found` (404), `/problems/method-not-allowed` (405), `/problems/request-timeout` (408), `/problems/conflict` (409), `/problems/name-taken` (409), `/problems/invalid-state` (409), `/problems/idempotency-in-progress` (409), `/problems/precondition-failed` (412), `/problems/payload-too-large` (413), `/problems/unsupported-media-type` (415), `/problems/idempotency-key-reused` (422), `/problems/rate-limited` (429), `/problems/internal` (500), `/problems/upstream-failed` (502), `/problems/upstream-throttled` (503), `/problems/database-busy` (503), `/problems/unavailable` (503), `/problems/upstream-timeout` (504).
+             * @example /problems/validation
+             */
             type: string;
             /** @example Invalid request */
             title: string;
@@ -2012,6 +2035,47 @@ export interface operations {
             };
             /** @description CloudWatch timed out */
             504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getProblemType: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The last segment of a problem's `type`, e.g. name-taken */
+                kind: "validation" | "unauthenticated" | "forbidden" | "not-found" | "method-not-allowed" | "request-timeout" | "conflict" | "name-taken" | "invalid-state" | "idempotency-in-progress" | "precondition-failed" | "payload-too-large" | "unsupported-media-type" | "idempotency-key-reused" | "rate-limited" | "internal" | "upstream-failed" | "upstream-throttled" | "database-busy" | "unavailable" | "upstream-timeout";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The explanation */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
