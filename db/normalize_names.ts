@@ -1,4 +1,4 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import type { Database } from "./client.ts";
 import { isUniqueViolation } from "./errors.ts";
 import { captures, environments } from "./schema.ts";
@@ -38,10 +38,15 @@ export async function normalizeStoredNames(db: Database): Promise<NameNormalizat
     name: captures.name,
   })
     .from(captures).orderBy(captures.id);
-  await normalize(captureRows, "captures", result, (row, name) =>
-    db.update(captures).set({ name })
-      .where(and(eq(captures.id, row.id), eq(captures.name, row.name)))
-      .run());
+  await normalize(
+    captureRows,
+    "captures",
+    result,
+    (row, name) =>
+      db.update(captures).set({ name, version: sql`${captures.version} + 1` })
+        .where(and(eq(captures.id, row.id), eq(captures.name, row.name)))
+        .run(),
+  );
   const environmentRows = await db.select({ id: environments.id, name: environments.name })
     .from(environments).orderBy(environments.id);
   await normalize(

@@ -1,6 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireUser } from "../../auth/require_user.ts";
 import { requireJsonBody } from "../json_body.ts";
+import { idempotent } from "../idempotency.ts";
+import { IdempotencyHeaders } from "../../openapi/schemas/headers.ts";
 import { json, jsonBody, problems } from "../../openapi/helpers.ts";
 import { IdParams } from "../../openapi/schemas/common.ts";
 import {
@@ -32,18 +34,21 @@ export const create = createRoute({
   path: "/api/environments",
   tags,
   security,
-  middleware: [requireUser, requireJsonBody] as const,
+  middleware: [requireUser, requireJsonBody, idempotent] as const,
   operationId: "createEnvironment",
   summary: "Register an environment",
   description:
     "Registers an RDS MySQL instance. The caller becomes its first admin. Credentials are optional; without them the server-wide AWS credentials are used for CloudWatch.",
-  request: { body: jsonBody(CreateEnvironment, "The environment to register") },
+  request: {
+    headers: IdempotencyHeaders,
+    body: jsonBody(CreateEnvironment, "The environment to register"),
+  },
   responses: {
     201: {
       ...json(Environment, "The new environment"),
       headers: z.object({ Location: z.string().openapi({ example: "/api/environments/1" }) }),
     },
-    ...problems(400, 401, 409, 413, 415, 503),
+    ...problems(400, 401, 409, 413, 415, 422, 503),
   },
 });
 

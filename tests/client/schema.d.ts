@@ -151,7 +151,7 @@ export interface paths {
         };
         /**
          * Get a specific capture
-         * @description Answers 404 when you are not a member of the capture's environment.
+         * @description Answers 404 when you are not a member of the capture's environment. The ETag changes whenever the capture does (including its status moving on with time); send it in If-None-Match for a 304, or in If-Match with a change.
          */
         get: operations["getCapture"];
         /**
@@ -754,7 +754,10 @@ export interface operations {
     createEnvironment: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes a retry safe: a unique value per operation (a UUID). The first answer is kept for 24 hours for you, this method and path, and a retry with the same key and body gets it again (status, Location, ETag, body; marked `Idempotent-Replayed: true`). The same key with another body answers 422; while the first request is still in progress, 409 with Retry-After. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -815,6 +818,15 @@ export interface operations {
             };
             /** @description Unsupported media type */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable request */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1423,7 +1435,10 @@ export interface operations {
     createCapture: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes a retry safe: a unique value per operation (a UUID). The first answer is kept for 24 hours for you, this method and path, and a retry with the same key and body gets it again (status, Location, ETag, body; marked `Idempotent-Replayed: true`). The same key with another body answers 422; while the first request is still in progress, 409 with Retry-After. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1437,7 +1452,10 @@ export interface operations {
             /** @description The new capture */
             201: {
                 headers: {
+                    /** @description The new capture's URL */
                     Location: string;
+                    /** @description Strong validator of this representation; send it back in If-Match or If-None-Match */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1500,6 +1518,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Unprocessable request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Service unavailable */
             503: {
                 headers: {
@@ -1516,7 +1543,10 @@ export interface operations {
     getCapture: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag you hold: when it is still current the answer is 304 with no body. */
+                "If-None-Match"?: string;
+            };
             path: {
                 id: number;
             };
@@ -1527,11 +1557,22 @@ export interface operations {
             /** @description The capture */
             200: {
                 headers: {
+                    /** @description Strong validator of this representation; send it back in If-Match or If-None-Match */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Capture"];
                 };
+            };
+            /** @description Not modified: the ETag in If-None-Match is still current */
+            304: {
+                headers: {
+                    /** @description Strong validator of this representation; send it back in If-Match or If-None-Match */
+                    ETag: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Invalid request */
             400: {
@@ -1578,7 +1619,10 @@ export interface operations {
     updateCapture: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Apply the change only if the resource still has this ETag (from a GET or an earlier change), e.g. `"c.42.3.RUNNING"`; else 412. `*` means any version. */
+                "If-Match"?: string;
+            };
             path: {
                 id: number;
             };
@@ -1594,6 +1638,8 @@ export interface operations {
             /** @description The edited capture */
             200: {
                 headers: {
+                    /** @description Strong validator of this representation; send it back in If-Match or If-None-Match */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1647,6 +1693,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Precondition failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Request body too large */
             413: {
                 headers: {
@@ -1681,7 +1736,10 @@ export interface operations {
     deleteCapture: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Apply the change only if the resource still has this ETag (from a GET or an earlier change), e.g. `"c.42.3.RUNNING"`; else 412. `*` means any version. */
+                "If-Match"?: string;
+            };
             path: {
                 id: number;
             };
@@ -1734,6 +1792,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Precondition failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Request body too large */
             413: {
                 headers: {
@@ -1759,7 +1826,10 @@ export interface operations {
     patchCapture: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Apply the change only if the resource still has this ETag (from a GET or an earlier change), e.g. `"c.42.3.RUNNING"`; else 412. `*` means any version. */
+                "If-Match"?: string;
+            };
             path: {
                 id: number;
             };
@@ -1775,6 +1845,8 @@ export interface operations {
             /** @description The edited capture */
             200: {
                 headers: {
+                    /** @description Strong validator of this representation; send it back in If-Match or If-None-Match */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1821,6 +1893,15 @@ export interface operations {
             };
             /** @description Conflict */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition failed */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1862,7 +1943,12 @@ export interface operations {
     stopCapture: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes a retry safe: a unique value per operation (a UUID). The first answer is kept for 24 hours for you, this method and path, and a retry with the same key and body gets it again (status, Location, ETag, body; marked `Idempotent-Replayed: true`). The same key with another body answers 422; while the first request is still in progress, 409 with Retry-After. */
+                "Idempotency-Key"?: string;
+                /** @description Apply the change only if the resource still has this ETag (from a GET or an earlier change), e.g. `"c.42.3.RUNNING"`; else 412. `*` means any version. */
+                "If-Match"?: string;
+            };
             path: {
                 id: number;
             };
@@ -1873,6 +1959,8 @@ export interface operations {
             /** @description The capture, now DONE */
             200: {
                 headers: {
+                    /** @description Strong validator of this representation; send it back in If-Match or If-None-Match */
+                    ETag: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1926,8 +2014,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Precondition failed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Request body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable request */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
