@@ -20,6 +20,7 @@ import { safeResponseHeaders } from "./http/safe_headers.ts";
 import { headContentLength } from "./routes/head_length.ts";
 import { bodyDeadline } from "./routes/body_deadline.ts";
 import { inFlightCap } from "./routes/in_flight.ts";
+import { corsFor } from "./routes/cors.ts";
 
 /**
  * The largest request body, in bytes. Every body capwatch takes is well under 2 KB; the limit
@@ -68,6 +69,7 @@ export function createApp(deps: AppDeps, limits: RequestLimits = DEFAULT_LIMITS)
   app.use("*", safeResponseHeaders(deps.logger));
   app.use("*", headContentLength);
   app.use("*", requestContext(deps));
+  if (deps.config.corsOrigins) app.use("*", corsFor(deps.config.corsOrigins));
   app.use("*", secureHeaders(API_HEADERS));
   app.use("/api/*", inFlightCap(limits.maxInFlight));
   app.use("/api/*", bodyDeadline(limits.bodyTimeoutMs));
