@@ -53,8 +53,8 @@ export const queryList = <T extends z.ZodType>(schema: T) =>
 export const IdParams = z.object({
   id: pathInteger(z.number().int().positive()).openapi({
     param: { name: "id", in: "path" },
-    example: 1,
-    description: "Numeric id, in plain digits",
+    // No example: Swagger UI would fill it in and act on a row nobody picked.
+    description: "The environment's numeric id, in plain digits (its `id` in the list)",
   }),
 });
 
