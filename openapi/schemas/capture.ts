@@ -152,10 +152,12 @@ export const ListCapturesQuery = z.object({
     type: "array",
     items: { $ref: "#/components/schemas/CaptureStatus" },
   }),
-  limit: queryInteger(z.number().int().min(1).max(200).default(50)).openapi({
-    param: { name: "limit", in: "query" },
-    description: "Captures per page, 1 to 200 (default 50)",
-  }),
+  // The default is applied here, not declared, so Swagger UI leaves the field empty.
+  limit: queryInteger(z.number().int().min(1).max(200).optional().transform((n) => n ?? 50))
+    .openapi({
+      param: { name: "limit", in: "query" },
+      description: "Captures per page, 1 to 200 (default 50)",
+    }),
   cursor: queryText(z.string().min(1).max(64).optional()).openapi({
     param: { name: "cursor", in: "query" },
     description: "Opaque; copy it from the Link rel=next header",
