@@ -10,6 +10,7 @@ import { capturesRouter } from "./routes/captures/mod.ts";
 import { environmentsRouter } from "./routes/environments/mod.ts";
 import { healthRouter } from "./routes/health.ts";
 import { membersRouter } from "./routes/members/mod.ts";
+import { problemsRouter } from "./routes/problems.ts";
 import { problem } from "./http/problem.ts";
 import { type AppEnv, validationHook } from "./http/router.ts";
 import { requestContext } from "./routes/request_context.ts";
@@ -19,6 +20,7 @@ import { safeResponseHeaders } from "./http/safe_headers.ts";
 import { headContentLength } from "./routes/head_length.ts";
 import { bodyDeadline } from "./routes/body_deadline.ts";
 import { inFlightCap } from "./routes/in_flight.ts";
+import { corsFor } from "./routes/cors.ts";
 
 /**
  * The largest request body, in bytes. Every body capwatch takes is well under 2 KB; the limit
@@ -67,6 +69,7 @@ export function createApp(deps: AppDeps, limits: RequestLimits = DEFAULT_LIMITS)
   app.use("*", safeResponseHeaders(deps.logger));
   app.use("*", headContentLength);
   app.use("*", requestContext(deps));
+  if (deps.config.corsOrigins) app.use("*", corsFor(deps.config.corsOrigins));
   app.use("*", secureHeaders(API_HEADERS));
   app.use("/api/*", inFlightCap(limits.maxInFlight));
   app.use("/api/*", bodyDeadline(limits.bodyTimeoutMs));
@@ -82,6 +85,7 @@ export function createApp(deps: AppDeps, limits: RequestLimits = DEFAULT_LIMITS)
   app.route("/", environmentsRouter());
   app.route("/", membersRouter());
   app.route("/", capturesRouter());
+  app.route("/", problemsRouter());
 
   mountDocs(app, openApiDocument(app), {
     persistAuthorization: deps.config.docsPersistAuthorization ?? false,
@@ -120,7 +124,7 @@ export function createApp(deps: AppDeps, limits: RequestLimits = DEFAULT_LIMITS)
         c,
         503,
         "The database is busy with another process's write; nothing was changed. Try again shortly",
-        { headers: { "Retry-After": String(busy.retryAfterSeconds) } },
+        { type: "database-busy", headers: { "Retry-After": String(busy.retryAfterSeconds) } },
       );
     }
     deps.logger.error("unhandled error", {

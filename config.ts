@@ -112,6 +112,21 @@ const ConfigSchema = z.object({
   DENO_DEPLOYMENT_ID: optional(z.string()),
   DOCS_PERSIST_AUTHORIZATION: z.enum(["true", "false"]).default("false"),
   REUSE_PORT: z.enum(["true", "false"]).default("false"),
+  // Comma-separated origins (https://app.example.com) or *; CORS stays off when unset.
+  CORS_ORIGINS: optional(
+    z.string().superRefine((list, ctx) => {
+      const origins = originList(list);
+      const bad = origins.find((o) => o !== "*" && !isOrigin(o));
+      if (bad !== undefined || origins.length === 0) {
+        const got = bad === undefined ? "" : `; got ${JSON.stringify(bad.slice(0, 100))}`;
+        ctx.addIssue({
+          code: "custom",
+          message:
+            `must list origins like https://app.example.com (scheme, host, port only) or *${got}`,
+        });
+      }
+    }),
+  ),
 }).superRefine((env, ctx) => {
   awsIdentityIssues(env, ctx);
   // A shared identity provider signs tokens for every client it serves: only ours may log in.
@@ -153,6 +168,18 @@ const ConfigSchema = z.object({
 });
 
 type RawConfig = z.output<typeof ConfigSchema>;
+
+const originList = (list: string) => list.split(",").map((o) => o.trim()).filter((o) => o !== "");
+
+/** Whether `text` is a serialized http(s) origin (RFC 6454): scheme://host[:port], nothing else. */
+function isOrigin(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === "http:" || url.protocol === "https:") && url.origin === text;
+  } catch {
+    return false;
+  }
+}
 
 /** Whether `host` names this machine only: 127.0.0.0/8, ::1 or localhost (any spelling of them). */
 export function isLoopback(host: string): boolean {
@@ -230,6 +257,8 @@ export interface Config {
   docsPersistAuthorization?: boolean;
   /** Listen with SO_REUSEPORT (Linux), so several processes share one port; the kernel spreads connections. */
   reusePort?: boolean;
+  /** Origins allowed to call the API from a browser (CORS_ORIGINS); CORS is off when absent. */
+  corsOrigins?: string[];
 }
 
 /** Thrown for a bad environment; its message is the one line main.ts prints before exiting. */
@@ -292,6 +321,7 @@ function toConfig(raw: RawConfig): Config {
     onDeploy: Boolean(raw.DENO_DEPLOYMENT_ID),
     docsPersistAuthorization: raw.DOCS_PERSIST_AUTHORIZATION === "true",
     reusePort: raw.REUSE_PORT === "true",
+    corsOrigins: raw.CORS_ORIGINS ? originList(raw.CORS_ORIGINS) : undefined,
   };
 }
 

@@ -195,21 +195,51 @@ export function manageableBy(userId: string): SQL {
 }
 
 /**
- * Ends a capture that is running at `now`, if `userId` may manage it; undefined when it was not
- * running or not theirs to stop (someone else won, or their role changed).
+ * The versions a change may apply to, from If-Match: (version, status at `now`) pairs, which
+ * together decide the capture's representation and so its ETag; "any" for `*`. An empty list
+ * matches nothing.
  */
-export async function stopIfRunning(db: Database, id: number, userId: string, now: number) {
+export type ExpectedVersions = "any" | Array<{ version: number; status: CaptureStatus }>;
+
+/** The WHERE term holding a capture to `expected` at `now`; undefined when anything goes. */
+function expectedSql(expected: ExpectedVersions | undefined, now: number): SQL | undefined {
+  if (expected === undefined || expected === "any") return undefined;
+  if (expected.length === 0) return sql`0`;
+  return or(
+    ...expected.map((e) =>
+      and(eq(captures.version, e.version), eq(effectiveStatusSql(now), e.status))
+    ),
+  );
+}
+
+/** Every change a client can see moves the version, so an ETag read before it no longer matches. */
+const nextVersion = sql`${captures.version} + 1`;
+
+/**
+ * Ends a capture that is running at `now`, if `userId` may manage it and it is still one of
+ * `expected` (If-Match); undefined when it was not running, not theirs to stop (someone else
+ * won, or their role changed) or changed since.
+ */
+export async function stopIfRunning(
+  db: Database,
+  id: number,
+  userId: string,
+  now: number,
+  expected?: ExpectedVersions,
+) {
   const [row] = await db.update(captures)
     .set({
       status: "DONE",
       start: sql`coalesce(${captures.start}, ${captures.scheduledStart})`,
       end: now,
       updatedAt: now,
+      version: nextVersion,
     })
     .where(and(
       eq(captures.id, id),
       eq(effectiveStatusSql(now), "RUNNING"),
       manageableBy(userId),
+      expectedSql(expected, now),
     ))
     .returning();
   return row;
@@ -224,8 +254,8 @@ export interface CaptureChanges {
 /**
  * Applies an edit in one conditional statement: scheduledStart only while still SCHEDULED and
  * into the future, duration only while SCHEDULED or RUNNING and ending after `now` (the SQL twin
- * of lifecycle/rules.ts editRefusal). Undefined when the
- * capture no longer qualifies; "name_taken" on a name clash.
+ * of lifecycle/rules.ts editRefusal), and only to one of `expected` (If-Match). Undefined when
+ * the capture no longer qualifies; "name_taken" on a name clash.
  */
 export async function updateCaptureIfEditable(
   db: Database,
@@ -233,8 +263,11 @@ export async function updateCaptureIfEditable(
   userId: string,
   changes: CaptureChanges,
   now: number,
+  expected?: ExpectedVersions,
 ): Promise<CaptureRow | "name_taken" | undefined> {
   const conditions: SQL[] = [eq(captures.id, id), manageableBy(userId)];
+  const precondition = expectedSql(expected, now);
+  if (precondition) conditions.push(precondition);
   const status = effectiveStatusSql(now);
   if (changes.scheduledStart !== undefined) {
     conditions.push(eq(status, "SCHEDULED"));
@@ -248,7 +281,7 @@ export async function updateCaptureIfEditable(
   }
   try {
     const [row] = await db.update(captures)
-      .set({ ...changes, updatedAt: now })
+      .set({ ...changes, updatedAt: now, version: nextVersion })
       .where(and(...conditions))
       .returning();
     return row;
@@ -259,12 +292,21 @@ export async function updateCaptureIfEditable(
 }
 
 /**
- * Deletes a capture `userId` may manage, with its stored metrics; false when it is gone or no
- * longer theirs to delete.
+ * Deletes a capture `userId` may manage, with its stored metrics, if it is still one of
+ * `expected` at `now` (If-Match); false when it is gone, changed or no longer theirs to delete.
  */
-export async function deleteCapture(db: Database, id: number, userId: string): Promise<boolean> {
+export async function deleteCapture(
+  db: Database,
+  id: number,
+  userId: string,
+  precondition?: { expected: ExpectedVersions; now: number },
+): Promise<boolean> {
   const [deleted] = await db.batch([
-    db.delete(captures).where(and(eq(captures.id, id), manageableBy(userId)))
+    db.delete(captures).where(and(
+      eq(captures.id, id),
+      manageableBy(userId),
+      precondition && expectedSql(precondition.expected, precondition.now),
+    ))
       .returning({ id: captures.id }),
     // Explicit, since foreign-key cascades depend on a per-connection pragma.
     db.delete(captureSnapshots).where(and(

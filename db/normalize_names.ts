@@ -1,4 +1,4 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import type { Database } from "./client.ts";
 import { isUniqueViolation } from "./errors.ts";
 import { captures, environments } from "./schema.ts";
@@ -45,7 +45,7 @@ export async function normalizeStoredNames(db: Database): Promise<NameNormalizat
     "captures",
     result,
     (row, name) =>
-      db.update(captures).set({ name })
+      db.update(captures).set({ name, version: sql`${captures.version} + 1` })
         .where(and(eq(captures.id, row.id), eq(captures.name, row.name)))
         .run(),
   );

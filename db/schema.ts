@@ -72,6 +72,9 @@ export const captures = sqliteTable("captures", {
   // When RDS last confirmed the instance exists for this capture's start (ms); null until then,
   // so the sweeper asks again after a transient failure.
   instanceCheckedAt: integer("instance_checked_at"),
+
+  // Counts the changes a client can see (edit, stop, rename); the capture's ETag carries it.
+  version: integer("version").notNull().default(1),
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),
 }, (t) => [
@@ -144,9 +147,34 @@ export const rateLimits = sqliteTable("rate_limits", {
   count: integer("count").notNull(),
 }, (t) => [primaryKey({ columns: [t.userId, t.policy, t.windowStart] })]);
 
+// The first answer to a request sent with an Idempotency-Key, per caller, method and path, for
+// 24 hours; shared by every instance through the database (routes/idempotency.ts).
+export const idempotencyKeys = sqliteTable("idempotency_keys", {
+  callerId: text("caller_id").notNull(),
+  method: text("method").notNull(),
+  path: text("path").notNull(),
+  key: text("key").notNull(),
+  // SHA-256 (hex) of the request body in canonical JSON: a retry must send the same one.
+  requestHash: text("request_hash").notNull(),
+  // Set while the first request is handled (by whoever holds the token, until claimUntil ms);
+  // null once its answer is stored.
+  claimToken: text("claim_token"),
+  claimUntil: integer("claim_until"),
+  status: integer("status"),
+  // JSON object of the answer's headers worth replaying (Location, ETag, Content-Type).
+  headers: text("headers"),
+  body: text("body"),
+  createdAt: integer("created_at").notNull(),
+  expiresAt: integer("expires_at").notNull(),
+}, (t) => [
+  primaryKey({ columns: [t.callerId, t.method, t.path, t.key] }),
+  index("idempotency_keys_by_expiry").on(t.expiresAt),
+]);
+
 export type EnvironmentRow = typeof environments.$inferSelect;
 export type MembershipRow = typeof memberships.$inferSelect;
 export type CaptureRow = typeof captures.$inferSelect;
 export type CaptureSnapshotRow = typeof captureSnapshots.$inferSelect;
+export type IdempotencyKeyRow = typeof idempotencyKeys.$inferSelect;
 export type CaptureSnapshotSeriesRow = typeof captureSnapshotSeries.$inferSelect;
 export type { CaptureStatus, Role } from "../vocabulary.ts";

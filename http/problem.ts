@@ -1,6 +1,13 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { PROBLEM_TITLES, type ProblemBody } from "../openapi/schemas/problem.ts";
+import type { ProblemBody } from "../openapi/schemas/problem.ts";
+import {
+  DEFAULT_KIND,
+  PROBLEM_KINDS,
+  type ProblemKind,
+  problemType,
+  type StatusOfKind,
+} from "../openapi/problem_types.ts";
 import { isSafeHeaderValue } from "./safe_headers.ts";
 
 /** errors[] lists at most this many entries; `moreErrors` counts the rest. */
@@ -20,8 +27,17 @@ export function checkFields(paths: string[]): string {
   return rest > 0 ? `Check ${named} and ${rest} more fields` : `Check ${named}`;
 }
 
+/** What a problem may carry besides its detail; `type` names its kind (default: per status). */
+export interface ProblemExtra {
+  errors?: ProblemBody["errors"];
+  headers?: Record<string, string>;
+  title?: string;
+  type?: ProblemKind;
+}
+
 /**
- * Answers an RFC 9457 problem document with the given status. errors[] is cut to
+ * Answers an RFC 9457 problem document with the given status, its `type` the URI of
+ * `extra.type` or of the status's default kind (openapi/problem_types.ts). errors[] is cut to
  * MAX_LISTED_ERRORS entries (with `moreErrors` counting the rest) and its texts to MAX_TEXT
  * characters, so a request with 90,000 bad keys gets a small answer.
  */
@@ -29,11 +45,12 @@ export function problem<S extends ContentfulStatusCode>(
   c: Context,
   status: S,
   detail: string,
-  extra: { errors?: ProblemBody["errors"]; headers?: Record<string, string>; title?: string } = {},
+  extra: ProblemExtra = {},
 ) {
+  const kind = extra.type ?? DEFAULT_KIND[status] ?? "internal";
   const body: ProblemBody = {
-    type: "about:blank",
-    title: extra.title ?? (PROBLEM_TITLES as Record<number, string>)[status] ?? "Error",
+    type: problemType(kind),
+    title: extra.title ?? PROBLEM_KINDS[kind].title,
     status,
     detail,
     instance: c.req.path,
@@ -45,6 +62,19 @@ export function problem<S extends ContentfulStatusCode>(
     Object.entries(extra.headers ?? {}).filter(([, value]) => isSafeHeaderValue(value)),
   );
   return c.json(body, status, { ...headers, "Content-Type": "application/problem+json" });
+}
+
+/** A problem of a named kind, with that kind's status: `problemOf(c, "name-taken", "…")`. */
+export function problemOf<K extends ProblemKind>(
+  c: Context,
+  kind: K,
+  detail: string,
+  extra: Omit<ProblemExtra, "type"> = {},
+) {
+  return problem(c, PROBLEM_KINDS[kind].status as StatusOfKind<K>, detail, {
+    ...extra,
+    type: kind,
+  });
 }
 
 function listed(errors: NonNullable<ProblemBody["errors"]>): Partial<ProblemBody> {

@@ -3,7 +3,14 @@ import { type CaptureTimes, statusAt } from "./status.ts";
 
 /** A change refused by a capture rule: 409 for the capture's status, 400 naming a field. */
 export type RuleRefusal =
-  | { ok: false; kind: "conflict"; detail: string; status?: CaptureStatus }
+  | {
+    ok: false;
+    kind: "conflict";
+    detail: string;
+    status?: CaptureStatus;
+    /** The problem type a client can switch on; plain "conflict" when absent. */
+    problemKind?: "name-taken" | "invalid-state";
+  }
   | { ok: false; kind: "invalid"; field: string; message: string; detail: string };
 
 type Conflict = Extract<RuleRefusal, { kind: "conflict" }>;
@@ -23,6 +30,7 @@ const conflict = (detail: string, status?: CaptureStatus): Conflict => ({
   kind: "conflict",
   detail,
   status,
+  problemKind: "invalid-state",
 });
 
 /** When a new capture starts and for how long; times in epoch ms, duration in seconds. */

@@ -1,5 +1,6 @@
 import { persistTransitions } from "../db/captures.ts";
 import type { Database } from "../db/client.ts";
+import { sweepExpiredKeys } from "../db/idempotency.ts";
 import type { Logger } from "../logger.ts";
 import type { Clock } from "./clock.ts";
 
@@ -31,7 +32,7 @@ export interface SweeperOptions {
 }
 
 /**
- * Persists status transitions and takes snapshots. main.ts schedules `sweep` once a minute (with
+ * Persists status transitions, deletes expired Idempotency-Keys and takes snapshots. main.ts schedules `sweep` once a minute (with
  * Deno.cron where the runtime has it, else `startTimer`). Every write is a conditional update, so
  * overlapping sweeps from many instances do no double work.
  */
@@ -44,6 +45,8 @@ export function createSweeper(options: SweeperOptions) {
     const now = clock();
     const { started, finished } = await persistTransitions(db, now.getTime());
     const { failed } = instanceChecker ? await instanceChecker.run(now) : { failed: [] };
+    const expiredKeys = await sweepExpiredKeys(db, now.getTime());
+    if (expiredKeys > 0) logger.debug("idempotency keys expired", { count: expiredKeys });
     const snapshots = snapshotter ? await snapshotter.run(now) : { stored: 0, failed: 0 };
     if (
       started.length || finished.length || failed.length || snapshots.stored || snapshots.failed

@@ -1,6 +1,7 @@
 import type { z } from "@hono/zod-openapi";
 import { Problem, PROBLEM_TITLES } from "./schemas/problem.ts";
 import { CsvText } from "./schemas/media.ts";
+import { kindsOfStatus, PROBLEM_KINDS, type ProblemKind, problemType } from "./problem_types.ts";
 
 type ProblemStatus = keyof typeof PROBLEM_TITLES;
 
@@ -63,10 +64,45 @@ const problemHeaders: Partial<Record<ProblemStatus, Record<string, Header>>> = {
   },
 };
 
-/** Declares the problem+json responses a route can give, all with the one Problem schema. */
+/** One example per problem type `status` can carry, each a $ref to problemExamples(). */
+function examplesOf(status: ProblemStatus) {
+  return Object.fromEntries(
+    kindsOfStatus(status).map((kind) => [kind, { $ref: `#/components/examples/problem-${kind}` }]),
+  );
+}
+
+/** components.examples: one example problem document per kind, named problem-<kind>. */
+export function problemExamples() {
+  return (Object.keys(PROBLEM_KINDS) as ProblemKind[]).map((kind) => ({
+    name: `problem-${kind}`,
+    example: {
+      summary: PROBLEM_KINDS[kind].title,
+      value: {
+        type: problemType(kind),
+        title: PROBLEM_KINDS[kind].title,
+        status: PROBLEM_KINDS[kind].status,
+        detail: PROBLEM_KINDS[kind].example,
+        requestId: "5f0c6e1e-3c1a-4a4b-9a51-3f1f0f5d2b7e",
+        ...(kind === "validation"
+          ? {
+            errors: [{
+              path: "name",
+              message: "Too small: expected string to have >=1 characters",
+            }],
+          }
+          : {}),
+      },
+    },
+  }));
+}
+
+/**
+ * Declares the problem+json responses a route can give, all with the one Problem schema and,
+ * per status, one example of each problem type that status can carry.
+ */
 export function problems<S extends ProblemStatus>(...statuses: S[]) {
   return Object.fromEntries(statuses.map((status) => [status, {
-    content: { "application/problem+json": { schema: Problem } },
+    content: { "application/problem+json": { schema: Problem, examples: examplesOf(status) } },
     description: PROBLEM_TITLES[status],
     ...(problemHeaders[status] ? { headers: problemHeaders[status] } : {}),
   }])) as unknown as Record<

@@ -3,6 +3,7 @@ import {
   type CaptureFilter,
   type CaptureLimits,
   deleteCapture as deleteIfManageable,
+  type ExpectedVersions,
   findCaptureForMember,
   insertCapture,
   listCapturesForMember,
@@ -12,6 +13,9 @@ import {
 import type { Database } from "../db/client.ts";
 import { findEnvironment, findEnvironmentForMember } from "../db/environments.ts";
 import type { CaptureRow, EnvironmentRow } from "../db/schema.ts";
+import { type ETagCondition, ifMatchHolds, strongETag, strongTagParts } from "../http/etag.ts";
+import { statusAt } from "../lifecycle/status.ts";
+import { CAPTURE_STATUSES, type CaptureStatus } from "../vocabulary.ts";
 import {
   editRefusal,
   initialFields,
@@ -60,7 +64,44 @@ const nameTaken = (name: string, envId: number): Refusal & { kind: "conflict" } 
   ok: false,
   kind: "conflict",
   detail: `Environment ${envId} already has a capture named "${name}"; pick another name`,
+  problemKind: "name-taken",
 });
+
+/**
+ * The capture's strong ETag at `now`: its id, version and computed status, which together decide
+ * every field of its representation (the status moves with time even when the row does not).
+ */
+export function captureETag(row: CaptureRow, now: number): string {
+  return strongETag("c", row.id, row.version, statusAt(row, now).status);
+}
+
+/** The (version, status) pairs an If-Match names for capture `id`; foreign tags are left out. */
+function expectedVersions(id: number, condition: ETagCondition): ExpectedVersions {
+  const parts = strongTagParts(condition);
+  if (parts === "any") return "any";
+  return parts.flatMap(([prefix, tagId, version, status, ...rest]) =>
+    prefix === "c" && tagId === String(id) && /^[1-9]\d{0,14}$/.test(version ?? "") &&
+      CAPTURE_STATUSES.includes(status as CaptureStatus) && rest.length === 0
+      ? [{ version: Number(version), status: status as CaptureStatus }]
+      : []
+  );
+}
+
+/** 412 when an If-Match was given and no longer matches the capture as it is at `now`. */
+function stale(
+  id: number,
+  capture: CaptureRow,
+  ifMatch: ETagCondition | undefined,
+  now: number,
+): (Refusal & { kind: "precondition_failed" }) | undefined {
+  if (ifMatchHolds(ifMatch, captureETag(capture, now))) return undefined;
+  return {
+    ok: false,
+    kind: "precondition_failed",
+    detail:
+      `Capture ${id} has changed since the ETag you sent in If-Match; read it again (GET /api/captures/${id}) and retry with its ETag`,
+  };
+}
 
 /** One read after a change found nothing: 404, 403, or the row as it is now for a rule to judge. */
 async function explain(
@@ -176,18 +217,30 @@ export interface CaptureEdit {
   duration?: number;
 }
 
-/** Applies an edit the lifecycle rules allow (lifecycle/rules.ts editRefusal). */
+/**
+ * Applies an edit the lifecycle rules allow (lifecycle/rules.ts editRefusal), to the capture
+ * `ifMatch` names when given (else 412), in the one statement.
+ */
 export async function editCapture(
   db: Database,
   id: number,
   userId: string,
   edit: CaptureEdit,
   now: number,
-): Promise<Outcome<{ capture: CaptureRow }, "not_found" | "forbidden" | "conflict" | "invalid">> {
-  const row = await updateCaptureIfEditable(db, id, userId, edit, now);
+  ifMatch?: ETagCondition,
+): Promise<
+  Outcome<
+    { capture: CaptureRow },
+    "not_found" | "forbidden" | "conflict" | "invalid" | "precondition_failed"
+  >
+> {
+  const expected = ifMatch && expectedVersions(id, ifMatch);
+  const row = await updateCaptureIfEditable(db, id, userId, edit, now, expected);
   if (row !== undefined && row !== "name_taken") return { ok: true, capture: row };
   const latest = await explain(db, id, userId, "edit");
   if (!latest.ok) return latest;
+  const changed = stale(id, latest.capture, ifMatch, now);
+  if (changed) return changed;
   if (row === "name_taken") return nameTaken(edit.name!, latest.capture.envId);
   return editRefusal(id, latest.capture, edit, now) ?? {
     ok: false,
@@ -196,29 +249,38 @@ export async function editCapture(
   };
 }
 
-/** Ends a RUNNING capture now. */
+/** Ends a RUNNING capture now, if it is still the one `ifMatch` names (else 412). */
 export async function stopCapture(
   db: Database,
   id: number,
   userId: string,
   now: number,
-): Promise<Outcome<{ capture: CaptureRow }, "not_found" | "forbidden" | "conflict">> {
-  const stopped = await stopIfRunning(db, id, userId, now);
+  ifMatch?: ETagCondition,
+): Promise<
+  Outcome<{ capture: CaptureRow }, "not_found" | "forbidden" | "conflict" | "precondition_failed">
+> {
+  const expected = ifMatch && expectedVersions(id, ifMatch);
+  const stopped = await stopIfRunning(db, id, userId, now, expected);
   if (stopped) return { ok: true, capture: stopped };
   const latest = await explain(db, id, userId, "stop");
-  return latest.ok ? stopRefusal(id, latest.capture, now) : latest;
+  if (!latest.ok) return latest;
+  return stale(id, latest.capture, ifMatch, now) ?? stopRefusal(id, latest.capture, now);
 }
 
-/** Deletes a capture in any status, with its stored metrics. */
+/** Deletes a capture in any status, with its stored metrics, if `ifMatch` holds (else 412). */
 export async function deleteCapture(
   db: Database,
   id: number,
   userId: string,
-): Promise<Outcome<object, "not_found" | "forbidden">> {
-  if (await deleteIfManageable(db, id, userId)) return { ok: true };
+  now: number,
+  ifMatch?: ETagCondition,
+): Promise<Outcome<object, "not_found" | "forbidden" | "precondition_failed">> {
+  const precondition = ifMatch && { expected: expectedVersions(id, ifMatch), now };
+  if (await deleteIfManageable(db, id, userId, precondition)) return { ok: true };
   const latest = await explain(db, id, userId, "delete");
-  // Manageable but not deleted: someone else deleted it in between.
-  return latest.ok ? captureNotFound(id) : latest;
+  if (!latest.ok) return latest;
+  // Manageable but not deleted: it changed since the If-Match, or someone else deleted it.
+  return stale(id, latest.capture, ifMatch, now) ?? captureNotFound(id);
 }
 
 /** A capture with its environment, as the metrics operations read it. */
@@ -273,7 +335,7 @@ export async function readVisibleCaptureMetrics(
     case "not_started":
     case "no_credentials":
     case "gone":
-      return { ok: false, kind: "conflict", detail: outcome.message };
+      return { ok: false, kind: "conflict", detail: outcome.message, problemKind: "invalid-state" };
   }
 }
 
@@ -327,17 +389,4 @@ export async function checkStartedCapture(
 ): Promise<CaptureRow> {
   if (capture.status !== "RUNNING") return capture;
   return await checkCaptureInstance(deps, capture, now) ?? capture;
-}
-
-/** An opaque cursor for "captures older than this id". */
-const encodeCursor = (id: number) => btoa(`c1:${id}`).replaceAll("=", "");
-
-/** The id inside a cursor, or undefined when it is not one of ours. */
-function decodeCursor(cursor: string): number | undefined {
-  try {
-    const match = /^c1:(\d{1,15})$/.exec(atob(cursor));
-    return match ? Number(match[1]) : undefined;
-  } catch {
-    return undefined;
-  }
 }

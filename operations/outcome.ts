@@ -8,6 +8,7 @@ import type { CloudWatchError } from "../metrics/cloudwatch.ts";
 export type Refusal =
   | { ok: false; kind: "not_found"; detail: string }
   | { ok: false; kind: "forbidden"; detail: string }
+  /** If-Match named a version that is no longer current. */
   | { ok: false; kind: "precondition_failed"; detail: string }
   | { ok: false; kind: "quota"; detail: string }
   | RuleRefusal

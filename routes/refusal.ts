@@ -5,9 +5,10 @@ import type { Refusal } from "../operations/outcome.ts";
 
 /**
  * The one map from an operation's refusal to its RFC 9457 answer: not_found 404, forbidden 403,
- * precondition_failed 412, conflict 409, quota 429, invalid 400 naming the field, upstream 502 (bad answer),
- * 503 with Retry-After (throttled) or 504 (timed out). `about` goes in front of the detail
- * ("Baseline capture 4: ").
+ * precondition_failed 412, conflict 409 (typed name-taken or invalid-state when the operation
+ * says so), quota 429, invalid 400 naming the field, upstream 502 (bad answer), 503 with
+ * Retry-After (throttled) or 504 (timed out). `about` goes in front of the detail ("Baseline
+ * capture 4: ").
  */
 export function refusalProblem<R extends Refusal>(
   c: Context,
@@ -39,9 +40,9 @@ function answer(c: Context, refusal: Refusal, about: string) {
     case "precondition_failed":
       return problem(c, 412, about + refusal.detail);
     case "quota":
-      return problem(c, 429, about + refusal.detail);
+      return problem(c, 429, about + refusal.detail, { type: "rate-limited" });
     case "conflict":
-      return problem(c, 409, about + refusal.detail);
+      return problem(c, 409, about + refusal.detail, { type: refusal.problemKind });
     case "invalid":
       return problem(c, 400, about + refusal.detail, {
         errors: [{ path: refusal.field, message: refusal.message }],
@@ -57,6 +58,7 @@ function answer(c: Context, refusal: Refusal, about: string) {
           : `${error.service}: ${error.message}`);
       if (error.kind === "throttled") {
         return problem(c, 503, `${upstream}. Retry later.`, {
+          type: "upstream-throttled",
           headers: { "Retry-After": String(error.retryAfterSeconds ?? 5) },
         });
       }

@@ -21,6 +21,7 @@ const OPERATION_IDS = [
   "getComparisonChart",
   "getEnvironment",
   "getHealth",
+  "getProblemType",
   "listCaptures",
   "listEnvironments",
   "listMembers",

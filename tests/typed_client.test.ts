@@ -252,3 +252,78 @@ Deno.test("the generated client walks environments, members and captures on a re
     assert.deepEqual(error?.errors?.map((e) => e.path), ["duration"]);
   }
 });
+
+Deno.test("the generated client retries a POST with Idempotency-Key and edits with ETags", async () => {
+  await using t = await testContext({ now: NOW });
+  await using server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    t.app.fetch,
+  );
+  const baseUrl = `http://127.0.0.1:${server.addr.port}`;
+  const alice = createClient<paths>({
+    baseUrl,
+    headers: { Authorization: `Bearer ${await t.token("alice")}` },
+  });
+  const env = await alice.POST("/api/environments", {
+    params: { header: { "Idempotency-Key": "env-1" } },
+    body: { name: "production", region: "us-east-1", dbInstanceIdentifier: "prod-mysql-1" },
+  });
+  assert.equal(env.response.status, 201);
+  const envRetry = await alice.POST("/api/environments", {
+    params: { header: { "Idempotency-Key": "env-1" } },
+    body: { name: "production", region: "us-east-1", dbInstanceIdentifier: "prod-mysql-1" },
+  });
+  assert.equal(envRetry.response.status, 201, "a lost answer is got back, not 409");
+  assert.deepEqual(envRetry.data, env.data);
+  const envId = env.data!.id;
+
+  // The first answer is kept: the retry gets the same capture, Location and ETag.
+  const send = () =>
+    alice.POST("/api/captures", {
+      params: { header: { "Idempotency-Key": "create-noon" } },
+      body: { name: "noon", envId, duration: 3600 },
+    });
+  const first = await send();
+  const retry = await send();
+  assert.equal(first.response.status, 201);
+  assert.equal(retry.response.status, 201);
+  assert.equal(retry.response.headers.get("idempotent-replayed"), "true");
+  assert.deepEqual(retry.data, first.data);
+  assert.equal(retry.response.headers.get("location"), first.response.headers.get("location"));
+  const etag = first.response.headers.get("etag")!;
+  assert.equal(retry.response.headers.get("etag"), etag);
+  const reused = await alice.POST("/api/captures", {
+    params: { header: { "Idempotency-Key": "create-noon" } },
+    body: { name: "other", envId },
+  });
+  assertProblem(reused.error, reused.response, 422);
+  assert.equal(reused.error?.type, "/problems/idempotency-key-reused");
+  const id = first.data!.id;
+
+  // ETags: 304 while current; If-Match makes the second of two edits a 412.
+  const cached = await alice.GET("/api/captures/{id}", {
+    params: { path: { id }, header: { "If-None-Match": etag } },
+  });
+  assert.equal(cached.response.status, 304);
+  const edited = await alice.PATCH("/api/captures/{id}", {
+    params: { path: { id }, header: { "If-Match": etag } },
+    body: { name: "noon-2" },
+  });
+  assert.equal(edited.response.status, 200);
+  const newTag = edited.response.headers.get("etag")!;
+  assert.notEqual(newTag, etag);
+  const stale = await alice.PUT("/api/captures/{id}", {
+    params: { path: { id }, header: { "If-Match": etag } },
+    body: { name: "noon-3" },
+  });
+  assertProblem(stale.error, stale.response, 412);
+  assert.equal(stale.error?.type, "/problems/precondition-failed");
+  const stopped = await alice.POST("/api/captures/{id}/stop", {
+    params: { path: { id }, header: { "If-Match": newTag, "Idempotency-Key": "stop-noon" } },
+  });
+  assert.equal(stopped.response.status, 200);
+  const removed = await alice.DELETE("/api/captures/{id}", {
+    params: { path: { id }, header: { "If-Match": stopped.response.headers.get("etag")! } },
+  });
+  assert.equal(removed.response.status, 204);
+});

@@ -20,7 +20,16 @@ export const CaptureStatus = z.enum(CAPTURE_STATUSES).openapi("CaptureStatus", {
 const EARLIEST = Date.UTC(1970, 0, 1);
 const LATEST = Date.UTC(9999, 0, 1);
 
-const isoInstant = z.iso.datetime({ offset: true }).refine((value) => {
+// A date and time with no zone: the commonest slip, so its message says how to fix it.
+const LOCAL_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/;
+
+const isoInstant = z.iso.datetime({
+  offset: true,
+  error: (issue) =>
+    typeof issue.input === "string" && LOCAL_TIME.test(issue.input)
+      ? `has no time zone: add Z or an offset like +02:00 (e.g. ${issue.input}Z)`
+      : "must be an ISO-8601 date-time with Z or an offset, e.g. 2026-01-15T10:00:00Z",
+}).refine((value) => {
   const ms = Date.parse(value);
   return ms >= EARLIEST && ms <= LATEST;
 }, "must lie between 1970-01-01T00:00:00Z and 9999-01-01T00:00:00Z").openapi({
@@ -131,7 +140,8 @@ export const UpdateCapture = z.object({
 export const ListCapturesQuery = z.object({
   envId: queryInteger(z.number().int().positive().optional()).openapi({
     param: { name: "envId", in: "query" },
-    example: 1,
+    description:
+      "Only the captures of this environment (its numeric id); leave it out for every environment you are a member of",
   }),
   name: queryText(nameFilter(100).optional()).openapi({
     param: { name: "name", in: "query" },
@@ -146,9 +156,11 @@ export const ListCapturesQuery = z.object({
   ...pageQuery(),
 });
 
+// Path ids carry no example: Swagger UI would fill it in and act on a capture nobody picked.
 export const CaptureIdParams = z.object({
   id: pathInteger(z.number().int().positive()).openapi({
     param: { name: "id", in: "path" },
-    example: 42,
+    description:
+      "The capture's numeric id, in plain digits (its `id`, or the end of the Location POST answered)",
   }),
 });

@@ -58,8 +58,8 @@ export const queryList = <T extends z.ZodType>(schema: T) =>
 export const IdParams = z.object({
   id: pathInteger(z.number().int().positive()).openapi({
     param: { name: "id", in: "path" },
-    example: 1,
-    description: "Numeric id, in plain digits",
+    // No example: Swagger UI would fill it in and act on a row nobody picked.
+    description: "The environment's numeric id, in plain digits (its `id` in the list)",
   }),
 });
 
@@ -104,10 +104,12 @@ export const Timestamp = z.string().openapi({
  * URL is in the answer's `Link: <…>; rel="next"` header. `cursorMax` bounds the cursor's length.
  */
 export const pageQuery = (cursorMax = 64) => ({
-  limit: queryInteger(z.number().int().min(1).max(200).default(50)).openapi({
-    param: { name: "limit", in: "query" },
-    description: "Page size, 1–200",
-  }),
+  // The default is applied here, not declared, so Swagger UI leaves the field empty.
+  limit: queryInteger(z.number().int().min(1).max(200).optional().transform((n) => n ?? 50))
+    .openapi({
+      param: { name: "limit", in: "query" },
+      description: "Page size, 1 to 200 (default 50)",
+    }),
   cursor: queryText(z.string().min(1).max(cursorMax).optional()).openapi({
     param: { name: "cursor", in: "query" },
     description: "Opaque; copy it from the Link rel=next header",

@@ -162,13 +162,14 @@ export const Member = z.object({
 }).openapi("Member");
 
 export const MemberParams = z.object({
+  // No examples: Swagger UI would fill them in and change a membership nobody picked.
   id: pathInteger(z.number().int().positive()).openapi({
     param: { name: "id", in: "path" },
-    example: 1,
+    description: "The environment's numeric id, in plain digits",
   }),
   userId: UserId.openapi({
     param: { name: "userId", in: "path" },
-    example: "user-2",
+    description: "The member's user id (the `sub` of their token)",
   }),
 });
 

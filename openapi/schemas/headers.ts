@@ -3,6 +3,24 @@ import { z } from "@hono/zod-openapi";
 // Request headers as zod objects, keyed by their usual spelling (@hono/zod-validator matches
 // header names case-insensitively).
 
+/** The longest Idempotency-Key capwatch keeps. */
+export const IDEMPOTENCY_KEY_MAX = 255;
+
+/** Printable ASCII without spaces: what an Idempotency-Key may be. */
+export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7E]+$/;
+
+const idempotencyKey = z.string().min(1).max(IDEMPOTENCY_KEY_MAX).regex(
+  IDEMPOTENCY_KEY_PATTERN,
+  "must be printable ASCII without spaces",
+).optional().openapi({
+  param: { name: "Idempotency-Key", in: "header" },
+  description:
+    "Makes a retry safe: a unique value per operation (a UUID). The first answer is kept for 24 hours for you, this method and path, and a retry with the same key and body gets it again (status, Location, ETag, body; marked `Idempotent-Replayed: true`). The same key with another body answers 422; while the first request is still in progress, 409 with Retry-After.",
+});
+
+/** The Idempotency-Key request header (README "Retries, ETags and CORS"). */
+export const IdempotencyHeaders = z.object({ "Idempotency-Key": idempotencyKey });
+
 const ifMatch = z.string().max(4096).optional().openapi({
   param: { name: "If-Match", in: "header" },
   description:

@@ -29,18 +29,18 @@ export const MetricsQuery = z.object({
   ).openapi({
     param: { name: "type", in: "query", style: "form", explode: true },
     type: "array",
-    items: { type: "string", example: "CPUUtilization" },
+    items: { type: "string" },
     description: `Repeatable; default the whole catalogue: ${
       METRIC_TYPES.join(", ")
     }. The old names ("CPU UTILIZATION", …) are accepted too.`,
   }),
   stat: queryText(
-    z.string().min(1).max(16).default("Average").transform(normaliseStat)
+    // The default is applied here, not declared, so Swagger UI leaves the field empty.
+    z.string().min(1).max(16).optional().transform((stat) => normaliseStat(stat ?? "Average"))
       .refine(isValidStat, `must be ${STAT_RULE.replace(", or", " or")}`),
   ).openapi({
     param: { name: "stat", in: "query" },
-    description: `${STAT_RULE}; named stats in any case`,
-    example: "Average",
+    description: `${STAT_RULE}; named stats in any case. Default: Average`,
   }),
   period: queryInteger(
     z.number().int().positive().multipleOf(60, {
@@ -52,7 +52,6 @@ export const MetricsQuery = z.object({
     multipleOf: 60,
     description:
       "Seconds, a multiple of 60. Default: the smallest that keeps each series within 1,440 points and within CloudWatch's retention (60 s for 15 days, 300 s for 63 days, 3,600 s for 455 days)",
-    example: 60,
   }),
 });
 

@@ -1,8 +1,17 @@
 import { z } from "@hono/zod-openapi";
+import { PROBLEM_KINDS, type ProblemKind, problemType } from "../problem_types.ts";
+
+const KIND_LIST = (Object.keys(PROBLEM_KINDS) as ProblemKind[]).map((kind) =>
+  `\`${problemType(kind)}\` (${PROBLEM_KINDS[kind].status})`
+).join(", ");
 
 /** One RFC 9457 problem document, the only error shape capwatch answers with. */
 export const Problem = z.object({
-  type: z.string().openapi({ example: "about:blank" }),
+  type: z.string().openapi({
+    description:
+      `What kind of problem this is; switch on it rather than on the text. A URI reference relative to this server (RFC 9457 §3.1.1): the same string on every deployment, and GET on it (resolved against the request's URL) answers a short explanation. One of: ${KIND_LIST}.`,
+    example: "/problems/validation",
+  }),
   title: z.string().openapi({ example: "Invalid request" }),
   status: z.number().int().openapi({ example: 400 }),
   detail: z.string().openapi({ example: "Check name" }),
@@ -23,7 +32,7 @@ export const Problem = z.object({
   }),
 }).openapi("Problem", {
   example: {
-    type: "about:blank",
+    type: "/problems/validation",
     title: "Invalid request",
     status: 400,
     detail: "Check name",
@@ -47,7 +56,8 @@ export const PROBLEM_TITLES = {
   412: "Precondition failed",
   413: "Request body too large",
   415: "Unsupported media type",
-  429: "Quota exceeded",
+  422: "Unprocessable request",
+  429: "Too many requests",
   500: "Internal server error",
   502: "Bad answer from CloudWatch",
   503: "Service unavailable",

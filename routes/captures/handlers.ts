@@ -1,4 +1,5 @@
 import { linkNextPage } from "../../http/link.ts";
+import { ifNoneMatchHits, parseETagCondition } from "../../http/etag.ts";
 import type { AppRouteHandler } from "../../http/router.ts";
 import * as operations from "../../operations/captures.ts";
 import { refusalProblem } from "../refusal.ts";
@@ -7,6 +8,10 @@ import { presentCapture } from "./_present.ts";
 import type * as routes from "./routes.ts";
 
 // Each handler: the validated request → one operation → its capture, or the shared refusal map.
+
+/** The request's If-Match, parsed (undefined when absent). */
+const ifMatch = (c: { req: { header(name: string): string | undefined } }) =>
+  parseETagCondition(c.req.header("if-match"));
 
 const parseTime = (iso: string | undefined) => iso === undefined ? undefined : Date.parse(iso);
 
@@ -34,7 +39,13 @@ export const get: AppRouteHandler<typeof routes.get> = async (c) => {
     c.var.userId,
   );
   if (!outcome.ok) return refusalProblem(c, outcome);
-  return c.json(presentCapture(outcome.capture, c.var.deps.clock().getTime()), 200);
+  const now = c.var.deps.clock().getTime();
+  const etag = operations.captureETag(outcome.capture, now);
+  c.header("ETag", etag);
+  if (ifNoneMatchHits(parseETagCondition(c.req.header("if-none-match")), etag)) {
+    return c.body(null, 304);
+  }
+  return c.json(presentCapture(outcome.capture, now), 200);
 };
 
 export const create: AppRouteHandler<typeof routes.create> = async (c) => {
@@ -60,6 +71,7 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
   // A capture starting now is checked against RDS after the write (FAILED if the instance is gone).
   const capture = await operations.checkStartedCapture(loadDeps(c.var.deps), outcome.capture, now);
   c.header("Location", `/api/captures/${capture.id}`);
+  c.header("ETag", operations.captureETag(capture, now));
   return c.json(presentCapture(capture, now), 201);
 };
 
@@ -76,8 +88,10 @@ export const put: AppRouteHandler<typeof routes.put> = async (c) => {
       duration: body.duration,
     },
     now,
+    ifMatch(c),
   );
   if (!outcome.ok) return refusalProblem(c, outcome);
+  c.header("ETag", operations.captureETag(outcome.capture, now));
   return c.json(presentCapture(outcome.capture, now), 200);
 };
 
@@ -90,14 +104,22 @@ export const stop: AppRouteHandler<typeof routes.stop> = async (c) => {
     c.req.valid("param").id,
     c.var.userId,
     now,
+    ifMatch(c),
   );
   if (!outcome.ok) return refusalProblem(c, outcome);
+  c.header("ETag", operations.captureETag(outcome.capture, now));
   return c.json(presentCapture(outcome.capture, now), 200);
 };
 
 export const remove: AppRouteHandler<typeof routes.remove> = async (c) => {
   const { id } = c.req.valid("param");
-  const outcome = await operations.deleteCapture(c.var.deps.db, id, c.var.userId);
+  const outcome = await operations.deleteCapture(
+    c.var.deps.db,
+    id,
+    c.var.userId,
+    c.var.deps.clock().getTime(),
+    ifMatch(c),
+  );
   if (!outcome.ok) return refusalProblem(c, outcome);
   return c.body(null, 204);
 };

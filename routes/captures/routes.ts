@@ -13,6 +13,13 @@ import {
 import { CaptureMetrics, MetricsQuery } from "../../openapi/schemas/metrics.ts";
 import { CaptureLoad, LoadQuery, SqlText, SqlTextParams } from "../../openapi/schemas/load.ts";
 import { NextPageLink } from "../../openapi/schemas/common.ts";
+import {
+  ETagHeader,
+  IdempotencyHeaders,
+  IfMatchHeaders,
+  IfNoneMatchHeaders,
+} from "../../openapi/schemas/headers.ts";
+import { idempotent } from "../idempotency.ts";
 
 const tags = ["Captures"];
 const security = [{ bearerAuth: [] }];
@@ -45,10 +52,15 @@ export const get = createRoute({
   middleware: [requireUser] as const,
   operationId: "getCapture",
   summary: "Get a specific capture",
-  description: "Answers 404 when you are not a member of the capture's environment.",
-  request: { params: CaptureIdParams },
+  description:
+    "Answers 404 when you are not a member of the capture's environment. The ETag changes whenever the capture does (including its status moving on with time); send it in If-None-Match for a 304, or in If-Match with a change.",
+  request: { params: CaptureIdParams, headers: IfNoneMatchHeaders },
   responses: {
-    200: json(Capture, "The capture"),
+    200: { ...json(Capture, "The capture"), headers: z.object({ ETag: ETagHeader }) },
+    304: {
+      description: "Not modified: the ETag in If-None-Match is still current",
+      headers: z.object({ ETag: ETagHeader }),
+    },
     ...problems(400, 401, 404, 503),
   },
 });
@@ -58,18 +70,27 @@ export const create = createRoute({
   path: "/api/captures",
   tags,
   security,
-  middleware: [requireUser, requireJsonBody] as const,
+  middleware: [requireUser, requireJsonBody, idempotent] as const,
   operationId: "createCapture",
   summary: "Post a new capture",
   description:
     "Starts a capture now, schedules one (`scheduledStart` in the future), or backfills a past window (`start` in the past; DONE at once when `start + duration` is past). Names are unique within an environment. 429 when the environment has QUOTA_CAPTURES_PER_ENVIRONMENT captures, or (for one that starts now) QUOTA_RUNNING_CAPTURES_PER_ENVIRONMENT running.",
-  request: { body: jsonBody(CreateCapture, "The capture to create") },
+  request: {
+    headers: IdempotencyHeaders,
+    body: jsonBody(CreateCapture, "The capture to create"),
+  },
   responses: {
     201: {
       ...json(Capture, "The new capture"),
-      headers: z.object({ Location: z.string().openapi({ example: "/api/captures/42" }) }),
+      headers: z.object({
+        Location: z.string().openapi({
+          description: "The new capture's URL",
+          example: "/api/captures/42",
+        }),
+        ETag: ETagHeader,
+      }),
     },
-    ...problems(400, 401, 404, 409, 413, 415, 429, 503),
+    ...problems(400, 401, 404, 409, 413, 415, 422, 429, 503),
   },
 });
 
@@ -86,11 +107,12 @@ const update = (method: "put" | "patch", operationId: string) =>
       "Rename any capture; move `scheduledStart` while SCHEDULED; change `duration` while SCHEDULED or RUNNING (the new end may not be in the past). The capture's owner or an environment admin only.",
     request: {
       params: CaptureIdParams,
+      headers: IfMatchHeaders,
       body: jsonBody(UpdateCapture, "The fields to change; at least one"),
     },
     responses: {
-      200: json(Capture, "The edited capture"),
-      ...problems(400, 401, 403, 404, 409, 413, 415, 503),
+      200: { ...json(Capture, "The edited capture"), headers: z.object({ ETag: ETagHeader }) },
+      ...problems(400, 401, 403, 404, 409, 412, 413, 415, 503),
     },
   });
 
@@ -102,15 +124,15 @@ export const stop = createRoute({
   path: "/api/captures/{id}/stop",
   tags,
   security,
-  middleware: [requireUser] as const,
+  middleware: [requireUser, idempotent] as const,
   operationId: "stopCapture",
   summary: "Stop a capture",
   description:
     "Ends a RUNNING capture now. Other statuses answer 409 (cancel a SCHEDULED one with DELETE). The capture's owner or an environment admin only.",
-  request: { params: CaptureIdParams },
+  request: { params: CaptureIdParams, headers: IdempotencyHeaders.extend(IfMatchHeaders.shape) },
   responses: {
-    200: json(Capture, "The capture, now DONE"),
-    ...problems(400, 401, 403, 404, 409, 413, 503),
+    200: { ...json(Capture, "The capture, now DONE"), headers: z.object({ ETag: ETagHeader }) },
+    ...problems(400, 401, 403, 404, 409, 412, 413, 422, 503),
   },
 });
 
@@ -124,10 +146,10 @@ export const remove = createRoute({
   summary: "Delete a capture",
   description:
     "Deletes a capture in any status, with its stored metrics. The capture's owner or an environment admin only.",
-  request: { params: CaptureIdParams },
+  request: { params: CaptureIdParams, headers: IfMatchHeaders },
   responses: {
     204: { description: "Deleted" },
-    ...problems(400, 401, 403, 404, 413, 503),
+    ...problems(400, 401, 403, 404, 412, 413, 503),
   },
 });
 

@@ -1,6 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireUser } from "../../auth/require_user.ts";
 import { requireJsonBody } from "../json_body.ts";
+import { idempotent } from "../idempotency.ts";
+import { IdempotencyHeaders } from "../../openapi/schemas/headers.ts";
 import { json, jsonBody, problems } from "../../openapi/helpers.ts";
 import { IdParams, NextPageLink, pageQuery } from "../../openapi/schemas/common.ts";
 import { ETagHeader, IfMatchHeaders, IfNoneMatchHeaders } from "../../openapi/schemas/headers.ts";
@@ -38,12 +40,15 @@ export const create = createRoute({
   path: "/api/environments",
   tags,
   security,
-  middleware: [requireUser, requireJsonBody] as const,
+  middleware: [requireUser, requireJsonBody, idempotent] as const,
   operationId: "createEnvironment",
   summary: "Register an environment",
   description:
     "Registers an RDS MySQL instance. The caller becomes its first admin and its owner; names are unique per owner (409 when the caller already owns one of that name). Credentials are optional; without them the server-wide AWS credentials are used for CloudWatch, for instances the operator allowed (AWS_INSTANCE_ALLOWLIST, else 403), each bound to one such environment (else 409). 429 when the caller owns QUOTA_ENVIRONMENTS_PER_USER environments.",
-  request: { body: jsonBody(CreateEnvironment, "The environment to register") },
+  request: {
+    headers: IdempotencyHeaders,
+    body: jsonBody(CreateEnvironment, "The environment to register"),
+  },
   responses: {
     201: {
       ...json(Environment, "The new environment"),
@@ -52,7 +57,7 @@ export const create = createRoute({
         ETag: ETagHeader,
       }),
     },
-    ...problems(400, 401, 403, 409, 413, 415, 429, 503),
+    ...problems(400, 401, 403, 409, 413, 415, 422, 429, 503),
   },
 });
 

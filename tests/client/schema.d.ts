@@ -151,7 +151,7 @@ export interface paths {
         };
         /**
          * Get a specific capture
-         * @description Answers 404 when you are not a member of the capture's environment.
+         * @description Answers 404 when you are not a member of the capture's environment. The ETag changes whenever the capture does (including its status moving on with time); send it in If-None-Match for a 304, or in If-Match with a change.
          */
         get: operations["getCapture"];
         /**
@@ -314,6 +314,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/problems/{kind}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Explain a problem type
+         * @description What a problem's `type` means and what to do about it, as plain text. No authentication.
+         */
+        get: operations["getProblemType"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -413,7 +433,7 @@ export interface components {
         };
         /**
          * @example {
-         *       "type": "about:blank",
+         *       "type": "/problems/validation",
          *       "title": "Invalid request",
          *       "status": 400,
          *       "detail": "Check name",
@@ -428,7 +448,10 @@ export interface components {
          *     }
          */
         Problem: {
-            /** @example about:blank */
+            /**
+             * @description What kind of problem this is; switch on it rather than on the text. A URI reference relative to this server (RFC 9457 §3.1.1): the same string on every deployment, and GET on it (resolved against the request's URL) answers a short explanation. One of: `/problems/validation` (400), `/problems/unauthenticated` (401), `/problems/forbidden` (403), `/problems/not-found` (404), `/problems/method-not-allowed` (405), `/problems/request-timeout` (408), `/problems/conflict` (409), `/problems/name-taken` (409), `/problems/invalid-state` (409), `/problems/idempotency-in-progress` (409), `/problems/precondition-failed` (412), `/problems/payload-too-large` (413), `/problems/unsupported-media-type` (415), `/problems/idempotency-key-reused` (422), `/problems/rate-limited` (429), `/problems/internal` (500), `/problems/upstream-failed` (502), `/problems/upstream-throttled` (503), `/problems/database-busy` (503), `/problems/unavailable` (503), `/problems/upstream-timeout` (504).
+             * @example /problems/validation
+             */
             type: string;
             /** @example Invalid request */
             title: string;
@@ -1142,7 +1165,10 @@ export interface components {
     responses: never;
     parameters: never;
     requestBodies: never;
-    headers: never;
+    headers: {
+        /** @description The request's id: the X-Request-Id you sent when it is 1–128 of A-Z a-z 0-9 . _ : -, else a new UUID. It is in every log line of the request; quote it when reporting a problem. */
+        "X-Request-Id": string;
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
@@ -1159,6 +1185,7 @@ export interface operations {
             /** @description Healthy */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1168,6 +1195,7 @@ export interface operations {
             /** @description The database does not answer, or the process is shutting down */
             503: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1179,7 +1207,7 @@ export interface operations {
     listEnvironments: {
         parameters: {
             query?: {
-                /** @description Page size, 1–200 */
+                /** @description Page size, 1 to 200 (default 50) */
                 limit?: number;
                 /** @description Opaque; copy it from the Link rel=next header */
                 cursor?: string;
@@ -1195,6 +1223,7 @@ export interface operations {
                 headers: {
                     /** @description The next page: <…?cursor=…>; rel="next" */
                     Link?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1204,6 +1233,7 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1215,6 +1245,7 @@ export interface operations {
                 headers: {
                     /** @description The bearer challenge, e.g. `Bearer realm="capwatch", error="invalid_token"` */
                     "WWW-Authenticate"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1226,6 +1257,7 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before trying again */
                     "Retry-After"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1237,7 +1269,10 @@ export interface operations {
     createEnvironment: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes a retry safe: a unique value per operation (a UUID). The first answer is kept for 24 hours for you, this method and path, and a retry with the same key and body gets it again (status, Location, ETag, body; marked `Idempotent-Replayed: true`). The same key with another body answers 422; while the first request is still in progress, 409 with Retry-After. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1254,6 +1289,7 @@ export interface operations {
                     Location: string;
                     /** @description Strong validator of this representation; send it back in If-Match or If-None-Match */
                     ETag: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1263,6 +1299,7 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1274,6 +1311,7 @@ export interface operations {
                 headers: {
                     /** @description The bearer challenge, e.g. `Bearer realm="capwatch", error="invalid_token"` */
                     "WWW-Authenticate"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1283,6 +1321,7 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1292,6 +1331,7 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1301,6 +1341,7 @@ export interface operations {
             /** @description Request body too large */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1310,13 +1351,24 @@ export interface operations {
             /** @description Unsupported media type */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Quota exceeded */
+            /** @description Unprocessable request */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests */
             429: {
                 headers: {
                     /** @description Seconds until the rate limit's window resets (rate limits only; a count quota such as environments per user frees up when something is deleted) */
@@ -1325,6 +1377,7 @@ export interface operations {
                     "RateLimit-Policy"?: string;
                     /** @description What is left of it: remaining requests `r` and seconds until the window resets `t` */
                     RateLimit?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1336,6 +1389,7 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before trying again */
                     "Retry-After"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1352,7 +1406,7 @@ export interface operations {
                 "If-None-Match"?: string;
             };
             path: {
-                /** @description Numeric id, in plain digits */
+                /** @description The environment's numeric id, in plain digits (its `id` in the list) */
                 id: number;
             };
             cookie?: never;
@@ -1364,6 +1418,7 @@ export interface operations {
                 headers: {
                     /** @description Strong validator of this representation; send it back in If-Match or If-None-Match */
                     ETag: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1375,6 +1430,7 @@ export interface operations {
                 headers: {
                     /** @description Strong validator of this representation; send it back in If-Match or If-None-Match */
                     ETag: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1382,6 +1438,7 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1393,6 +1450,7 @@ export interface operations {
                 headers: {
                     /** @description The bearer challenge, e.g. `Bearer realm="capwatch", error="invalid_token"` */
                     "WWW-Authenticate"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1402,6 +1460,7 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1413,6 +1472,7 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before trying again */
                     "Retry-After"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1429,7 +1489,7 @@ export interface operations {
                 "If-Match"?: string;
             };
             path: {
-                /** @description Numeric id, in plain digits */
+                /** @description The environment's numeric id, in plain digits (its `id` in the list) */
                 id: number;
             };
             cookie?: never;
@@ -1439,6 +1499,7 @@ export interface operations {
             /** @description Deleted */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1446,6 +1507,7 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1457,6 +1519,7 @@ export interface operations {
                 headers: {
                     /** @description The bearer challenge, e.g. `Bearer realm="capwatch", error="invalid_token"` */
                     "WWW-Authenticate"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1466,6 +1529,7 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1475,6 +1539,7 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1484,6 +1549,7 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1493,6 +1559,7 @@ export interface operations {
             /** @description Precondition failed */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1502,6 +1569,7 @@ export interface operations {
             /** @description Request body too large */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1513,6 +1581,7 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before trying again */
                     "Retry-After"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1529,7 +1598,7 @@ export interface operations {
                 "If-Match"?: string;
             };
             path: {
-                /** @description Numeric id, in plain digits */
+                /** @description The environment's numeric id, in plain digits (its `id` in the list) */
                 id: number;
             };
             cookie?: never;
@@ -1546,6 +1615,7 @@ export interface operations {
                 headers: {
                     /** @description Strong validator of this representation; send it back in If-Match or If-None-Match */
                     ETag: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1555,6 +1625,7 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1566,6 +1637,7 @@ export interface operations {
                 headers: {
                     /** @description The bearer challenge, e.g. `Bearer realm="capwatch", error="invalid_token"` */
                     "WWW-Authenticate"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1575,6 +1647,7 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1584,6 +1657,7 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1593,6 +1667,7 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1602,6 +1677,7 @@ export interface operations {
             /** @description Precondition failed */
             412: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1611,6 +1687,7 @@ export interface operations {
             /** @description Request body too large */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1620,6 +1697,7 @@ export interface operations {
             /** @description Unsupported media type */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1631,6 +1709,7 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before trying again */
                     "Retry-After"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1642,14 +1721,14 @@ export interface operations {
     listMembers: {
         parameters: {
             query?: {
-                /** @description Page size, 1–200 */
+                /** @description Page size, 1 to 200 (default 50) */
                 limit?: number;
                 /** @description Opaque; copy it from the Link rel=next header */
                 cursor?: string;
             };
             header?: never;
             path: {
-                /** @description Numeric id, in plain digits */
+                /** @description The environment's numeric id, in plain digits (its `id` in the list) */
                 id: number;
             };
             cookie?: never;
@@ -1661,6 +1740,7 @@ export interface operations {
                 headers: {
                     /** @description The next page: <…?cursor=…>; rel="next" */
                     Link?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1670,6 +1750,7 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1681,6 +1762,7 @@ export interface operations {
                 headers: {
                     /** @description The bearer challenge, e.g. `Bearer realm="capwatch", error="invalid_token"` */
                     "WWW-Authenticate"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1690,6 +1772,7 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1701,6 +1784,7 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before trying again */
                     "Retry-After"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1714,8 +1798,9 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The environment's numeric id, in plain digits */
                 id: number;
-                /** @description A user id (JWT sub): 1–255 characters, well-formed Unicode, no control characters (U+0000–U+001F, U+007F–U+009F) */
+                /** @description The member's user id (the `sub` of their token) */
                 userId: string;
             };
             cookie?: never;
@@ -1730,6 +1815,7 @@ export interface operations {
             /** @description The role was changed */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1741,6 +1827,7 @@ export interface operations {
                 headers: {
                     /** @description The new member */
                     Location: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1750,6 +1837,7 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1761,6 +1849,7 @@ export interface operations {
                 headers: {
                     /** @description The bearer challenge, e.g. `Bearer realm="capwatch", error="invalid_token"` */
                     "WWW-Authenticate"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1770,6 +1859,7 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1779,6 +1869,7 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1788,6 +1879,7 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1797,6 +1889,7 @@ export interface operations {
             /** @description Request body too large */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1806,6 +1899,7 @@ export interface operations {
             /** @description Unsupported media type */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1817,6 +1911,7 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before trying again */
                     "Retry-After"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1830,8 +1925,9 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The environment's numeric id, in plain digits */
                 id: number;
-                /** @description A user id (JWT sub): 1–255 characters, well-formed Unicode, no control characters (U+0000–U+001F, U+007F–U+009F) */
+                /** @description The member's user id (the `sub` of their token) */
                 userId: string;
             };
             cookie?: never;
@@ -1841,6 +1937,7 @@ export interface operations {
             /** @description Removed */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1848,6 +1945,7 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1859,6 +1957,7 @@ export interface operations {
                 headers: {
                     /** @description The bearer challenge, e.g. `Bearer realm="capwatch", error="invalid_token"` */
                     "WWW-Authenticate"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1868,6 +1967,7 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1877,6 +1977,7 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1886,6 +1987,7 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1895,6 +1997,7 @@ export interface operations {
             /** @description Request body too large */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1906,6 +2009,7 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before trying again */
                     "Retry-After"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1917,12 +2021,13 @@ export interface operations {
     listCaptures: {
         parameters: {
             query?: {
+                /** @description Only the captures of this environment (its numeric id); leave it out for every environment you are a member of */
                 envId?: number;
                 /** @description Exact name, compared in Unicode NFC */
                 name?: string;
                 /** @description Repeatable: ?status=RUNNING&status=SCHEDULED */
                 status?: components["schemas"]["CaptureStatus"][];
-                /** @description Page size, 1–200 */
+                /** @description Page size, 1 to 200 (default 50) */
                 limit?: number;
                 /** @description Opaque; copy it from the Link rel=next header */
                 cursor?: string;
@@ -1938,6 +2043,7 @@ export interface operations {
                 headers: {
                     /** @description The next page: <…?cursor=…>; rel="next" */
                     Link?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1947,6 +2053,7 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1958,6 +2065,7 @@ export interface operations {
                 headers: {
                     /** @description The bearer challenge, e.g. `Bearer realm="capwatch", error="invalid_token"` */
                     "WWW-Authenticate"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1967,6 +2075,7 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1978,6 +2087,7 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before trying again */
                     "Retry-After"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1989,7 +2099,10 @@ export interface operations {
     createCapture: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes a retry safe: a unique value per operation (a UUID). The first answer is kept for 24 hours for you, this method and path, and a retry with the same key and body gets it again (status, Location, ETag, body; marked `Idempotent-Replayed: true`). The same key with another body answers 422; while the first request is still in progress, 409 with Retry-After. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2003,7 +2116,11 @@ export interface operations {
             /** @description The new capture */
             201: {
                 headers: {
+                    /** @description The new capture's URL */
                     Location: string;
+                    /** @description Strong validator of this representation; send it back in If-Match or If-None-Match */
+                    ETag: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2013,6 +2130,7 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2024,6 +2142,7 @@ export interface operations {
                 headers: {
                     /** @description The bearer challenge, e.g. `Bearer realm="capwatch", error="invalid_token"` */
                     "WWW-Authenticate"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2033,6 +2152,7 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2042,6 +2162,7 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2051,6 +2172,7 @@ export interface operations {
             /** @description Request body too large */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2060,13 +2182,24 @@ export interface operations {
             /** @description Unsupported media type */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Quota exceeded */
+            /** @description Unprocessable request */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests */
             429: {
                 headers: {
                     /** @description Seconds until the rate limit's window resets (rate limits only; a count quota such as environments per user frees up when something is deleted) */
@@ -2075,6 +2208,7 @@ export interface operations {
                     "RateLimit-Policy"?: string;
                     /** @description What is left of it: remaining requests `r` and seconds until the window resets `t` */
                     RateLimit?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2086,6 +2220,7 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before trying again */
                     "Retry-After"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2097,8 +2232,12 @@ export interface operations {
     getCapture: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag you hold: when it is still current the answer is 304 with no body. */
+                "If-None-Match"?: string;
+            };
             path: {
+                /** @description The capture's numeric id, in plain digits (its `id`, or the end of the Location POST answered) */
                 id: number;
             };
             cookie?: never;
@@ -2108,15 +2247,29 @@ export interface operations {
             /** @description The capture */
             200: {
                 headers: {
+                    /** @description Strong validator of this representation; send it back in If-Match or If-None-Match */
+                    ETag: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Capture"];
                 };
             };
+            /** @description Not modified: the ETag in If-None-Match is still current */
+            304: {
+                headers: {
+                    /** @description Strong validator of this representation; send it back in If-Match or If-None-Match */
+                    ETag: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Invalid request */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2128,6 +2281,7 @@ export interface operations {
                 headers: {
                     /** @description The bearer challenge, e.g. `Bearer realm="capwatch", error="invalid_token"` */
                     "WWW-Authenticate"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2137,6 +2291,7 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2148,6 +2303,7 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before trying again */
                     "Retry-After"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2159,8 +2315,12 @@ export interface operations {
     updateCapture: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Apply the change only if the resource still has this ETag (from a GET or an earlier change), e.g. `"c.42.3.RUNNING"`; else 412. `*` means any version. */
+                "If-Match"?: string;
+            };
             path: {
+                /** @description The capture's numeric id, in plain digits (its `id`, or the end of the Location POST answered) */
                 id: number;
             };
             cookie?: never;
@@ -2175,6 +2335,9 @@ export interface operations {
             /** @description The edited capture */
             200: {
                 headers: {
+                    /** @description Strong validator of this representation; send it back in If-Match or If-None-Match */
+                    ETag: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2184,6 +2347,7 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2195,6 +2359,7 @@ export interface operations {
                 headers: {
                     /** @description The bearer challenge, e.g. `Bearer realm="capwatch", error="invalid_token"` */
                     "WWW-Authenticate"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2204,6 +2369,7 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2213,6 +2379,7 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2222,6 +2389,17 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition failed */
+            412: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2231,6 +2409,7 @@ export interface operations {
             /** @description Request body too large */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2240,6 +2419,7 @@ export interface operations {
             /** @description Unsupported media type */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2251,6 +2431,7 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before trying again */
                     "Retry-After"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2262,8 +2443,12 @@ export interface operations {
     deleteCapture: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Apply the change only if the resource still has this ETag (from a GET or an earlier change), e.g. `"c.42.3.RUNNING"`; else 412. `*` means any version. */
+                "If-Match"?: string;
+            };
             path: {
+                /** @description The capture's numeric id, in plain digits (its `id`, or the end of the Location POST answered) */
                 id: number;
             };
             cookie?: never;
@@ -2273,6 +2458,7 @@ export interface operations {
             /** @description Deleted */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2280,6 +2466,7 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2291,6 +2478,7 @@ export interface operations {
                 headers: {
                     /** @description The bearer challenge, e.g. `Bearer realm="capwatch", error="invalid_token"` */
                     "WWW-Authenticate"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2300,6 +2488,7 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2309,6 +2498,17 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition failed */
+            412: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2318,6 +2518,7 @@ export interface operations {
             /** @description Request body too large */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2329,6 +2530,7 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before trying again */
                     "Retry-After"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2340,8 +2542,12 @@ export interface operations {
     patchCapture: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Apply the change only if the resource still has this ETag (from a GET or an earlier change), e.g. `"c.42.3.RUNNING"`; else 412. `*` means any version. */
+                "If-Match"?: string;
+            };
             path: {
+                /** @description The capture's numeric id, in plain digits (its `id`, or the end of the Location POST answered) */
                 id: number;
             };
             cookie?: never;
@@ -2356,6 +2562,9 @@ export interface operations {
             /** @description The edited capture */
             200: {
                 headers: {
+                    /** @description Strong validator of this representation; send it back in If-Match or If-None-Match */
+                    ETag: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2365,6 +2574,7 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2376,6 +2586,7 @@ export interface operations {
                 headers: {
                     /** @description The bearer challenge, e.g. `Bearer realm="capwatch", error="invalid_token"` */
                     "WWW-Authenticate"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2385,6 +2596,7 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2394,6 +2606,7 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2403,6 +2616,17 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition failed */
+            412: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2412,6 +2636,7 @@ export interface operations {
             /** @description Request body too large */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2421,6 +2646,7 @@ export interface operations {
             /** @description Unsupported media type */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2432,6 +2658,7 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before trying again */
                     "Retry-After"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2443,8 +2670,14 @@ export interface operations {
     stopCapture: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes a retry safe: a unique value per operation (a UUID). The first answer is kept for 24 hours for you, this method and path, and a retry with the same key and body gets it again (status, Location, ETag, body; marked `Idempotent-Replayed: true`). The same key with another body answers 422; while the first request is still in progress, 409 with Retry-After. */
+                "Idempotency-Key"?: string;
+                /** @description Apply the change only if the resource still has this ETag (from a GET or an earlier change), e.g. `"c.42.3.RUNNING"`; else 412. `*` means any version. */
+                "If-Match"?: string;
+            };
             path: {
+                /** @description The capture's numeric id, in plain digits (its `id`, or the end of the Location POST answered) */
                 id: number;
             };
             cookie?: never;
@@ -2454,6 +2687,9 @@ export interface operations {
             /** @description The capture, now DONE */
             200: {
                 headers: {
+                    /** @description Strong validator of this representation; send it back in If-Match or If-None-Match */
+                    ETag: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2463,6 +2699,7 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2474,6 +2711,7 @@ export interface operations {
                 headers: {
                     /** @description The bearer challenge, e.g. `Bearer realm="capwatch", error="invalid_token"` */
                     "WWW-Authenticate"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2483,6 +2721,7 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2492,6 +2731,7 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2501,6 +2741,17 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Precondition failed */
+            412: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2510,6 +2761,17 @@ export interface operations {
             /** @description Request body too large */
             413: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable request */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2521,6 +2783,7 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before trying again */
                     "Retry-After"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2534,13 +2797,14 @@ export interface operations {
             query?: {
                 /** @description Repeatable; default the whole catalogue: CPUUtilization, FreeableMemory, ReadIOPS, WriteIOPS, ReadThroughput, WriteThroughput, FreeStorageSpace, DatabaseConnections, ReadLatency, WriteLatency, DiskQueueDepth, NetworkReceiveThroughput, NetworkTransmitThroughput, SwapUsage, DBLoad, DBLoadCPU, DBLoadNonCPU, DBLoadRelativeToNumVCPUs. The old names ("CPU UTILIZATION", …) are accepted too. */
                 type?: string[];
-                /** @description Average, Minimum, Maximum, Sum, SampleCount, or a percentile such as p99; named stats in any case */
+                /** @description Average, Minimum, Maximum, Sum, SampleCount, or a percentile such as p99; named stats in any case. Default: Average */
                 stat?: string;
                 /** @description Seconds, a multiple of 60. Default: the smallest that keeps each series within 1,440 points and within CloudWatch's retention (60 s for 15 days, 300 s for 63 days, 3,600 s for 455 days) */
                 period?: number;
             };
             header?: never;
             path: {
+                /** @description The capture's numeric id, in plain digits (its `id`, or the end of the Location POST answered) */
                 id: number;
             };
             cookie?: never;
@@ -2554,6 +2818,7 @@ export interface operations {
                     "RateLimit-Policy"?: string;
                     /** @description What is left of it: remaining requests `r` and seconds until the window resets `t` */
                     RateLimit?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2564,6 +2829,7 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2575,6 +2841,7 @@ export interface operations {
                 headers: {
                     /** @description The bearer challenge, e.g. `Bearer realm="capwatch", error="invalid_token"` */
                     "WWW-Authenticate"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2584,6 +2851,7 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2593,13 +2861,14 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Quota exceeded */
+            /** @description Too many requests */
             429: {
                 headers: {
                     /** @description Seconds until the rate limit's window resets (rate limits only; a count quota such as environments per user frees up when something is deleted) */
@@ -2608,6 +2877,7 @@ export interface operations {
                     "RateLimit-Policy"?: string;
                     /** @description What is left of it: remaining requests `r` and seconds until the window resets `t` */
                     RateLimit?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2617,6 +2887,7 @@ export interface operations {
             /** @description Bad answer from CloudWatch */
             502: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2628,6 +2899,7 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before trying again */
                     "Retry-After"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2637,6 +2909,7 @@ export interface operations {
             /** @description CloudWatch timed out */
             504: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2655,6 +2928,7 @@ export interface operations {
             };
             header?: never;
             path: {
+                /** @description The capture's numeric id, in plain digits (its `id`, or the end of the Location POST answered) */
                 id: number;
             };
             cookie?: never;
@@ -2664,6 +2938,7 @@ export interface operations {
             /** @description The capture's database load */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2673,6 +2948,7 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2684,6 +2960,7 @@ export interface operations {
                 headers: {
                     /** @description The bearer challenge, e.g. `Bearer realm="capwatch", error="invalid_token"` */
                     "WWW-Authenticate"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2693,6 +2970,7 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2702,6 +2980,7 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2711,6 +2990,7 @@ export interface operations {
             /** @description Bad answer from CloudWatch */
             502: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2722,6 +3002,7 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before trying again */
                     "Retry-After"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2731,6 +3012,7 @@ export interface operations {
             /** @description CloudWatch timed out */
             504: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2755,6 +3037,7 @@ export interface operations {
             /** @description The statement */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2764,6 +3047,7 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2775,6 +3059,7 @@ export interface operations {
                 headers: {
                     /** @description The bearer challenge, e.g. `Bearer realm="capwatch", error="invalid_token"` */
                     "WWW-Authenticate"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2784,6 +3069,7 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2793,6 +3079,7 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2802,6 +3089,7 @@ export interface operations {
             /** @description Bad answer from CloudWatch */
             502: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2813,6 +3101,7 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before trying again */
                     "Retry-After"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2822,6 +3111,7 @@ export interface operations {
             /** @description CloudWatch timed out */
             504: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2835,13 +3125,14 @@ export interface operations {
             query?: {
                 /** @description Repeatable; default the whole catalogue: CPUUtilization, FreeableMemory, ReadIOPS, WriteIOPS, ReadThroughput, WriteThroughput, FreeStorageSpace, DatabaseConnections, ReadLatency, WriteLatency, DiskQueueDepth, NetworkReceiveThroughput, NetworkTransmitThroughput, SwapUsage, DBLoad, DBLoadCPU, DBLoadNonCPU, DBLoadRelativeToNumVCPUs. The old names ("CPU UTILIZATION", …) are accepted too. */
                 type?: string[];
-                /** @description Average, Minimum, Maximum, Sum, SampleCount, or a percentile such as p99; named stats in any case */
+                /** @description Average, Minimum, Maximum, Sum, SampleCount, or a percentile such as p99; named stats in any case. Default: Average */
                 stat?: string;
                 /** @description Seconds, a multiple of 60. Default: the smallest that keeps each series within 1,440 points and within CloudWatch's retention (60 s for 15 days, 300 s for 63 days, 3,600 s for 455 days) */
                 period?: number;
             };
             header?: never;
             path: {
+                /** @description The capture's numeric id, in plain digits (its `id`, or the end of the Location POST answered) */
                 id: number;
             };
             cookie?: never;
@@ -2855,6 +3146,7 @@ export interface operations {
                     ETag?: string;
                     /** @description `private, max-age=86400` once the data comes wholly from complete snapshots, else `private, no-cache` */
                     "Cache-Control"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2864,6 +3156,7 @@ export interface operations {
             /** @description Not modified (If-None-Match matched the ETag) */
             304: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2871,6 +3164,7 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2882,6 +3176,7 @@ export interface operations {
                 headers: {
                     /** @description The bearer challenge, e.g. `Bearer realm="capwatch", error="invalid_token"` */
                     "WWW-Authenticate"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2891,6 +3186,7 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2900,13 +3196,14 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Quota exceeded */
+            /** @description Too many requests */
             429: {
                 headers: {
                     /** @description Seconds until the rate limit's window resets (rate limits only; a count quota such as environments per user frees up when something is deleted) */
@@ -2915,6 +3212,7 @@ export interface operations {
                     "RateLimit-Policy"?: string;
                     /** @description What is left of it: remaining requests `r` and seconds until the window resets `t` */
                     RateLimit?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2924,6 +3222,7 @@ export interface operations {
             /** @description Bad answer from CloudWatch */
             502: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2935,6 +3234,7 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before trying again */
                     "Retry-After"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2944,6 +3244,7 @@ export interface operations {
             /** @description CloudWatch timed out */
             504: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2957,7 +3258,7 @@ export interface operations {
             query: {
                 /** @description Repeatable; default the whole catalogue: CPUUtilization, FreeableMemory, ReadIOPS, WriteIOPS, ReadThroughput, WriteThroughput, FreeStorageSpace, DatabaseConnections, ReadLatency, WriteLatency, DiskQueueDepth, NetworkReceiveThroughput, NetworkTransmitThroughput, SwapUsage, DBLoad, DBLoadCPU, DBLoadNonCPU, DBLoadRelativeToNumVCPUs. The old names ("CPU UTILIZATION", …) are accepted too. */
                 type?: string[];
-                /** @description Average, Minimum, Maximum, Sum, SampleCount, or a percentile such as p99; named stats in any case */
+                /** @description Average, Minimum, Maximum, Sum, SampleCount, or a percentile such as p99; named stats in any case. Default: Average */
                 stat?: string;
                 /** @description Seconds, a multiple of 60. Default: the smallest that keeps each series within 1,440 points and within CloudWatch's retention (60 s for 15 days, 300 s for 63 days, 3,600 s for 455 days) */
                 period?: number;
@@ -2968,6 +3269,7 @@ export interface operations {
             };
             header?: never;
             path: {
+                /** @description The capture's numeric id, in plain digits (its `id`, or the end of the Location POST answered) */
                 id: number;
             };
             cookie?: never;
@@ -2981,6 +3283,7 @@ export interface operations {
                     ETag?: string;
                     /** @description `private, max-age=86400` once the data comes wholly from complete snapshots, else `private, no-cache` */
                     "Cache-Control"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2991,6 +3294,7 @@ export interface operations {
             /** @description Not modified (If-None-Match matched the ETag) */
             304: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2998,6 +3302,7 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3009,6 +3314,7 @@ export interface operations {
                 headers: {
                     /** @description The bearer challenge, e.g. `Bearer realm="capwatch", error="invalid_token"` */
                     "WWW-Authenticate"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3018,6 +3324,7 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3027,13 +3334,14 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Quota exceeded */
+            /** @description Too many requests */
             429: {
                 headers: {
                     /** @description Seconds until the rate limit's window resets (rate limits only; a count quota such as environments per user frees up when something is deleted) */
@@ -3042,6 +3350,7 @@ export interface operations {
                     "RateLimit-Policy"?: string;
                     /** @description What is left of it: remaining requests `r` and seconds until the window resets `t` */
                     RateLimit?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3051,6 +3360,7 @@ export interface operations {
             /** @description Bad answer from CloudWatch */
             502: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3062,6 +3372,7 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before trying again */
                     "Retry-After"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3071,6 +3382,7 @@ export interface operations {
             /** @description CloudWatch timed out */
             504: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3084,7 +3396,7 @@ export interface operations {
             query: {
                 /** @description Repeatable; default the whole catalogue: CPUUtilization, FreeableMemory, ReadIOPS, WriteIOPS, ReadThroughput, WriteThroughput, FreeStorageSpace, DatabaseConnections, ReadLatency, WriteLatency, DiskQueueDepth, NetworkReceiveThroughput, NetworkTransmitThroughput, SwapUsage, DBLoad, DBLoadCPU, DBLoadNonCPU, DBLoadRelativeToNumVCPUs. The old names ("CPU UTILIZATION", …) are accepted too. */
                 type?: string[];
-                /** @description Average, Minimum, Maximum, Sum, SampleCount, or a percentile such as p99; named stats in any case */
+                /** @description Average, Minimum, Maximum, Sum, SampleCount, or a percentile such as p99; named stats in any case. Default: Average */
                 stat?: string;
                 /** @description Seconds, a multiple of 60. Default: the smallest that keeps each series within 1,440 points and within CloudWatch's retention (60 s for 15 days, 300 s for 63 days, 3,600 s for 455 days) */
                 period?: number;
@@ -3095,6 +3407,7 @@ export interface operations {
             };
             header?: never;
             path: {
+                /** @description The capture's numeric id, in plain digits (its `id`, or the end of the Location POST answered) */
                 id: number;
             };
             cookie?: never;
@@ -3108,6 +3421,7 @@ export interface operations {
                     ETag?: string;
                     /** @description `private, max-age=86400` once the data comes wholly from complete snapshots, else `private, no-cache` */
                     "Cache-Control"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3117,6 +3431,7 @@ export interface operations {
             /** @description Not modified (If-None-Match matched the ETag) */
             304: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -3124,6 +3439,7 @@ export interface operations {
             /** @description Invalid request */
             400: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3135,6 +3451,7 @@ export interface operations {
                 headers: {
                     /** @description The bearer challenge, e.g. `Bearer realm="capwatch", error="invalid_token"` */
                     "WWW-Authenticate"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3144,6 +3461,7 @@ export interface operations {
             /** @description Not found */
             404: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3153,13 +3471,14 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Quota exceeded */
+            /** @description Too many requests */
             429: {
                 headers: {
                     /** @description Seconds until the rate limit's window resets (rate limits only; a count quota such as environments per user frees up when something is deleted) */
@@ -3168,6 +3487,7 @@ export interface operations {
                     "RateLimit-Policy"?: string;
                     /** @description What is left of it: remaining requests `r` and seconds until the window resets `t` */
                     RateLimit?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3177,6 +3497,7 @@ export interface operations {
             /** @description Bad answer from CloudWatch */
             502: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3188,6 +3509,7 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before trying again */
                     "Retry-After"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3197,6 +3519,51 @@ export interface operations {
             /** @description CloudWatch timed out */
             504: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getProblemType: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The last segment of a problem's `type`, e.g. name-taken */
+                kind: "validation" | "unauthenticated" | "forbidden" | "not-found" | "method-not-allowed" | "request-timeout" | "conflict" | "name-taken" | "invalid-state" | "idempotency-in-progress" | "precondition-failed" | "payload-too-large" | "unsupported-media-type" | "idempotency-key-reused" | "rate-limited" | "internal" | "upstream-failed" | "upstream-throttled" | "database-busy" | "unavailable" | "upstream-timeout";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The explanation */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {

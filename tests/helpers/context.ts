@@ -96,10 +96,14 @@ export async function testContext(options: TestContextOptions = {}) {
     return {
       get: (path: string, headers?: Record<string, string>) =>
         send("GET", path, undefined, headers),
-      post: (path: string, body?: unknown) => send("POST", path, body),
-      put: (path: string, body?: unknown) => send("PUT", path, body),
-      patch: (path: string, body?: unknown) => send("PATCH", path, body),
-      delete: (path: string) => send("DELETE", path),
+      post: (path: string, body?: unknown, headers?: Record<string, string>) =>
+        send("POST", path, body, headers),
+      put: (path: string, body?: unknown, headers?: Record<string, string>) =>
+        send("PUT", path, body, headers),
+      patch: (path: string, body?: unknown, headers?: Record<string, string>) =>
+        send("PATCH", path, body, headers),
+      delete: (path: string, headers?: Record<string, string>) =>
+        send("DELETE", path, undefined, headers),
     };
   };
 

@@ -1,0 +1,112 @@
+import { createMiddleware } from "hono/factory";
+import { claimKey, type KeyScope, releaseKey, storeAnswer } from "../db/idempotency.ts";
+import { problem } from "../http/problem.ts";
+import type { AppEnv } from "../http/router.ts";
+import { IDEMPOTENCY_KEY_MAX, IDEMPOTENCY_KEY_PATTERN } from "../openapi/schemas/headers.ts";
+
+/** How long a first answer is kept for replay (ms): 24 hours. */
+export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+/** How long a claim holds without an answer before a retry may take it over (ms). */
+const CLAIM_MS = 60_000;
+/** The answer headers a replay repeats; X-Request-Id is the retry's own. */
+const REPLAYED_HEADERS = ["content-type", "location", "etag", "retry-after", "allow"];
+
+/**
+ * Idempotency-Key (draft-ietf-httpapi-idempotency-key-header): the first answer to a request
+ * with a key is kept for 24 h per caller, method and path, and replayed (marked
+ * `Idempotent-Replayed: true`) to a retry with the same body; another body is 422, and a retry
+ * while the first is still being handled is 409 with Retry-After. Answers of 5xx, 408 and 429
+ * are not kept, so the retry runs again. Runs after requireUser (the caller is known).
+ */
+export const idempotent = createMiddleware<AppEnv>(async (c, next) => {
+  const key = c.req.header("idempotency-key");
+  if (key === undefined) return next();
+  if (key.length === 0 || key.length > IDEMPOTENCY_KEY_MAX || !IDEMPOTENCY_KEY_PATTERN.test(key)) {
+    const message = `must be 1–${IDEMPOTENCY_KEY_MAX} printable ASCII characters without spaces`;
+    return problem(c, 400, "Check Idempotency-Key", {
+      errors: [{ path: "Idempotency-Key", message }],
+    });
+  }
+  const { db, clock } = c.var.deps;
+  const scope: KeyScope = {
+    callerId: c.var.userId,
+    method: c.req.method,
+    path: c.req.path.replace(/(.)\/+$/, "$1"),
+    key,
+  };
+  // Read through Hono's body cache, so the validators after this parse the same bytes.
+  const requestHash = await requestHashOf(await c.req.text());
+  const token = crypto.randomUUID();
+  const claim = await claimKey(db, scope, {
+    requestHash,
+    token,
+    now: clock().getTime(),
+    ttlMs: IDEMPOTENCY_TTL_MS,
+    claimMs: CLAIM_MS,
+  });
+  if (!claim.claimed) {
+    if (claim.requestHash !== requestHash) {
+      return problem(c, 422, "This Idempotency-Key was first used with a different request body", {
+        type: "idempotency-key-reused",
+        errors: [{ path: "Idempotency-Key", message: "use a new key for a different request" }],
+      });
+    }
+    if (!claim.answer) {
+      return problem(
+        c,
+        409,
+        "A request with this Idempotency-Key is still being handled; retry after 1 second",
+        { type: "idempotency-in-progress", headers: { "Retry-After": "1" } },
+      );
+    }
+    const headers = new Headers(claim.answer.headers);
+    headers.set("Idempotent-Replayed", "true");
+    const { status, body } = claim.answer;
+    return new Response(body === "" ? null : body, { status, headers });
+  }
+  await next();
+  const status = c.res.status;
+  if (status >= 500 || status === 408 || status === 429) {
+    await releaseKey(db, scope, token);
+    return;
+  }
+  const headers: Record<string, string> = {};
+  for (const name of REPLAYED_HEADERS) {
+    const value = c.res.headers.get(name);
+    if (value !== null) headers[name] = value;
+  }
+  const body = await c.res.clone().text();
+  if (!await storeAnswer(db, scope, token, { status, headers, body })) {
+    c.var.deps.logger.warn("idempotency claim lost before the answer was stored", {
+      requestId: c.var.requestId,
+    });
+  }
+});
+
+/** SHA-256 (hex) of a request body in canonical JSON: what a retry's body must match. */
+export function requestHashOf(body: string): Promise<string> {
+  return sha256Hex(canonicalBody(body));
+}
+
+/** The body in canonical JSON (keys sorted, no spaces), so key order and spacing don't count. */
+function canonicalBody(text: string): string {
+  if (text.trim() === "") return "";
+  try {
+    return JSON.stringify(sorted(JSON.parse(text)));
+  } catch {
+    return text;
+  }
+}
+
+function sorted(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sorted);
+  if (value === null || typeof value !== "object") return value;
+  return Object.fromEntries(
+    Object.keys(value).sort().map((k) => [k, sorted((value as Record<string, unknown>)[k])]),
+  );
+}
+
+async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
