@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import openapi from "../openapi/openapi.json" with { type: "json" };
 import { MemberParams, UpdateEnvironment } from "../openapi/schemas/environment.ts";
 import { IdempotencyHeaders } from "../openapi/schemas/headers.ts";
+import { SqlTextParams } from "../openapi/schemas/load.ts";
 import { NOW } from "./helpers/captures.ts";
 import { testContext } from "./helpers/context.ts";
 import { assertProblem } from "./helpers/problem.ts";
@@ -19,6 +20,7 @@ const SERVER: Record<string, (value: string) => boolean> = {
       credentials: { accessKeyId: v, secretAccessKey: "s".repeat(16) },
     }).success,
   userId: (v) => MemberParams.shape.userId.safeParse(v).success,
+  digestId: (v) => SqlTextParams.shape.digestId.safeParse(v).success,
   "Idempotency-Key": (v) => IdempotencyHeaders.shape["Idempotency-Key"].safeParse(v).success,
 };
 

@@ -14,17 +14,16 @@ export const CompareQuery = MetricsQuery.extend({
     param: { name: "with", in: "query", required: true },
     description:
       "The baseline capture's id; the path's capture is the candidate. It may be in another environment you are a member of",
-    example: 41,
   }),
 });
 
 /** The query of compare.svg: the compare query and which chart. */
 export const CompareChartQuery = CompareQuery.extend({
-  view: queryText(z.enum(["metrics", "load"]).default("metrics")).openapi({
+  // The default is applied here, not declared, so Swagger UI leaves the field empty.
+  view: queryText(z.enum(["metrics", "load"]).optional().transform((v) => v ?? "metrics")).openapi({
     param: { name: "view", in: "query" },
     description:
       "metrics: one panel per series (default); load: each capture's average active sessions stacked by its top waits (Performance Insights)",
-    example: "load",
   }),
 });
 

@@ -5,17 +5,18 @@ import { pathInteger, queryInteger, queryText, Timestamp } from "./common.ts";
 
 /** The query of GET /api/captures/{id}/load. */
 export const LoadQuery = z.object({
-  groupBy: queryText(z.enum(LOAD_GROUP_NAMES).default("wait")).openapi({
+  // Defaults are applied here, not declared, so Swagger UI leaves the fields empty.
+  groupBy: queryText(z.enum(LOAD_GROUP_NAMES).optional().transform((g) => g ?? "wait")).openapi({
     param: { name: "groupBy", in: "query" },
     description: `How load is broken down: ${
       LOAD_GROUP_NAMES.map((g) => `${g} (${LOAD_GROUPS[g]})`).join(", ")
     }. Default wait.`,
-    example: "sql",
   }),
-  limit: queryInteger(z.number().int().min(1).max(MAX_LOAD_GROUPS).default(10)).openapi({
+  limit: queryInteger(
+    z.number().int().min(1).max(MAX_LOAD_GROUPS).optional().transform((n) => n ?? 10),
+  ).openapi({
     param: { name: "limit", in: "query" },
     description: `The top groups by load, 1–${MAX_LOAD_GROUPS}; default 10`,
-    example: 10,
   }),
 });
 
@@ -23,14 +24,13 @@ export const LoadQuery = z.object({
 export const SqlTextParams = z.object({
   id: pathInteger(z.number().int().positive()).openapi({
     param: { name: "id", in: "path" },
-    example: 42,
+    description: "The capture's id",
   }),
   digestId: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, {
     error: "must be a digest id from the load answer (letters, digits, . _ -; at most 128)",
   }).openapi({
     param: { name: "digestId", in: "path" },
     description: "A `key` of GET /api/captures/{id}/load?groupBy=sql (db.sql_tokenized.id)",
-    example: "DIGEST0AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
   }),
 });
 

@@ -3026,6 +3026,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The capture's id */
                 id: number;
                 /** @description A `key` of GET /api/captures/{id}/load?groupBy=sql (db.sql_tokenized.id) */
                 digestId: string;
