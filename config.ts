@@ -43,6 +43,8 @@ export interface Quotas {
   runningCapturesPerEnvironment: number;
   /** Metrics reads per user per minute, counted across every instance (the database). */
   metricsRequestsPerMinute: number;
+  /** Bytes of stored snapshot series (CloudWatch and load) per environment. */
+  snapshotBytesPerEnvironment: number;
 }
 
 /** The limits used when no QUOTA_* variable is set. */
@@ -51,6 +53,7 @@ export const DEFAULT_QUOTAS: Quotas = {
   capturesPerEnvironment: 1000,
   runningCapturesPerEnvironment: 20,
   metricsRequestsPerMinute: 120,
+  snapshotBytesPerEnvironment: 256 * 1024 * 1024,
 };
 
 /** A quota: a whole number, 0 meaning no limit. */
@@ -108,6 +111,7 @@ const ConfigSchema = z.object({
   QUOTA_CAPTURES_PER_ENVIRONMENT: quota(DEFAULT_QUOTAS.capturesPerEnvironment),
   QUOTA_RUNNING_CAPTURES_PER_ENVIRONMENT: quota(DEFAULT_QUOTAS.runningCapturesPerEnvironment),
   QUOTA_METRICS_REQUESTS_PER_MINUTE: quota(DEFAULT_QUOTAS.metricsRequestsPerMinute),
+  QUOTA_SNAPSHOT_BYTES_PER_ENVIRONMENT: quota(DEFAULT_QUOTAS.snapshotBytesPerEnvironment),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   DENO_DEPLOYMENT_ID: optional(z.string()),
   DOCS_PERSIST_AUTHORIZATION: z.enum(["true", "false"]).default("false"),
@@ -301,6 +305,7 @@ function toConfig(raw: RawConfig): Config {
       capturesPerEnvironment: raw.QUOTA_CAPTURES_PER_ENVIRONMENT,
       runningCapturesPerEnvironment: raw.QUOTA_RUNNING_CAPTURES_PER_ENVIRONMENT,
       metricsRequestsPerMinute: raw.QUOTA_METRICS_REQUESTS_PER_MINUTE,
+      snapshotBytesPerEnvironment: raw.QUOTA_SNAPSHOT_BYTES_PER_ENVIRONMENT,
     },
     credentialsKey: raw.CREDENTIALS_KEY ? decodeBase64(raw.CREDENTIALS_KEY) : undefined,
     previousCredentialsKeys: raw.CREDENTIALS_KEY_PREVIOUS

@@ -146,6 +146,7 @@ async function main(cron: SweepCron) {
     logger,
     pi,
     rds,
+    snapshotBytesPerEnvironment: config.quotas.snapshotBytesPerEnvironment,
   });
   if (credentialsCipher) {
     rotateStoredSecrets(

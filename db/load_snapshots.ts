@@ -1,6 +1,7 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import type { Database } from "./client.ts";
 import { insertSelection } from "./insert_select.ts";
+import { fitsQuota, type SnapshotQuota, textBytes } from "./snapshot_bytes.ts";
 import {
   captureLoadGroups,
   captureLoadSnapshots,
@@ -31,15 +32,26 @@ export async function findLoadSnapshot(
   return { header: rest, groups: rows.map(({ captureId: _c, groupBy: _g, ...g }) => g) };
 }
 
+/** The bytes a stored grouping weighs against QUOTA_SNAPSHOT_BYTES_PER_ENVIRONMENT. */
+export function loadBytes(load: { header: StoredLoad; groups: StoredLoadGroup[] }): number {
+  return textBytes(load.header.total) + load.groups.reduce(
+    (sum, g) => sum + textBytes(g.datapoints) + textBytes(g.stats) + textBytes(g.statement),
+    0,
+  );
+}
+
 /**
  * Stores groupings of a capture's load if `owner` still holds its snapshot claim (the same lease
- * as the metrics snapshot, db/snapshots.ts); resolves false when the lease was lost.
+ * as the metrics snapshot, db/snapshots.ts); resolves false when the lease was lost. With a
+ * `quota`, each grouping is stored only while the environment's snapshot bytes plus its own stay
+ * within it, checked in the same batch; one that does not fit is left out with its groups.
  */
 export async function saveLoadSnapshots(
   db: Database,
   captureId: number,
   owner: string,
   loads: Array<{ header: StoredLoad; groups: StoredLoadGroup[] }>,
+  quota?: SnapshotQuota,
 ): Promise<boolean> {
   const held = and(eq(captures.id, captureId), eq(captures.snapshotLeaseOwner, owner));
   const [check] = await db.select({ id: captures.id }).from(captures).where(held);
@@ -50,8 +62,9 @@ export async function saveLoadSnapshots(
       ...loads.flatMap(({ header, groups }) => [
         db.insert(captureLoadSnapshots).select(
           db.select(insertSelection(captureLoadSnapshots, { ...header, captureId: captures.id }))
-            .from(captures).where(held),
+            .from(captures).where(and(held, fitsQuota(quota, loadBytes({ header, groups })))),
         ).onConflictDoNothing(),
+        // Each group only under its own grouping's header: one refused by the quota stores none.
         ...groups.map((g) =>
           db.insert(captureLoadGroups).select(
             db.select(
@@ -60,7 +73,10 @@ export async function saveLoadSnapshots(
                 groupBy: header.groupBy,
                 captureId: captures.id,
               }),
-            ).from(captures).where(held),
+            ).from(captures).where(and(
+              held,
+              sql`exists (select 1 from ${captureLoadSnapshots} where ${captureLoadSnapshots.captureId} = ${captures.id} and ${captureLoadSnapshots.groupBy} = ${header.groupBy})`,
+            )),
           ).onConflictDoNothing()
         ),
       ]),

@@ -2,6 +2,7 @@ import { and, eq, inArray, isNull, lte, notExists, or, type SQL, sql } from "dri
 import { QueryBuilder } from "drizzle-orm/sqlite-core";
 import type { Database } from "./client.ts";
 import { insertSelection } from "./insert_select.ts";
+import { fitsQuota, type SnapshotQuota, textBytes } from "./snapshot_bytes.ts";
 import {
   type CaptureRow,
   captures,
@@ -113,25 +114,33 @@ function heldBy(captureId: number, owner: string) {
 
 /**
  * Stores a snapshot (its header and one row a series) and releases the claim, if `owner` still
- * holds it; a second writer's rows are ignored. Resolves false when the lease was lost (nothing
- * stored).
+ * holds it; a second writer's rows are ignored. With a `quota`, the header is stored only while
+ * the environment's snapshot bytes plus these series stay within it, checked in the same batch
+ * (the caller has already left out what does not fit). Resolves "stored", "lost" (the lease was
+ * lost: nothing stored) or "over-quota" (the environment grew meanwhile: nothing stored, the
+ * claim released, so the next sweep tries again with what is left).
  */
 export async function saveSnapshot(
   db: Database,
   snapshot: CaptureSnapshotRow,
   series: StoredSeries[],
   owner: string,
-): Promise<boolean> {
+  quota?: SnapshotQuota,
+): Promise<"stored" | "lost" | "over-quota"> {
   const held = heldBy(snapshot.captureId, owner);
-  const [, ...rest] = await db.batch([
+  const bytes = series.reduce((sum, one) => sum + textBytes(one.datapoints), 0);
+  const headerStored =
+    sql`exists (select 1 from ${captureSnapshots} where ${captureSnapshots.captureId} = ${captures.id})`;
+  const [header, ...rest] = await db.batch([
     db.insert(captureSnapshots).select(
       db.select(insertSelection(captureSnapshots, { ...snapshot, captureId: captures.id }))
-        .from(captures).where(held),
-    ).onConflictDoNothing(),
+        .from(captures).where(and(held, fitsQuota(quota, bytes))),
+    ).onConflictDoNothing().returning({ captureId: captureSnapshots.captureId }),
+    // Each series only under its own header: a header refused by the quota stores none.
     ...series.map((one) =>
       db.insert(captureSnapshotSeries).select(
         db.select(insertSelection(captureSnapshotSeries, { ...one, captureId: captures.id }))
-          .from(captures).where(held),
+          .from(captures).where(and(held, headerStored)),
       ).onConflictDoNothing()
     ),
     db.update(captures).set({
@@ -142,7 +151,8 @@ export async function saveSnapshot(
     }).where(held).returning({ id: captures.id }),
   ]);
   const released = rest.at(-1) as unknown[];
-  return released.length > 0;
+  if (released.length === 0) return "lost";
+  return (header as unknown[]).length > 0 ? "stored" : "over-quota";
 }
 
 /**

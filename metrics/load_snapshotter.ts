@@ -3,7 +3,13 @@
  * 25 each, at 60 s) is stored while Performance Insights still has it (7 days on the free tier),
  * under the same claim as its CloudWatch snapshot (metrics/snapshotter.ts).
  */
-import { saveLoadSnapshots, type StoredLoad, type StoredLoadGroup } from "../db/load_snapshots.ts";
+import {
+  loadBytes,
+  saveLoadSnapshots,
+  type StoredLoad,
+  type StoredLoadGroup,
+} from "../db/load_snapshots.ts";
+import { type SnapshotQuota, storedSnapshotBytes } from "../db/snapshot_bytes.ts";
 import type { EnvironmentRow } from "../db/schema.ts";
 import type { Logger } from "../logger.ts";
 import type { LoadGroupBy } from "../vocabulary.ts";
@@ -18,6 +24,8 @@ export const SNAPSHOT_LOAD_PERIOD = 60;
 /**
  * Stores the capture's load; resolves to an error to retry later (throttled, timed out), or
  * undefined when stored or when there is nothing to store (PI off, past retention, denied: logged).
+ * With a `quota`, what does not fit is left out (logged): groups from the lowest rank, the
+ * grouping marked incomplete, or the whole grouping (then read from PI while it has it).
  */
 export async function snapshotLoad(
   deps: LoadDeps & { logger: Logger },
@@ -25,6 +33,7 @@ export async function snapshotLoad(
   env: EnvironmentRow,
   now: number,
   owner: string,
+  quota?: SnapshotQuota,
 ): Promise<string | undefined> {
   if (!deps.pi || !deps.rds) return undefined;
   const target = await piTarget(deps, env, capture.start, now);
@@ -67,10 +76,43 @@ export async function snapshotLoad(
     if (error instanceof AwsError) return skipOrRetry(deps, capture.id, error);
     throw error;
   }
-  if (!await saveLoadSnapshots(deps.db, capture.id, owner, loads)) {
+  const kept = quota ? await withinQuota(deps, capture.id, loads, quota) : loads;
+  if (!await saveLoadSnapshots(deps.db, capture.id, owner, kept, quota)) {
     deps.logger.warn("snapshot lease lost before load was stored", { captureId: capture.id });
   }
   return undefined;
+}
+
+/** The groupings, trimmed (groups from the lowest rank) to what the quota has left. */
+async function withinQuota(
+  deps: LoadDeps & { logger: Logger },
+  captureId: number,
+  loads: Array<{ header: StoredLoad; groups: StoredLoadGroup[] }>,
+  quota: SnapshotQuota,
+) {
+  let left = quota.limit - await storedSnapshotBytes(deps.db, quota.envId);
+  const kept: typeof loads = [];
+  for (const load of loads) {
+    let { groups } = load;
+    while (groups.length > 0 && loadBytes({ header: load.header, groups }) > left) {
+      groups = groups.slice(0, -1);
+    }
+    const bytes = loadBytes({ header: load.header, groups });
+    if (bytes > left || groups.length < load.groups.length) {
+      deps.logger.warn("load snapshot incomplete: QUOTA_SNAPSHOT_BYTES_PER_ENVIRONMENT reached", {
+        captureId,
+        envId: quota.envId,
+        groupBy: load.header.groupBy,
+        groupsKept: bytes > left ? 0 : groups.length,
+        groupsLeftOut: bytes > left ? load.groups.length : load.groups.length - groups.length,
+      });
+    }
+    if (bytes > left) continue;
+    left -= bytes;
+    const complete = load.header.complete && groups.length === load.groups.length;
+    kept.push({ header: { ...load.header, complete }, groups });
+  }
+  return kept;
 }
 
 /** Throttling and timeouts pass; anything else (denied, bad answers) would not, so it is skipped. */

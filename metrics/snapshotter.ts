@@ -1,4 +1,5 @@
 import { findEnvironment } from "../db/environments.ts";
+import { type SnapshotQuota, storedSnapshotBytes, textBytes } from "../db/snapshot_bytes.ts";
 import {
   capturesDueForSnapshot,
   claimSnapshot,
@@ -46,9 +47,7 @@ export const SNAPSHOT_LEASE_MS = 2 * 60_000;
  * 15-day retention of 1-minute data. A failure is recorded and retried with backoff; it never
  * affects reads, which fall back to CloudWatch.
  */
-export function createSnapshotter(
-  deps: MetricsDeps & { logger: Logger; instanceId?: string; pi?: PiClient; rds?: RdsClient },
-): Snapshotter {
+export function createSnapshotter(deps: SnapshotterDeps & { instanceId?: string }): Snapshotter {
   // Identifies this instance's claims; another process never shares it.
   const owner = deps.instanceId ?? crypto.randomUUID();
   return {
@@ -91,8 +90,16 @@ export function createSnapshotter(
   };
 }
 
+/** What the snapshotter needs; `snapshotBytesPerEnvironment` is the quota (0 or absent: none). */
+export type SnapshotterDeps = MetricsDeps & {
+  logger: Logger;
+  pi?: PiClient;
+  rds?: RdsClient;
+  snapshotBytesPerEnvironment?: number;
+};
+
 async function snapshotOne(
-  deps: MetricsDeps & { logger: Logger; pi?: PiClient; rds?: RdsClient },
+  deps: SnapshotterDeps,
   capture: {
     id: number;
     envId: number;
@@ -145,30 +152,55 @@ async function snapshotOne(
     if (!complete && capture.snapshotAttempts + 1 < PARTIAL_ATTEMPTS) {
       return "CloudWatch answered with partial data; trying again later";
     }
-    // Database load from Performance Insights, stored first: the CloudWatch rows release the claim.
+    const limit = deps.snapshotBytesPerEnvironment ?? 0;
+    const quota: SnapshotQuota | undefined = limit > 0 ? { envId: env.id, limit } : undefined;
+    // Past the quota the CloudWatch series are kept first, in order, as many as fit: a series
+    // left out is read from CloudWatch while it has it, and empty and incomplete after.
+    const stored = quota ? await storedSnapshotBytes(deps.db, env.id) : 0;
+    const kept = quota
+      ? fitting(series, (one) => textBytes(one.datapoints), limit - stored)
+      : series;
+    const keptBytes = kept.reduce((sum, one) => sum + textBytes(one.datapoints), 0);
+    if (kept.length < series.length) {
+      deps.logger.warn("snapshot incomplete: QUOTA_SNAPSHOT_BYTES_PER_ENVIRONMENT reached", {
+        captureId: capture.id,
+        envId: env.id,
+        storedBytes: stored,
+        limit,
+        seriesKept: kept.length,
+        seriesLeftOut: series.length - kept.length,
+      });
+    }
+    // Database load from Performance Insights, stored first: the CloudWatch rows release the
+    // claim. It gets what the CloudWatch series leave of the quota.
     const loadError = await snapshotLoad(
       { ...deps, credentials: credentialProviderOf(deps) },
       { id: capture.id, start: capture.start!, end: capture.end! },
       env,
       now,
       owner,
+      quota && { envId: env.id, limit: limit - keptBytes },
     );
     if (loadError !== undefined) return loadError;
-    const kept = await saveSnapshot(
+    const outcome = await saveSnapshot(
       deps.db,
       {
         captureId: capture.id,
         period,
         start: capture.start!,
         end: capture.end!,
-        complete,
+        complete: complete && kept.length === series.length,
         takenAt: now,
       },
-      series,
+      kept,
       owner,
+      quota,
     );
-    if (!kept) {
+    if (outcome === "lost") {
       deps.logger.warn("snapshot lease lost before it was stored", { captureId: capture.id });
+    }
+    if (outcome === "over-quota") {
+      return `Environment ${env.id} passed QUOTA_SNAPSHOT_BYTES_PER_ENVIRONMENT while the snapshot was taken; trying again`;
     }
     return undefined;
   } catch (error) {
@@ -177,4 +209,16 @@ async function snapshotOne(
     }
     throw error;
   }
+}
+
+/** The leading items of `items` whose sizes add up to at most `budget`. */
+export function fitting<T>(items: readonly T[], size: (item: T) => number, budget: number): T[] {
+  let left = budget;
+  const kept: T[] = [];
+  for (const item of items) {
+    left -= size(item);
+    if (left < 0) break;
+    kept.push(item);
+  }
+  return kept;
 }

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { eq } from "drizzle-orm";
+import { findLoadSnapshot, loadBytes } from "../db/load_snapshots.ts";
+import { storedSnapshotBytes } from "../db/snapshot_bytes.ts";
 import { captureLoadGroups, captureLoadSnapshots, captures } from "../db/schema.ts";
 import { createSweeper } from "../lifecycle/sweeper.ts";
 import { createInstanceChecker } from "../metrics/resolve_instance.ts";
@@ -65,7 +67,7 @@ async function setup(options: { piPageSize?: number } = {}) {
   };
 }
 
-function sweeperFor(t: TestContext) {
+function sweeperFor(t: TestContext, snapshotBytesPerEnvironment?: number) {
   const parts = {
     db: t.db,
     pi: t.deps.pi,
@@ -79,6 +81,7 @@ function sweeperFor(t: TestContext) {
     logger: t.deps.logger,
     pi: t.deps.pi,
     rds: t.deps.rds,
+    snapshotBytesPerEnvironment,
   });
   return createSweeper({
     db: t.db,
@@ -465,4 +468,43 @@ Deno.test("compare gains load per SQL digest (both, new, gone) and per wait; com
     409,
     /No database load to chart/,
   );
+});
+
+Deno.test("past QUOTA_SNAPSHOT_BYTES_PER_ENVIRONMENT a capture's load keeps what fits (top groups, marked incomplete), the rest from PI", async () => {
+  await using f = await setup();
+  const { t } = f;
+  const env = await t.createEnvironment("owner", { dbInstanceIdentifier: FAKE_INSTANCE_ID });
+  // Three captures of one window: the fakes answer each alike, so each weighs the same.
+  const window = { envId: env.id, start: "2026-01-15T11:00:00Z", duration: 1800 };
+  const first = await createCapture(t, window);
+  assert.equal((await sweeperFor(t).sweepOnce()).snapshots.stored, 1);
+  const one = await storedSnapshotBytes(t.db, env.id);
+  const wait = await findLoadSnapshot(t.db, first.id, "wait");
+  const sql = await findLoadSnapshot(t.db, first.id, "sql");
+  assert.ok(wait && sql && sql.groups.length === 3);
+  const cloudwatch = one - loadBytes(wait) - loadBytes(sql);
+  // Room for the second capture's CloudWatch series, its waits and part of its SQL groups.
+  const limit = one + cloudwatch + loadBytes(wait) +
+    loadBytes({ header: sql.header, groups: sql.groups.slice(0, 1) });
+  assert.ok(limit > one + cloudwatch);
+  const second = await createCapture(t, window);
+  assert.equal((await sweeperFor(t, limit).sweepOnce()).snapshots.stored, 1);
+  assert.ok(await storedSnapshotBytes(t.db, env.id) <= limit);
+  assert.equal((await findLoadSnapshot(t.db, second.id, "wait"))?.header.complete, true);
+  const trimmed = await findLoadSnapshot(t.db, second.id, "sql");
+  assert.deepEqual(trimmed?.groups.map((g) => g.key), [sql.groups[0].key]);
+  assert.equal(trimmed!.header.complete, false);
+  const kept = await readLoad(t, second.id, "?groupBy=sql");
+  assert.equal(kept.source, "snapshot");
+  assert.equal(kept.complete, false);
+  assert.deepEqual(kept.groups.map((g) => g.key), [sql.groups[0].key]);
+
+  // Full: no load is kept, and it comes from Performance Insights while PI has it.
+  const third = await createCapture(t, window);
+  assert.equal((await sweeperFor(t, limit).sweepOnce()).snapshots.stored, 1);
+  assert.equal(await findLoadSnapshot(t.db, third.id, "wait"), undefined);
+  assert.equal((await readLoad(t, third.id, "?groupBy=wait")).source, "performance-insights");
+  const warned = t.logLines.map((line) => JSON.parse(line))
+    .filter((line) => /QUOTA_SNAPSHOT_BYTES_PER_ENVIRONMENT/.test(line.msg));
+  assert.ok(warned.length >= 3, t.logLines.join("\n"));
 });

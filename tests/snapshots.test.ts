@@ -8,6 +8,7 @@ import {
   findSnapshotSeries,
   recordSnapshotFailure,
 } from "../db/snapshots.ts";
+import { storedSnapshotBytes } from "../db/snapshot_bytes.ts";
 import { METRIC_TYPES } from "../metrics/catalogue.ts";
 import { fakeCloudWatchEnv, startFakeCloudWatch, TEST_CREDENTIALS } from "./fakes/cloudwatch.ts";
 import { type TestContext, testContext } from "./helpers/context.ts";
@@ -437,4 +438,66 @@ Deno.test("a capture whose snapshot lacks a catalogue metric answers its default
   // A request the snapshot still holds entirely is served from it, without CloudWatch.
   assert.equal((await read(t, capture.id, "?type=CPUUtilization")).source, "snapshot");
   assert.equal(fake.calls.length, callsBefore + 1);
+});
+
+Deno.test("sweepOnce() past QUOTA_SNAPSHOT_BYTES_PER_ENVIRONMENT stores what fits, marked incomplete; reads fall back to CloudWatch, then answer incomplete", async () => {
+  await using fake = await startFakeCloudWatch();
+  await using t = await testContext({ now: NOW, env: fakeCloudWatchEnv(fake) });
+  const env = await t.createEnvironment("owner");
+  const other = await t.createEnvironment("owner");
+  await backfill(t, env.id, "2026-01-15T09:00:00Z");
+  // The default quota (256 MiB) holds a snapshot easily.
+  assert.equal(t.config.quotas.snapshotBytesPerEnvironment, 256 * 1024 * 1024);
+  assert.deepEqual((await sweeperFor(t).sweepOnce()).snapshots, { stored: 1, failed: 0 });
+  const one = await storedSnapshotBytes(t.db, env.id);
+  assert.ok(one > 0);
+
+  // Room for half of another snapshot in `env`; `other` is empty.
+  const limit = Math.floor(one * 1.5);
+  const sweeper = sweeperFor(t, { snapshotBytesPerEnvironment: limit });
+  const half = await backfill(t, env.id, "2026-01-15T10:00:00Z");
+  const elsewhere = await backfill(t, other.id, "2026-01-15T10:00:00Z");
+  assert.deepEqual((await sweeper.sweepOnce()).snapshots, { stored: 2, failed: 0 });
+  const stored = await storedSnapshotBytes(t.db, env.id);
+  assert.ok(stored <= limit && stored > one, `${stored} of ${limit}`);
+  assert.deepEqual(await findSnapshotHeader(t.db, half.id), { period: 60, complete: false });
+  assert.deepEqual(await findSnapshotHeader(t.db, elsewhere.id), { period: 60, complete: true });
+  const rows = await t.db.select().from(captureSnapshotSeries)
+    .where(eq(captureSnapshotSeries.captureId, half.id));
+  const full = 3 * METRIC_TYPES.length;
+  assert.ok(rows.length > 0 && rows.length < full, `${rows.length} series`);
+  // The series kept come first: every Average one.
+  assert.equal(rows.filter((r) => r.stat === "Average").length, METRIC_TYPES.length);
+  const warnings = t.logLines.map((line) => JSON.parse(line))
+    .filter((line) =>
+      line.level === "warn" && /QUOTA_SNAPSHOT_BYTES_PER_ENVIRONMENT/.test(line.msg)
+    );
+  assert.equal(warnings.length, 1, t.logLines.join("\n"));
+  assert.equal(warnings[0].captureId, half.id);
+  assert.equal(warnings[0].seriesKept, rows.length);
+
+  // Full: the next snapshot is a header without series, and the sweep does not fail.
+  const none = await backfill(t, env.id, "2026-01-15T10:30:00Z");
+  assert.deepEqual((await sweeper.sweepOnce()).snapshots, { stored: 1, failed: 0 });
+  assert.deepEqual(await findSnapshotHeader(t.db, none.id), { period: 60, complete: false });
+  assert.deepEqual(await findSnapshotSeries(t.db, none.id, "Average", [...METRIC_TYPES]), []);
+  assert.equal(await storedSnapshotBytes(t.db, env.id), stored);
+
+  // A series kept is served from the snapshot (incomplete); one left out comes from CloudWatch
+  // while it has it, and then answers empty and incomplete.
+  const kept = await read(t, half.id, "?stat=Average");
+  assert.equal(kept.source, "snapshot");
+  assert.equal(kept.complete, false);
+  const missing = await read(t, none.id, "?stat=Maximum&type=CPUUtilization");
+  assert.equal(missing.source, "cloudwatch");
+  assert.equal(missing.series[0].datapoints.length, 60);
+  t.clock.advance(16 * DAY_MS); // past CloudWatch's 15 days of 1-minute data
+  const gone = await read(t, none.id, "?stat=Maximum&type=CPUUtilization&period=60");
+  assert.equal(gone.source, "snapshot");
+  assert.equal(gone.complete, false);
+  assert.deepEqual(gone.series.map((s) => [s.type, s.complete, s.datapoints.length]), [[
+    "CPUUtilization",
+    false,
+    0,
+  ]]);
 });
