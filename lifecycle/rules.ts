@@ -8,8 +8,8 @@ export type RuleRefusal =
     kind: "conflict";
     detail: string;
     status?: CaptureStatus;
-    /** The problem type a client can switch on; plain "conflict" when absent. */
-    problemKind?: "name-taken" | "invalid-state";
+    /** The problem type a client can switch on; plain "conflict" (changed meanwhile) when absent. */
+    problemKind?: "name-taken" | "invalid-state" | "conflict";
   }
   | { ok: false; kind: "invalid"; field: string; message: string; detail: string };
 

@@ -75,7 +75,7 @@ export const PROBLEM_KINDS = {
     title: "Not allowed in this state",
     example: "Capture 42 is already DONE (it ended at 2026-01-15T11:00:00.000Z)",
     explanation:
-      "The resource's status does not allow this (stopping a capture that is not RUNNING, metrics of a SCHEDULED capture, an environment without AWS credentials). The detail says what it is now.",
+      "The resource's state does not allow this (stopping a capture that is not RUNNING, metrics of a SCHEDULED capture, an environment without AWS credentials or without Performance Insights, demoting or removing an environment's last admin, binding an instance another environment already reads with the server's credentials). The detail says what it is now and what to do.",
   },
   "idempotency-in-progress": {
     status: 409,
@@ -114,9 +114,18 @@ export const PROBLEM_KINDS = {
   "rate-limited": {
     status: 429,
     title: "Too many requests",
-    example: "You have used your request quota; retry after 30 seconds",
+    example:
+      "You have made 120 metrics requests this minute, the most this server allows per user (QUOTA_METRICS_REQUESTS_PER_MINUTE); try again in 30 s",
     explanation:
-      "A quota or rate limit is used up. Wait the Retry-After seconds; the RateLimit headers say how much is left.",
+      "A per-minute rate limit is used up. Wait the Retry-After seconds; the RateLimit headers say how much is left.",
+  },
+  "quota-exceeded": {
+    status: 429,
+    title: "Quota exceeded",
+    example:
+      "You own 100 environments, the most this server allows (QUOTA_ENVIRONMENTS_PER_USER); delete one you no longer need",
+    explanation:
+      "A count quota (environments per user, captures or running captures per environment) is used up; the detail names its QUOTA_* variable. Waiting does not help and there is no Retry-After: delete or stop something you no longer need, or ask the operator to raise the quota.",
   },
   internal: {
     status: 500,

@@ -245,6 +245,7 @@ export async function editCapture(
   return editRefusal(id, latest.capture, edit, now) ?? {
     ok: false,
     kind: "conflict",
+    problemKind: "conflict",
     detail: `Capture ${id} changed while you were editing it; read it again and retry`,
   };
 }
@@ -356,7 +357,7 @@ export async function readCaptureLoadFor(
   if (!found || !env) return captureNotFound(id);
   const outcome = await readCaptureLoad(deps, found.capture, env, query, now);
   if (outcome.ok || outcome.kind === "upstream") return outcome;
-  return { ok: false, kind: "conflict", detail: outcome.message };
+  return { ok: false, kind: "conflict", detail: outcome.message, problemKind: "invalid-state" };
 }
 
 /** The full text of a statement of one SQL digest seen during the capture. */
@@ -375,7 +376,7 @@ export async function readSqlTextFor(
   if (outcome.kind === "unknown_digest") {
     return { ok: false, kind: "not_found", detail: outcome.message };
   }
-  return { ok: false, kind: "conflict", detail: outcome.message };
+  return { ok: false, kind: "conflict", detail: outcome.message, problemKind: "invalid-state" };
 }
 
 /**

@@ -60,6 +60,7 @@ function nameTaken(name: string, ownerId: string, userId: string, id?: number) {
   return {
     ok: false,
     kind: "conflict",
+    problemKind: "name-taken",
     detail: ownerId === userId
       ? `You already own an environment named "${name}"; names are unique per owner, pick another`
       : `The owner of environment ${id} already has an environment named "${name}"; names are unique per owner, pick another`,
@@ -93,6 +94,7 @@ function instanceTaken(binding: ServerBinding) {
   return {
     ok: false,
     kind: "conflict",
+    problemKind: "invalid-state",
     detail: `${binding.dbInstanceIdentifier} in ${binding.region} is already bound to an ` +
       "environment that reads it with the server's credentials; ask to be made a member of that " +
       "one, or give this environment its own credentials or a roleArn with an externalId",
@@ -171,6 +173,7 @@ export async function editEnvironment(
   return {
     ok: false,
     kind: "conflict",
+    problemKind: "conflict",
     detail: `Environment ${id} changed while you were editing it; read it again and retry`,
   };
 }
@@ -191,6 +194,7 @@ export async function removeEnvironment(
   return {
     ok: false,
     kind: "conflict",
+    problemKind: "conflict",
     detail: `Environment ${id} changed while you were deleting it; read it again and retry`,
   };
 }

@@ -33,12 +33,14 @@ const forbidden = (envId: number): Refusal & { kind: "forbidden" } => ({
 const lastAdmin = (envId: number, userId: string) => ({
   ok: false,
   kind: "conflict",
+  problemKind: "invalid-state",
   detail: `${userId} is the last admin of environment ${envId}; make another member admin first`,
 } as const);
 
 const changedMeanwhile = (envId: number, userId: string) => ({
   ok: false,
   kind: "conflict",
+  problemKind: "conflict",
   detail:
     `The membership of ${userId} in environment ${envId} changed meanwhile; read it and retry`,
 } as const);

@@ -29,7 +29,7 @@ export const metricsRateLimit = createMiddleware<AppEnv>(async (c, next) => {
       429,
       `You have made ${quota} metrics requests this minute, the most this server allows per user ` +
         `(QUOTA_METRICS_REQUESTS_PER_MINUTE); try again in ${reset} s`,
-      { headers: { ...headers, "Retry-After": String(reset) } },
+      { type: "rate-limited", headers: { ...headers, "Retry-After": String(reset) } },
     );
   }
   await next();

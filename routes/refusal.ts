@@ -6,7 +6,7 @@ import type { Refusal } from "../operations/outcome.ts";
 /**
  * The one map from an operation's refusal to its RFC 9457 answer: not_found 404, forbidden 403,
  * precondition_failed 412, conflict 409 (typed name-taken or invalid-state when the operation
- * says so), quota 429, invalid 400 naming the field, upstream 502 (bad answer), 503 with
+ * says so), quota 429 (quota-exceeded, no Retry-After), invalid 400 naming the field, upstream 502 (bad answer), 503 with
  * Retry-After (throttled) or 504 (timed out). `about` goes in front of the detail ("Baseline
  * capture 4: ").
  */
@@ -40,7 +40,7 @@ function answer(c: Context, refusal: Refusal, about: string) {
     case "precondition_failed":
       return problem(c, 412, about + refusal.detail);
     case "quota":
-      return problem(c, 429, about + refusal.detail, { type: "rate-limited" });
+      return problem(c, 429, about + refusal.detail, { type: "quota-exceeded" });
     case "conflict":
       return problem(c, 409, about + refusal.detail, { type: refusal.problemKind });
     case "invalid":

@@ -166,6 +166,7 @@ Deno.test("POST /api/environments answers 409 for a name the caller already owns
   const res = await t.as("alice").post("/api/environments", body("production"));
   const problem = await assertProblem(res, 409);
   assert.match(problem.detail, /production/);
+  assert.equal(problem.type, "/problems/name-taken");
   // alice got no second environment and no membership from the failed attempt.
   assert.equal((await (await t.as("alice").get("/api/environments")).json()).length, 1);
   const count = await t.client.execute("SELECT count(*) AS n FROM memberships");
@@ -177,7 +178,9 @@ Deno.test("PATCH /api/environments/{id} answers 409 when renaming to a taken nam
   await t.createEnvironment("alice", body("production"));
   const staging = await t.createEnvironment("alice", body("staging"));
   const res = await t.as("alice").patch(`/api/environments/${staging.id}`, { name: "production" });
-  assert.match((await assertProblem(res, 409)).detail, /production/);
+  const taken = await assertProblem(res, 409);
+  assert.match(taken.detail, /production/);
+  assert.equal(taken.type, "/problems/name-taken");
   const same = await t.as("alice").patch(`/api/environments/${staging.id}`, { name: "staging" });
   assert.equal(same.status, 200);
   assert.equal((await same.json()).name, "staging");

@@ -90,7 +90,9 @@ Deno.test("PUT /api/environments/{id}/members/{userId} answers 409 when demoting
   const res = await t.as("alice").put(`/api/environments/${env.id}/members/alice`, {
     role: "member",
   });
-  assert.match((await assertProblem(res, 409)).detail, /last admin/);
+  const problem = await assertProblem(res, 409);
+  assert.match(problem.detail, /last admin/);
+  assert.equal(problem.type, "/problems/invalid-state");
   assert.deepEqual(await members(t, env.id), [["alice", "admin"], ["bob", "member"]]);
 });
 
@@ -99,7 +101,9 @@ Deno.test("DELETE /api/environments/{id}/members/{userId} answers 409 when remov
   const env = await t.createEnvironment("alice");
   await t.addMember(env.id, "bob", "member", "alice");
   const res = await t.as("alice").delete(`/api/environments/${env.id}/members/alice`);
-  assert.match((await assertProblem(res, 409)).detail, /last admin/);
+  const problem = await assertProblem(res, 409);
+  assert.match(problem.detail, /last admin/);
+  assert.equal(problem.type, "/problems/invalid-state");
   assert.deepEqual(await members(t, env.id), [["alice", "admin"], ["bob", "member"]]);
 });
 

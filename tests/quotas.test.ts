@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { createApp } from "../app.ts";
 import { openDatabase } from "../db/client.ts";
+import openapi from "../openapi/openapi.json" with { type: "json" };
 import { testContext } from "./helpers/context.ts";
 import { assertProblem } from "./helpers/problem.ts";
 
@@ -16,7 +17,11 @@ Deno.test("POST /api/environments answers 429 past QUOTA_ENVIRONMENTS_PER_USER, 
     region: "us-east-1",
     dbInstanceIdentifier: "db-3",
   });
-  assert.match((await assertProblem(res, 429)).detail, /QUOTA_ENVIRONMENTS_PER_USER/);
+  const refused = await assertProblem(res, 429);
+  assert.match(refused.detail, /QUOTA_ENVIRONMENTS_PER_USER/);
+  // A count quota: its own problem type, and no Retry-After (waiting frees nothing).
+  assert.equal(refused.type, "/problems/quota-exceeded");
+  assert.equal(res.headers.get("retry-after"), null);
   await t.createEnvironment("bob"); // a quota per user
   assert.equal((await t.as("alice").delete(`/api/environments/${first.id}`)).status, 204);
   await t.createEnvironment("alice");
@@ -48,7 +53,9 @@ Deno.test("POST /api/captures answers 429 past the captures and running-captures
   const running = await post("running", { duration: 600 });
   assert.equal(running.status, 201);
   const second = await post("second running");
-  assert.match((await assertProblem(second, 429)).detail, /QUOTA_RUNNING_CAPTURES_PER_ENVIRONMENT/);
+  const running429 = await assertProblem(second, 429);
+  assert.match(running429.detail, /QUOTA_RUNNING_CAPTURES_PER_ENVIRONMENT/);
+  assert.equal(running429.type, "/problems/quota-exceeded");
   // A scheduled one is not running.
   const later = await post("later", { scheduledStart: "2026-01-02T00:00:00Z", duration: 60 });
   assert.equal(later.status, 201);
@@ -108,6 +115,7 @@ Deno.test("GET /api/captures/{id}/metrics limits each user per minute across ins
     });
     const body = await assertProblem(refused, 429);
     assert.match(body.detail, /QUOTA_METRICS_REQUESTS_PER_MINUTE/);
+    assert.equal(body.type, "/problems/rate-limited");
     assert.equal(refused.headers.get("retry-after"), "30");
     assert.equal(refused.headers.get("ratelimit"), '"metrics";r=0;t=30');
     // Another user has their own allowance.
@@ -121,3 +129,56 @@ Deno.test("GET /api/captures/{id}/metrics limits each user per minute across ins
     other.close();
   }
 });
+
+Deno.test("load, SQL text, metrics.svg, compare and compare.svg spend QUOTA_METRICS_REQUESTS_PER_MINUTE with metrics, and declare it", async () => {
+  await using t = await testContext({ now: NOW, env: { QUOTA_METRICS_REQUESTS_PER_MINUTE: "6" } });
+  const env = await t.createEnvironment("alice");
+  const created = await t.as("alice").post("/api/captures", {
+    envId: env.id,
+    name: "scheduled",
+    scheduledStart: "2026-01-02T00:00:00Z",
+  });
+  const { id } = await created.json();
+  const paths = [
+    `/api/captures/${id}/metrics`,
+    `/api/captures/${id}/load`,
+    `/api/captures/${id}/sql/DIGEST1`,
+    `/api/captures/${id}/metrics.svg`,
+    `/api/captures/${id}/compare?with=${id}`,
+    `/api/captures/${id}/compare.svg?with=${id}`,
+  ];
+  const left: Array<string | null> = [];
+  for (const path of paths) {
+    const res = await t.as("alice").get(path);
+    await res.body?.cancel();
+    assert.notEqual(res.status, 429, path);
+    left.push(res.headers.get("ratelimit"));
+  }
+  assert.deepEqual(left, [5, 4, 3, 2, 1, 0].map((r) => `"metrics";r=${r};t=30`));
+  for (const path of paths) {
+    const res = await t.as("alice").get(path);
+    assert.equal((await assertProblem(res, 429)).type, "/problems/rate-limited", path);
+    assert.equal(res.headers.get("retry-after"), "30", path);
+  }
+  // The contract says so for each: 429, and the RateLimit headers on 200.
+  const operations = (openapi as { paths: Record<string, Record<string, OpenApiOperation>> }).paths;
+  for (
+    const path of [
+      "/api/captures/{id}/metrics",
+      "/api/captures/{id}/load",
+      "/api/captures/{id}/sql/{digestId}",
+      "/api/captures/{id}/metrics.svg",
+      "/api/captures/{id}/compare",
+      "/api/captures/{id}/compare.svg",
+    ]
+  ) {
+    const { responses } = operations[path].get;
+    assert.ok(responses["429"], path);
+    assert.ok(responses["200"].headers?.RateLimit, path);
+    assert.ok(responses["200"].headers?.["RateLimit-Policy"], path);
+  }
+});
+
+interface OpenApiOperation {
+  responses: Record<string, { headers?: Record<string, unknown> }>;
+}

@@ -64,6 +64,7 @@ export const compareSvg: AppRouteHandler<typeof routes.compareSvg> = async (c) =
         `No database load to chart: ${
           load ? load.reason : "this server does not call Performance Insights"
         }`,
+        { type: "invalid-state" },
       );
     }
     return c.body(renderLoadComparisonSvg({ ...read.comparison, load }), 200, {

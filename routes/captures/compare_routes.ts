@@ -2,7 +2,7 @@ import { metricsRateLimit } from "../rate_limit.ts";
 import { createRoute } from "@hono/zod-openapi";
 import { etag } from "hono/etag";
 import { requireUser } from "../../auth/require_user.ts";
-import { jsonOrCsv, problems } from "../../openapi/helpers.ts";
+import { jsonOrCsv, problems, RATE_LIMIT_HEADERS } from "../../openapi/helpers.ts";
 import { CaptureIdParams } from "../../openapi/schemas/capture.ts";
 import { CompareChartQuery, CompareQuery, Comparison } from "../../openapi/schemas/compare.ts";
 import { SvgImage } from "../../openapi/schemas/media.ts";
@@ -11,7 +11,9 @@ import { MetricsQuery } from "../../openapi/schemas/metrics.ts";
 const tags = ["Captures"];
 const security = [{ bearerAuth: [] }];
 
+// Each also counts against QUOTA_METRICS_REQUESTS_PER_MINUTE (metricsRateLimit).
 const cached = {
+  ...RATE_LIMIT_HEADERS,
   ETag: {
     description: "Digest of the body; send it as If-None-Match to get 304 when unchanged",
     schema: { type: "string" as const, example: '"3f2c…"' },
@@ -42,7 +44,7 @@ const otherAnswers = {
 };
 
 const upstream =
-  "Upstream trouble: 502 (bad answer), 503 with Retry-After (throttled), 504 (timed out).";
+  "Upstream trouble: 502 (bad answer), 503 with Retry-After (throttled), 504 (timed out). Counts against QUOTA_METRICS_REQUESTS_PER_MINUTE like the metrics (RateLimit headers; 429 with Retry-After past it).";
 
 export const compare = createRoute({
   ...cachedGet,

@@ -178,15 +178,15 @@ export const load = createRoute({
   path: "/api/captures/{id}/load",
   tags,
   security,
-  middleware: [requireUser] as const,
+  middleware: [requireUser, metricsRateLimit] as const,
   operationId: "getCaptureLoad",
   summary: "Get database load for a capture",
   description:
-    "Performance Insights' db.load.avg (average active sessions) over the capture's window, in total and for the top `limit` waits, SQL digests, users or hosts, with each group's share; SQL digests carry per-call statistics. A capture that ended answers from the load stored then (`source: snapshot`, no AWS call). 409 when the capture has not started, Performance Insights is off for the instance or no longer has the window, or the instance is unknown to RDS. Upstream trouble: 502, 503 with Retry-After, 504.",
+    "Performance Insights' db.load.avg (average active sessions) over the capture's window, in total and for the top `limit` waits, SQL digests, users or hosts, with each group's share; SQL digests carry per-call statistics. A capture that ended answers from the load stored then (`source: snapshot`, no AWS call). 409 when the capture has not started, Performance Insights is off for the instance or no longer has the window, or the instance is unknown to RDS. Upstream trouble: 502, 503 with Retry-After, 504. Counts against QUOTA_METRICS_REQUESTS_PER_MINUTE like the metrics (RateLimit headers; 429 with Retry-After past it).",
   request: { params: CaptureIdParams, query: LoadQuery },
   responses: {
-    200: json(CaptureLoad, "The capture's database load"),
-    ...problems(400, 401, 404, 409, 502, 503, 504),
+    200: { ...json(CaptureLoad, "The capture's database load"), headers: RATE_LIMIT_HEADERS },
+    ...problems(400, 401, 404, 409, 429, 502, 503, 504),
   },
 });
 
@@ -195,14 +195,14 @@ export const sqlText = createRoute({
   path: "/api/captures/{id}/sql/{digestId}",
   tags,
   security,
-  middleware: [requireUser] as const,
+  middleware: [requireUser, metricsRateLimit] as const,
   operationId: "getCaptureSqlText",
   summary: "Get the full text of a SQL digest's statement",
   description:
-    "One statement of the digest seen during the capture, in full (Performance Insights GetDimensionKeyDetails; the load answer cuts statements short). 404 when Performance Insights saw no statement of the digest in the window.",
+    "One statement of the digest seen during the capture, in full (Performance Insights GetDimensionKeyDetails; the load answer cuts statements short). 404 when Performance Insights saw no statement of the digest in the window. Counts against QUOTA_METRICS_REQUESTS_PER_MINUTE like the metrics (RateLimit headers; 429 with Retry-After past it).",
   request: { params: SqlTextParams },
   responses: {
-    200: json(SqlText, "The statement"),
-    ...problems(400, 401, 404, 409, 502, 503, 504),
+    200: { ...json(SqlText, "The statement"), headers: RATE_LIMIT_HEADERS },
+    ...problems(400, 401, 404, 409, 429, 502, 503, 504),
   },
 });

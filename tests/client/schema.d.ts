@@ -223,7 +223,7 @@ export interface paths {
         };
         /**
          * Get database load for a capture
-         * @description Performance Insights' db.load.avg (average active sessions) over the capture's window, in total and for the top `limit` waits, SQL digests, users or hosts, with each group's share; SQL digests carry per-call statistics. A capture that ended answers from the load stored then (`source: snapshot`, no AWS call). 409 when the capture has not started, Performance Insights is off for the instance or no longer has the window, or the instance is unknown to RDS. Upstream trouble: 502, 503 with Retry-After, 504.
+         * @description Performance Insights' db.load.avg (average active sessions) over the capture's window, in total and for the top `limit` waits, SQL digests, users or hosts, with each group's share; SQL digests carry per-call statistics. A capture that ended answers from the load stored then (`source: snapshot`, no AWS call). 409 when the capture has not started, Performance Insights is off for the instance or no longer has the window, or the instance is unknown to RDS. Upstream trouble: 502, 503 with Retry-After, 504. Counts against QUOTA_METRICS_REQUESTS_PER_MINUTE like the metrics (RateLimit headers; 429 with Retry-After past it).
          */
         get: operations["getCaptureLoad"];
         put?: never;
@@ -243,7 +243,7 @@ export interface paths {
         };
         /**
          * Get the full text of a SQL digest's statement
-         * @description One statement of the digest seen during the capture, in full (Performance Insights GetDimensionKeyDetails; the load answer cuts statements short). 404 when Performance Insights saw no statement of the digest in the window.
+         * @description One statement of the digest seen during the capture, in full (Performance Insights GetDimensionKeyDetails; the load answer cuts statements short). 404 when Performance Insights saw no statement of the digest in the window. Counts against QUOTA_METRICS_REQUESTS_PER_MINUTE like the metrics (RateLimit headers; 429 with Retry-After past it).
          */
         get: operations["getCaptureSqlText"];
         put?: never;
@@ -263,7 +263,7 @@ export interface paths {
         };
         /**
          * Chart of a capture's metrics
-         * @description The series of `GET /api/captures/{id}/metrics` as an SVG image: one panel per series (small multiples) over the capture's window, times in UTC, each with its unit. Upstream trouble: 502 (bad answer), 503 with Retry-After (throttled), 504 (timed out).
+         * @description The series of `GET /api/captures/{id}/metrics` as an SVG image: one panel per series (small multiples) over the capture's window, times in UTC, each with its unit. Upstream trouble: 502 (bad answer), 503 with Retry-After (throttled), 504 (timed out). Counts against QUOTA_METRICS_REQUESTS_PER_MINUTE like the metrics (RateLimit headers; 429 with Retry-After past it).
          */
         get: operations["getCaptureMetricsChart"];
         put?: never;
@@ -283,7 +283,7 @@ export interface paths {
         };
         /**
          * Compare a capture with a baseline
-         * @description The path's capture (candidate) against `with` (baseline), both on one relative axis (seconds from each capture's first period) at one period, over their common length. Per series: a summary (count, mean, min, max, p50, p95) of each side and the change of mean, p95 and max. You must be a member of both captures' environments; a capture you cannot see is 404 in either position. Served from snapshots without AWS when both have one; otherwise one GetMetricData call per capture. Upstream trouble: 502 (bad answer), 503 with Retry-After (throttled), 504 (timed out).
+         * @description The path's capture (candidate) against `with` (baseline), both on one relative axis (seconds from each capture's first period) at one period, over their common length. Per series: a summary (count, mean, min, max, p50, p95) of each side and the change of mean, p95 and max. You must be a member of both captures' environments; a capture you cannot see is 404 in either position. Served from snapshots without AWS when both have one; otherwise one GetMetricData call per capture. Upstream trouble: 502 (bad answer), 503 with Retry-After (throttled), 504 (timed out). Counts against QUOTA_METRICS_REQUESTS_PER_MINUTE like the metrics (RateLimit headers; 429 with Retry-After past it).
          */
         get: operations["compareCaptures"];
         put?: never;
@@ -303,7 +303,7 @@ export interface paths {
         };
         /**
          * Chart of a capture compared with a baseline
-         * @description The comparison of `GET /api/captures/{id}/compare` as an SVG image: one panel per series, baseline (solid) and candidate (dashed) overlaid on the time since each capture's start; `view=load` instead stacks each capture's average active sessions by its top waits (409 when either capture has no load). Upstream trouble: 502 (bad answer), 503 with Retry-After (throttled), 504 (timed out).
+         * @description The comparison of `GET /api/captures/{id}/compare` as an SVG image: one panel per series, baseline (solid) and candidate (dashed) overlaid on the time since each capture's start; `view=load` instead stacks each capture's average active sessions by its top waits (409 when either capture has no load). Upstream trouble: 502 (bad answer), 503 with Retry-After (throttled), 504 (timed out). Counts against QUOTA_METRICS_REQUESTS_PER_MINUTE like the metrics (RateLimit headers; 429 with Retry-After past it).
          */
         get: operations["getComparisonChart"];
         put?: never;
@@ -449,7 +449,7 @@ export interface components {
          */
         Problem: {
             /**
-             * @description What kind of problem this is; switch on it rather than on the text. A URI reference relative to this server (RFC 9457 §3.1.1): the same string on every deployment, and GET on it (resolved against the request's URL) answers a short explanation. One of: `/problems/validation` (400), `/problems/unauthenticated` (401), `/problems/forbidden` (403), `/problems/not-found` (404), `/problems/method-not-allowed` (405), `/problems/request-timeout` (408), `/problems/conflict` (409), `/problems/name-taken` (409), `/problems/invalid-state` (409), `/problems/idempotency-in-progress` (409), `/problems/precondition-failed` (412), `/problems/payload-too-large` (413), `/problems/unsupported-media-type` (415), `/problems/idempotency-key-reused` (422), `/problems/rate-limited` (429), `/problems/internal` (500), `/problems/upstream-failed` (502), `/problems/upstream-throttled` (503), `/problems/database-busy` (503), `/problems/unavailable` (503), `/problems/upstream-timeout` (504).
+             * @description What kind of problem this is; switch on it rather than on the text. A URI reference relative to this server (RFC 9457 §3.1.1): the same string on every deployment, and GET on it (resolved against the request's URL) answers a short explanation. One of: `/problems/validation` (400), `/problems/unauthenticated` (401), `/problems/forbidden` (403), `/problems/not-found` (404), `/problems/method-not-allowed` (405), `/problems/request-timeout` (408), `/problems/conflict` (409), `/problems/name-taken` (409), `/problems/invalid-state` (409), `/problems/idempotency-in-progress` (409), `/problems/precondition-failed` (412), `/problems/payload-too-large` (413), `/problems/unsupported-media-type` (415), `/problems/idempotency-key-reused` (422), `/problems/rate-limited` (429), `/problems/quota-exceeded` (429), `/problems/internal` (500), `/problems/upstream-failed` (502), `/problems/upstream-throttled` (503), `/problems/database-busy` (503), `/problems/unavailable` (503), `/problems/upstream-timeout` (504).
              * @example /problems/validation
              */
             type: string;
@@ -2938,6 +2938,10 @@ export interface operations {
             /** @description The capture's database load */
             200: {
                 headers: {
+                    /** @description The rate limit that applies (draft-ietf-httpapi-ratelimit-headers), e.g. `"metrics";q=120;w=60`: 120 requests per 60-second window, per user */
+                    "RateLimit-Policy"?: string;
+                    /** @description What is left of it: remaining requests `r` and seconds until the window resets `t` */
+                    RateLimit?: string;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -2980,6 +2984,22 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds until the rate limit's window resets (rate limits only; a count quota such as environments per user frees up when something is deleted) */
+                    "Retry-After"?: string;
+                    /** @description The rate limit that applies (draft-ietf-httpapi-ratelimit-headers), e.g. `"metrics";q=120;w=60`: 120 requests per 60-second window, per user */
+                    "RateLimit-Policy"?: string;
+                    /** @description What is left of it: remaining requests `r` and seconds until the window resets `t` */
+                    RateLimit?: string;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -3038,6 +3058,10 @@ export interface operations {
             /** @description The statement */
             200: {
                 headers: {
+                    /** @description The rate limit that applies (draft-ietf-httpapi-ratelimit-headers), e.g. `"metrics";q=120;w=60`: 120 requests per 60-second window, per user */
+                    "RateLimit-Policy"?: string;
+                    /** @description What is left of it: remaining requests `r` and seconds until the window resets `t` */
+                    RateLimit?: string;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -3080,6 +3104,22 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds until the rate limit's window resets (rate limits only; a count quota such as environments per user frees up when something is deleted) */
+                    "Retry-After"?: string;
+                    /** @description The rate limit that applies (draft-ietf-httpapi-ratelimit-headers), e.g. `"metrics";q=120;w=60`: 120 requests per 60-second window, per user */
+                    "RateLimit-Policy"?: string;
+                    /** @description What is left of it: remaining requests `r` and seconds until the window resets `t` */
+                    RateLimit?: string;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -3143,6 +3183,10 @@ export interface operations {
             /** @description The metrics chart */
             200: {
                 headers: {
+                    /** @description The rate limit that applies (draft-ietf-httpapi-ratelimit-headers), e.g. `"metrics";q=120;w=60`: 120 requests per 60-second window, per user */
+                    "RateLimit-Policy"?: string;
+                    /** @description What is left of it: remaining requests `r` and seconds until the window resets `t` */
+                    RateLimit?: string;
                     /** @description Digest of the body; send it as If-None-Match to get 304 when unchanged */
                     ETag?: string;
                     /** @description `private, max-age=86400` once the data comes wholly from complete snapshots, else `private, no-cache` */
@@ -3280,6 +3324,10 @@ export interface operations {
             /** @description The comparison; `Accept: text/csv` gives one row per offset and two columns (baseline, candidate) per series */
             200: {
                 headers: {
+                    /** @description The rate limit that applies (draft-ietf-httpapi-ratelimit-headers), e.g. `"metrics";q=120;w=60`: 120 requests per 60-second window, per user */
+                    "RateLimit-Policy"?: string;
+                    /** @description What is left of it: remaining requests `r` and seconds until the window resets `t` */
+                    RateLimit?: string;
                     /** @description Digest of the body; send it as If-None-Match to get 304 when unchanged */
                     ETag?: string;
                     /** @description `private, max-age=86400` once the data comes wholly from complete snapshots, else `private, no-cache` */
@@ -3418,6 +3466,10 @@ export interface operations {
             /** @description The comparison chart */
             200: {
                 headers: {
+                    /** @description The rate limit that applies (draft-ietf-httpapi-ratelimit-headers), e.g. `"metrics";q=120;w=60`: 120 requests per 60-second window, per user */
+                    "RateLimit-Policy"?: string;
+                    /** @description What is left of it: remaining requests `r` and seconds until the window resets `t` */
+                    RateLimit?: string;
                     /** @description Digest of the body; send it as If-None-Match to get 304 when unchanged */
                     ETag?: string;
                     /** @description `private, max-age=86400` once the data comes wholly from complete snapshots, else `private, no-cache` */
@@ -3535,7 +3587,7 @@ export interface operations {
             header?: never;
             path: {
                 /** @description The last segment of a problem's `type`, e.g. name-taken */
-                kind: "validation" | "unauthenticated" | "forbidden" | "not-found" | "method-not-allowed" | "request-timeout" | "conflict" | "name-taken" | "invalid-state" | "idempotency-in-progress" | "precondition-failed" | "payload-too-large" | "unsupported-media-type" | "idempotency-key-reused" | "rate-limited" | "internal" | "upstream-failed" | "upstream-throttled" | "database-busy" | "unavailable" | "upstream-timeout";
+                kind: "validation" | "unauthenticated" | "forbidden" | "not-found" | "method-not-allowed" | "request-timeout" | "conflict" | "name-taken" | "invalid-state" | "idempotency-in-progress" | "precondition-failed" | "payload-too-large" | "unsupported-media-type" | "idempotency-key-reused" | "rate-limited" | "quota-exceeded" | "internal" | "upstream-failed" | "upstream-throttled" | "database-busy" | "unavailable" | "upstream-timeout";
             };
             cookie?: never;
         };
