@@ -488,7 +488,7 @@ export interface components {
          */
         CreateEnvironment: {
             /**
-             * @description Stored in Unicode NFC without surrounding spaces; needs a visible character; no control, invisible (default-ignorable or format, such as U+200B), bidirectional-control or non-characters, and no lone surrogates
+             * @description Stored in Unicode NFC without surrounding spaces; needs a visible character; no control, invisible (default-ignorable or format, such as U+200B), bidirectional-control or non-characters, and no lone surrogates. The pattern is partial: it refuses control characters and U+2028/U+2029 only (white space around the name is allowed and trimmed); the server checks the rest, so a name matching it may still be refused, never the other way round
              * @example production
              */
             name: string;
@@ -531,7 +531,7 @@ export interface components {
          */
         UpdateEnvironment: {
             /**
-             * @description Stored in Unicode NFC without surrounding spaces; needs a visible character; no control, invisible (default-ignorable or format, such as U+200B), bidirectional-control or non-characters, and no lone surrogates
+             * @description Stored in Unicode NFC without surrounding spaces; needs a visible character; no control, invisible (default-ignorable or format, such as U+200B), bidirectional-control or non-characters, and no lone surrogates. The pattern is partial: it refuses control characters and U+2028/U+2029 only (white space around the name is allowed and trimmed); the server checks the rest, so a name matching it may still be refused, never the other way round
              * @example production
              */
             name?: string;
@@ -669,7 +669,7 @@ export interface components {
          */
         CreateCapture: {
             /**
-             * @description Stored in Unicode NFC without surrounding spaces; needs a visible character; no control, invisible (default-ignorable or format, such as U+200B), bidirectional-control or non-characters, and no lone surrogates
+             * @description Stored in Unicode NFC without surrounding spaces; needs a visible character; no control, invisible (default-ignorable or format, such as U+200B), bidirectional-control or non-characters, and no lone surrogates. The pattern is partial: it refuses control characters and U+2028/U+2029 only (white space around the name is allowed and trimmed); the server checks the rest, so a name matching it may still be refused, never the other way round
              * @example black-friday-peak
              */
             name: string;
@@ -706,7 +706,7 @@ export interface components {
          */
         UpdateCapture: {
             /**
-             * @description Stored in Unicode NFC without surrounding spaces; needs a visible character; no control, invisible (default-ignorable or format, such as U+200B), bidirectional-control or non-characters, and no lone surrogates
+             * @description Stored in Unicode NFC without surrounding spaces; needs a visible character; no control, invisible (default-ignorable or format, such as U+200B), bidirectional-control or non-characters, and no lone surrogates. The pattern is partial: it refuses control characters and U+2028/U+2029 only (white space around the name is allowed and trimmed); the server checks the rest, so a name matching it may still be refused, never the other way round
              * @example black-friday-peak-2
              */
             name?: string;
