@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import type { Client } from "@libsql/client";
 import { drizzle } from "drizzle-orm/libsql";
 import { createApp } from "../app.ts";
+import openapi from "../openapi/openapi.json" with { type: "json" };
 import { claimKey, sweepExpiredKeys } from "../db/idempotency.ts";
 import * as schema from "../db/schema.ts";
 import { IDEMPOTENCY_TTL_MS, requestHashOf } from "../routes/idempotency.ts";
@@ -174,4 +175,30 @@ Deno.test("keys expire after 24 hours and are swept", async () => {
   assert.equal(await sweepExpiredKeys(t.db, t.clock().getTime()), 1);
   const reused = await post(t, "alice", "/api/captures", { name: "b", envId: env.id }, "k");
   assert.equal(reused.status, 201, "an expired key is free again");
+});
+
+Deno.test("the contract declares Idempotent-Replayed on the 2xx and Retry-After on the 409 of each idempotent POST", () => {
+  type Operation = {
+    parameters?: Array<{ name: string; in: string }>;
+    responses: Record<string, { headers?: Record<string, unknown> }>;
+  };
+  const paths = openapi.paths as unknown as Record<string, Record<string, Operation>>;
+  const idempotent = Object.entries(paths).flatMap(([path, item]) =>
+    Object.entries(item)
+      .filter(([, op]) => op.parameters?.some((p) => p.name === "Idempotency-Key"))
+      .map(([method, op]) => ({ where: `${method} ${path}`, op }))
+  );
+  assert.deepEqual(idempotent.map((o) => o.where).sort(), [
+    "post /api/captures",
+    "post /api/captures/{id}/stop",
+    "post /api/environments",
+  ]);
+  for (const { where, op } of idempotent) {
+    const success = Object.entries(op.responses).filter(([status]) => status.startsWith("2"));
+    assert.ok(success.length > 0, where);
+    for (const [status, response] of success) {
+      assert.ok(response.headers?.["Idempotent-Replayed"], `${where} ${status}`);
+    }
+    assert.ok(op.responses["409"]?.headers?.["Retry-After"], `${where} 409`);
+  }
 });

@@ -43,3 +43,10 @@ export const ETagHeader = z.string().openapi({
   description: "Strong validator of this representation; send it back in If-Match or If-None-Match",
   example: '"c.42.1.RUNNING"',
 });
+
+/** Idempotent-Replayed on the success answer of a route taking Idempotency-Key. */
+export const IdempotentReplayedHeader = z.enum(["true"]).optional().openapi({
+  description:
+    "`true` when this is the kept first answer to an earlier request with the same Idempotency-Key, replayed; absent on a first answer",
+  example: "true",
+});

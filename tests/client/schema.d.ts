@@ -1289,6 +1289,8 @@ export interface operations {
                     Location: string;
                     /** @description Strong validator of this representation; send it back in If-Match or If-None-Match */
                     ETag: string;
+                    /** @description `true` when this is the kept first answer to an earlier request with the same Idempotency-Key, replayed; absent on a first answer */
+                    "Idempotent-Replayed"?: "true";
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -1331,6 +1333,8 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait, when another request with this Idempotency-Key is still in progress (type idempotency-in-progress); then send the same request again */
+                    "Retry-After"?: string;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -2120,6 +2124,8 @@ export interface operations {
                     Location: string;
                     /** @description Strong validator of this representation; send it back in If-Match or If-None-Match */
                     ETag: string;
+                    /** @description `true` when this is the kept first answer to an earlier request with the same Idempotency-Key, replayed; absent on a first answer */
+                    "Idempotent-Replayed"?: "true";
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -2162,6 +2168,8 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait, when another request with this Idempotency-Key is still in progress (type idempotency-in-progress); then send the same request again */
+                    "Retry-After"?: string;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -2689,6 +2697,8 @@ export interface operations {
                 headers: {
                     /** @description Strong validator of this representation; send it back in If-Match or If-None-Match */
                     ETag: string;
+                    /** @description `true` when this is the kept first answer to an earlier request with the same Idempotency-Key, replayed; absent on a first answer */
+                    "Idempotent-Replayed"?: "true";
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -2741,6 +2751,8 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait, when another request with this Idempotency-Key is still in progress (type idempotency-in-progress); then send the same request again */
+                    "Retry-After"?: string;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
