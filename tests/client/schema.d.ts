@@ -1270,7 +1270,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a unique value per operation (a UUID). The first answer is kept for 24 hours for you, this method and path, and a retry with the same key and body gets it again (status, Location, ETag, body; marked `Idempotent-Replayed: true`). The same key with another body answers 422; while the first request is still in progress, 409 with Retry-After. */
+                /** @description Makes a retry safe: a unique value per operation (a UUID). The first answer that decides (2xx, or a 409 such as name taken) is kept for 24 hours for you, this method and path, and a retry with the same key and body gets it again (status, Location, ETag, body; marked `Idempotent-Replayed: true`). A refused request (400, 401, 403, 404, 412, 413, 415, 429, 5xx) is not kept: its retry is judged afresh. The same key with another body answers 422; while the first request is still in progress, 409 with Retry-After. */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -1489,7 +1489,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Apply the change only if the resource still has this ETag (from a GET or an earlier change), e.g. `"c.42.3.RUNNING"`; else 412. `*` means any version. */
+                /** @description Apply the change only if the resource still has this ETag (from a GET or an earlier change), e.g. `"c.42.3.RUNNING"`; else 412. `*` means any version; an empty value matches none (412). */
                 "If-Match"?: string;
             };
             path: {
@@ -1598,7 +1598,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Apply the change only if the resource still has this ETag (from a GET or an earlier change), e.g. `"c.42.3.RUNNING"`; else 412. `*` means any version. */
+                /** @description Apply the change only if the resource still has this ETag (from a GET or an earlier change), e.g. `"c.42.3.RUNNING"`; else 412. `*` means any version; an empty value matches none (412). */
                 "If-Match"?: string;
             };
             path: {
@@ -2104,7 +2104,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a unique value per operation (a UUID). The first answer is kept for 24 hours for you, this method and path, and a retry with the same key and body gets it again (status, Location, ETag, body; marked `Idempotent-Replayed: true`). The same key with another body answers 422; while the first request is still in progress, 409 with Retry-After. */
+                /** @description Makes a retry safe: a unique value per operation (a UUID). The first answer that decides (2xx, or a 409 such as name taken) is kept for 24 hours for you, this method and path, and a retry with the same key and body gets it again (status, Location, ETag, body; marked `Idempotent-Replayed: true`). A refused request (400, 401, 403, 404, 412, 413, 415, 429, 5xx) is not kept: its retry is judged afresh. The same key with another body answers 422; while the first request is still in progress, 409 with Retry-After. */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -2324,7 +2324,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Apply the change only if the resource still has this ETag (from a GET or an earlier change), e.g. `"c.42.3.RUNNING"`; else 412. `*` means any version. */
+                /** @description Apply the change only if the resource still has this ETag (from a GET or an earlier change), e.g. `"c.42.3.RUNNING"`; else 412. `*` means any version; an empty value matches none (412). */
                 "If-Match"?: string;
             };
             path: {
@@ -2452,7 +2452,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Apply the change only if the resource still has this ETag (from a GET or an earlier change), e.g. `"c.42.3.RUNNING"`; else 412. `*` means any version. */
+                /** @description Apply the change only if the resource still has this ETag (from a GET or an earlier change), e.g. `"c.42.3.RUNNING"`; else 412. `*` means any version; an empty value matches none (412). */
                 "If-Match"?: string;
             };
             path: {
@@ -2551,7 +2551,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Apply the change only if the resource still has this ETag (from a GET or an earlier change), e.g. `"c.42.3.RUNNING"`; else 412. `*` means any version. */
+                /** @description Apply the change only if the resource still has this ETag (from a GET or an earlier change), e.g. `"c.42.3.RUNNING"`; else 412. `*` means any version; an empty value matches none (412). */
                 "If-Match"?: string;
             };
             path: {
@@ -2679,9 +2679,9 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a unique value per operation (a UUID). The first answer is kept for 24 hours for you, this method and path, and a retry with the same key and body gets it again (status, Location, ETag, body; marked `Idempotent-Replayed: true`). The same key with another body answers 422; while the first request is still in progress, 409 with Retry-After. */
+                /** @description Makes a retry safe: a unique value per operation (a UUID). The first answer that decides (2xx, or a 409 such as name taken) is kept for 24 hours for you, this method and path, and a retry with the same key and body gets it again (status, Location, ETag, body; marked `Idempotent-Replayed: true`). A refused request (400, 401, 403, 404, 412, 413, 415, 429, 5xx) is not kept: its retry is judged afresh. The same key with another body answers 422; while the first request is still in progress, 409 with Retry-After. */
                 "Idempotency-Key"?: string;
-                /** @description Apply the change only if the resource still has this ETag (from a GET or an earlier change), e.g. `"c.42.3.RUNNING"`; else 412. `*` means any version. */
+                /** @description Apply the change only if the resource still has this ETag (from a GET or an earlier change), e.g. `"c.42.3.RUNNING"`; else 412. `*` means any version; an empty value matches none (412). */
                 "If-Match"?: string;
             };
             path: {
