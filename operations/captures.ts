@@ -342,7 +342,8 @@ export async function readVisibleCaptureMetrics(
 /**
  * A capture's database load for a member of its environment (metrics/capture_load.ts). Every
  * reason there is none (not started, Performance Insights off or past its retention, instance
- * unknown, no credentials) is a 409 saying which and what to do.
+ * unknown, no credentials) is a 409 of type invalid-state, as for metrics, saying which and
+ * what to do.
  */
 export async function readCaptureLoadFor(
   deps: LoadDeps,
@@ -356,7 +357,7 @@ export async function readCaptureLoadFor(
   if (!found || !env) return captureNotFound(id);
   const outcome = await readCaptureLoad(deps, found.capture, env, query, now);
   if (outcome.ok || outcome.kind === "upstream") return outcome;
-  return { ok: false, kind: "conflict", detail: outcome.message };
+  return { ok: false, kind: "conflict", detail: outcome.message, problemKind: "invalid-state" };
 }
 
 /** The full text of a statement of one SQL digest seen during the capture. */
@@ -375,7 +376,7 @@ export async function readSqlTextFor(
   if (outcome.kind === "unknown_digest") {
     return { ok: false, kind: "not_found", detail: outcome.message };
   }
-  return { ok: false, kind: "conflict", detail: outcome.message };
+  return { ok: false, kind: "conflict", detail: outcome.message, problemKind: "invalid-state" };
 }
 
 /**
