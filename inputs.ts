@@ -130,7 +130,7 @@ export const USER_ID_MAX = 255;
 
 /** What a valid user id looks like, for the document and problem messages. */
 export const USER_ID_RULE =
-  `1–${USER_ID_MAX} characters, well-formed Unicode, no control characters (U+0000–U+001F, U+007F–U+009F)`;
+  `1–${USER_ID_MAX} characters, well-formed Unicode, no control characters (U+0000–U+001F, U+007F–U+009F) or line/paragraph separators (U+2028, U+2029)`;
 
 /** Why `text` is not a user id (a JWT `sub`, a member id in a path), or undefined when it is. */
 export function userIdProblem(text: string): string | undefined {

@@ -35,12 +35,13 @@ export function etagParts(tag: EntityTag): string[] {
 }
 
 /**
- * Parses an If-Match or If-None-Match value: undefined when the header is absent or blank,
- * `{ any: true }` for `*`, else the tags listed (comma-separated; malformed members are dropped,
- * so a list of only malformed members matches nothing).
+ * Parses an If-Match or If-None-Match value: undefined when the header is absent, `{ any: true }`
+ * for `*`, else the tags listed (comma-separated; malformed members are dropped). A blank value
+ * or a list of only malformed members lists no tag, so it matches nothing: a sent but empty
+ * If-Match is a 412, never an unconditional write.
  */
 export function parseETagCondition(header: string | null | undefined): ETagCondition | undefined {
-  if (header === null || header === undefined || header.trim() === "") return undefined;
+  if (header === null || header === undefined) return undefined;
   if (header.trim() === "*") return { any: true };
   const tags: EntityTag[] = [];
   // A comma inside a quoted tag is legal (etagc), so members are scanned, not split on commas.

@@ -110,3 +110,22 @@ export function problems<S extends ProblemStatus>(...statuses: S[]) {
     { content: { "application/problem+json": { schema: typeof Problem } }; description: string }
   >;
 }
+
+/**
+ * problems() for a route taking Idempotency-Key: its 409 also declares the Retry-After a retry
+ * gets while the first request with the key is still being handled (routes/idempotency.ts).
+ */
+export function idempotentProblems<S extends ProblemStatus>(...statuses: S[]) {
+  const declared = problems(...statuses) as Record<S, Record<string, unknown>>;
+  const conflict = (declared as Record<number, Record<string, unknown>>)[409];
+  if (conflict) {
+    conflict.headers = {
+      "Retry-After": {
+        description: "Seconds to wait, when another request with this Idempotency-Key is still " +
+          "in progress (type idempotency-in-progress); then send the same request again",
+        schema: { type: "string", example: "1" },
+      },
+    };
+  }
+  return declared as unknown as ReturnType<typeof problems<S>>;
+}

@@ -343,7 +343,8 @@ export async function readVisibleCaptureMetrics(
 /**
  * A capture's database load for a member of its environment (metrics/capture_load.ts). Every
  * reason there is none (not started, Performance Insights off or past its retention, instance
- * unknown, no credentials) is a 409 saying which and what to do.
+ * unknown, no credentials) is a 409 of type invalid-state, as for metrics, saying which and
+ * what to do.
  */
 export async function readCaptureLoadFor(
   deps: LoadDeps,

@@ -10,6 +10,9 @@ export const EXPOSED_HEADERS = [
   "Idempotent-Replayed",
   "RateLimit",
   "RateLimit-Policy",
+  // A 401's bearer challenge and a 405's methods: what to do next, readable from a browser app.
+  "WWW-Authenticate",
+  "Allow",
 ];
 
 /** Request headers such an app may send. */

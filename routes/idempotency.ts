@@ -11,12 +11,17 @@ const CLAIM_MS = 60_000;
 /** The answer headers a replay repeats; X-Request-Id is the retry's own. */
 const REPLAYED_HEADERS = ["content-type", "location", "etag", "retry-after", "allow"];
 
+/** The longest path whose key is kept; every path naming a resource is far shorter. */
+const PATH_MAX = 256;
+
 /**
  * Idempotency-Key (draft-ietf-httpapi-idempotency-key-header): the first answer to a request
  * with a key is kept for 24 h per caller, method and path, and replayed (marked
  * `Idempotent-Replayed: true`) to a retry with the same body; another body is 422, and a retry
- * while the first is still being handled is 409 with Retry-After. Answers of 5xx, 408 and 429
- * are not kept, so the retry runs again. Runs after requireUser (the caller is known).
+ * while the first is still being handled is 409 with Retry-After. Only answers that are the
+ * operation's decision on state are kept (2xx, and 409 such as name taken or not running); a
+ * refusal of the request itself (400, 401, 403, 404, 412, 413, 415, 422, 429, 5xx) is not, so
+ * the retry is judged afresh. Runs after requireUser (the caller is known).
  */
 export const idempotent = createMiddleware<AppEnv>(async (c, next) => {
   const key = c.req.header("idempotency-key");
@@ -34,6 +39,8 @@ export const idempotent = createMiddleware<AppEnv>(async (c, next) => {
     path: c.req.path.replace(/(.)\/+$/, "$1"),
     key,
   };
+  // Such a path names nothing (the route answers 400 or 404), so there is nothing to keep.
+  if (scope.path.length > PATH_MAX) return next();
   // Read through Hono's body cache, so the validators after this parse the same bytes.
   const requestHash = await requestHashOf(await c.req.text());
   const token = crypto.randomUUID();
@@ -62,11 +69,12 @@ export const idempotent = createMiddleware<AppEnv>(async (c, next) => {
     const headers = new Headers(claim.answer.headers);
     headers.set("Idempotent-Replayed", "true");
     const { status, body } = claim.answer;
-    return new Response(body === "" ? null : body, { status, headers });
+    const replayed = isProblem(headers) ? withRequestId(body, c.var.requestId) : body;
+    return new Response(replayed === "" ? null : replayed, { status, headers });
   }
   await next();
   const status = c.res.status;
-  if (status >= 500 || status === 408 || status === 429) {
+  if (!(status >= 200 && status < 300) && status !== 409) {
     await releaseKey(db, scope, token);
     return;
   }
@@ -82,6 +90,23 @@ export const idempotent = createMiddleware<AppEnv>(async (c, next) => {
     });
   }
 });
+
+const isProblem = (headers: Headers) =>
+  (headers.get("content-type") ?? "").startsWith("application/problem+json");
+
+/**
+ * A kept problem body with the retry's requestId, so the body and the X-Request-Id header name
+ * the same request (the one whose log lines a report would quote).
+ */
+function withRequestId(body: string, requestId: string): string {
+  try {
+    const problem = JSON.parse(body);
+    if (problem === null || typeof problem !== "object" || Array.isArray(problem)) return body;
+    return JSON.stringify({ ...problem, requestId });
+  } catch {
+    return body;
+  }
+}
 
 /** SHA-256 (hex) of a request body in canonical JSON: what a retry's body must match. */
 export function requestHashOf(body: string): Promise<string> {

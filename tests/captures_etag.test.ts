@@ -125,3 +125,30 @@ Deno.test("If-Match is decided inside the UPDATE: a version changed meanwhile ma
     "the status in the tag counts too",
   );
 });
+
+Deno.test("an empty If-Match over a real listener matches nothing: PUT, stop and DELETE answer 412", async () => {
+  await using t = await testContext({ now: NOW });
+  await using server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, t.app.fetch);
+  const env = await t.createEnvironment("alice");
+  const { capture } = await postCapture(t, "alice", { name: "peak", envId: env.id });
+  const url = `http://127.0.0.1:${server.addr.port}/api/captures/${capture.id}`;
+  const send = async (method: string, path: string, ifMatch: string, body?: unknown) =>
+    await fetch(url + path, {
+      method,
+      headers: {
+        Authorization: `Bearer ${await t.token("alice")}`,
+        "If-Match": ifMatch,
+        ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  // `If-Match:` with an empty value, as `curl -H 'If-Match;'` sends it, and blanks around nothing.
+  for (const blank of ["", " ", ","]) {
+    await assertProblem(await send("PUT", "", blank, { name: "changed" }), 412);
+    await assertProblem(await send("POST", "/stop", blank), 412);
+    await assertProblem(await send("DELETE", "", blank), 412);
+  }
+  const now = await (await t.as("alice").get(`/api/captures/${capture.id}`)).json();
+  assert.equal(now.name, "peak");
+  assert.equal(now.status, "RUNNING");
+});

@@ -52,6 +52,19 @@ Deno.test("with CORS_ORIGINS a preflight is answered and the answer's headers ar
   for (const h of ["Link", "Location", "ETag", "X-Request-Id", "Retry-After", "RateLimit"]) {
     assert.ok(exposed.includes(h), h);
   }
+  // A 401 and a 405 say what to do next in WWW-Authenticate and Allow: a browser app reads them.
+  const anonymous = await t.app.request("/api/captures", { headers: { Origin: ORIGIN } });
+  await anonymous.body?.cancel();
+  assert.equal(anonymous.status, 401);
+  assert.ok(anonymous.headers.get("www-authenticate"));
+  const exposedOn401 = (anonymous.headers.get("access-control-expose-headers") ?? "").split(",");
+  assert.ok(exposedOn401.includes("WWW-Authenticate"), exposedOn401.join());
+  const wrongMethod = await t.as("alice").delete("/api/captures", { Origin: ORIGIN });
+  await wrongMethod.body?.cancel();
+  assert.equal(wrongMethod.status, 405);
+  assert.ok(wrongMethod.headers.get("allow"));
+  const exposedOn405 = (wrongMethod.headers.get("access-control-expose-headers") ?? "").split(",");
+  assert.ok(exposedOn405.includes("Allow"), exposedOn405.join());
   const stranger = await t.as("alice").get("/api/captures", { Origin: "https://evil.example" });
   await stranger.body?.cancel();
   assert.equal(stranger.headers.get("access-control-allow-origin"), null);

@@ -254,3 +254,22 @@ Deno.test("the server-wide access key id (masked) is shown to an environment's a
     assert.doesNotMatch(text, /5678|AKIA/, "no part of the key id reaches a member");
   }
 });
+
+Deno.test("PATCH and DELETE /api/environments/{id} with an empty If-Match over a real listener answer 412", async () => {
+  await using t = await testContext();
+  await using server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, t.app.fetch);
+  const env = await t.createEnvironment("alice");
+  const url = `http://127.0.0.1:${server.addr.port}/api/environments/${env.id}`;
+  for (const blank of ["", " "]) {
+    const headers = { Authorization: `Bearer ${await t.token("alice")}`, "If-Match": blank };
+    const patch = await fetch(url, {
+      method: "PATCH",
+      headers: { ...headers, "Content-Type": "application/json" },
+      body: JSON.stringify({ region: "eu-west-1" }),
+    });
+    await assertProblem(patch, 412);
+    await assertProblem(await fetch(url, { method: "DELETE", headers }), 412);
+  }
+  const now = await (await t.as("alice").get(`/api/environments/${env.id}`)).json();
+  assert.equal(now.region, "us-east-1");
+});

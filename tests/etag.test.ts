@@ -15,7 +15,9 @@ Deno.test("strongETag quotes its parts and refuses ones that would make an ambig
 
 Deno.test("If-Match and If-None-Match lists parse with *, W/ and malformed members", () => {
   assert.equal(parseETagCondition(undefined), undefined);
-  assert.equal(parseETagCondition("  "), undefined);
+  // Sent but blank lists no tag: an If-Match that matches nothing, never an absent one.
+  assert.deepEqual(parseETagCondition(""), { any: false, tags: [] });
+  assert.deepEqual(parseETagCondition("  "), { any: false, tags: [] });
   assert.deepEqual(parseETagCondition(" * "), { any: true });
   assert.deepEqual(parseETagCondition('"a.1", W/"b.2" ,junk, "c,d"'), {
     any: false,
@@ -31,6 +33,8 @@ Deno.test("If-Match and If-None-Match lists parse with *, W/ and malformed membe
 Deno.test("If-Match compares strongly, If-None-Match weakly", () => {
   const current = strongETag("c", 1, 2, "RUNNING");
   assert.equal(ifMatchHolds(undefined, current), true);
+  assert.equal(ifMatchHolds(parseETagCondition(""), current), false);
+  assert.equal(ifNoneMatchHits(parseETagCondition(""), current), false);
   assert.equal(ifMatchHolds(parseETagCondition("*"), current), true);
   assert.equal(ifMatchHolds(parseETagCondition("*"), undefined), false);
   assert.equal(ifMatchHolds(parseETagCondition(`"x", ${current}`), current), true);

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import type { Client } from "@libsql/client";
 import { drizzle } from "drizzle-orm/libsql";
 import { createApp } from "../app.ts";
+import openapi from "../openapi/openapi.json" with { type: "json" };
 import { claimKey, sweepExpiredKeys } from "../db/idempotency.ts";
 import * as schema from "../db/schema.ts";
 import { IDEMPOTENCY_TTL_MS, requestHashOf } from "../routes/idempotency.ts";
@@ -174,4 +175,86 @@ Deno.test("keys expire after 24 hours and are swept", async () => {
   assert.equal(await sweepExpiredKeys(t.db, t.clock().getTime()), 1);
   const reused = await post(t, "alice", "/api/captures", { name: "b", envId: env.id }, "k");
   assert.equal(reused.status, 201, "an expired key is free again");
+});
+
+Deno.test("the contract declares Idempotent-Replayed on the 2xx and Retry-After on the 409 of each idempotent POST", () => {
+  type Operation = {
+    parameters?: Array<{ name: string; in: string }>;
+    responses: Record<string, { headers?: Record<string, unknown> }>;
+  };
+  const paths = openapi.paths as unknown as Record<string, Record<string, Operation>>;
+  const idempotent = Object.entries(paths).flatMap(([path, item]) =>
+    Object.entries(item)
+      .filter(([, op]) => op.parameters?.some((p) => p.name === "Idempotency-Key"))
+      .map(([method, op]) => ({ where: `${method} ${path}`, op }))
+  );
+  assert.deepEqual(idempotent.map((o) => o.where).sort(), [
+    "post /api/captures",
+    "post /api/captures/{id}/stop",
+    "post /api/environments",
+  ]);
+  for (const { where, op } of idempotent) {
+    const success = Object.entries(op.responses).filter(([status]) => status.startsWith("2"));
+    assert.ok(success.length > 0, where);
+    for (const [status, response] of success) {
+      assert.ok(response.headers?.["Idempotent-Replayed"], `${where} ${status}`);
+    }
+    assert.ok(op.responses["409"]?.headers?.["Retry-After"], `${where} 409`);
+  }
+});
+
+Deno.test("a kept 409 is replayed with the retry's requestId in its body, as in X-Request-Id", async () => {
+  await using t = await testContext({ now: NOW });
+  const env = await t.createEnvironment("alice");
+  const body = { name: "peak", envId: env.id };
+  assert.equal((await post(t, "alice", "/api/captures", body)).status, 201);
+  const firstRes = await post(t, "alice", "/api/captures", body, "k-taken");
+  const firstId = firstRes.headers.get("x-request-id");
+  const first = await assertProblem(firstRes, 409);
+  assert.equal(first.type, "/problems/name-taken");
+  const retry = await post(t, "alice", "/api/captures", body, "k-taken");
+  assert.equal(retry.headers.get("idempotent-replayed"), "true");
+  const replayed = await assertProblem(retry, 409) as { detail: string; requestId?: string };
+  assert.equal(replayed.detail, first.detail);
+  assert.notEqual(retry.headers.get("x-request-id"), firstId);
+  assert.equal(replayed.requestId, retry.headers.get("x-request-id"));
+});
+
+Deno.test("refusals of the request itself are not kept: a retry is judged afresh", async () => {
+  await using t = await testContext({ now: NOW });
+  const env = await t.createEnvironment("alice");
+  // 404: bob is not a member yet; once he is, his retry with the same key creates the capture.
+  const body = { name: "bobs", envId: env.id };
+  await assertProblem(await post(t, "bob", "/api/captures", body, "k-404"), 404);
+  await t.addMember(env.id, "bob", "member", "alice");
+  const created = await post(t, "bob", "/api/captures", body, "k-404");
+  assert.equal(created.status, 201, await created.clone().text());
+  assert.equal(created.headers.get("idempotent-replayed"), null);
+  await created.body?.cancel();
+
+  // 412: a stale If-Match; the retry with the fresh ETag and the same key stops the capture.
+  const { id } = await (await post(t, "alice", "/api/captures", { name: "a", envId: env.id }))
+    .json();
+  const path = `/api/captures/${id}/stop`;
+  const stop = (ifMatch: string) =>
+    t.as("alice").post(path, undefined, { "Idempotency-Key": "k-412", "If-Match": ifMatch });
+  await assertProblem(await stop('"c.1.0.SCHEDULED"'), 412);
+  const current = await t.as("alice").get(`/api/captures/${id}`);
+  await current.body?.cancel();
+  const stopped = await stop(current.headers.get("etag")!);
+  assert.equal(stopped.status, 200, await stopped.clone().text());
+  assert.equal((await stopped.json()).status, "DONE");
+
+  // 400 on a path naming nothing, however long: no key is kept for it.
+  for (const junk of ["abc", "9".repeat(300)]) {
+    await assertProblem(
+      await post(t, "alice", `/api/captures/${junk}/stop`, undefined, "k-400"),
+      400,
+    );
+  }
+  const rows = await t.client.execute("SELECT path, status FROM idempotency_keys ORDER BY path");
+  assert.deepEqual(
+    rows.rows.map((r) => [r.path, r.status]),
+    [["/api/captures", 201], [path, 200]],
+  );
 });

@@ -508,3 +508,33 @@ Deno.test("past QUOTA_SNAPSHOT_BYTES_PER_ENVIRONMENT a capture's load keeps what
     .filter((line) => /QUOTA_SNAPSHOT_BYTES_PER_ENVIRONMENT/.test(line.msg));
   assert.ok(warned.length >= 3, t.logLines.join("\n"));
 });
+
+Deno.test("load and SQL text refusals are invalid-state like metrics': no AWS credentials, not started", async () => {
+  // Performance Insights and RDS are set up; AWS credentials are not (no AWS_* on the server).
+  await using pi = await startFakePi({});
+  await using rds = await startFakeRds();
+  await using t = await testContext({
+    now: NOW,
+    env: { PI_ENDPOINT: pi.url, RDS_ENDPOINT: rds.url },
+  });
+  const env = await t.createEnvironment("owner");
+  const done = await createCapture(t, { envId: env.id, start: "2026-01-15T10:00:00Z" });
+  const scheduled = await createCapture(t, {
+    envId: env.id,
+    scheduledStart: "2026-01-16T10:00:00Z",
+  });
+  for (const id of [done.id, scheduled.id]) {
+    const paths = [
+      `/api/captures/${id}/metrics`,
+      `/api/captures/${id}/load`,
+      `/api/captures/${id}/sql/ABC123`,
+    ];
+    for (const path of paths) {
+      const body = await assertProblem(await t.as("owner").get(path), 409);
+      assert.equal(body.type, "/problems/invalid-state", `${path}: ${body.detail}`);
+    }
+  }
+  const load = await assertProblem(await t.as("owner").get(`/api/captures/${done.id}/load`), 409);
+  assert.match(load.detail, /has no AWS credentials/);
+  assert.equal(pi.calls.length, 0);
+});

@@ -63,17 +63,32 @@ export const IdParams = z.object({
   }),
 });
 
+// Unicode White_Space, which normalizeName trims from both ends, in BMP escapes.
+const WHITE_SPACE = "\\t-\\r \\x85\\xA0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000";
+
+/**
+ * The part of nameProblem's rule a pattern can say without \p{…} or surrogate escapes (which
+ * JSON Schema validators and generated clients read differently): no C0/C1 control, U+2028 or
+ * U+2029 between the white space trimmed from the ends. Every name the server accepts matches it.
+ */
+export const NAME_PATTERN =
+  `^[${WHITE_SPACE}]*[^\\x00-\\x1F\\x7F-\\x9F\\u2028\\u2029]+[${WHITE_SPACE}]*$`;
+
 /**
  * A display name (capture, environment): NFC, trimmed, 1–`max` UTF-16 units, and nameProblem's
- * rules. The rules live in a refinement, not a pattern: a pattern that says them needs \p{…} or
- * surrogate escapes, which JSON Schema validators and generated clients read differently.
+ * rules. The rules live in a refinement; the document carries NAME_PATTERN, a partial pattern.
  */
 export const displayName = (max: number) =>
   z.string().overwrite(normalizeName).min(1).max(max).superRefine((name, ctx) => {
     if (name.length === 0) return;
     const problem = nameProblem(name);
     if (problem) ctx.addIssue({ code: "custom", message: problem });
-  }).openapi({ description: NAME_RULE });
+  }).openapi({
+    pattern: NAME_PATTERN,
+    description: `${NAME_RULE}. The pattern is partial: it refuses control characters and ` +
+      "U+2028/U+2029 only (white space around the name is allowed and trimmed); the server " +
+      "checks the rest, so a name matching it may still be refused, never the other way round",
+  });
 
 /**
  * A name to look up: normalised like displayName, but not held to its rules, so a name stored
@@ -89,7 +104,7 @@ export const UserId = z.string().superRefine((id, ctx) => {
   minLength: 1,
   maxLength: USER_ID_MAX,
   // BMP escapes only, so the pattern means the same with and without the u flag.
-  pattern: "^[^\\x00-\\x1F\\x7F-\\x9F]+$",
+  pattern: "^[^\\x00-\\x1F\\x7F-\\x9F\\u2028\\u2029]+$",
   description: `A user id (JWT sub): ${USER_ID_RULE}`,
 });
 

@@ -2,7 +2,14 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { metricsRateLimit } from "../rate_limit.ts";
 import { requireUser } from "../../auth/require_user.ts";
 import { requireJsonBody } from "../json_body.ts";
-import { json, jsonBody, jsonOrCsv, problems, RATE_LIMIT_HEADERS } from "../../openapi/helpers.ts";
+import {
+  idempotentProblems,
+  json,
+  jsonBody,
+  jsonOrCsv,
+  problems,
+  RATE_LIMIT_HEADERS,
+} from "../../openapi/helpers.ts";
 import {
   Capture,
   CaptureIdParams,
@@ -16,6 +23,7 @@ import { NextPageLink } from "../../openapi/schemas/common.ts";
 import {
   ETagHeader,
   IdempotencyHeaders,
+  IdempotentReplayedHeader,
   IfMatchHeaders,
   IfNoneMatchHeaders,
 } from "../../openapi/schemas/headers.ts";
@@ -88,9 +96,10 @@ export const create = createRoute({
           example: "/api/captures/42",
         }),
         ETag: ETagHeader,
+        "Idempotent-Replayed": IdempotentReplayedHeader,
       }),
     },
-    ...problems(400, 401, 404, 409, 413, 415, 422, 429, 503),
+    ...idempotentProblems(400, 401, 404, 409, 413, 415, 422, 429, 503),
   },
 });
 
@@ -131,8 +140,11 @@ export const stop = createRoute({
     "Ends a RUNNING capture now. Other statuses answer 409 (cancel a SCHEDULED one with DELETE). The capture's owner or an environment admin only.",
   request: { params: CaptureIdParams, headers: IdempotencyHeaders.extend(IfMatchHeaders.shape) },
   responses: {
-    200: { ...json(Capture, "The capture, now DONE"), headers: z.object({ ETag: ETagHeader }) },
-    ...problems(400, 401, 403, 404, 409, 412, 413, 422, 503),
+    200: {
+      ...json(Capture, "The capture, now DONE"),
+      headers: z.object({ ETag: ETagHeader, "Idempotent-Replayed": IdempotentReplayedHeader }),
+    },
+    ...idempotentProblems(400, 401, 403, 404, 409, 412, 413, 422, 503),
   },
 });
 

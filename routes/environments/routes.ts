@@ -2,10 +2,15 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { requireUser } from "../../auth/require_user.ts";
 import { requireJsonBody } from "../json_body.ts";
 import { idempotent } from "../idempotency.ts";
-import { IdempotencyHeaders } from "../../openapi/schemas/headers.ts";
-import { json, jsonBody, problems } from "../../openapi/helpers.ts";
+import { idempotentProblems, json, jsonBody, problems } from "../../openapi/helpers.ts";
 import { IdParams, NextPageLink, pageQuery } from "../../openapi/schemas/common.ts";
-import { ETagHeader, IfMatchHeaders, IfNoneMatchHeaders } from "../../openapi/schemas/headers.ts";
+import {
+  ETagHeader,
+  IdempotencyHeaders,
+  IdempotentReplayedHeader,
+  IfMatchHeaders,
+  IfNoneMatchHeaders,
+} from "../../openapi/schemas/headers.ts";
 import {
   CreateEnvironment,
   Environment,
@@ -55,9 +60,10 @@ export const create = createRoute({
       headers: z.object({
         Location: z.string().openapi({ example: "/api/environments/1" }),
         ETag: ETagHeader,
+        "Idempotent-Replayed": IdempotentReplayedHeader,
       }),
     },
-    ...problems(400, 401, 403, 409, 413, 415, 422, 429, 503),
+    ...idempotentProblems(400, 401, 403, 409, 413, 415, 422, 429, 503),
   },
 });
 

@@ -488,7 +488,7 @@ export interface components {
          */
         CreateEnvironment: {
             /**
-             * @description Stored in Unicode NFC without surrounding spaces; needs a visible character; no control, invisible (default-ignorable or format, such as U+200B), bidirectional-control or non-characters, and no lone surrogates
+             * @description Stored in Unicode NFC without surrounding spaces; needs a visible character; no control, invisible (default-ignorable or format, such as U+200B), bidirectional-control or non-characters, and no lone surrogates. The pattern is partial: it refuses control characters and U+2028/U+2029 only (white space around the name is allowed and trimmed); the server checks the rest, so a name matching it may still be refused, never the other way round
              * @example production
              */
             name: string;
@@ -531,7 +531,7 @@ export interface components {
          */
         UpdateEnvironment: {
             /**
-             * @description Stored in Unicode NFC without surrounding spaces; needs a visible character; no control, invisible (default-ignorable or format, such as U+200B), bidirectional-control or non-characters, and no lone surrogates
+             * @description Stored in Unicode NFC without surrounding spaces; needs a visible character; no control, invisible (default-ignorable or format, such as U+200B), bidirectional-control or non-characters, and no lone surrogates. The pattern is partial: it refuses control characters and U+2028/U+2029 only (white space around the name is allowed and trimmed); the server checks the rest, so a name matching it may still be refused, never the other way round
              * @example production
              */
             name?: string;
@@ -669,7 +669,7 @@ export interface components {
          */
         CreateCapture: {
             /**
-             * @description Stored in Unicode NFC without surrounding spaces; needs a visible character; no control, invisible (default-ignorable or format, such as U+200B), bidirectional-control or non-characters, and no lone surrogates
+             * @description Stored in Unicode NFC without surrounding spaces; needs a visible character; no control, invisible (default-ignorable or format, such as U+200B), bidirectional-control or non-characters, and no lone surrogates. The pattern is partial: it refuses control characters and U+2028/U+2029 only (white space around the name is allowed and trimmed); the server checks the rest, so a name matching it may still be refused, never the other way round
              * @example black-friday-peak
              */
             name: string;
@@ -706,7 +706,7 @@ export interface components {
          */
         UpdateCapture: {
             /**
-             * @description Stored in Unicode NFC without surrounding spaces; needs a visible character; no control, invisible (default-ignorable or format, such as U+200B), bidirectional-control or non-characters, and no lone surrogates
+             * @description Stored in Unicode NFC without surrounding spaces; needs a visible character; no control, invisible (default-ignorable or format, such as U+200B), bidirectional-control or non-characters, and no lone surrogates. The pattern is partial: it refuses control characters and U+2028/U+2029 only (white space around the name is allowed and trimmed); the server checks the rest, so a name matching it may still be refused, never the other way round
              * @example black-friday-peak-2
              */
             name?: string;
@@ -1270,7 +1270,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a unique value per operation (a UUID). The first answer is kept for 24 hours for you, this method and path, and a retry with the same key and body gets it again (status, Location, ETag, body; marked `Idempotent-Replayed: true`). The same key with another body answers 422; while the first request is still in progress, 409 with Retry-After. */
+                /** @description Makes a retry safe: a unique value per operation (a UUID). The first answer that decides (2xx, or a 409 such as name taken) is kept for 24 hours for you, this method and path, and a retry with the same key and body gets it again (status, Location, ETag, body; marked `Idempotent-Replayed: true`). A refused request (400, 401, 403, 404, 412, 413, 415, 429, 5xx) is not kept: its retry is judged afresh. The same key with another body answers 422; while the first request is still in progress, 409 with Retry-After. */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -1289,6 +1289,8 @@ export interface operations {
                     Location: string;
                     /** @description Strong validator of this representation; send it back in If-Match or If-None-Match */
                     ETag: string;
+                    /** @description `true` when this is the kept first answer to an earlier request with the same Idempotency-Key, replayed; absent on a first answer */
+                    "Idempotent-Replayed"?: "true";
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -1331,6 +1333,8 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait, when another request with this Idempotency-Key is still in progress (type idempotency-in-progress); then send the same request again */
+                    "Retry-After"?: string;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -1485,7 +1489,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Apply the change only if the resource still has this ETag (from a GET or an earlier change), e.g. `"c.42.3.RUNNING"`; else 412. `*` means any version. */
+                /** @description Apply the change only if the resource still has this ETag (from a GET or an earlier change), e.g. `"c.42.3.RUNNING"`; else 412. `*` means any version; an empty value matches none (412). */
                 "If-Match"?: string;
             };
             path: {
@@ -1594,7 +1598,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Apply the change only if the resource still has this ETag (from a GET or an earlier change), e.g. `"c.42.3.RUNNING"`; else 412. `*` means any version. */
+                /** @description Apply the change only if the resource still has this ETag (from a GET or an earlier change), e.g. `"c.42.3.RUNNING"`; else 412. `*` means any version; an empty value matches none (412). */
                 "If-Match"?: string;
             };
             path: {
@@ -2100,7 +2104,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a unique value per operation (a UUID). The first answer is kept for 24 hours for you, this method and path, and a retry with the same key and body gets it again (status, Location, ETag, body; marked `Idempotent-Replayed: true`). The same key with another body answers 422; while the first request is still in progress, 409 with Retry-After. */
+                /** @description Makes a retry safe: a unique value per operation (a UUID). The first answer that decides (2xx, or a 409 such as name taken) is kept for 24 hours for you, this method and path, and a retry with the same key and body gets it again (status, Location, ETag, body; marked `Idempotent-Replayed: true`). A refused request (400, 401, 403, 404, 412, 413, 415, 429, 5xx) is not kept: its retry is judged afresh. The same key with another body answers 422; while the first request is still in progress, 409 with Retry-After. */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -2120,6 +2124,8 @@ export interface operations {
                     Location: string;
                     /** @description Strong validator of this representation; send it back in If-Match or If-None-Match */
                     ETag: string;
+                    /** @description `true` when this is the kept first answer to an earlier request with the same Idempotency-Key, replayed; absent on a first answer */
+                    "Idempotent-Replayed"?: "true";
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -2162,6 +2168,8 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait, when another request with this Idempotency-Key is still in progress (type idempotency-in-progress); then send the same request again */
+                    "Retry-After"?: string;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -2316,7 +2324,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Apply the change only if the resource still has this ETag (from a GET or an earlier change), e.g. `"c.42.3.RUNNING"`; else 412. `*` means any version. */
+                /** @description Apply the change only if the resource still has this ETag (from a GET or an earlier change), e.g. `"c.42.3.RUNNING"`; else 412. `*` means any version; an empty value matches none (412). */
                 "If-Match"?: string;
             };
             path: {
@@ -2444,7 +2452,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Apply the change only if the resource still has this ETag (from a GET or an earlier change), e.g. `"c.42.3.RUNNING"`; else 412. `*` means any version. */
+                /** @description Apply the change only if the resource still has this ETag (from a GET or an earlier change), e.g. `"c.42.3.RUNNING"`; else 412. `*` means any version; an empty value matches none (412). */
                 "If-Match"?: string;
             };
             path: {
@@ -2543,7 +2551,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Apply the change only if the resource still has this ETag (from a GET or an earlier change), e.g. `"c.42.3.RUNNING"`; else 412. `*` means any version. */
+                /** @description Apply the change only if the resource still has this ETag (from a GET or an earlier change), e.g. `"c.42.3.RUNNING"`; else 412. `*` means any version; an empty value matches none (412). */
                 "If-Match"?: string;
             };
             path: {
@@ -2671,9 +2679,9 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: a unique value per operation (a UUID). The first answer is kept for 24 hours for you, this method and path, and a retry with the same key and body gets it again (status, Location, ETag, body; marked `Idempotent-Replayed: true`). The same key with another body answers 422; while the first request is still in progress, 409 with Retry-After. */
+                /** @description Makes a retry safe: a unique value per operation (a UUID). The first answer that decides (2xx, or a 409 such as name taken) is kept for 24 hours for you, this method and path, and a retry with the same key and body gets it again (status, Location, ETag, body; marked `Idempotent-Replayed: true`). A refused request (400, 401, 403, 404, 412, 413, 415, 429, 5xx) is not kept: its retry is judged afresh. The same key with another body answers 422; while the first request is still in progress, 409 with Retry-After. */
                 "Idempotency-Key"?: string;
-                /** @description Apply the change only if the resource still has this ETag (from a GET or an earlier change), e.g. `"c.42.3.RUNNING"`; else 412. `*` means any version. */
+                /** @description Apply the change only if the resource still has this ETag (from a GET or an earlier change), e.g. `"c.42.3.RUNNING"`; else 412. `*` means any version; an empty value matches none (412). */
                 "If-Match"?: string;
             };
             path: {
@@ -2689,6 +2697,8 @@ export interface operations {
                 headers: {
                     /** @description Strong validator of this representation; send it back in If-Match or If-None-Match */
                     ETag: string;
+                    /** @description `true` when this is the kept first answer to an earlier request with the same Idempotency-Key, replayed; absent on a first answer */
+                    "Idempotent-Replayed"?: "true";
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -2741,6 +2751,8 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description Seconds to wait, when another request with this Idempotency-Key is still in progress (type idempotency-in-progress); then send the same request again */
+                    "Retry-After"?: string;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
