@@ -145,6 +145,24 @@ Deno.test("loadConfig() rejects a CREDENTIALS_KEY that is not base64 of 32 bytes
   }
 });
 
+Deno.test("loadConfig() refuses CREDENTIALS_KEY_PREVIOUS or _NEXT without CREDENTIALS_KEY; reads both and SWEEP_INTERVAL", () => {
+  assertConfigError({ CREDENTIALS_KEY_PREVIOUS: key(32) }, "CREDENTIALS_KEY_PREVIOUS");
+  assertConfigError({ CREDENTIALS_KEY_NEXT: key(32) }, "CREDENTIALS_KEY_NEXT");
+  assertConfigError(
+    { CREDENTIALS_KEY: key(32), CREDENTIALS_KEY_NEXT: key(16) },
+    "CREDENTIALS_KEY_NEXT",
+  );
+  const config = loadConfig({
+    CREDENTIALS_KEY: key(32),
+    CREDENTIALS_KEY_NEXT: `${key(32)}, ${key(32)}`,
+    SWEEP_INTERVAL: "5s",
+  });
+  assert.equal(config.nextCredentialsKeys?.length, 2);
+  assert.equal(config.sweepIntervalMs, 5000);
+  assert.equal(loadConfig({}).sweepIntervalMs, 60_000);
+  assertConfigError({ SWEEP_INTERVAL: "soon" }, "SWEEP_INTERVAL");
+});
+
 Deno.test("loadConfig() rejects an AWS access key id without its secret and the reverse", () => {
   const secret = "server-wide-secret-access-key";
   assertConfigError({ AWS_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE" }, "AWS_SECRET_ACCESS_KEY");
