@@ -192,7 +192,7 @@ Deno.test("a rolling rotation (NEXT everywhere, then promote, then drop) never a
   };
   const sealedBy = async () =>
     (await t.db.select().from(environments))[0].secretCiphertext!.split(".")[1];
-  const [idA, idB] = [await credentialsKeyId(KEY_A), await credentialsKeyId(KEY_B)];
+  const idB = await credentialsKeyId(KEY_B);
   const common = {
     DATABASE_URL: `file:${t.dbPath}`,
     CLOUDWATCH_ENDPOINT: fake.url,
