@@ -79,6 +79,7 @@ async function main(cron: SweepCron) {
     identity: config.aws,
     cipher: credentialsCipher,
     clock: systemClock,
+    logger,
   });
   if (
     credentialProvider.serverSource !== "none" && isUnrestricted(config.serverCredentialPolicy)

@@ -343,6 +343,37 @@ Deno.test("container credentials: the endpoint's token is sent, its credentials 
   }
 });
 
+Deno.test("an unreadable token file (a directory, missing) answers 503 naming its variable, the path only in the log", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "capwatch-token-dir-" });
+  const cases: Array<[Record<string, string>, string]> = [
+    [{
+      AWS_CONTAINER_CREDENTIALS_FULL_URI: "http://127.0.0.1:9/creds",
+      AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: dir,
+    }, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"],
+    [
+      { AWS_ROLE_ARN: ROLE, AWS_WEB_IDENTITY_TOKEN_FILE: `${dir}/missing` },
+      "AWS_WEB_IDENTITY_TOKEN_FILE",
+    ],
+  ];
+  try {
+    for (const [env, variable] of cases) {
+      await using t = await testContext({ now: NOW, env });
+      const { captureId } = await roleCapture(t, {});
+      const problem = await assertProblem(await t.as("owner").get(metricsPath(captureId)), 503);
+      assert.match(problem.detail, new RegExp(variable));
+      assert.ok(!problem.detail.includes(dir), problem.detail);
+      assert.doesNotMatch(
+        problem.detail,
+        variable.includes("CONTAINER") ? /web identity/ : /CONTAINER/,
+      );
+      const logged = t.logLines.find((l) => l.includes("cannot read an AWS token file"));
+      assert.ok(logged?.includes(dir) && logged.includes(variable), t.logLines.join("\n"));
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("the snapshot sweep uses the same assumed-role credentials as requests", async () => {
   await using s = await roleSetup();
   const { t, sts, cloudwatch } = s;
