@@ -118,8 +118,10 @@ async function main(cron: SweepCron) {
         port: config.port,
         reusePort: config.reusePort,
         onListen: ({ hostname, port }) => {
-          logger.info("listening", { url: `http://${hostname}:${port}`, devMode });
-          if (devMode) announceDevMode(config, `http://${hostname}:${port}`);
+          // An IPv6 host goes in brackets, or the URL (and the printed curl line) does not parse.
+          const url = `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`;
+          logger.info("listening", { url, devMode });
+          if (devMode) announceDevMode(config, url);
         },
       },
       app.fetch,

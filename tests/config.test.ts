@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ConfigError, isLoopback, loadConfig } from "../config.ts";
-import { spawnDeno, taskArgs } from "./helpers/process.ts";
+import { spawnDeno, startServer, taskArgs } from "./helpers/process.ts";
 
 const projectRoot = new URL("..", import.meta.url);
 const VALID_SECRET = "a-shared-secret-of-at-least-32-bytes";
@@ -308,4 +308,12 @@ Deno.test("loadConfig() reads JWT_MAX_AGE, JWT_TYP, the instance allowlist and q
   assertConfigError({ JWT_MAX_AGE: "forever" }, "JWT_MAX_AGE");
   assertConfigError({ QUOTA_CAPTURES_PER_ENVIRONMENT: "-1" }, "QUOTA_CAPTURES_PER_ENVIRONMENT");
   assertConfigError({ AWS_INSTANCE_ALLOWLIST: "arn:aws:ec2:x" }, "AWS_INSTANCE_ALLOWLIST");
+});
+
+Deno.test("HOST=::1: the logged URL brackets the IPv6 host, and it answers", async () => {
+  await using server = await startServer({ HOST: "::1" });
+  assert.match(server.url, /^http:\/\/\[::1\]:\d+$/);
+  const res = await fetch(`${server.url}/health`);
+  await res.body?.cancel();
+  assert.ok(res.status < 500, String(res.status));
 });
