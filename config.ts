@@ -22,6 +22,11 @@ const base64Key = z.string().refine(
   "must be base64 of exactly 32 bytes (make one with: openssl rand -base64 32)",
 );
 
+const keyList = z.string().refine(
+  (list) => list.split(",").every((key) => isBase64Key(key.trim())),
+  "must be base64 of exactly 32 bytes (several separated by commas)",
+);
+
 const httpUrl = z.string().regex(/^https?:\/\//, "must be an http(s) URL");
 
 /** Seconds from "90s", "15m", "24h", "7d" or a bare number of seconds; NaN when malformed. */
@@ -92,12 +97,11 @@ const ConfigSchema = z.object({
   JWT_MAX_AGE: optional(duration),
   CREDENTIALS_KEY: optional(base64Key),
   // Comma-separated: keys that only decrypt, while stored secrets move to CREDENTIALS_KEY.
-  CREDENTIALS_KEY_PREVIOUS: optional(
-    z.string().refine(
-      (list) => list.split(",").every((key) => isBase64Key(key.trim())),
-      "must be base64 of exactly 32 bytes (several separated by commas)",
-    ),
-  ),
+  CREDENTIALS_KEY_PREVIOUS: optional(keyList),
+  // Comma-separated: keys that only decrypt, before they become CREDENTIALS_KEY (rolling rotation).
+  CREDENTIALS_KEY_NEXT: optional(keyList),
+  // How often the sweeper runs where there is no Deno.cron (which runs it each minute).
+  SWEEP_INTERVAL: optional(duration),
   AWS_ACCESS_KEY_ID: optional(z.string()),
   AWS_SECRET_ACCESS_KEY: optional(z.string()),
   AWS_SESSION_TOKEN: optional(z.string()),
@@ -161,6 +165,15 @@ const ConfigSchema = z.object({
         `is ${env.HOST}, but dev mode (no JWT_SECRET or JWKS_URL) listens on loopback only: ` +
         "set JWT_SECRET or JWKS_URL, or HOST=127.0.0.1",
     });
+  }
+  for (const name of ["CREDENTIALS_KEY_PREVIOUS", "CREDENTIALS_KEY_NEXT"] as const) {
+    if (env[name] && !env.CREDENTIALS_KEY) {
+      ctx.addIssue({
+        code: "custom",
+        path: [name],
+        message: "is set without CREDENTIALS_KEY (the key that encrypts); set both",
+      });
+    }
   }
   if (Boolean(env.AWS_ACCESS_KEY_ID) !== Boolean(env.AWS_SECRET_ACCESS_KEY)) {
     ctx.addIssue({
@@ -248,6 +261,10 @@ export interface Config {
   credentialsKey?: Uint8Array;
   /** Keys that still decrypt stored secrets during a rotation (CREDENTIALS_KEY_PREVIOUS). */
   previousCredentialsKeys?: Uint8Array[];
+  /** Keys that decrypt ahead of becoming CREDENTIALS_KEY, phase 1 of a rotation (CREDENTIALS_KEY_NEXT). */
+  nextCredentialsKeys?: Uint8Array[];
+  /** Milliseconds between sweeps where there is no Deno.cron (SWEEP_INTERVAL, default 60 s). */
+  sweepIntervalMs: number;
   awsCredentials?: AwsCredentials;
   /** Where server-wide credentials come from besides static keys, and the STS endpoint. */
   aws?: AwsIdentityConfig;
@@ -308,9 +325,9 @@ function toConfig(raw: RawConfig): Config {
       snapshotBytesPerEnvironment: raw.QUOTA_SNAPSHOT_BYTES_PER_ENVIRONMENT,
     },
     credentialsKey: raw.CREDENTIALS_KEY ? decodeBase64(raw.CREDENTIALS_KEY) : undefined,
-    previousCredentialsKeys: raw.CREDENTIALS_KEY_PREVIOUS
-      ? raw.CREDENTIALS_KEY_PREVIOUS.split(",").map((key) => decodeBase64(key.trim()))
-      : undefined,
+    previousCredentialsKeys: keys(raw.CREDENTIALS_KEY_PREVIOUS),
+    nextCredentialsKeys: keys(raw.CREDENTIALS_KEY_NEXT),
+    sweepIntervalMs: raw.SWEEP_INTERVAL ? durationSeconds(raw.SWEEP_INTERVAL) * 1000 : 60_000,
     aws: toAwsIdentity(raw),
     awsCredentials: raw.AWS_ACCESS_KEY_ID && raw.AWS_SECRET_ACCESS_KEY
       ? {
@@ -329,6 +346,9 @@ function toConfig(raw: RawConfig): Config {
     corsOrigins: raw.CORS_ORIGINS ? originList(raw.CORS_ORIGINS) : undefined,
   };
 }
+
+const keys = (text: string | undefined) =>
+  text ? text.split(",").map((key) => decodeBase64(key.trim())) : undefined;
 
 function decodeBase64(value: string): Uint8Array {
   const binary = atob(value);

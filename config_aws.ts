@@ -5,10 +5,18 @@
  * Identity set them) and the STS endpoint override. Names and rules follow the AWS SDKs.
  */
 import { z } from "zod";
+import { PARTITIONS, regionProblem } from "./aws_partitions.ts";
 
-/** An IAM role ARN in the aws, aws-cn or aws-us-gov partition: account id, then path and name. */
-export const ROLE_ARN_PATTERN =
-  /^arn:aws(-cn|-us-gov)?:iam::\d{12}:role\/(?:[\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/;
+/** An IAM role ARN in a partition aws_partitions.ts knows: account id, then path and name. */
+export const ROLE_ARN_PATTERN = new RegExp(
+  `^arn:(${PARTITIONS.map((p) => p.id).join("|")}):iam::\\d{12}:role\\/` +
+    "(?:[\\w+=,.@-]+\\/)*[\\w+=,.@-]{1,64}$",
+);
+
+/** The partition id in a role ARN (`aws-cn` in arn:aws-cn:iam::…), or undefined. */
+export const roleArnPartition = (arn: string): string | undefined =>
+  /^arn:([a-z-]+):/.exec(arn)?.[1];
+
 /** STS's rule for ExternalId: 2–1224 characters of [\w+=,.@:/-]. */
 export const EXTERNAL_ID_PATTERN = /^[\w+=,.@:\/-]{2,1224}$/;
 /** STS's rule for RoleSessionName: 2–64 characters of [\w+=,.@-]. */
@@ -63,6 +71,11 @@ export function awsIdentityIssues(env: Raw, ctx: z.RefinementCtx): void {
       path: [env.AWS_ROLE_ARN ? "AWS_WEB_IDENTITY_TOKEN_FILE" : "AWS_ROLE_ARN"],
       message: "AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE must be set together",
     });
+  }
+  // Checked here, not at the first STS call, whose error would blame the environment's region.
+  for (const name of ["AWS_REGION", "AWS_DEFAULT_REGION"] as const) {
+    const problem = env[name] && regionProblem(env[name]);
+    if (problem) ctx.addIssue({ code: "custom", path: [name], message: problem });
   }
   const full = env.AWS_CONTAINER_CREDENTIALS_FULL_URI;
   if (full && !env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI) {

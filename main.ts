@@ -18,7 +18,7 @@ import { createSnapshotter } from "./metrics/snapshotter.ts";
 import { createPiClient } from "./metrics/pi.ts";
 import { createRdsClient } from "./metrics/rds.ts";
 import { createInstanceChecker } from "./metrics/resolve_instance.ts";
-import { reencryptCredentials } from "./lifecycle/reencrypt_credentials.ts";
+import { createCredentialsRotation } from "./lifecycle/reencrypt_credentials.ts";
 import { type ResilientServer, serveResiliently } from "./serve.ts";
 
 /** How long SIGINT/SIGTERM waits for requests in flight and a running sweep before exiting. */
@@ -67,7 +67,11 @@ async function main(cron: SweepCron) {
   const pi = createPiClient({ endpoint: config.piEndpoint, logger: awsLog("pi") });
   const rds = createRdsClient({ endpoint: config.rdsEndpoint, logger: awsLog("rds") });
   const credentialsCipher = config.credentialsKey
-    ? await createCredentialsCipher(config.credentialsKey, config.previousCredentialsKeys)
+    ? await createCredentialsCipher(
+      config.credentialsKey,
+      config.previousCredentialsKeys,
+      config.nextCredentialsKeys,
+    )
     : undefined;
   // One provider for every request and the snapshotter, so temporary credentials are shared.
   const credentialProvider = createCredentialProvider({
@@ -75,6 +79,7 @@ async function main(cron: SweepCron) {
     identity: config.aws,
     cipher: credentialsCipher,
     clock: systemClock,
+    logger,
   });
   if (
     credentialProvider.serverSource !== "none" && isUnrestricted(config.serverCredentialPolicy)
@@ -113,8 +118,10 @@ async function main(cron: SweepCron) {
         port: config.port,
         reusePort: config.reusePort,
         onListen: ({ hostname, port }) => {
-          logger.info("listening", { url: `http://${hostname}:${port}`, devMode });
-          if (devMode) announceDevMode(config, `http://${hostname}:${port}`);
+          // An IPv6 host goes in brackets, or the URL (and the printed curl line) does not parse.
+          const url = `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`;
+          logger.info("listening", { url, devMode });
+          if (devMode) announceDevMode(config, url);
         },
       },
       app.fetch,
@@ -148,14 +155,17 @@ async function main(cron: SweepCron) {
     rds,
     snapshotBytesPerEnvironment: config.quotas.snapshotBytesPerEnvironment,
   });
-  if (credentialsCipher) {
-    rotateStoredSecrets(
-      database,
+  const credentialsRotation = credentialsCipher &&
+    createCredentialsRotation(
+      database.db,
       credentialsCipher,
       logger,
       Boolean(config.previousCredentialsKeys),
     );
-  }
+  // At start in the background (reads never wait: until a row moves, its old key still opens it).
+  credentialsRotation?.run().catch((error) =>
+    logger.warn("re-encrypting credentials failed", { error: String(error) })
+  );
   const instanceChecker = createInstanceChecker({
     db: database.db,
     rds,
@@ -167,6 +177,9 @@ async function main(cron: SweepCron) {
     logger,
     snapshotter,
     instanceChecker,
+    // While previous keys are set, every sweep moves rows an instance still on the old key wrote.
+    credentialsRotation: credentialsRotation?.rotating ? credentialsRotation : undefined,
+    intervalMs: config.sweepIntervalMs,
   });
   // Not awaited: a slow CloudWatch must not delay serving (status is computed on every read).
   sweeper.sweep();
@@ -231,39 +244,6 @@ function registerCron(): SweepCron {
     console.warn(`capwatch: Deno.cron unavailable (${(error as Error).message}); using a timer`);
   }
   return cron;
-}
-
-/**
- * Re-encrypts stored secrets under CREDENTIALS_KEY in the background (after a rotation), so
- * CREDENTIALS_KEY_PREVIOUS can be dropped once the log says `credentials re-encrypted`.
- * Reads never wait on it: until a row is moved, the previous key still opens it.
- */
-function rotateStoredSecrets(
-  database: DatabaseHandle,
-  cipher: Awaited<ReturnType<typeof createCredentialsCipher>>,
-  logger: Logger,
-  rotating: boolean,
-) {
-  reencryptCredentials(database.db, cipher).then(
-    ({ reencrypted, undecryptable, current }) => {
-      // During a rotation the line is the signal that the previous key may be dropped.
-      if (rotating || reencrypted > 0 || undecryptable.length > 0) {
-        logger.info("credentials re-encrypted", {
-          keyId: cipher.keyId,
-          reencrypted,
-          current,
-          undecryptable,
-        });
-      }
-      if (undecryptable.length > 0) {
-        logger.warn("stored credentials no configured key opens", {
-          environments: undecryptable,
-          fix: "set the key they were stored with as CREDENTIALS_KEY_PREVIOUS, or PATCH new ones",
-        });
-      }
-    },
-    (error) => logger.warn("re-encrypting credentials failed", { error: String(error) }),
-  );
 }
 
 /** Resolves true when `work` settles before `deadline` (a performance.now() time), else false. */

@@ -21,7 +21,10 @@ export interface CredentialsCipher {
    * was sealed for another environment than `envId`.
    */
   decrypt(envelope: string, envId?: number): Promise<StoredSecret>;
-  /** True when `envelope` was not sealed by the current key, or is not bound (v3): re-encrypt it. */
+  /**
+   * True when `envelope` is not bound (v3) or was sealed by neither the current key nor a next
+   * key: re-encrypt it.
+   */
   isStale(envelope: string): boolean;
   /** The current key's id (16 hex digits); not secret. */
   readonly keyId: string;
@@ -40,19 +43,25 @@ interface Key {
 }
 
 /**
- * Builds a cipher from the 32 raw bytes of the current key and of any previous keys, which only
- * decrypt (CREDENTIALS_KEY_PREVIOUS during a rotation).
+ * Builds a cipher from the 32 raw bytes of the current key and of keys that only decrypt:
+ * previous keys (CREDENTIALS_KEY_PREVIOUS; what they sealed is stale) and next keys
+ * (CREDENTIALS_KEY_NEXT, phase 1 of a rolling rotation; what they sealed is left as it is, so an
+ * instance not yet promoted never moves rows back from the key a promoted instance writes).
  */
 export async function createCredentialsCipher(
   keyBytes: Uint8Array,
   previousKeys: Uint8Array[] = [],
+  nextKeys: Uint8Array[] = [],
 ): Promise<CredentialsCipher> {
   const current = await importKey(keyBytes);
   const keys = [current];
-  for (const bytes of previousKeys) {
+  for (const bytes of [...previousKeys, ...nextKeys]) {
     const key = await importKey(bytes);
     if (!keys.some((k) => k.id === key.id)) keys.push(key);
   }
+  const next = new Set<string>();
+  for (const bytes of nextKeys) next.add((await importKey(bytes)).id);
+  next.delete(current.id);
   return {
     keyId: current.id,
     async encrypt(secret, envId) {
@@ -100,7 +109,8 @@ export async function createCredentialsCipher(
     },
     isStale(envelope) {
       const parsed = parseEnvelope(envelope);
-      return !parsed?.bound || parsed.keyId !== current.id;
+      if (!parsed?.bound) return true;
+      return parsed.keyId !== current.id && !next.has(parsed.keyId!);
     },
   };
 }

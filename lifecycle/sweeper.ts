@@ -22,12 +22,19 @@ export interface SweepResult {
   snapshots: { stored: number; failed: number };
 }
 
+/** Re-encrypts stored secrets during a key rotation (lifecycle/reencrypt_credentials.ts). */
+export interface CredentialsRotation {
+  run(): Promise<unknown>;
+}
+
 export interface SweeperOptions {
   db: Database;
   clock: Clock;
   logger: Logger;
   snapshotter?: Snapshotter;
   instanceChecker?: InstanceChecker;
+  /** Run on every sweep while a rotation is under way, after the captures' work. */
+  credentialsRotation?: CredentialsRotation;
   intervalMs?: number;
 }
 
@@ -37,7 +44,8 @@ export interface SweeperOptions {
  * overlapping sweeps from many instances do no double work.
  */
 export function createSweeper(options: SweeperOptions) {
-  const { db, clock, logger, snapshotter, instanceChecker, intervalMs = 60_000 } = options;
+  const { db, clock, logger, snapshotter, instanceChecker, credentialsRotation } = options;
+  const { intervalMs = 60_000 } = options;
   let timer: ReturnType<typeof setInterval> | undefined;
   let inFlight: Promise<unknown> = Promise.resolve();
 
@@ -48,6 +56,10 @@ export function createSweeper(options: SweeperOptions) {
     const expiredKeys = await sweepExpiredKeys(db, now.getTime());
     if (expiredKeys > 0) logger.debug("idempotency keys expired", { count: expiredKeys });
     const snapshots = snapshotter ? await snapshotter.run(now) : { stored: 0, failed: 0 };
+    // Logs for itself; a failure here must not hide the sweep's own result.
+    await credentialsRotation?.run().catch((error) =>
+      logger.warn("re-encrypting credentials failed", { error: String(error) })
+    );
     if (
       started.length || finished.length || failed.length || snapshots.stored || snapshots.failed
     ) {

@@ -1,8 +1,11 @@
 /** CloudWatch failures: the error we throw, and how an HTTP answer is classified. */
 import { parseRetryAfter } from "./aws_http.ts";
 
-/** What went wrong upstream: it maps to 503 (throttled), 502 (bad_answer) or 504 (timeout). */
-export type CloudWatchErrorKind = "throttled" | "bad_answer" | "timeout";
+/**
+ * What went wrong upstream: it maps to 503 (throttled), 502 (bad_answer) or 504 (timeout); or
+ * 503 (misconfigured) when the server cannot even ask, e.g. its token file does not read.
+ */
+export type CloudWatchErrorKind = "throttled" | "bad_answer" | "timeout" | "misconfigured";
 
 /**
  * An AWS call that failed for good (CloudWatch, STS, Performance Insights, RDS: `service` says

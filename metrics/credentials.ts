@@ -2,6 +2,7 @@ import type { CredentialsCipher } from "../auth/credentials_cipher.ts";
 import type { AwsCredentials } from "../config.ts";
 import type { AwsIdentityConfig } from "../config_aws.ts";
 import type { EnvironmentRow } from "../db/schema.ts";
+import type { Logger } from "../logger.ts";
 import { CloudWatchError } from "./_cloudwatch_error.ts";
 import {
   assumeRole,
@@ -45,6 +46,8 @@ export interface CredentialProviderOptions {
   clock?: () => Date;
   fetch?: typeof fetch;
   readTextFile?: (path: string) => Promise<string>;
+  /** Where an unreadable token file's path and error go (the API answer names only the variable). */
+  logger?: Pick<Logger, "error">;
 }
 
 /**
@@ -55,7 +58,33 @@ export interface CredentialProviderOptions {
  */
 export function createCredentialProvider(options: CredentialProviderOptions): CredentialProvider {
   const clock = options.clock ?? (() => new Date());
-  const readTextFile = options.readTextFile ?? ((path: string) => Deno.readTextFile(path));
+  const readFile = options.readTextFile ?? ((path: string) => Deno.readTextFile(path));
+  // Any read failure (missing, a directory, no permission) is the operator's to fix.
+  const readToken = (variable: string, path: string) =>
+    readFile(path).then(
+      (text) => text.trim(),
+      (error) => {
+        throw new TokenFileError(variable, path, error);
+      },
+    );
+  const failure = (error: unknown): ResolvedCredentials => {
+    if (!(error instanceof TokenFileError)) return upstreamFailure(error);
+    options.logger?.error("cannot read an AWS token file", {
+      variable: error.variable,
+      path: error.path,
+      error: error.cause instanceof Error ? error.cause.message : String(error.cause),
+    });
+    return {
+      ok: false,
+      error: new CloudWatchError({
+        service: "server configuration",
+        kind: "misconfigured",
+        // The path stays in the server log: API users need not know the server's file layout.
+        message: `the file ${error.variable} names cannot be read, so capwatch cannot get AWS ` +
+          "credentials; the operator must fix it (the server log says why)",
+      }),
+    };
+  };
   const sts = { endpoint: options.identity?.stsEndpoint, fetch: options.fetch };
   const web = options.identity?.webIdentity;
   const container = options.identity?.container;
@@ -76,12 +105,12 @@ export function createCredentialProvider(options: CredentialProviderOptions): Cr
         sessionName: web!.sessionName,
         durationSeconds: SESSION_SECONDS,
         // Re-read every time: Kubernetes and Deploy rotate the file's token.
-        token: (await readTextFile(web!.tokenFile)).trim(),
+        token: await readToken("AWS_WEB_IDENTITY_TOKEN_FILE", web!.tokenFile),
       }))
     : serverSource === "container"
     ? cached(clock, async () => {
       const token = container!.tokenFile
-        ? (await readTextFile(container!.tokenFile)).trim()
+        ? await readToken("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", container!.tokenFile)
         : container!.token;
       return await fetchContainerCredentials(sts, container!.url, token);
     })
@@ -161,17 +190,15 @@ export function staticCredentialProvider(
 
 class NoBaseCredentials extends Error {}
 
-function failure(error: unknown): ResolvedCredentials {
+/** A token file that did not read; `variable` names the setting, `path` is for the log only. */
+class TokenFileError extends Error {
+  constructor(readonly variable: string, readonly path: string, override readonly cause: unknown) {
+    super(`${variable} cannot be read`);
+  }
+}
+
+function upstreamFailure(error: unknown): ResolvedCredentials {
   if (error instanceof CloudWatchError) return { ok: false, error };
-  // A token file that cannot be read is a setup problem the operator fixes, not an outage.
-  if (
-    error instanceof Error && error.name === "NotFound" || error instanceof Deno.errors.NotFound
-  ) {
-    return { ok: false, message: `Cannot read the web identity token file: ${error.message}` };
-  }
-  if (error instanceof Deno.errors.PermissionDenied) {
-    return { ok: false, message: `Cannot read the web identity token file: ${error.message}` };
-  }
   throw error;
 }
 

@@ -115,10 +115,12 @@ async function withinQuota(
   return kept;
 }
 
-/** Throttling and timeouts pass; anything else (denied, bad answers) would not, so it is skipped. */
+/** Throttling, timeouts and server misconfiguration pass; anything else (denied, bad answers) would not, so it is skipped. */
 function skipOrRetry(deps: { logger: Logger }, captureId: number, error: AwsError) {
   const text = `${error.service}: ${error.code ?? error.kind}: ${error.message}`;
-  if (error.kind === "throttled" || error.kind === "timeout") return text;
+  if (error.kind === "throttled" || error.kind === "timeout" || error.kind === "misconfigured") {
+    return text;
+  }
   deps.logger.warn("load not kept", { captureId, error: text });
   return undefined;
 }

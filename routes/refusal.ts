@@ -63,6 +63,7 @@ function answer(c: Context, refusal: Refusal, about: string) {
         });
       }
       if (error.kind === "timeout") return problem(c, 504, `${upstream}. Retry later.`);
+      if (error.kind === "misconfigured") return problem(c, 503, upstream);
       return problem(c, 502, upstream);
     }
   }

@@ -191,14 +191,15 @@ Deno.test("roleArn and externalId are validated, exclusive with credentials, and
     assert.deepEqual(problem.errors?.map((e) => e.path), [path], JSON.stringify(extra));
   }
   for (
-    const arn of [
-      "arn:aws-cn:iam::123456789012:role/r",
-      "arn:aws-us-gov:iam::123456789012:role/a/b/c",
+    const [arn, region] of [
+      ["arn:aws-cn:iam::123456789012:role/r", "cn-north-1"],
+      ["arn:aws-us-gov:iam::123456789012:role/a/b/c", "us-gov-west-1"],
     ]
   ) {
     const res = await t.as("alice").post("/api/environments", {
       name: `ok-${arn.length}`,
       ...base,
+      region,
       roleArn: arn,
     });
     assert.equal(res.status, 201, await res.text());
@@ -238,6 +239,31 @@ Deno.test("roleArn and externalId are validated, exclusive with credentials, and
   await t.as("alice").patch(`/api/environments/${id}`, { roleArn: ROLE });
   const removed = await t.as("alice").patch(`/api/environments/${id}`, { roleArn: null });
   assert.deepEqual((await removed.json()).credentials, { source: "none", accessKeyId: null });
+});
+
+Deno.test("roleArn: every known partition is accepted; one not matching the region's partition is refused naming roleArn", async () => {
+  await using t = await testContext();
+  const base = { dbInstanceIdentifier: "prod-mysql-1" };
+  const arn = (partition: string) => `arn:${partition}:iam::123456789012:role/capwatch`;
+  for (
+    const [region, partition] of [["eusc-de-east-1", "aws-eusc"], ["cn-north-1", "aws-cn"]]
+  ) {
+    const ok = await t.as("alice").post("/api/environments", {
+      ...base,
+      name: `ok-${partition}`,
+      region,
+      roleArn: arn(partition),
+    });
+    assert.equal(ok.status, 201, await ok.text());
+  }
+  const bad = await t.as("alice").post("/api/environments", {
+    ...base,
+    name: "mismatch",
+    region: "cn-north-1",
+    roleArn: arn("aws"),
+  });
+  const problem = await assertProblem(bad, 400);
+  assert.ok(JSON.stringify(problem).includes("roleArn"), JSON.stringify(problem));
 });
 
 Deno.test("web identity: unsigned AssumeRoleWithWebIdentity, its credentials assume roles, token re-read on refresh", async () => {
@@ -339,6 +365,37 @@ Deno.test("container credentials: the endpoint's token is sent, its credentials 
     assert.equal(cloudwatch.calls.at(-1)!.accessKeyId, endpoint.issued[1].accessKeyId);
   } finally {
     await t[Symbol.asyncDispose]();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("an unreadable token file (a directory, missing) answers 503 naming its variable, the path only in the log", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "capwatch-token-dir-" });
+  const cases: Array<[Record<string, string>, string]> = [
+    [{
+      AWS_CONTAINER_CREDENTIALS_FULL_URI: "http://127.0.0.1:9/creds",
+      AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: dir,
+    }, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"],
+    [
+      { AWS_ROLE_ARN: ROLE, AWS_WEB_IDENTITY_TOKEN_FILE: `${dir}/missing` },
+      "AWS_WEB_IDENTITY_TOKEN_FILE",
+    ],
+  ];
+  try {
+    for (const [env, variable] of cases) {
+      await using t = await testContext({ now: NOW, env });
+      const { captureId } = await roleCapture(t, {});
+      const problem = await assertProblem(await t.as("owner").get(metricsPath(captureId)), 503);
+      assert.match(problem.detail, new RegExp(variable));
+      assert.ok(!problem.detail.includes(dir), problem.detail);
+      assert.doesNotMatch(
+        problem.detail,
+        variable.includes("CONTAINER") ? /web identity/ : /CONTAINER/,
+      );
+      const logged = t.logLines.find((l) => l.includes("cannot read an AWS token file"));
+      assert.ok(logged?.includes(dir) && logged.includes(variable), t.logLines.join("\n"));
+    }
+  } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ConfigError, isLoopback, loadConfig } from "../config.ts";
-import { spawnDeno, taskArgs } from "./helpers/process.ts";
+import { spawnDeno, startServer, taskArgs } from "./helpers/process.ts";
 
 const projectRoot = new URL("..", import.meta.url);
 const VALID_SECRET = "a-shared-secret-of-at-least-32-bytes";
@@ -143,6 +143,24 @@ Deno.test("loadConfig() rejects a CREDENTIALS_KEY that is not base64 of 32 bytes
     const message = assertConfigError({ CREDENTIALS_KEY: value }, "CREDENTIALS_KEY");
     assert.ok(!message.includes(value), message);
   }
+});
+
+Deno.test("loadConfig() refuses CREDENTIALS_KEY_PREVIOUS or _NEXT without CREDENTIALS_KEY; reads both and SWEEP_INTERVAL", () => {
+  assertConfigError({ CREDENTIALS_KEY_PREVIOUS: key(32) }, "CREDENTIALS_KEY_PREVIOUS");
+  assertConfigError({ CREDENTIALS_KEY_NEXT: key(32) }, "CREDENTIALS_KEY_NEXT");
+  assertConfigError(
+    { CREDENTIALS_KEY: key(32), CREDENTIALS_KEY_NEXT: key(16) },
+    "CREDENTIALS_KEY_NEXT",
+  );
+  const config = loadConfig({
+    CREDENTIALS_KEY: key(32),
+    CREDENTIALS_KEY_NEXT: `${key(32)}, ${key(32)}`,
+    SWEEP_INTERVAL: "5s",
+  });
+  assert.equal(config.nextCredentialsKeys?.length, 2);
+  assert.equal(config.sweepIntervalMs, 5000);
+  assert.equal(loadConfig({}).sweepIntervalMs, 60_000);
+  assertConfigError({ SWEEP_INTERVAL: "soon" }, "SWEEP_INTERVAL");
 });
 
 Deno.test("loadConfig() rejects an AWS access key id without its secret and the reverse", () => {
@@ -290,4 +308,12 @@ Deno.test("loadConfig() reads JWT_MAX_AGE, JWT_TYP, the instance allowlist and q
   assertConfigError({ JWT_MAX_AGE: "forever" }, "JWT_MAX_AGE");
   assertConfigError({ QUOTA_CAPTURES_PER_ENVIRONMENT: "-1" }, "QUOTA_CAPTURES_PER_ENVIRONMENT");
   assertConfigError({ AWS_INSTANCE_ALLOWLIST: "arn:aws:ec2:x" }, "AWS_INSTANCE_ALLOWLIST");
+});
+
+Deno.test("HOST=::1: the logged URL brackets the IPv6 host, and it answers", async () => {
+  await using server = await startServer({ HOST: "::1" });
+  assert.match(server.url, /^http:\/\/\[::1\]:\d+$/);
+  const res = await fetch(`${server.url}/health`);
+  await res.body?.cancel();
+  assert.ok(res.status < 500, String(res.status));
 });

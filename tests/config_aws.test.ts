@@ -64,6 +64,20 @@ Deno.test("loadConfig() refuses half a web identity, a bad role ARN and plain ht
   assertRefused({ AWS_STS_ENDPOINT: "sts.example" }, "AWS_STS_ENDPOINT");
 });
 
+Deno.test("loadConfig() refuses an AWS_REGION or AWS_DEFAULT_REGION no partition serves, in one line", () => {
+  for (const name of ["AWS_REGION", "AWS_DEFAULT_REGION"]) {
+    for (const region of ["bogus", "zz-west-1", "US-EAST-1"]) {
+      assertRefused(
+        { AWS_ROLE_ARN: ROLE, AWS_WEB_IDENTITY_TOKEN_FILE: "/t", [name]: region },
+        name,
+      );
+    }
+  }
+  for (const region of ["us-east-1", "cn-north-1", "eusc-de-east-1", "us-gov-west-1"]) {
+    assert.equal(loadConfig({ AWS_REGION: region }).aws, undefined);
+  }
+});
+
 Deno.test("loadConfig() reads CREDENTIALS_KEY_PREVIOUS as one or more 32-byte keys", () => {
   const config = loadConfig({
     CREDENTIALS_KEY: key(2),

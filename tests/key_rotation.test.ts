@@ -82,6 +82,7 @@ Deno.test("reencryptCredentials() moves rows to the current key, skips current o
     reencrypted: 2,
     undecryptable: [ids[2]],
     current: 0,
+    left: 1,
   });
   const rows = await t.db.select().from(environments).orderBy(environments.id);
   for (const row of rows.slice(0, 2)) {
@@ -96,6 +97,7 @@ Deno.test("reencryptCredentials() moves rows to the current key, skips current o
     reencrypted: 0,
     undecryptable: [ids[2]],
     current: 2,
+    left: 1,
   });
 });
 
@@ -164,4 +166,100 @@ Deno.test("rotating CREDENTIALS_KEY: metrics answer 200 with key A rows, start r
     assert.equal(res.status, 200, await res.text());
   }
   assert.ok(fake.calls.length >= 3 && fake.calls.every((c) => c.status === 200));
+});
+
+Deno.test("a rolling rotation (NEXT everywhere, then promote, then drop) never answers 409 with old and new instances overlapping", async () => {
+  const patchedKeys = { ...ENV_KEYS, accessKeyId: "AKIAROTATIONTEST0002" };
+  await using fake = await startFakeCloudWatch({ credentials: [ENV_KEYS, patchedKeys] });
+  const now = new Date();
+  await using t = await testContext({
+    now: now.toISOString(),
+    env: { CREDENTIALS_KEY: base64(KEY_A), CLOUDWATCH_ENDPOINT: fake.url },
+  });
+  const env = await t.createEnvironment("owner", { credentials: ENV_KEYS });
+  const created = await t.as("owner").post("/api/captures", {
+    name: "rolling",
+    envId: env.id,
+    start: new Date(now.getTime() - 3600_000).toISOString(),
+  });
+  assert.equal(created.status, 201, await created.clone().text());
+  const captureId = (await created.json()).id;
+  const token = await mintToken(TEST_SECRET, { sub: "owner", ttlSeconds: 600 });
+  const headers = { Authorization: `Bearer ${token}`, "Content-Type": "application/json" };
+  const read = async (server: { url: string }) => {
+    const res = await fetch(`${server.url}/api/captures/${captureId}/metrics`, { headers });
+    assert.equal(res.status, 200, `${server.url}: ${await res.text()}`);
+  };
+  const sealedBy = async () =>
+    (await t.db.select().from(environments))[0].secretCiphertext!.split(".")[1];
+  const idB = await credentialsKeyId(KEY_B);
+  const common = {
+    DATABASE_URL: `file:${t.dbPath}`,
+    CLOUDWATCH_ENDPOINT: fake.url,
+    SWEEP_INTERVAL: "1s",
+  };
+
+  // Phase 1 rolls: an instance on A alone beside one that also holds B to decrypt.
+  await using old = await startServer({ ...common, CREDENTIALS_KEY: base64(KEY_A) });
+  await using phase1 = await startServer({
+    ...common,
+    CREDENTIALS_KEY: base64(KEY_A),
+    CREDENTIALS_KEY_NEXT: base64(KEY_B),
+  });
+  await read(old);
+  await read(phase1);
+  await old[Symbol.asyncDispose]();
+
+  // Phase 2 rolls: the phase-1 instance beside a promoted one, which moves the row to B.
+  await using promoted = await startServer({
+    ...common,
+    CREDENTIALS_KEY: base64(KEY_B),
+    CREDENTIALS_KEY_PREVIOUS: base64(KEY_A),
+  });
+  await promoted.waitForLine((l) => l.includes('"credentials re-encrypted"'));
+  assert.equal(await sealedBy(), idB);
+  await read(phase1);
+  await read(promoted);
+  // A PATCH through the instance still on A seals under A after the promoted one's start...
+  const patched = await fetch(`${phase1.url}/api/environments/${env.id}`, {
+    method: "PATCH",
+    headers,
+    body: JSON.stringify({ credentials: patchedKeys }),
+  });
+  assert.equal(patched.status, 200, await patched.text());
+  const accessKey = async () => (await t.db.select().from(environments))[0].accessKeyId;
+  assert.equal(await accessKey(), patchedKeys.accessKeyId);
+  await read(phase1);
+  await read(promoted);
+  // ...and the promoted instance's sweep moves it to B again; the phase-1 one never moves it back.
+  // (The promoted instance's sweep may already have moved it: every second.)
+  for (let tries = 0; (await sealedBy()) !== idB; tries++) {
+    assert.ok(tries < 200, "the promoted instance's sweeps never re-encrypted the PATCHed row");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  await read(phase1);
+  assert.ok(
+    promoted.stdout.some((l) => l.includes('"credentials re-encrypted"') && l.includes('"left":0')),
+  );
+  await phase1[Symbol.asyncDispose]();
+
+  // Phase 3: B alone reads every row.
+  await using dropped = await startServer({ ...common, CREDENTIALS_KEY: base64(KEY_B) });
+  await read(dropped);
+  await read(promoted);
+  assert.ok(!dropped.stdout.some((l) => l.includes("no configured key opens")));
+  assert.ok(fake.calls.every((c) => c.status === 200));
+});
+
+Deno.test("CREDENTIALS_KEY_NEXT: what it sealed opens and is not stale; it never encrypts", async () => {
+  const phase1 = await createCredentialsCipher(KEY_A, [], [KEY_B]);
+  const promoted = await createCredentialsCipher(KEY_B, [KEY_A]);
+  const fromB = await promoted.encrypt(SECRET, 3);
+  assert.deepEqual(await phase1.decrypt(fromB, 3), SECRET);
+  assert.ok(!phase1.isStale(fromB));
+  const fromA = await phase1.encrypt(SECRET, 3);
+  assert.equal(fromA.split(".")[1], await credentialsKeyId(KEY_A));
+  assert.ok(promoted.isStale(fromA));
+  // Unbound envelopes are still re-sealed (bound) whichever key sealed them.
+  assert.ok(phase1.isStale(await promoted.encrypt(SECRET)));
 });

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
-import { EXTERNAL_ID_PATTERN, ROLE_ARN_PATTERN } from "../../config_aws.ts";
-import { regionProblem } from "../../metrics/partitions.ts";
+import { EXTERNAL_ID_PATTERN, ROLE_ARN_PATTERN, roleArnPartition } from "../../config_aws.ts";
+import { partitionOf, regionProblem } from "../../metrics/partitions.ts";
 import { displayName, pathInteger, Timestamp, UserId } from "./common.ts";
 import { RESOLUTION_STATUSES, ROLES } from "../../vocabulary.ts";
 
@@ -68,6 +68,18 @@ export const Credentials = z.object({
 }).openapi("Credentials");
 
 // Keys and a role are two answers to one question; a body sending both is refused.
+/** A role ARN of another partition than the region's cannot be assumed there (STS refuses). */
+const samePartition = (body: { region?: string; roleArn?: string | null }) => {
+  if (!body.region || !body.roleArn) return true;
+  const partition = partitionOf(body.region)?.id;
+  return !partition || roleArnPartition(body.roleArn) === partition;
+};
+const partitionMismatch = {
+  message: "must be in the region's partition (arn:aws-cn:… for cn-* regions, arn:aws-us-gov:… " +
+    "for us-gov-*, arn:aws:… for the others)",
+  path: ["roleArn"],
+};
+
 const oneSource = {
   message: "Send either credentials or roleArn, not both",
   path: ["roleArn"],
@@ -124,6 +136,7 @@ export const CreateEnvironment = z.object({
 }).strict()
   .refine((body) => !(body.credentials && body.roleArn), oneSource)
   .refine((body) => body.externalId === undefined || body.roleArn, externalIdWithRole)
+  .refine(samePartition, partitionMismatch)
   .openapi("CreateEnvironment", {
     example: { name: "production", region: "us-east-1", dbInstanceIdentifier: "prod-mysql-1" },
   });
@@ -150,6 +163,7 @@ export const UpdateEnvironment = z.object({
     (body) => body.externalId === undefined || body.externalId === null || body.roleArn,
     externalIdWithRole,
   )
+  .refine(samePartition, partitionMismatch)
   .openapi("UpdateEnvironment", {
     minProperties: 1,
     example: { name: "production-eu", region: "eu-west-1" },

@@ -45,15 +45,20 @@ export async function testContext(options: TestContextOptions = {}) {
   );
   await migrateDatabase(database.db);
   const logLines: string[] = [];
+  const logger = createLogger("debug", (line) => logLines.push(line));
   const credentialsCipher = config.credentialsKey
-    ? await createCredentialsCipher(config.credentialsKey, config.previousCredentialsKeys)
+    ? await createCredentialsCipher(
+      config.credentialsKey,
+      config.previousCredentialsKeys,
+      config.nextCredentialsKeys,
+    )
     : undefined;
   const deps: AppDeps = {
     db: database.db,
     config,
     clock,
     verifyToken: createTokenVerifier(config.jwt, { clock }),
-    logger: createLogger("debug", (line) => logLines.push(line)),
+    logger,
     cloudwatch: createCloudWatchClient({
       endpoint: config.cloudwatchEndpoint ?? "http://127.0.0.1:9/",
       attemptTimeoutMs: 1000,
@@ -72,6 +77,7 @@ export async function testContext(options: TestContextOptions = {}) {
       identity: config.aws,
       cipher: credentialsCipher,
       clock,
+      logger,
     }),
     pingDatabase: () => pingDatabase(database.client),
     ...options.deps,
