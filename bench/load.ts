@@ -34,7 +34,7 @@ if (!await installed("wrk")) {
   console.error(
     "bench:load: wrk is not installed, and it is the only load generator here fast enough to " +
       "tell capwatch from a bare server. Install it (Debian/Ubuntu: sudo apt-get install -y wrk) " +
-      "and run deno task bench:load again.",
+      "and run npx -y deno@2 task bench:load again.",
   );
   Deno.exit(1);
 }
