@@ -197,6 +197,11 @@ export interface ServerBinding {
 export interface EnvironmentGuard {
   actorId: string;
   versions?: "*" | number[];
+  /**
+   * The version the caller read and judged (the instance policy): a change made meanwhile, by any
+   * process, makes this write nothing rather than commit on a state nobody judged.
+   */
+  readVersion?: number;
 }
 
 /**
@@ -217,6 +222,7 @@ function guarded(envId: number, guard: EnvironmentGuard): SQL | undefined {
     guard.versions === undefined || guard.versions === "*"
       ? undefined
       : inArray(environments.version, guard.versions),
+    guard.readVersion === undefined ? undefined : eq(environments.version, guard.readVersion),
   );
 }
 

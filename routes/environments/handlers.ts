@@ -113,7 +113,9 @@ export const update: AppRouteHandler<typeof routes.update> = async (c) => {
     });
   }
   // The operator's instance policy is judged on the environment as it would be after the change;
-  // the write itself is still guarded (admin, If-Match, one binding per instance) in one statement.
+  // the write itself is still guarded (admin, If-Match, one binding per instance) in one statement,
+  // and, when the change touches what was judged (instance or credentials), by the version read:
+  // two changes each fine alone (a new instance; dropping own keys) cannot both commit.
   const current = await operations.readEnvironment(db, id, c.var.userId);
   if (!current.ok) return refusalProblem(c, current);
   const after = { ...current.env, ...definedOnly(changes) };
@@ -127,12 +129,11 @@ export const update: AppRouteHandler<typeof routes.update> = async (c) => {
     parseETagCondition(c.req.header("if-match")),
     clock(),
     boundOnce(c, after) ? after : undefined,
+    touchesBinding(body) ? current.env.version : undefined,
   );
   if (!outcome.ok) return refusalProblem(c, outcome);
   // After the write: a new instance, region or credentials are looked up again.
-  const instanceChanged = ["region", "dbInstanceIdentifier", "credentials", "roleArn"]
-    .some((field) => (body as Record<string, unknown>)[field] !== undefined);
-  const env = instanceChanged
+  const env = touchesBinding(body)
     ? await reresolveInstance(loadDeps(c.var.deps), outcome.env, clock().getTime())
     : outcome.env;
   const presented = presentEnvironment(env, outcome.role, config, serverSource(c));
@@ -203,6 +204,12 @@ function bindingRefusal(c: Context<AppEnv>, env: Binding) {
  */
 function boundOnce(c: Context<AppEnv>, env: Binding): boolean {
   return usesServerCredentials(env) && !isUnrestricted(c.var.deps.config.serverCredentialPolicy);
+}
+
+/** True when a PATCH changes which instance the environment reads or with which credentials. */
+function touchesBinding(body: object): boolean {
+  return ["region", "dbInstanceIdentifier", "credentials", "roleArn", "externalId"]
+    .some((field) => (body as Record<string, unknown>)[field] !== undefined);
 }
 
 /** The changes actually given (PATCH leaves absent fields as they are). */
