@@ -16,10 +16,15 @@ const region = z.string().superRefine((value, ctx) => {
 });
 
 // RDS rules: 1–63 letters, digits or hyphens; starts with a letter; no "--"; no trailing "-".
+// Case-insensitive in RDS (stored lower case), so lower-cased here: one instance, one string, for
+// the allowlist and for binding an instance once per credential source.
 const dbInstanceIdentifier = z.string().regex(
   /^[A-Za-z](?!.*--)[A-Za-z0-9-]{0,62}(?<!-)$/,
   "must be an RDS DB instance identifier (1–63 letters, digits or hyphens, starting with a letter)",
-).openapi({ example: "prod-mysql-1" });
+).toLowerCase().openapi({
+  example: "prod-mysql-1",
+  description: "Case-insensitive, as in RDS: stored and shown in lower case",
+});
 
 const CredentialsInput = z.object({
   accessKeyId: z.string().regex(/^[A-Z0-9]{16,128}$/, "must be an AWS access key id").openapi({

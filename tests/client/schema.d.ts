@@ -497,7 +497,10 @@ export interface components {
              * @example us-east-1
              */
             region: string;
-            /** @example prod-mysql-1 */
+            /**
+             * @description Case-insensitive, as in RDS: stored and shown in lower case
+             * @example prod-mysql-1
+             */
             dbInstanceIdentifier: string;
             credentials?: components["schemas"]["CredentialsInput"];
             /**
@@ -540,7 +543,10 @@ export interface components {
              * @example us-east-1
              */
             region?: string;
-            /** @example prod-mysql-1 */
+            /**
+             * @description Case-insensitive, as in RDS: stored and shown in lower case
+             * @example prod-mysql-1
+             */
             dbInstanceIdentifier?: string;
             /** @description New credentials (a role set before is dropped), or null to remove them */
             credentials?: {
