@@ -1,9 +1,10 @@
 /**
  * Whose RDS instances an environment may read with the server's own AWS identity (issue 17): the
- * confused-deputy defence. An environment with its own keys, or a role with an external id, brings
- * its own authority and is not limited; one that borrows the server's (no keys, or a role without
- * external id, which STS assumes with the server's credentials) may bind only what the operator
- * allowed in AWS_INSTANCE_ALLOWLIST / AWS_SERVER_CREDENTIAL_USERS.
+ * confused-deputy defence. An environment with its own keys, or a role with an external id that
+ * capwatch generated (the defence assumes the service, not the caller, picks it), brings its own
+ * authority and is not limited; one that borrows the server's (no keys, or a role without an
+ * issued external id, which STS assumes with the server's credentials on anyone's word) may bind
+ * only what the operator allowed in AWS_INSTANCE_ALLOWLIST / AWS_SERVER_CREDENTIAL_USERS.
  */
 import type { ServerCredentialPolicy } from "../config.ts";
 
@@ -12,12 +13,20 @@ export interface CredentialFields {
   secretCiphertext: string | null;
   roleArn: string | null;
   externalId: string | null;
+  /** True when capwatch generated externalId rather than the caller choosing it. */
+  externalIdIssued: boolean;
 }
 
 /** True when reading the environment's metrics uses the server's identity in the end. */
 export function borrowsServerIdentity(env: CredentialFields): boolean {
   if (env.secretCiphertext) return false;
-  return !env.roleArn || !env.externalId;
+  return !env.roleArn || !env.externalId || !env.externalIdIssued;
+}
+
+/** A new external id for a role's trust policy (sts:ExternalId): 128 random bits. */
+export function issueExternalId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return `capwatch-${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")}`;
 }
 
 /** True when the environment reads with the server-wide credentials themselves (no role). */
@@ -73,6 +82,6 @@ export function serverBindingRefusal(
   }
   return `The server's own AWS credentials may read only the RDS instances its operator allowed, ` +
     `and ${instance} in ${region} is not one of them: give the environment its own credentials, ` +
-    `or a roleArn with an externalId, or ask the operator to add it to AWS_INSTANCE_ALLOWLIST ` +
+    `or a roleArn without externalId (capwatch issues one for its trust policy), or ask the operator to add it to AWS_INSTANCE_ALLOWLIST ` +
     `(or you to AWS_SERVER_CREDENTIAL_USERS)`;
 }

@@ -43,6 +43,7 @@ export interface NewEnvironment {
   secretCiphertext: string | null;
   roleArn?: string | null;
   externalId?: string | null;
+  externalIdIssued?: boolean;
 }
 
 export type EnvironmentChanges = Partial<
@@ -55,6 +56,7 @@ export type EnvironmentChanges = Partial<
     | "secretCiphertext"
     | "roleArn"
     | "externalId"
+    | "externalIdIssued"
   >
 >;
 

@@ -97,7 +97,7 @@ function instanceTaken(binding: ServerBinding) {
     problemKind: "invalid-state",
     detail: `${binding.dbInstanceIdentifier} in ${binding.region} is already bound to an ` +
       "environment that reads it with the server's credentials; ask to be made a member of that " +
-      "one, or give this environment its own credentials or a roleArn with an externalId",
+      "one, or give this environment its own credentials or a roleArn",
   } as const;
 }
 

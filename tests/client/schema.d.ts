@@ -421,6 +421,13 @@ export interface components {
              * @example arn:aws:iam::123456789012:role/capwatch-read
              */
             roleArn?: string;
+            /**
+             * @description The ExternalId sent when assuming the role (put it in the role's trust policy as the sts:ExternalId condition), when source is role; only for the environment's admins
+             * @example capwatch-0f1e2d3c4b5a69788796a5b4c3d2e1f0
+             */
+            externalId?: string | null;
+            /** @description True when capwatch generated externalId (the environment is then not limited by AWS_INSTANCE_ALLOWLIST); false when the caller chose it; only for admins */
+            externalIdIssued?: boolean;
         };
         InstanceResolution: {
             /**
@@ -428,7 +435,7 @@ export interface components {
              * @enum {string}
              */
             status: "pending" | "resolved" | "not_found";
-            /** @description Why it is not resolved, or a warning such as an instance being deleted */
+            /** @description Why it is not resolved, or a warning such as an instance being deleted; only for the environment's admins (AWS errors name the principal), null for members */
             reason: string | null;
         };
         /**
@@ -509,7 +516,7 @@ export interface components {
              */
             roleArn?: string;
             /**
-             * @description The ExternalId the role's trust policy requires, if any; send with roleArn
+             * @description An ExternalId of your choosing for the role's trust policy; send with roleArn. Omit it and capwatch issues one (shown to admins): only an issued one exempts the environment from the operator's AWS_INSTANCE_ALLOWLIST, as the confused-deputy defence needs the service, not the caller, to pick it
              * @example capwatch-7f3a
              */
             externalId?: string;
@@ -566,7 +573,7 @@ export interface components {
              */
             roleArn?: string | null;
             /**
-             * @description The ExternalId the role's trust policy requires, if any; send with roleArn
+             * @description An ExternalId of your choosing for the role's trust policy; send with roleArn. Omit it and capwatch issues one (shown to admins): only an issued one exempts the environment from the operator's AWS_INSTANCE_ALLOWLIST, as the confused-deputy defence needs the service, not the caller, to pick it
              * @example capwatch-7f3a
              */
             externalId?: string | null;
