@@ -39,6 +39,19 @@ export function isUnrestricted(policy: ServerCredentialPolicy): boolean {
   return policy.instances.length === 0 && policy.users.length === 0;
 }
 
+/**
+ * True when the server's credentials reach every instance for every user: neither variable set,
+ * or an allowlist entry matching any instance (`*`, or an RDS ARN whose region and name are `*`).
+ */
+export function opensEveryInstance(policy: ServerCredentialPolicy): boolean {
+  return isUnrestricted(policy) || policy.instances.some((pattern) => {
+    const arn = /^arn:([^:]+):rds:([^:]+):([^:]+):db:(.+)$/.exec(pattern);
+    const all = (part: string) => /^\*+$/.test(part);
+    // One account's credentials reach one partition: its region and name decide.
+    return arn ? all(arn[2]) && all(arn[4]) : all(pattern);
+  });
+}
+
 /** The partition an AWS region belongs to, for matching ARN patterns. */
 function partitionOf(region: string): string {
   if (region.startsWith("cn-")) return "aws-cn";
