@@ -133,7 +133,7 @@ export interface paths {
         put?: never;
         /**
          * Post a new capture
-         * @description Starts a capture now, schedules one (`scheduledStart` in the future), or backfills a past window (`start` in the past; DONE at once when `start + duration` is past). Names are unique within an environment. 429 when the environment has QUOTA_CAPTURES_PER_ENVIRONMENT captures, or (for one that starts now) QUOTA_RUNNING_CAPTURES_PER_ENVIRONMENT running.
+         * @description Starts a capture now, schedules one (`scheduledStart` in the future), or backfills a past window (`start` in the past; DONE at once when `start + duration` is past). Names are unique within an environment. 429 when the environment has QUOTA_CAPTURES_PER_ENVIRONMENT captures, or when its window (from now on; open-ended: to infinity) would overlap QUOTA_RUNNING_CAPTURES_PER_ENVIRONMENT other captures, scheduled ones included.
          */
         post: operations["createCapture"];
         delete?: never;
@@ -156,7 +156,7 @@ export interface paths {
         get: operations["getCapture"];
         /**
          * Edit a capture
-         * @description Rename any capture; move `scheduledStart` while SCHEDULED; change `duration` while SCHEDULED or RUNNING (the new end may not be in the past). The capture's owner or an environment admin only.
+         * @description Rename any capture; move `scheduledStart` while SCHEDULED; change `duration` while SCHEDULED or RUNNING (the new end may not be in the past). The capture's owner or an environment admin only. 429 when the moved window would overlap QUOTA_RUNNING_CAPTURES_PER_ENVIRONMENT other captures.
          */
         put: operations["updateCapture"];
         post?: never;
@@ -169,7 +169,7 @@ export interface paths {
         head?: never;
         /**
          * Edit a capture (PATCH)
-         * @description Rename any capture; move `scheduledStart` while SCHEDULED; change `duration` while SCHEDULED or RUNNING (the new end may not be in the past). The capture's owner or an environment admin only.
+         * @description Rename any capture; move `scheduledStart` while SCHEDULED; change `duration` while SCHEDULED or RUNNING (the new end may not be in the past). The capture's owner or an environment admin only. 429 when the moved window would overlap QUOTA_RUNNING_CAPTURES_PER_ENVIRONMENT other captures.
          */
         patch: operations["patchCapture"];
         trace?: never;
@@ -2439,6 +2439,22 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds until the rate limit's window resets (rate limits only; a count quota such as environments per user frees up when something is deleted) */
+                    "Retry-After"?: string;
+                    /** @description The rate limit that applies (draft-ietf-httpapi-ratelimit-headers), e.g. `"metrics";q=120;w=60`: 120 requests per 60-second window, per user */
+                    "RateLimit-Policy"?: string;
+                    /** @description What is left of it: remaining requests `r` and seconds until the window resets `t` */
+                    RateLimit?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Service unavailable */
             503: {
                 headers: {
@@ -2659,6 +2675,22 @@ export interface operations {
             /** @description Unsupported media type */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds until the rate limit's window resets (rate limits only; a count quota such as environments per user frees up when something is deleted) */
+                    "Retry-After"?: string;
+                    /** @description The rate limit that applies (draft-ietf-httpapi-ratelimit-headers), e.g. `"metrics";q=120;w=60`: 120 requests per 60-second window, per user */
+                    "RateLimit-Policy"?: string;
+                    /** @description What is left of it: remaining requests `r` and seconds until the window resets `t` */
+                    RateLimit?: string;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
