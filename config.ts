@@ -9,6 +9,11 @@ import {
 const optional = (schema: z.ZodType<string>) =>
   z.preprocess((v) => (v === "" ? undefined : v), schema.optional());
 
+const notBlank = z.string().refine(
+  (s) => s.trim() !== "" && s.trim() === s,
+  "must not be blank or have spaces around it",
+);
+
 function isBase64Key(value: string): boolean {
   try {
     return decodeBase64(value).byteLength === 32;
@@ -91,8 +96,9 @@ const ConfigSchema = z.object({
     ),
   ),
   JWKS_URL: optional(z.url({ protocol: /^https?$/ })),
-  JWT_ISSUER: optional(z.string()),
-  JWT_AUDIENCE: optional(z.string()),
+  // Blank would match no token, or (padded) not the one the provider sends: refused at start.
+  JWT_ISSUER: optional(notBlank),
+  JWT_AUDIENCE: optional(notBlank),
   JWT_TYP: optional(z.string()),
   JWT_MAX_AGE: optional(duration),
   CREDENTIALS_KEY: optional(base64Key),

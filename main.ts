@@ -2,7 +2,7 @@ import { createApp } from "./app.ts";
 import { loadDevSecret } from "./auth/dev_secret.ts";
 import { createCredentialsCipher } from "./auth/credentials_cipher.ts";
 import { createTokenVerifier } from "./auth/jwt.ts";
-import { isUnrestricted } from "./auth/instance_policy.ts";
+import { opensEveryInstance } from "./auth/instance_policy.ts";
 import { mintToken } from "./auth/mint.ts";
 import { type Config, ConfigError, loadConfig } from "./config.ts";
 import { type DatabaseHandle, openDatabase } from "./db/client.ts";
@@ -82,7 +82,7 @@ async function main(cron: SweepCron) {
     logger,
   });
   if (
-    credentialProvider.serverSource !== "none" && isUnrestricted(config.serverCredentialPolicy)
+    credentialProvider.serverSource !== "none" && opensEveryInstance(config.serverCredentialPolicy)
   ) {
     // Loud on purpose: any signed-in user can read any instance these credentials reach.
     logger.warn("server-wide AWS credentials are open to every user", {

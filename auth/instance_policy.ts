@@ -1,9 +1,10 @@
 /**
  * Whose RDS instances an environment may read with the server's own AWS identity (issue 17): the
- * confused-deputy defence. An environment with its own keys, or a role with an external id, brings
- * its own authority and is not limited; one that borrows the server's (no keys, or a role without
- * external id, which STS assumes with the server's credentials) may bind only what the operator
- * allowed in AWS_INSTANCE_ALLOWLIST / AWS_SERVER_CREDENTIAL_USERS.
+ * confused-deputy defence. An environment with its own keys, or a role with an external id that
+ * capwatch generated (the defence assumes the service, not the caller, picks it), brings its own
+ * authority and is not limited; one that borrows the server's (no keys, or a role without an
+ * issued external id, which STS assumes with the server's credentials on anyone's word) may bind
+ * only what the operator allowed in AWS_INSTANCE_ALLOWLIST / AWS_SERVER_CREDENTIAL_USERS.
  */
 import type { ServerCredentialPolicy } from "../config.ts";
 
@@ -12,12 +13,20 @@ export interface CredentialFields {
   secretCiphertext: string | null;
   roleArn: string | null;
   externalId: string | null;
+  /** True when capwatch generated externalId rather than the caller choosing it. */
+  externalIdIssued: boolean;
 }
 
 /** True when reading the environment's metrics uses the server's identity in the end. */
 export function borrowsServerIdentity(env: CredentialFields): boolean {
   if (env.secretCiphertext) return false;
-  return !env.roleArn || !env.externalId;
+  return !env.roleArn || !env.externalId || !env.externalIdIssued;
+}
+
+/** A new external id for a role's trust policy (sts:ExternalId): 128 random bits. */
+export function issueExternalId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return `capwatch-${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")}`;
 }
 
 /** True when the environment reads with the server-wide credentials themselves (no role). */
@@ -28,6 +37,19 @@ export function usesServerCredentials(env: CredentialFields): boolean {
 /** True when the operator set neither variable: every user may bind every instance. */
 export function isUnrestricted(policy: ServerCredentialPolicy): boolean {
   return policy.instances.length === 0 && policy.users.length === 0;
+}
+
+/**
+ * True when the server's credentials reach every instance for every user: neither variable set,
+ * or an allowlist entry matching any instance (`*`, or an RDS ARN whose region and name are `*`).
+ */
+export function opensEveryInstance(policy: ServerCredentialPolicy): boolean {
+  return isUnrestricted(policy) || policy.instances.some((pattern) => {
+    const arn = /^arn:([^:]+):rds:([^:]+):([^:]+):db:(.+)$/.exec(pattern);
+    const all = (part: string) => /^\*+$/.test(part);
+    // One account's credentials reach one partition: its region and name decide.
+    return arn ? all(arn[2]) && all(arn[4]) : all(pattern);
+  });
 }
 
 /** The partition an AWS region belongs to, for matching ARN patterns. */
@@ -73,6 +95,6 @@ export function serverBindingRefusal(
   }
   return `The server's own AWS credentials may read only the RDS instances its operator allowed, ` +
     `and ${instance} in ${region} is not one of them: give the environment its own credentials, ` +
-    `or a roleArn with an externalId, or ask the operator to add it to AWS_INSTANCE_ALLOWLIST ` +
+    `or a roleArn without externalId (capwatch issues one for its trust policy), or ask the operator to add it to AWS_INSTANCE_ALLOWLIST ` +
     `(or you to AWS_SERVER_CREDENTIAL_USERS)`;
 }

@@ -9,12 +9,15 @@ import {
   isNull,
   lt,
   lte,
+  ne,
   notExists,
+  notInArray,
   or,
   type SQL,
   sql,
+  type SQLWrapper,
 } from "drizzle-orm";
-import { QueryBuilder } from "drizzle-orm/sqlite-core";
+import { alias, QueryBuilder } from "drizzle-orm/sqlite-core";
 import type { Database } from "./client.ts";
 import { isUniqueViolation } from "./errors.ts";
 import { insertSelection } from "./insert_select.ts";
@@ -114,7 +117,10 @@ export type NewCapture = Omit<
 /** Per-environment limits checked inside the inserting statement; 0 means no limit. */
 export interface CaptureLimits {
   perEnvironment: number;
-  /** Captures RUNNING at once in one environment (checked when the new one starts RUNNING). */
+  /**
+   * Captures of one environment that may run at once: a new or edited capture may overlap at most
+   * this many others from now on (see overlappingLive).
+   */
   runningPerEnvironment: number;
 }
 
@@ -169,14 +175,50 @@ function quotaConditions(input: NewCapture, now: number, limits: CaptureLimits) 
   if (limits.perEnvironment > 0) {
     conditions.push({ kind: "quota_captures", holds: sql`${inEnv()} < ${limits.perEnvironment}` });
   }
-  if (limits.runningPerEnvironment > 0 && input.status === "RUNNING") {
-    const running = inEnv(sql`${effectiveStatusSql(now)} = 'RUNNING'`);
+  const start = input.start ?? input.scheduledStart ?? now;
+  const live = input.duration == null || start + input.duration * 1000 > now;
+  if (limits.runningPerEnvironment > 0 && live) {
+    // Status follows from time, so a scheduled capture will run too: its whole window counts.
+    const overlapping = overlappingLive(input.envId, start, input.duration ?? null, now);
     conditions.push({
       kind: "quota_running",
-      holds: sql`${running} < ${limits.runningPerEnvironment}`,
+      holds: sql`${overlapping} < ${limits.runningPerEnvironment}`,
     });
   }
   return conditions;
+}
+
+/**
+ * SQL counting the other captures of `envId` (but `exceptId`) that run at some time within the
+ * window from `start` (epoch ms) for `duration` s (null: open-ended), counted from `now` on: their
+ * windows, open-ended ones reaching to infinity, intersect it. Finished (DONE, FAILED) ones never do.
+ */
+function overlappingLive(
+  envId: number | SQLWrapper,
+  start: number | SQLWrapper,
+  duration: number | SQLWrapper | null,
+  now: number,
+  exceptId?: number | SQLWrapper,
+): SQL<number> {
+  const other = alias(captures, "other");
+  const otherStart = sql`coalesce(${other.start}, ${other.scheduledStart})`;
+  return sql<number>`(${
+    new QueryBuilder().select({ n: sql`count(*)` }).from(other).where(and(
+      eq(other.envId, envId),
+      exceptId === undefined ? undefined : ne(other.id, exceptId),
+      notInArray(other.status, ["DONE", "FAILED"]),
+      sql`(${duration} IS NULL OR ${otherStart} < ${start} + ${duration} * 1000)`,
+      sql`(${other.duration} IS NULL OR ${otherStart} + ${other.duration} * 1000 > max(${start}, ${now}))`,
+    ))
+  })`;
+}
+
+/** SQL: the capture's window, as `changes` would leave it, overlaps fewer than `limit` others. */
+function windowWithinRunningLimit(changes: CaptureChanges, now: number, limit: number): SQL {
+  const start = changes.scheduledStart ??
+    sql`coalesce(${captures.start}, ${captures.scheduledStart})`;
+  const duration = changes.duration ?? sql`${captures.duration}`;
+  return sql`${overlappingLive(captures.envId, start, duration, now, captures.id)} < ${limit}`;
 }
 
 /**
@@ -264,8 +306,14 @@ export async function updateCaptureIfEditable(
   changes: CaptureChanges,
   now: number,
   expected?: ExpectedVersions,
+  /** QUOTA_RUNNING_CAPTURES_PER_ENVIRONMENT, checked when the window moves; 0: no limit. */
+  runningLimit = 0,
 ): Promise<CaptureRow | "name_taken" | undefined> {
   const conditions: SQL[] = [eq(captures.id, id), manageableBy(userId)];
+  const windowMoves = changes.scheduledStart !== undefined || changes.duration !== undefined;
+  if (runningLimit > 0 && windowMoves) {
+    conditions.push(windowWithinRunningLimit(changes, now, runningLimit));
+  }
   const precondition = expectedSql(expected, now);
   if (precondition) conditions.push(precondition);
   const status = effectiveStatusSql(now);
@@ -289,6 +337,21 @@ export async function updateCaptureIfEditable(
     if (isUniqueViolation(error)) return "name_taken";
     throw error;
   }
+}
+
+/** Whether the edit would leave capture `id` overlapping `limit` or more others (the quota). */
+export async function editExceedsRunningLimit(
+  db: Database,
+  id: number,
+  changes: CaptureChanges,
+  now: number,
+  limit: number,
+): Promise<boolean> {
+  const [row] = await db.select({
+    fits: sql<number>`${windowWithinRunningLimit(changes, now, limit)}`,
+  })
+    .from(captures).where(eq(captures.id, id));
+  return row !== undefined && !row.fits;
 }
 
 /**

@@ -43,6 +43,7 @@ export interface NewEnvironment {
   secretCiphertext: string | null;
   roleArn?: string | null;
   externalId?: string | null;
+  externalIdIssued?: boolean;
 }
 
 export type EnvironmentChanges = Partial<
@@ -55,6 +56,7 @@ export type EnvironmentChanges = Partial<
     | "secretCiphertext"
     | "roleArn"
     | "externalId"
+    | "externalIdIssued"
   >
 >;
 
@@ -197,6 +199,11 @@ export interface ServerBinding {
 export interface EnvironmentGuard {
   actorId: string;
   versions?: "*" | number[];
+  /**
+   * The version the caller read and judged (the instance policy): a change made meanwhile, by any
+   * process, makes this write nothing rather than commit on a state nobody judged.
+   */
+  readVersion?: number;
 }
 
 /**
@@ -217,6 +224,7 @@ function guarded(envId: number, guard: EnvironmentGuard): SQL | undefined {
     guard.versions === undefined || guard.versions === "*"
       ? undefined
       : inArray(environments.version, guard.versions),
+    guard.readVersion === undefined ? undefined : eq(environments.version, guard.readVersion),
   );
 }
 

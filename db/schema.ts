@@ -24,6 +24,9 @@ export const environments = sqliteTable("environments", {
   // An IAM role assumed through STS instead of stored keys; ExternalId is not secret to AWS.
   roleArn: text("role_arn"),
   externalId: text("external_id"),
+  // True when capwatch generated externalId (the confused-deputy defence assumes the service picks
+  // it); a caller-chosen one proves nothing, so such a role stays under AWS_INSTANCE_ALLOWLIST.
+  externalIdIssued: integer("external_id_issued", { mode: "boolean" }).notNull().default(false),
   // What RDS DescribeDBInstances said of the instance (metrics/resolve_instance.ts); null until
   // resolved. dbiResourceId is Performance Insights' Identifier.
   dbiResourceId: text("dbi_resource_id"),

@@ -3,6 +3,7 @@ import {
   type CaptureFilter,
   type CaptureLimits,
   deleteCapture as deleteIfManageable,
+  editExceedsRunningLimit,
   type ExpectedVersions,
   findCaptureForMember,
   insertCapture,
@@ -201,13 +202,18 @@ export async function createCapture(
     return {
       ok: false,
       kind: "quota",
-      detail: `Environment ${input.envId} already has ${limits!.runningPerEnvironment} captures ` +
-        "RUNNING, the most this server allows (QUOTA_RUNNING_CAPTURES_PER_ENVIRONMENT); stop one " +
-        "or schedule this one for later",
+      detail: runningQuotaDetail(input.envId, limits!.runningPerEnvironment),
     };
   }
   if (row === "not_member") return environmentNotFound(input.envId);
   return { ok: true, capture: row };
+}
+
+/** 429 text: the window would overlap as many captures as may run at once. */
+function runningQuotaDetail(envId: number, limit: number): string {
+  return `Environment ${envId} already has ${limit} captures running at some time in this ` +
+    "capture's window, the most this server allows at once " +
+    "(QUOTA_RUNNING_CAPTURES_PER_ENVIRONMENT); stop or shorten one, or pick a window after theirs";
 }
 
 /** An edit: a new name, scheduledStart (epoch ms) and/or duration (seconds). */
@@ -228,21 +234,32 @@ export async function editCapture(
   edit: CaptureEdit,
   now: number,
   ifMatch?: ETagCondition,
+  /** QUOTA_RUNNING_CAPTURES_PER_ENVIRONMENT; 0 or absent: no limit. */
+  runningLimit = 0,
 ): Promise<
   Outcome<
     { capture: CaptureRow },
-    "not_found" | "forbidden" | "conflict" | "invalid" | "precondition_failed"
+    "not_found" | "forbidden" | "conflict" | "invalid" | "precondition_failed" | "quota"
   >
 > {
   const expected = ifMatch && expectedVersions(id, ifMatch);
-  const row = await updateCaptureIfEditable(db, id, userId, edit, now, expected);
+  const row = await updateCaptureIfEditable(db, id, userId, edit, now, expected, runningLimit);
   if (row !== undefined && row !== "name_taken") return { ok: true, capture: row };
   const latest = await explain(db, id, userId, "edit");
   if (!latest.ok) return latest;
   const changed = stale(id, latest.capture, ifMatch, now);
   if (changed) return changed;
   if (row === "name_taken") return nameTaken(edit.name!, latest.capture.envId);
-  return editRefusal(id, latest.capture, edit, now) ?? {
+  const refused = editRefusal(id, latest.capture, edit, now);
+  if (refused) return refused;
+  if (runningLimit > 0 && await editExceedsRunningLimit(db, id, edit, now, runningLimit)) {
+    return {
+      ok: false,
+      kind: "quota",
+      detail: runningQuotaDetail(latest.capture.envId, runningLimit),
+    };
+  }
+  return {
     ok: false,
     kind: "conflict",
     problemKind: "conflict",

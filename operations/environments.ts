@@ -97,7 +97,7 @@ function instanceTaken(binding: ServerBinding) {
     problemKind: "invalid-state",
     detail: `${binding.dbInstanceIdentifier} in ${binding.region} is already bound to an ` +
       "environment that reads it with the server's credentials; ask to be made a member of that " +
-      "one, or give this environment its own credentials or a roleArn with an externalId",
+      "one, or give this environment its own credentials or a roleArn",
   } as const;
 }
 
@@ -157,18 +157,29 @@ export async function editEnvironment(
   now: Date,
   /** Set when the changed environment reads with server credentials: its instance stays unique. */
   serverBinding?: ServerBinding,
+  /** The version the caller judged the change on; a change made since makes this one a 409. */
+  readVersion?: number,
 ): Promise<
   Outcome<
     EnvironmentForMember,
     "not_found" | "forbidden" | "precondition_failed" | "conflict"
   >
 > {
-  const guard = { actorId: userId, versions: expectedVersions(id, ifMatch) };
+  const guard = { actorId: userId, versions: expectedVersions(id, ifMatch), readVersion };
   const row = await updateEnvironmentIfAdmin(db, id, guard, changes, now, serverBinding);
   if (row !== undefined && row !== "name_taken") return { ok: true, env: row, role: "admin" };
   const latest = await explain(db, id, userId, ifMatch);
   if (!latest.ok) return latest;
   if (row === "name_taken") return nameTaken(changes.name!, latest.env.ownerId, userId, id);
+  if (readVersion !== undefined && latest.env.version !== readVersion) {
+    return {
+      ok: false,
+      kind: "conflict",
+      problemKind: "conflict",
+      detail: `Environment ${id} changed meanwhile, after this change was checked against the ` +
+        "server's instance policy; read it again and retry",
+    };
+  }
   if (serverBinding) return instanceTaken(serverBinding);
   return {
     ok: false,

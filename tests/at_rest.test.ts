@@ -58,6 +58,14 @@ Deno.test({
     }
     await using restricted = await startServer({ ...keys, AWS_INSTANCE_ALLOWLIST: "orders-*" });
     assert.ok(!restricted.stdout.some((line) => line.includes("open to every user")));
+    // An allowlist entry that matches every instance opens them all just the same.
+    for (const every of ["orders-*,*", "arn:aws:rds:*:*:db:*"]) {
+      await using star = await startServer({ ...keys, AWS_INSTANCE_ALLOWLIST: every });
+      assert.ok(
+        star.stdout.some((line) => line.includes("open to every user")),
+        `no warning for AWS_INSTANCE_ALLOWLIST=${every}`,
+      );
+    }
   },
 });
 

@@ -77,12 +77,18 @@ Deno.test("an environment with roleArn reads CloudWatch with credentials STS iss
   });
   const text = await created.text();
   assert.equal(created.status, 201, text);
+  // The admins see the external id (theirs to put in the trust policy); members do not.
   assert.deepEqual(JSON.parse(text).credentials, {
     source: "role",
     accessKeyId: null,
     roleArn: ROLE,
+    externalId: EXTERNAL_ID,
+    externalIdIssued: false,
   });
-  assert.ok(!text.includes(EXTERNAL_ID), "the external id is echoed");
+  const { id } = JSON.parse(text);
+  await t.addMember(id, "viewer");
+  const seen = await (await t.as("viewer").get(`/api/environments/${id}`)).text();
+  assert.ok(!seen.includes(EXTERNAL_ID), "the external id is shown to a member");
 
   const { captureId } = await roleCapture(t, { roleArn: ROLE, externalId: EXTERNAL_ID });
   const res = await t.as("owner").get(metricsPath(captureId));
@@ -219,6 +225,8 @@ Deno.test("roleArn and externalId are validated, exclusive with credentials, and
     source: "role",
     accessKeyId: null,
     roleArn: ROLE,
+    externalId: EXTERNAL_ID,
+    externalIdIssued: false,
   });
   let [row] = await t.db.select().from(environments).where(eq(
     environments.id,
@@ -236,7 +244,24 @@ Deno.test("roleArn and externalId are validated, exclusive with credentials, and
     id,
   ));
   assert.deepEqual([row.roleArn, row.externalId], [null, null]);
-  await t.as("alice").patch(`/api/environments/${id}`, { roleArn: ROLE });
+  // Without externalId capwatch issues one, and keeps it while the environment has a role.
+  const issued = (await (await t.as("alice").patch(`/api/environments/${id}`, { roleArn: ROLE }))
+    .json()).credentials;
+  assert.match(issued.externalId, /^capwatch-[0-9a-f]{32}$/);
+  assert.equal(issued.externalIdIssued, true);
+  const again = await t.as("alice").patch(`/api/environments/${id}`, {
+    roleArn: `${ROLE}-open`,
+  });
+  assert.equal((await again.json()).credentials.externalId, issued.externalId);
+  // {"externalId": null} alone would change nothing: refused, naming the field.
+  for (const body of [{ externalId: null }, { roleArn: null, externalId: EXTERNAL_ID }]) {
+    const lone = await assertProblem(
+      await t.as("alice").patch(`/api/environments/${id}`, body),
+      400,
+    );
+    assert.deepEqual(lone.errors?.map((e) => e.path), ["externalId"]);
+    assert.match(lone.errors![0].message, /send roleArn with it/);
+  }
   const removed = await t.as("alice").patch(`/api/environments/${id}`, { roleArn: null });
   assert.deepEqual((await removed.json()).credentials, { source: "none", accessKeyId: null });
 });

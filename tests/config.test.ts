@@ -285,6 +285,13 @@ Deno.test("loadConfig() refuses JWKS_URL without JWT_AUDIENCE or JWT_ISSUER, nam
   assert.match(noAudience, /must be set with JWKS_URL/);
   assertConfigError({ JWKS_URL: jwks, JWT_AUDIENCE: "capwatch" }, "JWT_ISSUER");
   assert.ok(!noAudience.includes("\n"), "one line");
+  // Whitespace is not a value: blank or padded ones are refused, naming the variable.
+  for (const blank of ["   ", "\t", " capwatch"]) {
+    const issuer = { JWKS_URL: jwks, JWT_ISSUER: blank, JWT_AUDIENCE: "capwatch" };
+    assert.match(assertConfigError(issuer, "JWT_ISSUER"), /blank/);
+    const audience = { JWKS_URL: jwks, JWT_ISSUER: "https://id.example.com/", JWT_AUDIENCE: blank };
+    assert.match(assertConfigError(audience, "JWT_AUDIENCE"), /blank/);
+  }
 });
 
 Deno.test("loadConfig() reads JWT_MAX_AGE, JWT_TYP, the instance allowlist and quotas", () => {

@@ -18,7 +18,7 @@ const env = (name: string, dbInstanceIdentifier: string, extra: Record<string, u
   ...extra,
 });
 
-Deno.test("POST /api/environments refuses server credentials on an unlisted instance, allows a role with externalId", async () => {
+Deno.test("POST /api/environments refuses server credentials on an unlisted instance, allows a role with an issued externalId", async () => {
   await using t = await testContext({
     env: { ...SERVER_KEYS, AWS_INSTANCE_ALLOWLIST: "orders-*,arn:aws:rds:eu-west-1:*:db:billing" },
   });
@@ -26,22 +26,33 @@ Deno.test("POST /api/environments refuses server credentials on an unlisted inst
   const refused = await t.as("mallory").post("/api/environments", env("theirs", "payroll-prod"));
   const body = await assertProblem(refused, 403);
   assert.match(body.detail, /AWS_INSTANCE_ALLOWLIST/);
-  assert.match(body.detail, /roleArn with an externalId/);
+  assert.match(body.detail, /roleArn without externalId \(capwatch issues one/);
   assert.deepEqual(body.errors?.map((e: { path: string }) => e.path), ["dbInstanceIdentifier"]);
-  // A role without an external id is assumed with the server's credentials: also refused.
+  // An external id the caller picks proves nothing (it may be the victim's): limited as well.
   await assertProblem(
     await t.as("mallory").post(
       "/api/environments",
-      env("role-no-xid", "payroll-prod", { roleArn: ROLE }),
+      env("role-own-xid", "payroll-prod", { roleArn: ROLE, externalId: "tenant-42" }),
     ),
     403,
   );
-  // With a role and externalId, or its own keys, the environment brings its own authority.
+  // A role without one gets an external id capwatch generated, for its trust policy: not limited.
   const role = await t.as("mallory").post(
     "/api/environments",
-    env("role", "payroll-prod", { roleArn: ROLE, externalId: "tenant-42" }),
+    env("role", "payroll-prod", { roleArn: ROLE }),
   );
-  assert.equal(role.status, 201, await role.text());
+  assert.equal(role.status, 201, await role.clone().text());
+  const { id: roleId, credentials } = await role.json();
+  assert.match(credentials.externalId, /^capwatch-[0-9a-f]{32}$/);
+  assert.equal(credentials.externalIdIssued, true);
+  // Swapping in a chosen external id on the unlisted instance is refused like server keys.
+  await assertProblem(
+    await t.as("mallory").patch(`/api/environments/${roleId}`, {
+      roleArn: ROLE,
+      externalId: "tenant-42",
+    }),
+    403,
+  );
   const own = await t.as("mallory").post(
     "/api/environments",
     env("own", "payroll-prod", { credentials: OWN_KEYS }),

@@ -59,9 +59,10 @@ Deno.test("POST /api/captures answers 429 past the captures and running-captures
   // A scheduled one is not running.
   const later = await post("later", { scheduledStart: "2026-01-02T00:00:00Z", duration: 60 });
   assert.equal(later.status, 201);
-  // Once the running capture has ended (clock past its duration), another may run.
+  // Once the running capture has ended (clock past its duration), another may run (one that
+  // ends before "later" starts: an open-ended one would overlap it).
   t.clock.advance(601_000);
-  assert.equal((await post("after")).status, 201);
+  assert.equal((await post("after", { duration: 60 })).status, 201);
   const fourth = await post("fourth", { scheduledStart: "2026-01-03T00:00:00Z" });
   assert.match((await assertProblem(fourth, 429)).detail, /QUOTA_CAPTURES_PER_ENVIRONMENT/);
   const other = await t.createEnvironment("alice");

@@ -16,10 +16,15 @@ const region = z.string().superRefine((value, ctx) => {
 });
 
 // RDS rules: 1–63 letters, digits or hyphens; starts with a letter; no "--"; no trailing "-".
+// Case-insensitive in RDS (stored lower case), so lower-cased here: one instance, one string, for
+// the allowlist and for binding an instance once per credential source.
 const dbInstanceIdentifier = z.string().regex(
   /^[A-Za-z](?!.*--)[A-Za-z0-9-]{0,62}(?<!-)$/,
   "must be an RDS DB instance identifier (1–63 letters, digits or hyphens, starting with a letter)",
-).openapi({ example: "prod-mysql-1" });
+).toLowerCase().openapi({
+  example: "prod-mysql-1",
+  description: "Case-insensitive, as in RDS: stored and shown in lower case",
+});
 
 const CredentialsInput = z.object({
   accessKeyId: z.string().regex(/^[A-Z0-9]{16,128}$/, "must be an AWS access key id").openapi({
@@ -50,7 +55,10 @@ const externalId = z.string().regex(
   "must be 2–1224 characters of letters, digits and +=,.@:/-_",
 ).openapi({
   example: "capwatch-7f3a",
-  description: "The ExternalId the role's trust policy requires, if any; send with roleArn",
+  description: "An ExternalId of your choosing for the role's trust policy; send with roleArn. " +
+    "Omit it and capwatch issues one (shown to admins): only an issued one exempts the " +
+    "environment from the operator's AWS_INSTANCE_ALLOWLIST, as the confused-deputy defence " +
+    "needs the service, not the caller, to pick it",
 });
 
 export const Credentials = z.object({
@@ -64,6 +72,16 @@ export const Credentials = z.object({
   roleArn: z.string().optional().openapi({
     example: "arn:aws:iam::123456789012:role/capwatch-read",
     description: "The role assumed, when source is role",
+  }),
+  externalId: z.string().nullable().optional().openapi({
+    example: "capwatch-0f1e2d3c4b5a69788796a5b4c3d2e1f0",
+    description: "The ExternalId sent when assuming the role (put it in the role's trust " +
+      "policy as the sts:ExternalId condition), when source is role; only for the " +
+      "environment's admins",
+  }),
+  externalIdIssued: z.boolean().optional().openapi({
+    description: "True when capwatch generated externalId (the environment is then not limited " +
+      "by AWS_INSTANCE_ALLOWLIST); false when the caller chose it; only for admins",
   }),
 }).openapi("Credentials");
 
@@ -86,7 +104,7 @@ const oneSource = {
   when: (payload: { issues: unknown[] }) => payload.issues.length === 0,
 };
 const externalIdWithRole = {
-  message: "externalId belongs to a role: send it together with roleArn",
+  message: "externalId belongs to a role: send roleArn with it",
   path: ["externalId"],
   when: (payload: { issues: unknown[] }) => payload.issues.length === 0,
 };
@@ -119,7 +137,8 @@ export const Environment = z.object({
         "pending: not looked up yet or AWS failed (asked again when needed); resolved; not_found: RDS says no such instance",
     }),
     reason: z.string().nullable().openapi({
-      description: "Why it is not resolved, or a warning such as an instance being deleted",
+      description: "Why it is not resolved, or a warning such as an instance being deleted; " +
+        "only for the environment's admins (AWS errors name the principal), null for members",
     }),
   }).openapi("InstanceResolution"),
   createdAt: Timestamp,
@@ -159,8 +178,11 @@ export const UpdateEnvironment = z.object({
   when: (payload) => payload.issues.length === 0,
 })
   .refine((body) => !(body.credentials && body.roleArn), oneSource)
+  // Alone, {"externalId": null} would change nothing: it too needs the roleArn it belongs to.
   .refine(
-    (body) => body.externalId === undefined || body.externalId === null || body.roleArn,
+    (body) =>
+      body.externalId === undefined ||
+      (body.externalId === null ? body.roleArn !== undefined : Boolean(body.roleArn)),
     externalIdWithRole,
   )
   .refine(samePartition, partitionMismatch)

@@ -89,6 +89,7 @@ export const put: AppRouteHandler<typeof routes.put> = async (c) => {
     },
     now,
     ifMatch(c),
+    c.var.deps.config.quotas.runningCapturesPerEnvironment,
   );
   if (!outcome.ok) return refusalProblem(c, outcome);
   c.header("ETag", operations.captureETag(outcome.capture, now));

@@ -82,7 +82,7 @@ export const create = createRoute({
   operationId: "createCapture",
   summary: "Post a new capture",
   description:
-    "Starts a capture now, schedules one (`scheduledStart` in the future), or backfills a past window (`start` in the past; DONE at once when `start + duration` is past). Names are unique within an environment. 429 when the environment has QUOTA_CAPTURES_PER_ENVIRONMENT captures, or (for one that starts now) QUOTA_RUNNING_CAPTURES_PER_ENVIRONMENT running.",
+    "Starts a capture now, schedules one (`scheduledStart` in the future), or backfills a past window (`start` in the past; DONE at once when `start + duration` is past). Names are unique within an environment. 429 when the environment has QUOTA_CAPTURES_PER_ENVIRONMENT captures, or when its window (from now on; open-ended: to infinity) would overlap QUOTA_RUNNING_CAPTURES_PER_ENVIRONMENT other captures, scheduled ones included.",
   request: {
     headers: IdempotencyHeaders,
     body: jsonBody(CreateCapture, "The capture to create"),
@@ -113,7 +113,7 @@ const update = (method: "put" | "patch", operationId: string) =>
     operationId,
     summary: method === "put" ? "Edit a capture" : "Edit a capture (PATCH)",
     description:
-      "Rename any capture; move `scheduledStart` while SCHEDULED; change `duration` while SCHEDULED or RUNNING (the new end may not be in the past). The capture's owner or an environment admin only.",
+      "Rename any capture; move `scheduledStart` while SCHEDULED; change `duration` while SCHEDULED or RUNNING (the new end may not be in the past). The capture's owner or an environment admin only. 429 when the moved window would overlap QUOTA_RUNNING_CAPTURES_PER_ENVIRONMENT other captures.",
     request: {
       params: CaptureIdParams,
       headers: IfMatchHeaders,
@@ -121,7 +121,7 @@ const update = (method: "put" | "patch", operationId: string) =>
     },
     responses: {
       200: { ...json(Capture, "The edited capture"), headers: z.object({ ETag: ETagHeader }) },
-      ...problems(400, 401, 403, 404, 409, 412, 413, 415, 503),
+      ...problems(400, 401, 403, 404, 409, 412, 413, 415, 429, 503),
     },
   });
 

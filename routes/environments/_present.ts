@@ -5,7 +5,7 @@ import type { EnvironmentRow, Role } from "../../db/schema.ts";
 
 /**
  * The API shape of an environment for one member; never includes a secret, and the server-wide
- * access key id (masked) only for admins.
+ * access key id (masked), a role's external id and why resolution failed only for admins.
  */
 export function presentEnvironment(
   env: EnvironmentRow,
@@ -15,7 +15,15 @@ export function presentEnvironment(
 ) {
   const server = serverSource ?? (config.awsCredentials ? "server" : "none");
   const credentials = env.roleArn
-    ? { source: "role" as const, accessKeyId: null, roleArn: env.roleArn }
+    ? {
+      source: "role" as const,
+      accessKeyId: null,
+      roleArn: env.roleArn,
+      // For the trust policy: what the role's admins need, and nobody else.
+      ...(role === "admin"
+        ? { externalId: env.externalId, externalIdIssued: env.externalIdIssued }
+        : {}),
+    }
     : env.accessKeyId
     ? { source: "environment" as const, accessKeyId: maskAccessKeyId(env.accessKeyId) }
     : server === "server" && config.awsCredentials
@@ -41,7 +49,8 @@ export function presentEnvironment(
       : null,
     resolution: {
       status: env.resolutionStatus ?? ("pending" as const),
-      reason: env.resolutionReason,
+      // AWS error text names the server's principal and account: admins only.
+      reason: role === "admin" ? env.resolutionReason : null,
     },
     createdAt: new Date(env.createdAt).toISOString(),
     updatedAt: new Date(env.updatedAt).toISOString(),

@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import {
   borrowsServerIdentity,
   type CredentialFields,
+  issueExternalId,
   isUnrestricted,
   serverBindingRefusal,
   usesServerCredentials,
@@ -47,7 +48,7 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
     ownerId: c.var.userId,
     ...(sealed ?? { accessKeyId: null, secretCiphertext: null }),
     roleArn: body.roleArn ?? null,
-    externalId: body.roleArn ? body.externalId ?? null : null,
+    ...roleExternalId(body.roleArn, body.externalId),
   };
   const refused = bindingRefusal(c, input);
   if (refused) return refused;
@@ -89,33 +90,37 @@ export const update: AppRouteHandler<typeof routes.update> = async (c) => {
   const { db, config, clock } = c.var.deps;
   const { id } = c.req.valid("param");
   const body = c.req.valid("json");
+  // Read first: the instance policy is judged on it, and a role keeps the external id issued.
+  const current = await operations.readEnvironment(db, id, c.var.userId);
+  if (!current.ok) return refusalProblem(c, current);
   const changes: EnvironmentChanges = {
     name: body.name,
     region: body.region,
     dbInstanceIdentifier: body.dbInstanceIdentifier,
   };
+  const noRole = { roleArn: null, externalId: null, externalIdIssued: false };
   if (body.credentials === null) {
     Object.assign(changes, { accessKeyId: null, secretCiphertext: null });
   } else if (body.credentials) {
     const sealed = await sealCredentials(c, body.credentials, id);
     if (sealed instanceof Response) return sealed;
     // Keys replace a role: one environment has one source of credentials.
-    Object.assign(changes, sealed, { roleArn: null, externalId: null });
+    Object.assign(changes, sealed, noRole);
   }
   if (body.roleArn === null) {
-    Object.assign(changes, { roleArn: null, externalId: null });
+    Object.assign(changes, noRole);
   } else if (body.roleArn) {
     Object.assign(changes, {
       roleArn: body.roleArn,
-      externalId: body.externalId ?? null,
+      ...roleExternalId(body.roleArn, body.externalId, current.env),
       accessKeyId: null,
       secretCiphertext: null,
     });
   }
   // The operator's instance policy is judged on the environment as it would be after the change;
-  // the write itself is still guarded (admin, If-Match, one binding per instance) in one statement.
-  const current = await operations.readEnvironment(db, id, c.var.userId);
-  if (!current.ok) return refusalProblem(c, current);
+  // the write itself is still guarded (admin, If-Match, one binding per instance) in one statement,
+  // and, when the change touches what was judged (instance or credentials), by the version read:
+  // two changes each fine alone (a new instance; dropping own keys) cannot both commit.
   const after = { ...current.env, ...definedOnly(changes) };
   const refused = bindingRefusal(c, after);
   if (refused) return refused;
@@ -127,12 +132,11 @@ export const update: AppRouteHandler<typeof routes.update> = async (c) => {
     parseETagCondition(c.req.header("if-match")),
     clock(),
     boundOnce(c, after) ? after : undefined,
+    touchesBinding(body) ? current.env.version : undefined,
   );
   if (!outcome.ok) return refusalProblem(c, outcome);
   // After the write: a new instance, region or credentials are looked up again.
-  const instanceChanged = ["region", "dbInstanceIdentifier", "credentials", "roleArn"]
-    .some((field) => (body as Record<string, unknown>)[field] !== undefined);
-  const env = instanceChanged
+  const env = touchesBinding(body)
     ? await reresolveInstance(loadDeps(c.var.deps), outcome.env, clock().getTime())
     : outcome.env;
   const presented = presentEnvironment(env, outcome.role, config, serverSource(c));
@@ -203,6 +207,29 @@ function bindingRefusal(c: Context<AppEnv>, env: Binding) {
  */
 function boundOnce(c: Context<AppEnv>, env: Binding): boolean {
   return usesServerCredentials(env) && !isUnrestricted(c.var.deps.config.serverCredentialPolicy);
+}
+
+/**
+ * A role's external id: the caller's when given (which leaves the environment under the instance
+ * allowlist), else the one capwatch issued this environment before, else a new one.
+ */
+function roleExternalId(
+  roleArn: string | null | undefined,
+  given: string | null | undefined,
+  current?: { externalId: string | null; externalIdIssued: boolean },
+): { externalId: string | null; externalIdIssued: boolean } {
+  if (!roleArn) return { externalId: null, externalIdIssued: false };
+  if (given) return { externalId: given, externalIdIssued: false };
+  if (current?.externalIdIssued && current.externalId) {
+    return { externalId: current.externalId, externalIdIssued: true };
+  }
+  return { externalId: issueExternalId(), externalIdIssued: true };
+}
+
+/** True when a PATCH changes which instance the environment reads or with which credentials. */
+function touchesBinding(body: object): boolean {
+  return ["region", "dbInstanceIdentifier", "credentials", "roleArn", "externalId"]
+    .some((field) => (body as Record<string, unknown>)[field] !== undefined);
 }
 
 /** The changes actually given (PATCH leaves absent fields as they are). */

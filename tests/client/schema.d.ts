@@ -133,7 +133,7 @@ export interface paths {
         put?: never;
         /**
          * Post a new capture
-         * @description Starts a capture now, schedules one (`scheduledStart` in the future), or backfills a past window (`start` in the past; DONE at once when `start + duration` is past). Names are unique within an environment. 429 when the environment has QUOTA_CAPTURES_PER_ENVIRONMENT captures, or (for one that starts now) QUOTA_RUNNING_CAPTURES_PER_ENVIRONMENT running.
+         * @description Starts a capture now, schedules one (`scheduledStart` in the future), or backfills a past window (`start` in the past; DONE at once when `start + duration` is past). Names are unique within an environment. 429 when the environment has QUOTA_CAPTURES_PER_ENVIRONMENT captures, or when its window (from now on; open-ended: to infinity) would overlap QUOTA_RUNNING_CAPTURES_PER_ENVIRONMENT other captures, scheduled ones included.
          */
         post: operations["createCapture"];
         delete?: never;
@@ -156,7 +156,7 @@ export interface paths {
         get: operations["getCapture"];
         /**
          * Edit a capture
-         * @description Rename any capture; move `scheduledStart` while SCHEDULED; change `duration` while SCHEDULED or RUNNING (the new end may not be in the past). The capture's owner or an environment admin only.
+         * @description Rename any capture; move `scheduledStart` while SCHEDULED; change `duration` while SCHEDULED or RUNNING (the new end may not be in the past). The capture's owner or an environment admin only. 429 when the moved window would overlap QUOTA_RUNNING_CAPTURES_PER_ENVIRONMENT other captures.
          */
         put: operations["updateCapture"];
         post?: never;
@@ -169,7 +169,7 @@ export interface paths {
         head?: never;
         /**
          * Edit a capture (PATCH)
-         * @description Rename any capture; move `scheduledStart` while SCHEDULED; change `duration` while SCHEDULED or RUNNING (the new end may not be in the past). The capture's owner or an environment admin only.
+         * @description Rename any capture; move `scheduledStart` while SCHEDULED; change `duration` while SCHEDULED or RUNNING (the new end may not be in the past). The capture's owner or an environment admin only. 429 when the moved window would overlap QUOTA_RUNNING_CAPTURES_PER_ENVIRONMENT other captures.
          */
         patch: operations["patchCapture"];
         trace?: never;
@@ -421,6 +421,13 @@ export interface components {
              * @example arn:aws:iam::123456789012:role/capwatch-read
              */
             roleArn?: string;
+            /**
+             * @description The ExternalId sent when assuming the role (put it in the role's trust policy as the sts:ExternalId condition), when source is role; only for the environment's admins
+             * @example capwatch-0f1e2d3c4b5a69788796a5b4c3d2e1f0
+             */
+            externalId?: string | null;
+            /** @description True when capwatch generated externalId (the environment is then not limited by AWS_INSTANCE_ALLOWLIST); false when the caller chose it; only for admins */
+            externalIdIssued?: boolean;
         };
         InstanceResolution: {
             /**
@@ -428,7 +435,7 @@ export interface components {
              * @enum {string}
              */
             status: "pending" | "resolved" | "not_found";
-            /** @description Why it is not resolved, or a warning such as an instance being deleted */
+            /** @description Why it is not resolved, or a warning such as an instance being deleted; only for the environment's admins (AWS errors name the principal), null for members */
             reason: string | null;
         };
         /**
@@ -497,7 +504,10 @@ export interface components {
              * @example us-east-1
              */
             region: string;
-            /** @example prod-mysql-1 */
+            /**
+             * @description Case-insensitive, as in RDS: stored and shown in lower case
+             * @example prod-mysql-1
+             */
             dbInstanceIdentifier: string;
             credentials?: components["schemas"]["CredentialsInput"];
             /**
@@ -506,7 +516,7 @@ export interface components {
              */
             roleArn?: string;
             /**
-             * @description The ExternalId the role's trust policy requires, if any; send with roleArn
+             * @description An ExternalId of your choosing for the role's trust policy; send with roleArn. Omit it and capwatch issues one (shown to admins): only an issued one exempts the environment from the operator's AWS_INSTANCE_ALLOWLIST, as the confused-deputy defence needs the service, not the caller, to pick it
              * @example capwatch-7f3a
              */
             externalId?: string;
@@ -540,7 +550,10 @@ export interface components {
              * @example us-east-1
              */
             region?: string;
-            /** @example prod-mysql-1 */
+            /**
+             * @description Case-insensitive, as in RDS: stored and shown in lower case
+             * @example prod-mysql-1
+             */
             dbInstanceIdentifier?: string;
             /** @description New credentials (a role set before is dropped), or null to remove them */
             credentials?: {
@@ -560,7 +573,7 @@ export interface components {
              */
             roleArn?: string | null;
             /**
-             * @description The ExternalId the role's trust policy requires, if any; send with roleArn
+             * @description An ExternalId of your choosing for the role's trust policy; send with roleArn. Omit it and capwatch issues one (shown to admins): only an issued one exempts the environment from the operator's AWS_INSTANCE_ALLOWLIST, as the confused-deputy defence needs the service, not the caller, to pick it
              * @example capwatch-7f3a
              */
             externalId?: string | null;
@@ -2434,6 +2447,22 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds until the rate limit's window resets (rate limits only; a count quota such as environments per user frees up when something is deleted) */
+                    "Retry-After"?: string;
+                    /** @description The rate limit that applies (draft-ietf-httpapi-ratelimit-headers), e.g. `"metrics";q=120;w=60`: 120 requests per 60-second window, per user */
+                    "RateLimit-Policy"?: string;
+                    /** @description What is left of it: remaining requests `r` and seconds until the window resets `t` */
+                    RateLimit?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Service unavailable */
             503: {
                 headers: {
@@ -2654,6 +2683,22 @@ export interface operations {
             /** @description Unsupported media type */
             415: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds until the rate limit's window resets (rate limits only; a count quota such as environments per user frees up when something is deleted) */
+                    "Retry-After"?: string;
+                    /** @description The rate limit that applies (draft-ietf-httpapi-ratelimit-headers), e.g. `"metrics";q=120;w=60`: 120 requests per 60-second window, per user */
+                    "RateLimit-Policy"?: string;
+                    /** @description What is left of it: remaining requests `r` and seconds until the window resets `t` */
+                    RateLimit?: string;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };

@@ -119,7 +119,9 @@ export function startFakeSts(options: {
     const role = options.roles.find((r) => r.arn === params.RoleArn);
     if (
       fault === "accessDenied" || !role ||
-      (params.Action === "AssumeRole" && (role.externalId ?? undefined) !== params.ExternalId)
+      // As in AWS: a trust policy without an sts:ExternalId condition ignores one sent.
+      (params.Action === "AssumeRole" && role.externalId !== undefined &&
+        role.externalId !== params.ExternalId)
     ) {
       return error(
         403,

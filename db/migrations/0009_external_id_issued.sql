@@ -1,0 +1,1 @@
+ALTER TABLE `environments` ADD `external_id_issued` integer DEFAULT false NOT NULL;

@@ -1,0 +1,50 @@
+/**
+ * Issue 17 review item 6: status follows from time, so QUOTA_RUNNING_CAPTURES_PER_ENVIRONMENT is
+ * held when a capture's window is set (create, edit): at most N others may overlap it from now on.
+ */
+import assert from "node:assert/strict";
+import { testContext } from "./helpers/context.ts";
+import { assertProblem } from "./helpers/problem.ts";
+
+const NOW = "2026-01-01T00:00:00Z";
+const HOUR = 3_600_000;
+const at = (hours: number) => new Date(Date.parse(NOW) + hours * HOUR).toISOString();
+
+Deno.test("Scheduled captures whose windows overlap cannot exceed the running quota, on create and edit", async () => {
+  await using t = await testContext({
+    now: NOW,
+    env: { QUOTA_RUNNING_CAPTURES_PER_ENVIRONMENT: "2" },
+  });
+  const env = await t.createEnvironment("alice");
+  const post = (name: string, extra: Record<string, unknown>) =>
+    t.as("alice").post("/api/captures", { envId: env.id, name, ...extra });
+  // Two scheduled for 10:00–11:00: each overlaps one other, fine.
+  for (const name of ["a", "b"]) {
+    const res = await post(name, { scheduledStart: at(10), duration: 3600 });
+    assert.equal(res.status, 201, await res.text());
+  }
+  // A third at 10:30 would make three run at once at 10:30: refused now, not when it starts.
+  const third = await assertProblem(
+    await post("c", { scheduledStart: at(10.5), duration: 3600 }),
+    429,
+  );
+  assert.match(third.detail, /QUOTA_RUNNING_CAPTURES_PER_ENVIRONMENT/);
+  // An open-ended one starting now overlaps everything after its start.
+  await assertProblem(await post("open", {}), 429);
+  // After their window it fits; moving it into their window is refused the same way.
+  const later = await post("c", { scheduledStart: at(11), duration: 3600 });
+  assert.equal(later.status, 201);
+  const { id } = await later.json();
+  const moved = await t.as("alice").patch(`/api/captures/${id}`, { scheduledStart: at(10.5) });
+  assert.match((await assertProblem(moved, 429)).detail, /QUOTA_RUNNING/);
+  const longer = await t.as("alice").patch(`/api/captures/${id}`, { duration: 7200 });
+  assert.equal(longer.status, 200, await longer.text());
+  // A capture running now counts until it ends (injected clock).
+  const running = await post("now", { duration: 600 });
+  assert.equal(running.status, 201);
+  const seconds = await post("now-2", { duration: 600 });
+  assert.equal(seconds.status, 201);
+  await assertProblem(await post("now-3", { duration: 600 }), 429);
+  t.clock.advance(601_000);
+  assert.equal((await post("now-3", { duration: 600 })).status, 201);
+});
