@@ -407,7 +407,7 @@ Deno.test("compare gains load per SQL digest (both, new, gone) and per wait; com
     duration: 1800,
   });
   const res = await t.as("owner").get(
-    `/api/captures/${cand.id}/compare?with=${base.id}&type=DBLoad`,
+    `/api/captures/${cand.id}/compare?with=${base.id}&type=DBLoad&include=load`,
   );
   const text = await res.text();
   assert.equal(res.status, 200, text);
@@ -454,15 +454,88 @@ Deno.test("compare gains load per SQL digest (both, new, gone) and per wait; com
     duration: 1800,
   });
   const partial = await t.as("owner").get(
-    `/api/captures/${cand.id}/compare?with=${other.id}&type=DBLoad`,
+    `/api/captures/${cand.id}/compare?with=${other.id}&type=DBLoad&include=load`,
   );
   const body = await partial.json();
   assert.equal(partial.status, 200);
   assert.equal(body.load.available, false);
+  assert.equal(body.load.retryable, false);
   assert.match(body.load.reason, /Performance Insights is off for no-pi/);
   await problemLike(
     await t.as("owner").get(`/api/captures/${cand.id}/compare.svg?with=${other.id}&view=load`),
     409,
     /No database load to chart/,
+  );
+});
+
+Deno.test("compare calls Performance Insights only when the answer uses load; its faults are 503/502/504", async () => {
+  await using f = await setup();
+  const { t } = f;
+  f.rds.instances.set("no-pi", {
+    dbiResourceId: "db-NOPI",
+    status: "available",
+    engine: "mysql",
+    piEnabled: false,
+    piRetentionDays: 7,
+  });
+  const on = await t.createEnvironment("owner", { dbInstanceIdentifier: FAKE_INSTANCE_ID });
+  const off = await t.createEnvironment("owner", { dbInstanceIdentifier: "no-pi" });
+  const base = await createCapture(t, {
+    envId: off.id,
+    start: "2026-01-15T10:00:00Z",
+    duration: 1800,
+  });
+  const cand = await createCapture(t, {
+    envId: on.id,
+    start: "2026-01-15T11:00:00Z",
+    duration: 1800,
+  });
+  const query = `with=${base.id}&type=DBLoad`;
+
+  const json = await t.as("owner").get(`/api/captures/${cand.id}/compare?${query}`);
+  assert.equal(json.status, 200);
+  assert.equal((await json.json()).load, undefined, "no load unless asked");
+  const chart = await t.as("owner").get(`/api/captures/${cand.id}/compare.svg?${query}`);
+  assert.equal(chart.status, 200);
+  await chart.body?.cancel();
+  assert.equal(f.pi.calls.length, 0, "no Performance Insights call for metrics");
+
+  // From metric snapshots (the baseline has no stored load: PI is off), the charts cache long.
+  await sweeperFor(t).sweepOnce();
+  f.pi.calls.length = 0;
+  const cached = await t.as("owner").get(`/api/captures/${cand.id}/compare.svg?${query}`);
+  await cached.body?.cancel();
+  assert.equal(cached.headers.get("cache-control"), "private, max-age=86400");
+  const cachedJson = await t.as("owner").get(`/api/captures/${cand.id}/compare?${query}`);
+  await cachedJson.body?.cancel();
+  assert.equal(cachedJson.headers.get("cache-control"), "private, max-age=86400");
+  assert.equal(f.pi.calls.length, 0);
+
+  // Throttled: JSON says "retry later", the load chart answers 503 + Retry-After like /load.
+  const live = await createCapture(t, {
+    envId: on.id,
+    start: "2026-01-15T11:40:00Z",
+    duration: 600,
+  });
+  const liveQuery = `with=${cand.id}&type=DBLoad`;
+  f.pi.always = "throttle";
+  const throttledJson = await t.as("owner").get(
+    `/api/captures/${live.id}/compare?${liveQuery}&include=load`,
+  );
+  const body = await throttledJson.json();
+  assert.equal(throttledJson.status, 200);
+  assert.equal(body.load.available, false);
+  assert.equal(body.load.retryable, true);
+  assert.ok(body.load.retryAfter >= 1);
+  const throttled = await t.as("owner").get(
+    `/api/captures/${live.id}/compare.svg?${liveQuery}&view=load`,
+  );
+  await problemLike(throttled, 503, /Performance Insights ThrottlingException/);
+  assert.ok(Number(throttled.headers.get("retry-after")) >= 1);
+  f.pi.always = "denied";
+  await problemLike(
+    await t.as("owner").get(`/api/captures/${live.id}/compare.svg?${liveQuery}&view=load`),
+    502,
+    /NotAuthorizedException/,
   );
 });
