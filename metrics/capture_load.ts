@@ -199,7 +199,7 @@ export async function readCaptureLoad(
     }
   }
 
-  const target = await piTarget(deps, env, window.start, now.getTime());
+  const target = await piTarget(deps, env, window, now.getTime());
   if (!target.ok) return target.refusal;
   const period = loadPeriod(window.start, window.end);
   try {
@@ -214,7 +214,8 @@ export async function readCaptureLoad(
         ...head,
         period,
         source: "performance-insights",
-        complete: window.settled && fetched.complete,
+        // A window that began before PI's retention has only its later part.
+        complete: window.settled && fetched.complete && !target.partial,
         total: { load: average(fetched.total, window, period), datapoints: fetched.total },
         groups: fetched.groups.map((g) => ({
           key: g.key,
@@ -298,14 +299,18 @@ export async function fetchLoad(
   return { total: points(totalSeries?.points ?? []), groups, complete: metrics.complete };
 }
 
-/** The PI target of an environment, or the 409 that says what is missing and what to do. */
+/**
+ * The PI target of an environment, or the 409 that says what is missing and what to do. A window
+ * (ms) whose end is within PI's retention is answered; `partial` when its start is not (PI still
+ * has only its later part).
+ */
 export async function piTarget(
   deps: LoadDeps,
   stored: EnvironmentRow,
-  windowStart: number,
+  window: { start: number; end: number },
   now: number,
 ): Promise<
-  | { ok: true; target: PiTarget; env: EnvironmentRow }
+  | { ok: true; target: PiTarget; env: EnvironmentRow; partial: boolean }
   | { ok: false; refusal: LoadOutcome & { ok: false } }
 > {
   if (!deps.pi || !deps.rds) {
@@ -355,15 +360,15 @@ export async function piTarget(
     };
   }
   const days = env.piRetentionDays ?? 7;
-  if (now - windowStart > days * 86_400_000) {
+  if (now - window.end > days * 86_400_000) {
     return {
       ok: false,
       refusal: {
         ok: false,
         kind: "outside_retention",
         message: `Performance Insights keeps ${days} days for ${env.dbInstanceIdentifier}; ` +
-          `this capture started ${
-            Math.floor((now - windowStart) / 86_400_000)
+          `this capture ended ${
+            Math.floor((now - window.end) / 86_400_000)
           } days ago, so its load is gone. Raise the retention (--performance-insights-retention-period) for future captures; capwatch keeps load of captures that end while it is still there`,
       },
     };
@@ -371,6 +376,7 @@ export async function piTarget(
   return {
     ok: true,
     env,
+    partial: now - window.start > days * 86_400_000,
     target: {
       region: env.region,
       credentials: credentials.credentials,
@@ -410,7 +416,7 @@ export async function readSqlText(
 ): Promise<SqlTextOutcome> {
   const window = captureWindow(capture, now.getTime());
   if (!window.ok) return { ok: false, kind: "not_started", message: window.message };
-  const target = await piTarget(deps, env, window.start, now.getTime());
+  const target = await piTarget(deps, env, window, now.getTime());
   if (!target.ok) return target.refusal;
   const period = loadPeriod(window.start, window.end);
   try {

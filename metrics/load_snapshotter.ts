@@ -27,7 +27,7 @@ export async function snapshotLoad(
   owner: string,
 ): Promise<string | undefined> {
   if (!deps.pi || !deps.rds) return undefined;
-  const target = await piTarget(deps, env, capture.start, now);
+  const target = await piTarget(deps, env, capture, now);
   if (!target.ok) {
     const refusal = target.refusal;
     if (refusal.kind === "upstream") return skipOrRetry(deps, capture.id, refusal.error);
@@ -49,7 +49,7 @@ export async function snapshotLoad(
           period: SNAPSHOT_LOAD_PERIOD,
           start: capture.start,
           end: capture.end,
-          complete: fetched.complete,
+          complete: fetched.complete && !target.partial,
           takenAt: now,
           total: JSON.stringify(fetched.total),
         },

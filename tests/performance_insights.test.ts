@@ -281,9 +281,19 @@ Deno.test("PI off or outside its retention: 409 that says which and what to do",
   await problemLike(
     await t.as("owner").get(`/api/captures/${old.id}/load`),
     409,
-    /keeps 7 days for prod-mysql-1; this capture started 14 days ago/,
+    /keeps 7 days for prod-mysql-1; this capture ended 14 days ago/,
   );
   assert.equal(f.pi.calls.length, 0);
+  // Started 7 days and 1 hour ago, ran 2 days: PI still has most of it, answered as incomplete.
+  const straddling = await createCapture(t, {
+    envId: on.id,
+    start: "2026-01-08T11:00:00Z",
+    duration: 2 * 86_400,
+  });
+  const partial = await readLoad(t, straddling.id, "?groupBy=wait");
+  assert.equal(partial.source, "performance-insights");
+  assert.equal(partial.complete, false);
+  assert.ok(partial.total.datapoints.length > 0);
 });
 
 Deno.test("a finished capture keeps its load: answered from the snapshot with zero PI calls", async () => {
