@@ -12,7 +12,7 @@ import { AwsError } from "./_cloudwatch_error.ts";
 import type { CredentialProvider } from "./credentials.ts";
 import type { PiClient, PiKey, PiPoint, PiSeries, PiTarget, PiWindow } from "./pi.ts";
 import type { RdsClient } from "./rds.ts";
-import { ensureResolved } from "./resolve_instance.ts";
+import { ensureResolved, resolveInstance } from "./resolve_instance.ts";
 
 /** How long after a window ends its last points may still be arriving, in ms. */
 export const LOAD_SETTLE_MS = 5 * 60_000;
@@ -332,7 +332,12 @@ export async function piTarget(
         : { ok: false, kind: "no_credentials", message: credentials.message },
     };
   }
-  const { env, lookup } = await ensureResolved({ ...deps, rds: deps.rds }, stored, now);
+  let { env, lookup } = await ensureResolved({ ...deps, rds: deps.rds }, stored, now);
+  // A recent failed lookup left only its text; ask again so the answer names RDS's error (a
+  // denied or throttled RDS is 502/503, not "unknown instance").
+  if (!lookup && env.resolutionStatus === "pending") {
+    ({ env, lookup } = await resolveInstance({ ...deps, rds: deps.rds }, env, now));
+  }
   if (env.resolutionStatus !== "resolved" || !env.dbiResourceId) {
     if (lookup?.kind === "unknown" && lookup.error) {
       return { ok: false, refusal: { ok: false, kind: "upstream", error: lookup.error } };

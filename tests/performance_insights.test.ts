@@ -549,3 +549,31 @@ Deno.test("compare calls Performance Insights only when the answer uses load; it
     /NotAuthorizedException/,
   );
 });
+
+Deno.test("RDS refusing the credentials makes load and sql answer 502 naming RDS's error, not 409", async () => {
+  await using cw = await startFakeCloudWatch();
+  await using pi = await startFakePi();
+  const other = { accessKeyId: "AKIDOTHERACCOUNT0001", secretAccessKey: "other-secret" };
+  await using rds = await startFakeRds({ credentials: [other] });
+  await using t = await testContext({
+    now: NOW,
+    env: { ...fakeCloudWatchEnv(cw), PI_ENDPOINT: pi.url, RDS_ENDPOINT: rds.url },
+  });
+  const env = await t.createEnvironment("owner", { dbInstanceIdentifier: FAKE_INSTANCE_ID });
+  const capture = await createCapture(t, {
+    envId: env.id,
+    start: "2026-01-15T10:00:00Z",
+    duration: 600,
+  });
+  await problemLike(
+    await t.as("owner").get(`/api/captures/${capture.id}/load`),
+    502,
+    /RDS InvalidClientTokenId/,
+  );
+  await problemLike(
+    await t.as("owner").get(`/api/captures/${capture.id}/sql/${FAKE_DIGESTS[0].id}`),
+    502,
+    /RDS InvalidClientTokenId/,
+  );
+  assert.equal(pi.calls.length, 0);
+});
