@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { eq } from "drizzle-orm";
 import { captureLoadGroups, captureLoadSnapshots, captures } from "../db/schema.ts";
 import { createSweeper } from "../lifecycle/sweeper.ts";
+import { START_CHECK_BUDGET_MS } from "../operations/captures.ts";
 import { createInstanceChecker } from "../metrics/resolve_instance.ts";
 import { createSnapshotter } from "../metrics/snapshotter.ts";
 import { fakeCloudWatchEnv, startFakeCloudWatch, TEST_CREDENTIALS } from "./fakes/cloudwatch.ts";
@@ -576,4 +577,24 @@ Deno.test("RDS refusing the credentials makes load and sql answer 502 naming RDS
     /RDS InvalidClientTokenId/,
   );
   assert.equal(pi.calls.length, 0);
+});
+
+Deno.test("a create does not wait on a hanging RDS past the start check's budget; the sweeper checks later", async () => {
+  await using f = await setup();
+  const { t } = f;
+  const env = await t.createEnvironment("owner", { dbInstanceIdentifier: FAKE_INSTANCE_ID });
+  f.rds.always = "hang";
+  const started = performance.now();
+  const capture = await createCapture(t, { envId: env.id });
+  const waited = performance.now() - started;
+  assert.equal(capture.status, "RUNNING");
+  // The tests' RDS client has a 3 s budget; the create's check stops at START_CHECK_BUDGET_MS.
+  assert.ok(waited < START_CHECK_BUDGET_MS + 1000, `the create took ${Math.round(waited)} ms`);
+  let [stored] = await t.db.select().from(captures).where(eq(captures.id, capture.id));
+  assert.equal(stored.instanceCheckedAt, null);
+  f.rds.always = "ok";
+  await sweeperFor(t).sweepOnce();
+  [stored] = await t.db.select().from(captures).where(eq(captures.id, capture.id));
+  assert.equal(stored.status, "RUNNING");
+  assert.notEqual(stored.instanceCheckedAt, null);
 });
