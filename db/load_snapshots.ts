@@ -31,6 +31,23 @@ export async function findLoadSnapshot(
   return { header: rest, groups: rows.map(({ captureId: _c, groupBy: _g, ...g }) => g) };
 }
 
+/** One stored group of a capture's load (e.g. a SQL digest by its id); undefined when none. */
+export async function findLoadGroup(
+  db: Database,
+  captureId: number,
+  groupBy: string,
+  key: string,
+): Promise<StoredLoadGroup | undefined> {
+  const [row] = await db.select().from(captureLoadGroups).where(and(
+    eq(captureLoadGroups.captureId, captureId),
+    eq(captureLoadGroups.groupBy, groupBy),
+    eq(captureLoadGroups.key, key),
+  ));
+  if (!row) return undefined;
+  const { captureId: _c, groupBy: _g, ...group } = row;
+  return group;
+}
+
 /**
  * Stores groupings of a capture's load if `owner` still holds its snapshot claim (the same lease
  * as the metrics snapshot, db/snapshots.ts); resolves false when the lease was lost.

@@ -4,7 +4,7 @@
  * snapshot stored when it ended when there is one (no AWS call), else from Performance Insights.
  */
 import type { Database } from "../db/client.ts";
-import { findLoadSnapshot } from "../db/load_snapshots.ts";
+import { findLoadGroup, findLoadSnapshot } from "../db/load_snapshots.ts";
 import type { CaptureRow, EnvironmentRow } from "../db/schema.ts";
 import { statusAt } from "../lifecycle/status.ts";
 import { LOAD_GROUPS, type LoadGroupBy } from "../vocabulary.ts";
@@ -394,11 +394,15 @@ export async function piTarget(
 export interface SqlText {
   captureId: number;
   digestId: string;
-  /** The `db.sql.id` of one statement of the digest seen in the window. */
-  sqlId: string;
+  /** The `db.sql.id` of one statement of the digest seen in the window; null when unknown. */
+  sqlId: string | null;
   statement: string;
   /** AVAILABLE, or PROCESSING when PI still works on it (then the text is truncated). */
   status: string;
+  /** Where the text came from: kept with the capture, or asked of PI now. */
+  source: "snapshot" | "performance-insights";
+  /** True when `statement` is the digest's tokenized text as PI lists it (cut at 500 bytes). */
+  truncated: boolean;
 }
 
 /** A digest's full statement text, or why there is none. */
@@ -408,9 +412,38 @@ export type SqlTextOutcome =
   | Exclude<LoadOutcome, { ok: true }>;
 
 /**
- * The full text of a statement of SQL digest `digestId` during the capture: DescribeDimensionKeys
- * on group `db.sql` filtered by `db.sql_tokenized.id` finds one `db.sql.id` in the window, then
+ * The full text of a statement of SQL digest `digestId` over `window`: DescribeDimensionKeys on
+ * group `db.sql` filtered by `db.sql_tokenized.id` finds one `db.sql.id`, then
  * GetDimensionKeyDetails (group `db.sql`, RequestedDimensions `statement`) gives its text.
+ * Undefined when PI saw no statement of the digest; AwsError for faults.
+ */
+export async function fetchSqlText(
+  pi: PiClient,
+  target: PiTarget,
+  window: PiWindow,
+  digestId: string,
+): Promise<{ sqlId: string; statement: string; status: string } | undefined> {
+  const [key] = await pi.describeDimensionKeys(target, window, {
+    group: "db.sql",
+    dimensions: ["db.sql.id"],
+    limit: 1,
+    filter: { "db.sql_tokenized.id": digestId },
+  });
+  const sqlId = key?.dimensions["db.sql.id"];
+  if (!sqlId) return undefined;
+  const details = await pi.getDimensionKeyDetails(target, {
+    group: "db.sql",
+    groupIdentifier: sqlId,
+    requestedDimensions: ["statement"],
+  });
+  const detail = details.find((d) => d.dimension === "db.sql.statement") ?? details[0];
+  return { sqlId, statement: detail?.value ?? "", status: detail?.status ?? "UNAVAILABLE" };
+}
+
+/**
+ * The full text of a statement of SQL digest `digestId` during the capture: kept with the
+ * capture's load when it ended (no AWS call), else from PI (fetchSqlText); when PI cannot give
+ * it any more (past retention, no such digest now), the kept tokenized text, marked truncated.
  */
 export async function readSqlText(
   deps: LoadDeps,
@@ -421,22 +454,57 @@ export async function readSqlText(
 ): Promise<SqlTextOutcome> {
   const window = captureWindow(capture, now.getTime());
   if (!window.ok) return { ok: false, kind: "not_started", message: window.message };
+  const kept = window.ended ? await findLoadGroup(deps.db, capture.id, "sql", digestId) : undefined;
+  const head = { captureId: capture.id, digestId };
+  if (kept?.fullStatement != null) {
+    return {
+      ok: true,
+      sql: {
+        ...head,
+        sqlId: kept.sqlId,
+        statement: kept.fullStatement,
+        status: "AVAILABLE",
+        source: "snapshot",
+        truncated: false,
+      },
+    };
+  }
+  const fromPi = await sqlTextFromPi(deps, capture, env, digestId, window, now);
+  // A fault is answered as one (retrying gets the full text); what PI can no longer give (past
+  // retention, PI off, digest unseen) falls back to the kept text.
+  if (fromPi.ok || fromPi.kind === "upstream" || kept?.statement == null) return fromPi;
+  return {
+    ok: true,
+    sql: {
+      ...head,
+      sqlId: null,
+      statement: kept.statement,
+      status: "AVAILABLE",
+      source: "snapshot",
+      truncated: true,
+    },
+  };
+}
+
+async function sqlTextFromPi(
+  deps: LoadDeps,
+  capture: CaptureRow,
+  env: EnvironmentRow,
+  digestId: string,
+  window: { start: number; end: number },
+  now: Date,
+): Promise<SqlTextOutcome> {
   const target = await piTarget(deps, env, window, now.getTime());
   if (!target.ok) return target.refusal;
   const period = loadPeriod(window.start, window.end);
   try {
-    const [key] = await deps.pi!.describeDimensionKeys(
+    const text = await fetchSqlText(
+      deps.pi!,
       target.target,
       loadWindow(window.start, window.end, period),
-      {
-        group: "db.sql",
-        dimensions: ["db.sql.id"],
-        limit: 1,
-        filter: { "db.sql_tokenized.id": digestId },
-      },
+      digestId,
     );
-    const sqlId = key?.dimensions["db.sql.id"];
-    if (!sqlId) {
+    if (!text) {
       return {
         ok: false,
         kind: "unknown_digest",
@@ -444,20 +512,14 @@ export async function readSqlText(
           `Performance Insights saw no statement of digest ${digestId} during capture ${capture.id}; take digest ids from GET /api/captures/${capture.id}/load?groupBy=sql`,
       };
     }
-    const details = await deps.pi!.getDimensionKeyDetails(target.target, {
-      group: "db.sql",
-      groupIdentifier: sqlId,
-      requestedDimensions: ["statement"],
-    });
-    const detail = details.find((d) => d.dimension === "db.sql.statement") ?? details[0];
     return {
       ok: true,
       sql: {
         captureId: capture.id,
         digestId,
-        sqlId,
-        statement: detail?.value ?? "",
-        status: detail?.status ?? "UNAVAILABLE",
+        ...text,
+        source: "performance-insights",
+        truncated: text.status !== "AVAILABLE",
       },
     };
   } catch (error) {

@@ -323,6 +323,34 @@ Deno.test("a finished capture keeps its load: answered from the snapshot with ze
   assert.equal(waits.groups.length, 1);
   assert.equal(waits.groups[0].key, "io/table/sql/handler");
 
+  // The full statement text is kept with the capture too: answered after PI forgot it.
+  const digest = FAKE_DIGESTS[1];
+  const sql = await t.as("owner").get(`/api/captures/${capture.id}/sql/${digest.id}`);
+  const text = await sql.json();
+  assert.equal(sql.status, 200, JSON.stringify(text));
+  assert.deepEqual(text, {
+    captureId: capture.id,
+    digestId: digest.id,
+    sqlId: `sql-${digest.id}`,
+    statement: fullStatement(digest.id),
+    status: "AVAILABLE",
+    source: "snapshot",
+    truncated: false,
+  });
+  assert.equal(f.pi.calls.length, before, "no Performance Insights call for the text");
+  // Without the full text kept (PI had not processed it), past PI's retention: the kept
+  // tokenized text, marked truncated, rather than a 409.
+  await t.db.update(captureLoadGroups).set({ fullStatement: null })
+    .where(eq(captureLoadGroups.captureId, capture.id));
+  t.clock.set(new Date(Date.parse(NOW) + 30 * 86_400_000));
+  const cut = await t.as("owner").get(`/api/captures/${capture.id}/sql/${digest.id}`);
+  const cutText = await cut.json();
+  assert.equal(cut.status, 200, JSON.stringify(cutText));
+  assert.equal(cutText.statement, digest.statement);
+  assert.equal(cutText.truncated, true);
+  assert.equal(cutText.source, "snapshot");
+  t.clock.set(new Date(NOW));
+
   // Deleting the capture deletes its load.
   assert.equal((await t.as("owner").delete(`/api/captures/${capture.id}`)).status, 204);
   const left = await t.db.select().from(captureLoadGroups)

@@ -921,10 +921,10 @@ export interface components {
             /** @example DIGEST0AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA */
             digestId: string;
             /**
-             * @description db.sql.id of one statement of the digest
+             * @description db.sql.id of one statement of the digest; null when only the kept tokenized text is known
              * @example sql-DIGEST0AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA
              */
-            sqlId: string;
+            sqlId: string | null;
             /** @example SELECT * FROM orders WHERE id = 42 */
             statement: string;
             /**
@@ -932,6 +932,13 @@ export interface components {
              * @example AVAILABLE
              */
             status: string;
+            /**
+             * @description snapshot: kept with the capture when it ended (no AWS call); performance-insights: asked now
+             * @enum {string}
+             */
+            source: "snapshot" | "performance-insights";
+            /** @description True when `statement` is not the full text: the digest's tokenized text kept with the capture (PI no longer has the full text), or PI still PROCESSING */
+            truncated: boolean;
         };
         /**
          * @example {
