@@ -626,3 +626,20 @@ Deno.test("a create does not wait on a hanging RDS past the start check's budget
   assert.equal(stored.status, "RUNNING");
   assert.notEqual(stored.instanceCheckedAt, null);
 });
+
+Deno.test("Performance Insights faults carry titles that name AWS, not CloudWatch", async () => {
+  await using f = await setup();
+  const { t } = f;
+  const env = await t.createEnvironment("owner", { dbInstanceIdentifier: FAKE_INSTANCE_ID });
+  const capture = await createCapture(t, {
+    envId: env.id,
+    start: "2026-01-15T10:00:00Z",
+    duration: 600,
+  });
+  const path = `/api/captures/${capture.id}/load`;
+  f.pi.always = "throttle";
+  const throttled = await problemLike(await t.as("owner").get(path), 503, /Performance Insights/);
+  f.pi.always = "denied";
+  const denied = await problemLike(await t.as("owner").get(path), 502, /Performance Insights/);
+  for (const body of [throttled, denied]) assert.doesNotMatch(body.title, /CloudWatch/);
+});
