@@ -278,7 +278,9 @@ export async function fetchLoad(
     .slice(0, limit)
     .map(({ s }): FetchedGroup => {
       const key = keyOf(s, dims.key);
-      const label = dims.label.map((d) => s.dimensions[d]).filter(Boolean).join(": ") || key;
+      // A wait named like its type ("CPU") reads once, not "CPU: CPU".
+      const parts = [...new Set(dims.label.map((d) => s.dimensions[d]).filter(Boolean))];
+      const label = parts.join(": ") || key;
       const out: FetchedGroup = { key, label, datapoints: points(s.points) };
       if (query.groupBy === "sql") {
         const described = keys.find((k) => k.dimensions[dims.key] === key);

@@ -8,6 +8,7 @@ import { scaleLinear, scaleUtc } from "d3-scale";
 import { line } from "d3-shape";
 import type { CaptureMetrics } from "./capture_metrics.ts";
 import type { Comparison, OffsetPoint } from "./compare.ts";
+import { displayUnit } from "./catalogue.ts";
 
 /** The media type of the chart answers. */
 export const SVG_MEDIA_TYPE = "image/svg+xml; charset=utf-8";
@@ -152,10 +153,10 @@ export function renderMetricsSvg(name: string, metrics: CaptureMetrics): string 
   const describe = metrics.series.map((s) => {
     const values = s.datapoints.map((p) => p.value);
     return values.length === 0
-      ? `${s.label} (${s.unit}): no data.`
-      : `${s.label} (${s.unit}): ${values.length} points, from ${num(Math.min(...values))} to ${
-        num(Math.max(...values))
-      }.`;
+      ? `${s.label} (${displayUnit(s.type, s.unit)}): no data.`
+      : `${s.label} (${displayUnit(s.type, s.unit)}): ${values.length} points, from ${
+        num(Math.min(...values))
+      } to ${num(Math.max(...values))}.`;
   });
   return render({
     title: `Capture "${name}" metrics`,
@@ -172,7 +173,7 @@ export function renderMetricsSvg(name: string, metrics: CaptureMetrics): string 
     offsetUnit: 1,
     panels: metrics.series.map((s) => ({
       heading: `${s.label} (${s.type})`,
-      unit: s.unit,
+      unit: displayUnit(s.type, s.unit),
       lines: [{
         name: s.type,
         color: COLORS.baseline,
@@ -195,8 +196,10 @@ export function renderComparisonSvg(comparison: Comparison): string {
     const b = s.baseline.summary.mean;
     const c = s.candidate.summary.mean;
     return b === null || c === null
-      ? `${s.label} (${s.unit}): not enough data to compare.`
-      : `${s.label} (${s.unit}): mean ${num(b)} → ${num(c)} (${percent(s.change.mean.relative)}).`;
+      ? `${s.label} (${displayUnit(s.type, s.unit)}): not enough data to compare.`
+      : `${s.label} (${displayUnit(s.type, s.unit)}): mean ${num(b)} → ${num(c)} (${
+        percent(s.change.mean.relative)
+      }).`;
   });
   return render({
     title: `Capture "${candidate.name}" compared with "${baseline.name}"`,
@@ -216,7 +219,7 @@ export function renderComparisonSvg(comparison: Comparison): string {
     offsetUnit: hours ? 3600 : 60,
     panels: comparison.series.map((s) => ({
       heading: `${s.label} (${s.type})`,
-      unit: s.unit,
+      unit: displayUnit(s.type, s.unit),
       lines: [
         { name: "baseline", color: COLORS.baseline, points: asPairs(s.baseline.datapoints) },
         {

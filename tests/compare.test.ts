@@ -445,4 +445,18 @@ Deno.test("Accept: text/csv on metrics and compare: units in the header, values 
   );
   assert.match(preferred.headers.get("content-type") ?? "", /^application\/json/);
   await preferred.body?.cancel();
+
+  // DB load reads in sessions (average active sessions), not CloudWatch's "None".
+  const load = await t.as("owner").get(
+    `/api/captures/${candidate.id}/compare?with=${baseline.id}&type=DBLoad&type=DBLoadRelativeToNumVCPUs`,
+    { Accept: "text/csv" },
+  );
+  const [loadHeader] = parseCsv(await load.text(), { record_delimiter: "\r\n" }) as string[][];
+  assert.deepEqual(loadHeader, [
+    "offset_seconds",
+    "DBLoad baseline (sessions)",
+    "DBLoad candidate (sessions)",
+    "DBLoadRelativeToNumVCPUs baseline (sessions per vCPU)",
+    "DBLoadRelativeToNumVCPUs candidate (sessions per vCPU)",
+  ]);
 });

@@ -470,6 +470,7 @@ Deno.test("compare gains load per SQL digest (both, new, gone) and per wait; com
     load.waits.map((w: { key: string; status: string }) => `${w.key} ${w.status}`),
     ["io/table/sql/handler both", "synch/mutex/innodb/buf_pool_mutex both", "CPU both"],
   );
+  assert.equal(load.waits[2].label, "CPU", "a wait named like its type reads once");
 
   const chart = await t.as("owner").get(
     `/api/captures/${cand.id}/compare.svg?with=${base.id}&type=DBLoad&view=load`,

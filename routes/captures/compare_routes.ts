@@ -2,7 +2,7 @@ import { metricsRateLimit } from "../rate_limit.ts";
 import { createRoute } from "@hono/zod-openapi";
 import { etag } from "hono/etag";
 import { requireUser } from "../../auth/require_user.ts";
-import { jsonOrCsv, problems } from "../../openapi/helpers.ts";
+import { jsonOrCsv, problems, RATE_LIMIT_HEADERS } from "../../openapi/helpers.ts";
 import { CaptureIdParams } from "../../openapi/schemas/capture.ts";
 import { CompareChartQuery, CompareJsonQuery, Comparison } from "../../openapi/schemas/compare.ts";
 import { SvgImage } from "../../openapi/schemas/media.ts";
@@ -26,7 +26,7 @@ const cached = {
 const svg = (description: string) => ({
   content: { "image/svg+xml": { schema: SvgImage } },
   description,
-  headers: cached,
+  headers: { ...cached, ...RATE_LIMIT_HEADERS },
 });
 
 /**
@@ -59,8 +59,9 @@ export const compare = createRoute({
       ...jsonOrCsv(
         Comparison,
         "The comparison; `Accept: text/csv` gives one row per offset and two columns (baseline, candidate) per series",
+        "offset_seconds,DBLoad baseline (sessions),DBLoad candidate (sessions)\r\n0,1.25,1.5\r\n",
       ),
-      headers: cached,
+      headers: { ...cached, ...RATE_LIMIT_HEADERS },
     },
     ...otherAnswers,
   },

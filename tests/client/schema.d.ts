@@ -3161,6 +3161,10 @@ export interface operations {
                     ETag?: string;
                     /** @description `private, max-age=86400` once the data comes wholly from complete snapshots, else `private, no-cache` */
                     "Cache-Control"?: string;
+                    /** @description The rate limit that applies (draft-ietf-httpapi-ratelimit-headers), e.g. `"metrics";q=120;w=60`: 120 requests per 60-second window, per user */
+                    "RateLimit-Policy"?: string;
+                    /** @description What is left of it: remaining requests `r` and seconds until the window resets `t` */
+                    RateLimit?: string;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
@@ -3298,11 +3302,19 @@ export interface operations {
                     ETag?: string;
                     /** @description `private, max-age=86400` once the data comes wholly from complete snapshots, else `private, no-cache` */
                     "Cache-Control"?: string;
+                    /** @description The rate limit that applies (draft-ietf-httpapi-ratelimit-headers), e.g. `"metrics";q=120;w=60`: 120 requests per 60-second window, per user */
+                    "RateLimit-Policy"?: string;
+                    /** @description What is left of it: remaining requests `r` and seconds until the window resets `t` */
+                    RateLimit?: string;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Comparison"];
+                    /**
+                     * @example offset_seconds,DBLoad baseline (sessions),DBLoad candidate (sessions)
+                     *     0,1.25,1.5
+                     */
                     "text/csv": string;
                 };
             };
@@ -3436,6 +3448,10 @@ export interface operations {
                     ETag?: string;
                     /** @description `private, max-age=86400` once the data comes wholly from complete snapshots, else `private, no-cache` */
                     "Cache-Control"?: string;
+                    /** @description The rate limit that applies (draft-ietf-httpapi-ratelimit-headers), e.g. `"metrics";q=120;w=60`: 120 requests per 60-second window, per user */
+                    "RateLimit-Policy"?: string;
+                    /** @description What is left of it: remaining requests `r` and seconds until the window resets `t` */
+                    RateLimit?: string;
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
