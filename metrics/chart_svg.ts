@@ -61,12 +61,18 @@ function render(options: {
   const x = options.utc
     ? scaleUtc().domain(options.xDomain.map((ms) => new Date(ms))).range([0, PLOT_WIDTH])
     : scaleLinear().domain(options.xDomain).range([0, PLOT_WIDTH]);
+  // Relative ticks are nice in the unit shown (minutes or hours), not in seconds.
+  const unit = options.offsetUnit;
   const xTicks = options.utc
     ? scaleUtc().domain(options.xDomain.map((ms) => new Date(ms))).ticks(6).map((d) => +d)
-    : scaleLinear().domain(options.xDomain).ticks(6);
+    : scaleLinear().domain(options.xDomain.map((s) => s / unit)).ticks(6).map((t) => t * unit);
+  // A window over more than one UTC day shows the date with each time.
+  const spansDays = options.utc &&
+    new Date(options.xDomain[0]).toISOString().slice(0, 10) !==
+      new Date(options.xDomain[1]).toISOString().slice(0, 10);
   const xFormat = options.utc
-    ? (ms: number) => new Date(ms).toISOString().slice(11, 16)
-    : (seconds: number) => num(seconds / options.offsetUnit);
+    ? (ms: number) => new Date(ms).toISOString().slice(spansDays ? 5 : 11, 16).replace("T", " ")
+    : (seconds: number) => num(seconds / unit);
   const out: string[] = [];
   out.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" ` +
@@ -130,6 +136,15 @@ function render(options: {
           `<line x1="${lx}" x2="${lx + 16}" y1="-12" y2="-12" stroke="${l.color}" ` +
             `stroke-width="2"${dash}/>`,
           `<text x="${lx + 20}" y="-8">${esc(l.name)}</text>`,
+        );
+      }
+      // A single point draws no line: a marker shows it.
+      if (l.points.length === 1) {
+        const [[t, v]] = l.points;
+        out.push(
+          `<circle class="marker" cx="${fixed(x(t))}" cy="${
+            fixed(y(v))
+          }" r="3" fill="${l.color}"/>`,
         );
       }
       if (l.points.length === 0) {

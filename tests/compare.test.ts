@@ -370,6 +370,13 @@ Deno.test("SVG charts over HTTP: XML with a title, one path per series with one 
     parseSvg(svg).getElementsByTagName("title")[0].textContent,
     'Capture "after" compared with "before"',
   );
+  // x ticks are nice in minutes (0, 0.5, 1 …), not nice seconds shown as minutes (0.83, 1.67 …).
+  const xTicks = [
+    ...svg.matchAll(/<text x="[\d.]+" y="\d+" text-anchor="middle">([\d.]+)<\/text>/g),
+  ]
+    .map((m) => Number(m[1]));
+  assert.ok(xTicks.length > 0);
+  for (const tick of xTicks) assert.ok(Number.isInteger(tick * 2), `x tick ${tick} minutes`);
 });
 
 /** Parses SVG text as XML, failing on any parse error. */

@@ -478,6 +478,8 @@ Deno.test("compare gains load per SQL digest (both, new, gone) and per wait; com
   const svg = await chart.text();
   assert.equal(chart.status, 200, svg);
   assert.match(svg, /database load by wait/);
+  assert.match(svg, /role="img" aria-labelledby="chart-title chart-desc"/);
+  assert.match(svg, /<title id="chart-title">/);
   assert.equal((svg.match(/<rect [^>]*height="48"/g) ?? []).length, 6, "3 waits × 2 bars");
 
   f.rds.instances.set("no-pi", {
