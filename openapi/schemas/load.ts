@@ -121,9 +121,11 @@ export const SqlText = z.object({
   source: z.enum(["snapshot", "performance-insights"]).openapi({
     description:
       "snapshot: kept with the capture when it ended (no AWS call); performance-insights: asked now",
+    example: "snapshot",
   }),
   truncated: z.boolean().openapi({
     description:
       "True when `statement` is not the full text: the digest's tokenized text kept with the capture (PI no longer has the full text), or PI still PROCESSING",
+    example: false,
   }),
 }).openapi("SqlText");

@@ -934,10 +934,14 @@ export interface components {
             status: string;
             /**
              * @description snapshot: kept with the capture when it ended (no AWS call); performance-insights: asked now
+             * @example snapshot
              * @enum {string}
              */
             source: "snapshot" | "performance-insights";
-            /** @description True when `statement` is not the full text: the digest's tokenized text kept with the capture (PI no longer has the full text), or PI still PROCESSING */
+            /**
+             * @description True when `statement` is not the full text: the digest's tokenized text kept with the capture (PI no longer has the full text), or PI still PROCESSING
+             * @example false
+             */
             truncated: boolean;
         };
         /**
