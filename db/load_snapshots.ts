@@ -35,9 +35,28 @@ export async function findLoadSnapshot(
 /** The bytes a stored grouping weighs against QUOTA_SNAPSHOT_BYTES_PER_ENVIRONMENT. */
 export function loadBytes(load: { header: StoredLoad; groups: StoredLoadGroup[] }): number {
   return textBytes(load.header.total) + load.groups.reduce(
-    (sum, g) => sum + textBytes(g.datapoints) + textBytes(g.stats) + textBytes(g.statement),
+    (sum, g) =>
+      sum + textBytes(g.datapoints) + textBytes(g.stats) + textBytes(g.statement) +
+      textBytes(g.fullStatement),
     0,
   );
+}
+
+/** One stored group of a capture's load (e.g. a SQL digest by its id); undefined when none. */
+export async function findLoadGroup(
+  db: Database,
+  captureId: number,
+  groupBy: string,
+  key: string,
+): Promise<StoredLoadGroup | undefined> {
+  const [row] = await db.select().from(captureLoadGroups).where(and(
+    eq(captureLoadGroups.captureId, captureId),
+    eq(captureLoadGroups.groupBy, groupBy),
+    eq(captureLoadGroups.key, key),
+  ));
+  if (!row) return undefined;
+  const { captureId: _c, groupBy: _g, ...group } = row;
+  return group;
 }
 
 /**

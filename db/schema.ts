@@ -139,6 +139,10 @@ export const captureLoadGroups = sqliteTable("capture_load_groups", {
   // JSON: { callsPerSecond, latencyMsPerCall, rowsPerCall } for SQL digests, else null.
   stats: text("stats"),
   statement: text("statement"),
+  // SQL digests: one statement's db.sql.id and its full text (GetDimensionKeyDetails) at
+  // snapshot time, so GET …/sql/{digestId} answers after PI has forgotten; null when not fetched.
+  sqlId: text("sql_id"),
+  fullStatement: text("full_statement"),
   datapoints: text("datapoints").notNull(),
 }, (t) => [primaryKey({ columns: [t.captureId, t.groupBy, t.key] })]);
 // Fixed-window request counters shared by every instance: one row per user, policy and minute.

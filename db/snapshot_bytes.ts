@@ -1,7 +1,7 @@
 /**
  * What an environment's stored snapshots weigh, for QUOTA_SNAPSHOT_BYTES_PER_ENVIRONMENT (issue 17
  * point 5): the bytes of every stored series (CloudWatch datapoints; load totals, group datapoints,
- * stats and statements) of its captures.
+ * stats, statements and full statement texts) of its captures.
  */
 import { type SQL, sql } from "drizzle-orm";
 import type { Database } from "./client.ts";
@@ -25,7 +25,8 @@ export function environmentSnapshotBytes(envId: number): SQL<number> {
        from ${captureLoadSnapshots} where ${captureLoadSnapshots.captureId} in ${ofEnv})
     + (select coalesce(sum(octet_length(${captureLoadGroups.datapoints})
          + coalesce(octet_length(${captureLoadGroups.stats}), 0)
-         + coalesce(octet_length(${captureLoadGroups.statement}), 0)), 0)
+         + coalesce(octet_length(${captureLoadGroups.statement}), 0)
+         + coalesce(octet_length(${captureLoadGroups.fullStatement}), 0)), 0)
        from ${captureLoadGroups} where ${captureLoadGroups.captureId} in ${ofEnv})
   )`;
 }

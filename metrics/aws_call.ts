@@ -86,10 +86,18 @@ export function serviceUrl(label: string, signingName: string, template: string,
 export async function awsCall<T>(
   settings: AwsCallSettings,
   protocol: ServiceProtocol<T>,
-  target: { region: string; credentials: AwsCredentials; operation: string },
+  target: {
+    region: string;
+    credentials: AwsCredentials;
+    operation: string;
+    /** A tighter budget (ms) than the settings' for this call, e.g. a check a request waits on. */
+    budgetMs?: number;
+  },
   body: string,
 ): Promise<T> {
-  const s = settings;
+  const s = target.budgetMs === undefined
+    ? settings
+    : { ...settings, totalBudgetMs: Math.min(settings.totalBudgetMs, target.budgetMs) };
   const url = serviceUrl(protocol.label, protocol.signingName, s.endpoint, target.region);
   const { accessKeyId, secretAccessKey, sessionToken } = target.credentials;
   const secrets = [secretAccessKey, sessionToken];

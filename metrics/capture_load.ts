@@ -4,7 +4,7 @@
  * snapshot stored when it ended when there is one (no AWS call), else from Performance Insights.
  */
 import type { Database } from "../db/client.ts";
-import { findLoadSnapshot } from "../db/load_snapshots.ts";
+import { findLoadGroup, findLoadSnapshot } from "../db/load_snapshots.ts";
 import type { CaptureRow, EnvironmentRow } from "../db/schema.ts";
 import { statusAt } from "../lifecycle/status.ts";
 import { LOAD_GROUPS, type LoadGroupBy } from "../vocabulary.ts";
@@ -12,7 +12,7 @@ import { AwsError } from "./_cloudwatch_error.ts";
 import type { CredentialProvider } from "./credentials.ts";
 import type { PiClient, PiKey, PiPoint, PiSeries, PiTarget, PiWindow } from "./pi.ts";
 import type { RdsClient } from "./rds.ts";
-import { ensureResolved } from "./resolve_instance.ts";
+import { ensureResolved, resolveInstance } from "./resolve_instance.ts";
 
 /** How long after a window ends its last points may still be arriving, in ms. */
 export const LOAD_SETTLE_MS = 5 * 60_000;
@@ -199,7 +199,7 @@ export async function readCaptureLoad(
     }
   }
 
-  const target = await piTarget(deps, env, window.start, now.getTime());
+  const target = await piTarget(deps, env, window, now.getTime());
   if (!target.ok) return target.refusal;
   const period = loadPeriod(window.start, window.end);
   try {
@@ -214,7 +214,8 @@ export async function readCaptureLoad(
         ...head,
         period,
         source: "performance-insights",
-        complete: window.settled && fetched.complete,
+        // A window that began before PI's retention has only its later part.
+        complete: window.settled && fetched.complete && !target.partial,
         total: { load: average(fetched.total, window, period), datapoints: fetched.total },
         groups: fetched.groups.map((g) => ({
           key: g.key,
@@ -277,7 +278,9 @@ export async function fetchLoad(
     .slice(0, limit)
     .map(({ s }): FetchedGroup => {
       const key = keyOf(s, dims.key);
-      const label = dims.label.map((d) => s.dimensions[d]).filter(Boolean).join(": ") || key;
+      // A wait named like its type ("CPU") reads once, not "CPU: CPU".
+      const parts = [...new Set(dims.label.map((d) => s.dimensions[d]).filter(Boolean))];
+      const label = parts.join(": ") || key;
       const out: FetchedGroup = { key, label, datapoints: points(s.points) };
       if (query.groupBy === "sql") {
         const described = keys.find((k) => k.dimensions[dims.key] === key);
@@ -298,14 +301,18 @@ export async function fetchLoad(
   return { total: points(totalSeries?.points ?? []), groups, complete: metrics.complete };
 }
 
-/** The PI target of an environment, or the 409 that says what is missing and what to do. */
+/**
+ * The PI target of an environment, or the 409 that says what is missing and what to do. A window
+ * (ms) whose end is within PI's retention is answered; `partial` when its start is not (PI still
+ * has only its later part).
+ */
 export async function piTarget(
   deps: LoadDeps,
   stored: EnvironmentRow,
-  windowStart: number,
+  window: { start: number; end: number },
   now: number,
 ): Promise<
-  | { ok: true; target: PiTarget; env: EnvironmentRow }
+  | { ok: true; target: PiTarget; env: EnvironmentRow; partial: boolean }
   | { ok: false; refusal: LoadOutcome & { ok: false } }
 > {
   if (!deps.pi || !deps.rds) {
@@ -327,7 +334,12 @@ export async function piTarget(
         : { ok: false, kind: "no_credentials", message: credentials.message },
     };
   }
-  const { env, lookup } = await ensureResolved({ ...deps, rds: deps.rds }, stored, now);
+  let { env, lookup } = await ensureResolved({ ...deps, rds: deps.rds }, stored, now);
+  // A recent failed lookup left only its text; ask again so the answer names RDS's error (a
+  // denied or throttled RDS is 502/503, not "unknown instance").
+  if (!lookup && env.resolutionStatus === "pending") {
+    ({ env, lookup } = await resolveInstance({ ...deps, rds: deps.rds }, env, now));
+  }
   if (env.resolutionStatus !== "resolved" || !env.dbiResourceId) {
     if (lookup?.kind === "unknown" && lookup.error) {
       return { ok: false, refusal: { ok: false, kind: "upstream", error: lookup.error } };
@@ -355,15 +367,15 @@ export async function piTarget(
     };
   }
   const days = env.piRetentionDays ?? 7;
-  if (now - windowStart > days * 86_400_000) {
+  if (now - window.end > days * 86_400_000) {
     return {
       ok: false,
       refusal: {
         ok: false,
         kind: "outside_retention",
         message: `Performance Insights keeps ${days} days for ${env.dbInstanceIdentifier}; ` +
-          `this capture started ${
-            Math.floor((now - windowStart) / 86_400_000)
+          `this capture ended ${
+            Math.floor((now - window.end) / 86_400_000)
           } days ago, so its load is gone. Raise the retention (--performance-insights-retention-period) for future captures; capwatch keeps load of captures that end while it is still there`,
       },
     };
@@ -371,6 +383,7 @@ export async function piTarget(
   return {
     ok: true,
     env,
+    partial: now - window.start > days * 86_400_000,
     target: {
       region: env.region,
       credentials: credentials.credentials,
@@ -383,11 +396,15 @@ export async function piTarget(
 export interface SqlText {
   captureId: number;
   digestId: string;
-  /** The `db.sql.id` of one statement of the digest seen in the window. */
-  sqlId: string;
+  /** The `db.sql.id` of one statement of the digest seen in the window; null when unknown. */
+  sqlId: string | null;
   statement: string;
   /** AVAILABLE, or PROCESSING when PI still works on it (then the text is truncated). */
   status: string;
+  /** Where the text came from: kept with the capture, or asked of PI now. */
+  source: "snapshot" | "performance-insights";
+  /** True when `statement` is the digest's tokenized text as PI lists it (cut at 500 bytes). */
+  truncated: boolean;
 }
 
 /** A digest's full statement text, or why there is none. */
@@ -397,9 +414,38 @@ export type SqlTextOutcome =
   | Exclude<LoadOutcome, { ok: true }>;
 
 /**
- * The full text of a statement of SQL digest `digestId` during the capture: DescribeDimensionKeys
- * on group `db.sql` filtered by `db.sql_tokenized.id` finds one `db.sql.id` in the window, then
+ * The full text of a statement of SQL digest `digestId` over `window`: DescribeDimensionKeys on
+ * group `db.sql` filtered by `db.sql_tokenized.id` finds one `db.sql.id`, then
  * GetDimensionKeyDetails (group `db.sql`, RequestedDimensions `statement`) gives its text.
+ * Undefined when PI saw no statement of the digest; AwsError for faults.
+ */
+export async function fetchSqlText(
+  pi: PiClient,
+  target: PiTarget,
+  window: PiWindow,
+  digestId: string,
+): Promise<{ sqlId: string; statement: string; status: string } | undefined> {
+  const [key] = await pi.describeDimensionKeys(target, window, {
+    group: "db.sql",
+    dimensions: ["db.sql.id"],
+    limit: 1,
+    filter: { "db.sql_tokenized.id": digestId },
+  });
+  const sqlId = key?.dimensions["db.sql.id"];
+  if (!sqlId) return undefined;
+  const details = await pi.getDimensionKeyDetails(target, {
+    group: "db.sql",
+    groupIdentifier: sqlId,
+    requestedDimensions: ["statement"],
+  });
+  const detail = details.find((d) => d.dimension === "db.sql.statement") ?? details[0];
+  return { sqlId, statement: detail?.value ?? "", status: detail?.status ?? "UNAVAILABLE" };
+}
+
+/**
+ * The full text of a statement of SQL digest `digestId` during the capture: kept with the
+ * capture's load when it ended (no AWS call), else from PI (fetchSqlText); when PI cannot give
+ * it any more (past retention, no such digest now), the kept tokenized text, marked truncated.
  */
 export async function readSqlText(
   deps: LoadDeps,
@@ -410,22 +456,57 @@ export async function readSqlText(
 ): Promise<SqlTextOutcome> {
   const window = captureWindow(capture, now.getTime());
   if (!window.ok) return { ok: false, kind: "not_started", message: window.message };
-  const target = await piTarget(deps, env, window.start, now.getTime());
+  const kept = window.ended ? await findLoadGroup(deps.db, capture.id, "sql", digestId) : undefined;
+  const head = { captureId: capture.id, digestId };
+  if (kept?.fullStatement != null) {
+    return {
+      ok: true,
+      sql: {
+        ...head,
+        sqlId: kept.sqlId,
+        statement: kept.fullStatement,
+        status: "AVAILABLE",
+        source: "snapshot",
+        truncated: false,
+      },
+    };
+  }
+  const fromPi = await sqlTextFromPi(deps, capture, env, digestId, window, now);
+  // A fault is answered as one (retrying gets the full text); what PI can no longer give (past
+  // retention, PI off, digest unseen) falls back to the kept text.
+  if (fromPi.ok || fromPi.kind === "upstream" || kept?.statement == null) return fromPi;
+  return {
+    ok: true,
+    sql: {
+      ...head,
+      sqlId: null,
+      statement: kept.statement,
+      status: "AVAILABLE",
+      source: "snapshot",
+      truncated: true,
+    },
+  };
+}
+
+async function sqlTextFromPi(
+  deps: LoadDeps,
+  capture: CaptureRow,
+  env: EnvironmentRow,
+  digestId: string,
+  window: { start: number; end: number },
+  now: Date,
+): Promise<SqlTextOutcome> {
+  const target = await piTarget(deps, env, window, now.getTime());
   if (!target.ok) return target.refusal;
   const period = loadPeriod(window.start, window.end);
   try {
-    const [key] = await deps.pi!.describeDimensionKeys(
+    const text = await fetchSqlText(
+      deps.pi!,
       target.target,
       loadWindow(window.start, window.end, period),
-      {
-        group: "db.sql",
-        dimensions: ["db.sql.id"],
-        limit: 1,
-        filter: { "db.sql_tokenized.id": digestId },
-      },
+      digestId,
     );
-    const sqlId = key?.dimensions["db.sql.id"];
-    if (!sqlId) {
+    if (!text) {
       return {
         ok: false,
         kind: "unknown_digest",
@@ -433,20 +514,14 @@ export async function readSqlText(
           `Performance Insights saw no statement of digest ${digestId} during capture ${capture.id}; take digest ids from GET /api/captures/${capture.id}/load?groupBy=sql`,
       };
     }
-    const details = await deps.pi!.getDimensionKeyDetails(target.target, {
-      group: "db.sql",
-      groupIdentifier: sqlId,
-      requestedDimensions: ["statement"],
-    });
-    const detail = details.find((d) => d.dimension === "db.sql.statement") ?? details[0];
     return {
       ok: true,
       sql: {
         captureId: capture.id,
         digestId,
-        sqlId,
-        statement: detail?.value ?? "",
-        status: detail?.status ?? "UNAVAILABLE",
+        ...text,
+        source: "performance-insights",
+        truncated: text.status !== "AVAILABLE",
       },
     };
   } catch (error) {

@@ -92,3 +92,17 @@ for (const type of METRIC_TYPES) {
 export function resolveMetricType(input: string): MetricType | undefined {
   return byName.get(input.trim().replace(/\s+/g, " ").toLowerCase());
 }
+
+// CloudWatch stores DB load as "None"; a reader needs what it counts (AWS RDS User Guide,
+// "Database load": average active sessions).
+const DISPLAY_UNITS: Record<string, string> = {
+  DBLoad: "sessions",
+  DBLoadCPU: "sessions",
+  DBLoadNonCPU: "sessions",
+  DBLoadRelativeToNumVCPUs: "sessions per vCPU",
+};
+
+/** The unit shown on chart axes and CSV headers: `unit` (CloudWatch's), or what DB load counts. */
+export function displayUnit(type: string, unit: string): string {
+  return DISPLAY_UNITS[type] ?? unit;
+}

@@ -8,6 +8,7 @@ import { scaleLinear, scaleUtc } from "d3-scale";
 import { line } from "d3-shape";
 import type { CaptureMetrics } from "./capture_metrics.ts";
 import type { Comparison, OffsetPoint } from "./compare.ts";
+import { displayUnit } from "./catalogue.ts";
 
 /** The media type of the chart answers. */
 export const SVG_MEDIA_TYPE = "image/svg+xml; charset=utf-8";
@@ -60,12 +61,18 @@ function render(options: {
   const x = options.utc
     ? scaleUtc().domain(options.xDomain.map((ms) => new Date(ms))).range([0, PLOT_WIDTH])
     : scaleLinear().domain(options.xDomain).range([0, PLOT_WIDTH]);
+  // Relative ticks are nice in the unit shown (minutes or hours), not in seconds.
+  const unit = options.offsetUnit;
   const xTicks = options.utc
     ? scaleUtc().domain(options.xDomain.map((ms) => new Date(ms))).ticks(6).map((d) => +d)
-    : scaleLinear().domain(options.xDomain).ticks(6);
+    : scaleLinear().domain(options.xDomain.map((s) => s / unit)).ticks(6).map((t) => t * unit);
+  // A window over more than one UTC day shows the date with each time.
+  const spansDays = options.utc &&
+    new Date(options.xDomain[0]).toISOString().slice(0, 10) !==
+      new Date(options.xDomain[1]).toISOString().slice(0, 10);
   const xFormat = options.utc
-    ? (ms: number) => new Date(ms).toISOString().slice(11, 16)
-    : (seconds: number) => num(seconds / options.offsetUnit);
+    ? (ms: number) => new Date(ms).toISOString().slice(spansDays ? 5 : 11, 16).replace("T", " ")
+    : (seconds: number) => num(seconds / unit);
   const out: string[] = [];
   out.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" ` +
@@ -131,6 +138,15 @@ function render(options: {
           `<text x="${lx + 20}" y="-8">${esc(l.name)}</text>`,
         );
       }
+      // A single point draws no line: a marker shows it.
+      if (l.points.length === 1) {
+        const [[t, v]] = l.points;
+        out.push(
+          `<circle class="marker" cx="${fixed(x(t))}" cy="${
+            fixed(y(v))
+          }" r="3" fill="${l.color}"/>`,
+        );
+      }
       if (l.points.length === 0) {
         out.push(
           `<text x="${PLOT_WIDTH / 2}" y="${
@@ -152,10 +168,10 @@ export function renderMetricsSvg(name: string, metrics: CaptureMetrics): string 
   const describe = metrics.series.map((s) => {
     const values = s.datapoints.map((p) => p.value);
     return values.length === 0
-      ? `${s.label} (${s.unit}): no data.`
-      : `${s.label} (${s.unit}): ${values.length} points, from ${num(Math.min(...values))} to ${
-        num(Math.max(...values))
-      }.`;
+      ? `${s.label} (${displayUnit(s.type, s.unit)}): no data.`
+      : `${s.label} (${displayUnit(s.type, s.unit)}): ${values.length} points, from ${
+        num(Math.min(...values))
+      } to ${num(Math.max(...values))}.`;
   });
   return render({
     title: `Capture "${name}" metrics`,
@@ -172,7 +188,7 @@ export function renderMetricsSvg(name: string, metrics: CaptureMetrics): string 
     offsetUnit: 1,
     panels: metrics.series.map((s) => ({
       heading: `${s.label} (${s.type})`,
-      unit: s.unit,
+      unit: displayUnit(s.type, s.unit),
       lines: [{
         name: s.type,
         color: COLORS.baseline,
@@ -195,8 +211,10 @@ export function renderComparisonSvg(comparison: Comparison): string {
     const b = s.baseline.summary.mean;
     const c = s.candidate.summary.mean;
     return b === null || c === null
-      ? `${s.label} (${s.unit}): not enough data to compare.`
-      : `${s.label} (${s.unit}): mean ${num(b)} → ${num(c)} (${percent(s.change.mean.relative)}).`;
+      ? `${s.label} (${displayUnit(s.type, s.unit)}): not enough data to compare.`
+      : `${s.label} (${displayUnit(s.type, s.unit)}): mean ${num(b)} → ${num(c)} (${
+        percent(s.change.mean.relative)
+      }).`;
   });
   return render({
     title: `Capture "${candidate.name}" compared with "${baseline.name}"`,
@@ -216,7 +234,7 @@ export function renderComparisonSvg(comparison: Comparison): string {
     offsetUnit: hours ? 3600 : 60,
     panels: comparison.series.map((s) => ({
       heading: `${s.label} (${s.type})`,
-      unit: s.unit,
+      unit: displayUnit(s.type, s.unit),
       lines: [
         { name: "baseline", color: COLORS.baseline, points: asPairs(s.baseline.datapoints) },
         {

@@ -37,7 +37,13 @@ export type LoadComparison =
     sql: ComparedDigest[];
     waits: ComparedWait[];
   }
-  | { available: false; reason: string };
+  | {
+    available: false;
+    reason: string;
+    /** True when Performance Insights is throttling or timed out: ask again after `retryAfter` s. */
+    retryable: boolean;
+    retryAfter?: number;
+  };
 
 /** Both captures' load by SQL and by wait (capture_load.ts answers) compared. */
 export function compareLoad(

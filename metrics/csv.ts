@@ -2,6 +2,7 @@
 import { stringify } from "csv-stringify/sync";
 import type { CaptureMetrics } from "./capture_metrics.ts";
 import type { Comparison } from "./compare.ts";
+import { displayUnit } from "./catalogue.ts";
 
 /** The media type of the CSV answers, with the header row declared (RFC 4180 §3). */
 export const CSV_MEDIA_TYPE = "text/csv; charset=utf-8; header=present";
@@ -30,7 +31,7 @@ function table(
 /** `timestamp,<type> (<unit>),…` then one row per UTC timestamp (ISO-8601). */
 export function metricsCsv(metrics: CaptureMetrics): string {
   return table(
-    ["timestamp", ...metrics.series.map((s) => `${s.type} (${s.unit})`)],
+    ["timestamp", ...metrics.series.map((s) => `${s.type} (${displayUnit(s.type, s.unit)})`)],
     metrics.series.map((s) =>
       s.datapoints.map((p) => ({ key: Date.parse(p.timestamp), value: p.value }))
     ),
@@ -44,8 +45,8 @@ export function comparisonCsv(comparison: Comparison): string {
     [
       "offset_seconds",
       ...comparison.series.flatMap((s) => [
-        `${s.type} baseline (${s.unit})`,
-        `${s.type} candidate (${s.unit})`,
+        `${s.type} baseline (${displayUnit(s.type, s.unit)})`,
+        `${s.type} candidate (${displayUnit(s.type, s.unit)})`,
       ]),
     ],
     comparison.series.flatMap((s) => [

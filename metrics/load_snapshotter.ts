@@ -14,7 +14,15 @@ import type { EnvironmentRow } from "../db/schema.ts";
 import type { Logger } from "../logger.ts";
 import type { LoadGroupBy } from "../vocabulary.ts";
 import { AwsError } from "./_cloudwatch_error.ts";
-import { fetchLoad, type LoadDeps, loadWindow, MAX_LOAD_GROUPS, piTarget } from "./capture_load.ts";
+import {
+  fetchLoad,
+  fetchSqlText,
+  type LoadDeps,
+  loadWindow,
+  MAX_LOAD_GROUPS,
+  piTarget,
+} from "./capture_load.ts";
+import type { PiClient, PiTarget, PiWindow } from "./pi.ts";
 
 /** The groupings kept with a capture. */
 export const SNAPSHOT_LOAD_GROUPS: readonly LoadGroupBy[] = ["wait", "sql"];
@@ -36,7 +44,7 @@ export async function snapshotLoad(
   quota?: SnapshotQuota,
 ): Promise<string | undefined> {
   if (!deps.pi || !deps.rds) return undefined;
-  const target = await piTarget(deps, env, capture.start, now);
+  const target = await piTarget(deps, env, capture, now);
   if (!target.ok) {
     const refusal = target.refusal;
     if (refusal.kind === "upstream") return skipOrRetry(deps, capture.id, refusal.error);
@@ -52,24 +60,32 @@ export async function snapshotLoad(
         limit: MAX_LOAD_GROUPS,
         window,
       });
+      // One digest's text at a time: PI's request rate is shared with every other caller.
+      const groups: StoredLoadGroup[] = [];
+      for (const [rank, g] of fetched.groups.entries()) {
+        groups.push({
+          key: g.key,
+          rank,
+          label: g.label,
+          stats: g.stats ? JSON.stringify(g.stats) : null,
+          statement: g.statement ?? null,
+          ...(groupBy === "sql"
+            ? await keptText(deps, target.target, window, g.key, capture.id)
+            : { sqlId: null, fullStatement: null }),
+          datapoints: JSON.stringify(g.datapoints),
+        });
+      }
       loads.push({
         header: {
           groupBy,
           period: SNAPSHOT_LOAD_PERIOD,
           start: capture.start,
           end: capture.end,
-          complete: fetched.complete,
+          complete: fetched.complete && !target.partial,
           takenAt: now,
           total: JSON.stringify(fetched.total),
         },
-        groups: fetched.groups.map((g, rank) => ({
-          key: g.key,
-          rank,
-          label: g.label,
-          stats: g.stats ? JSON.stringify(g.stats) : null,
-          statement: g.statement ?? null,
-          datapoints: JSON.stringify(g.datapoints),
-        })),
+        groups,
       });
     }
   } catch (error) {
@@ -123,4 +139,27 @@ function skipOrRetry(deps: { logger: Logger }, captureId: number, error: AwsErro
   }
   deps.logger.warn("load not kept", { captureId, error: text });
   return undefined;
+}
+
+/**
+ * A digest's full text to keep (two PI calls); on any fault, none: GET …/sql/{digestId} then
+ * answers from PI while it has the text, else with the kept tokenized text marked truncated.
+ */
+async function keptText(
+  deps: { pi?: PiClient; logger: Logger },
+  target: PiTarget,
+  window: PiWindow,
+  digestId: string,
+  captureId: number,
+): Promise<{ sqlId: string | null; fullStatement: string | null }> {
+  try {
+    const text = await fetchSqlText(deps.pi!, target, window, digestId);
+    return text?.status === "AVAILABLE"
+      ? { sqlId: text.sqlId, fullStatement: text.statement }
+      : { sqlId: text?.sqlId ?? null, fullStatement: null };
+  } catch (error) {
+    if (!(error instanceof AwsError)) throw error;
+    deps.logger.warn("statement text not kept", { captureId, digestId, error: error.message });
+    return { sqlId: null, fullStatement: null };
+  }
 }

@@ -57,9 +57,9 @@ export function renderLoadComparisonSvg(
   const title =
     `Capture "${comparison.candidate.name}" compared with "${comparison.baseline.name}": database load by wait`;
   out.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" role="img" font-family="sans-serif" font-size="12">`,
-    `<title>${esc(title)}</title>`,
-    `<desc>${
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" role="img" aria-labelledby="chart-title chart-desc" font-family="sans-serif" font-size="12">`,
+    `<title id="chart-title">${esc(title)}</title>`,
+    `<desc id="chart-desc">${
       esc(
         `Average active sessions stacked by wait event: baseline ${num(totals[0])}, candidate ${
           num(totals[1])

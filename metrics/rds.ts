@@ -42,6 +42,8 @@ export interface RdsClient {
     region: string;
     credentials: AwsCredentials;
     dbInstanceIdentifier: string;
+    /** A tighter time budget (ms) than the client's, retries included. */
+    budgetMs?: number;
   }): Promise<DescribeOutcome>;
 }
 
@@ -90,6 +92,7 @@ export function createRdsClient(options: AwsCallOptions = {}): RdsClient {
           region: req.region,
           credentials: req.credentials,
           operation: "DescribeDBInstances",
+          budgetMs: req.budgetMs,
         }, body);
         if (instance === null) {
           return { found: false, message: `RDS lists no instance ${req.dbInstanceIdentifier}` };

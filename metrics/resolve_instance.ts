@@ -38,11 +38,15 @@ export type Lookup =
   | { kind: "not_found"; resolution: InstanceResolution }
   | { kind: "unknown"; resolution: InstanceResolution; error?: AwsError };
 
-/** Asks RDS about the environment's instance; never throws for an AWS or credential failure. */
+/**
+ * Asks RDS about the environment's instance (within `budgetMs` when given); never throws for an
+ * AWS or credential failure.
+ */
 export async function lookUpInstance(
   deps: InstanceDeps & { rds: RdsClient },
   env: EnvironmentRow,
   now: number,
+  budgetMs?: number,
 ): Promise<Lookup> {
   const pending = (reason: string, error?: AwsError): Lookup => ({
     kind: "unknown",
@@ -60,6 +64,7 @@ export async function lookUpInstance(
       region: env.region,
       credentials: resolved.credentials,
       dbInstanceIdentifier: env.dbInstanceIdentifier,
+      budgetMs,
     });
     if (!answer.found) {
       return {
@@ -96,6 +101,7 @@ export async function resolveInstance(
   deps: InstanceDeps,
   env: EnvironmentRow,
   now: number,
+  budgetMs?: number,
 ): Promise<{ env: EnvironmentRow; lookup: Lookup }> {
   if (!deps.rds) {
     return {
@@ -106,7 +112,7 @@ export async function resolveInstance(
       },
     };
   }
-  const lookup = await lookUpInstance({ ...deps, rds: deps.rds }, env, now);
+  const lookup = await lookUpInstance({ ...deps, rds: deps.rds }, env, now, budgetMs);
   // A transient failure does not overwrite what RDS already said of the same instance.
   if (lookup.kind === "unknown" && env.resolutionStatus === "resolved") return { env, lookup };
   const saved = await saveInstanceResolution(deps.db, env, lookup.resolution);
@@ -130,16 +136,18 @@ export async function ensureResolved(
 /**
  * Checks a capture's instance when it starts: when RDS says it does not exist (or is being
  * deleted) the capture becomes FAILED with that reason; when RDS confirms it, the check is done;
- * any other failure leaves it to be asked again (the sweeper). Resolves to the FAILED row, if any.
+ * any other failure (RDS slower than `budgetMs` too) leaves it to be asked again (the sweeper).
+ * Resolves to the FAILED row, if any.
  */
 export async function checkCaptureInstance(
   deps: InstanceDeps,
   capture: Pick<CaptureRow, "id" | "envId">,
   now: number,
+  budgetMs?: number,
 ): Promise<CaptureRow | undefined> {
   const env = deps.rds && await findEnvironment(deps.db, capture.envId);
   if (!env) return undefined;
-  const { lookup } = await resolveInstance(deps, env, now);
+  const { lookup } = await resolveInstance(deps, env, now, budgetMs);
   if (lookup.kind === "not_found") {
     return await failCapture(deps.db, capture.id, lookup.resolution.reason!, now);
   }

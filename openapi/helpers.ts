@@ -12,8 +12,16 @@ export const json = <T extends z.ZodType>(schema: T, description: string) => ({
 });
 
 /** A response in JSON or, on `Accept: text/csv`, RFC 4180 CSV with a header row. */
-export const jsonOrCsv = <T extends z.ZodType>(schema: T, description: string) => ({
-  content: { "application/json": { schema }, "text/csv": { schema: CsvText } },
+export const jsonOrCsv = <T extends z.ZodType>(
+  schema: T,
+  description: string,
+  /** The operation's own CSV example, when its header differs from the metrics one. */
+  csvExample?: string,
+) => ({
+  content: {
+    "application/json": { schema },
+    "text/csv": { schema: CsvText, ...(csvExample ? { example: csvExample } : {}) },
+  },
   description,
 });
 

@@ -135,14 +135,14 @@ export const PROBLEM_KINDS = {
   },
   "upstream-failed": {
     status: 502,
-    title: "Bad answer from CloudWatch",
+    title: "Bad answer from AWS",
     example: "CloudWatch AccessDenied: User is not authorized to perform cloudwatch:GetMetricData",
     explanation:
       "AWS refused or answered badly. The detail quotes AWS's code and message; fix the environment's credentials or permissions if it names them.",
   },
   "upstream-throttled": {
     status: 503,
-    title: "CloudWatch is throttling",
+    title: "AWS is throttling",
     example: "CloudWatch Throttling: Rate exceeded. Retry later.",
     explanation: "AWS asked capwatch to slow down. Retry after the Retry-After seconds.",
   },
@@ -162,7 +162,7 @@ export const PROBLEM_KINDS = {
   },
   "upstream-timeout": {
     status: 504,
-    title: "CloudWatch timed out",
+    title: "AWS timed out",
     example: "CloudWatch did not answer within 10 seconds. Retry later.",
     explanation: "AWS did not answer in time. Retry later.",
   },

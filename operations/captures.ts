@@ -398,8 +398,15 @@ export async function readSqlTextFor(
 }
 
 /**
- * A capture that has just started (created RUNNING): RDS is asked whether its instance exists;
- * when it does not, the capture is FAILED now. Resolves to the capture as it is after.
+ * How long (ms, retries included) a create waits for RDS to say whether the instance exists; a
+ * slower RDS leaves the capture RUNNING and unchecked, and the sweeper asks again.
+ */
+export const START_CHECK_BUDGET_MS = 1500;
+
+/**
+ * A capture that has just started (created RUNNING): RDS is asked, within START_CHECK_BUDGET_MS,
+ * whether its instance exists; when it does not, the capture is FAILED now. Resolves to the
+ * capture as it is after.
  */
 export async function checkStartedCapture(
   deps: LoadDeps,
@@ -407,5 +414,5 @@ export async function checkStartedCapture(
   now: number,
 ): Promise<CaptureRow> {
   if (capture.status !== "RUNNING") return capture;
-  return await checkCaptureInstance(deps, capture, now) ?? capture;
+  return await checkCaptureInstance(deps, capture, now, START_CHECK_BUDGET_MS) ?? capture;
 }

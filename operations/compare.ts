@@ -2,6 +2,7 @@ import type { MetricsDeps, MetricsQuery } from "../metrics/capture_metrics.ts";
 import {
   type CaptureLoad,
   type LoadDeps,
+  type LoadOutcome,
   MAX_LOAD_GROUPS,
   readCaptureLoad,
 } from "../metrics/capture_load.ts";
@@ -28,15 +29,22 @@ export type ComparisonOutcome =
     ok: true;
     comparison: Comparison & { load?: LoadComparison };
     fromSnapshots: boolean;
+    /** When `load` is unavailable: the first side's reason as a refusal (chart answers map it). */
+    loadRefusal?: LoadRefusal;
     messages: Array<{ captureId: number; messages: string[] }>;
   }
   | ComparisonRefusal;
+
+/** Why one side has no load, with which capture it is about. */
+export type LoadRefusal = Exclude<LoadOutcome, { ok: true }> & { about: string };
 
 /**
  * Capture `candidateId` compared with `baselineId` for `userId`, who must be a member of both
  * captures' environments (404 for either, before any AWS call). Each is read like its metrics:
  * from its snapshot, else one GetMetricData call. Without `period` each gets its own default; when
- * those differ, the capture(s) not at their common multiple are read again at it.
+ * those differ, the capture(s) not at their common multiple are read again at it. The load part
+ * is read only when `withLoad` (never a Performance Insights call otherwise), in parallel with
+ * the metrics.
  */
 export async function compareCapturesFor(
   deps: MetricsDeps,
@@ -47,6 +55,8 @@ export async function compareCapturesFor(
   now: Date,
   /** Performance Insights for the `load` part; without it the comparison has no `load`. */
   loadDeps?: LoadDeps,
+  /** Whether the answer uses the load part (`?include=load`, `compare.svg?view=load`). */
+  withLoad = false,
 ): Promise<ComparisonOutcome> {
   const candidate = await findVisibleCapture(deps.db, candidateId, userId);
   if (!candidate.ok) return { ...candidate, about: "" };
@@ -65,6 +75,11 @@ export async function compareCapturesFor(
     return failed && !failed.ok ? { ...failed, about: sides[i][0] } : undefined;
   };
 
+  const loading = withLoad && loadDeps?.pi
+    ? loadComparison(loadDeps, baseline, candidate, now)
+    : undefined;
+  // A refusal of the metrics returns early; the load read still settles, its outcome unused.
+  loading?.catch(() => {});
   let outcomes: CaptureMetricsOutcome[] = await Promise.all([
     read(0, query.period),
     read(1, query.period),
@@ -82,10 +97,11 @@ export async function compareCapturesFor(
   }
   const [b, c] = outcomes as Read[];
   const comparison = compareMetrics(b, c);
-  const load = loadDeps?.pi ? await loadComparison(loadDeps, baseline, candidate, now) : undefined;
+  const load = await loading;
   return {
     ok: true,
     comparison: load ? { ...comparison, load: load.comparison } : comparison,
+    ...(load?.refusal ? { loadRefusal: load.refusal } : {}),
     fromSnapshots: b.metrics.source === "snapshot" && c.metrics.source === "snapshot" &&
       comparison.complete && (load === undefined || load.fromSnapshots),
     messages: [
@@ -97,40 +113,48 @@ export async function compareCapturesFor(
 
 /**
  * Both captures' load by SQL digest and by wait (top 25 each, from their snapshots or
- * Performance Insights), compared; when either side has none, why (never a refusal).
+ * Performance Insights, the four reads in parallel), compared; when either side has none, why
+ * (never a refusal of the comparison): `retryable` with `retryAfter` seconds when Performance
+ * Insights is throttling or timed out, so a client can tell "later" from "never".
  */
 async function loadComparison(
   deps: LoadDeps,
   baseline: VisibleCapture,
   candidate: VisibleCapture,
   now: Date,
-): Promise<{ comparison: LoadComparison; fromSnapshots: boolean }> {
-  const read = async (side: VisibleCapture, groupBy: "sql" | "wait") => {
-    const outcome = await readCaptureLoad(deps, side.capture, side.env, {
-      groupBy,
-      limit: MAX_LOAD_GROUPS,
-    }, now);
-    return outcome.ok
-      ? outcome.load
-      : `Capture ${side.capture.id}: ${
-        outcome.kind === "upstream"
-          ? `${outcome.error.service}: ${outcome.error.message}`
-          : outcome.message
-      }`;
-  };
-  const loads = [
-    await read(baseline, "sql"),
-    await read(baseline, "wait"),
-    await read(candidate, "sql"),
-    await read(candidate, "wait"),
-  ];
-  const missing = loads.find((l): l is string => typeof l === "string");
-  if (missing !== undefined) {
-    return { comparison: { available: false, reason: missing }, fromSnapshots: false };
+): Promise<{ comparison: LoadComparison; fromSnapshots: boolean; refusal?: LoadRefusal }> {
+  const read = (side: VisibleCapture, groupBy: "sql" | "wait") =>
+    readCaptureLoad(deps, side.capture, side.env, { groupBy, limit: MAX_LOAD_GROUPS }, now);
+  const sides = [baseline, baseline, candidate, candidate];
+  const outcomes = await Promise.all([
+    read(baseline, "sql"),
+    read(baseline, "wait"),
+    read(candidate, "sql"),
+    read(candidate, "wait"),
+  ]);
+  const failed = outcomes.findIndex((o) => !o.ok);
+  if (failed >= 0) {
+    const outcome = outcomes[failed] as Exclude<LoadOutcome, { ok: true }>;
+    const about = `Capture ${sides[failed].capture.id}: `;
+    const upstream = outcome.kind === "upstream" ? outcome.error : undefined;
+    const retryable = upstream?.kind === "throttled" || upstream?.kind === "timeout";
+    return {
+      comparison: {
+        available: false,
+        reason: about +
+          (outcome.kind === "upstream"
+            ? `${outcome.error.service}: ${outcome.error.message}`
+            : outcome.message),
+        retryable,
+        ...(retryable ? { retryAfter: upstream?.retryAfterSeconds ?? 5 } : {}),
+      },
+      fromSnapshots: false,
+      refusal: { ...outcome, about },
+    };
   }
-  const [bs, bw, cs, cw] = loads as CaptureLoad[];
+  const [bs, bw, cs, cw] = outcomes.map((o) => (o as { load: CaptureLoad }).load);
   return {
     comparison: compareLoad({ sql: bs, wait: bw }, { sql: cs, wait: cw }),
-    fromSnapshots: (loads as CaptureLoad[]).every((l) => l.source === "snapshot"),
+    fromSnapshots: [bs, bw, cs, cw].every((l) => l.source === "snapshot"),
   };
 }

@@ -370,6 +370,13 @@ Deno.test("SVG charts over HTTP: XML with a title, one path per series with one 
     parseSvg(svg).getElementsByTagName("title")[0].textContent,
     'Capture "after" compared with "before"',
   );
+  // x ticks are nice in minutes (0, 0.5, 1 …), not nice seconds shown as minutes (0.83, 1.67 …).
+  const xTicks = [
+    ...svg.matchAll(/<text x="[\d.]+" y="\d+" text-anchor="middle">([\d.]+)<\/text>/g),
+  ]
+    .map((m) => Number(m[1]));
+  assert.ok(xTicks.length > 0);
+  for (const tick of xTicks) assert.ok(Number.isInteger(tick * 2), `x tick ${tick} minutes`);
 });
 
 /** Parses SVG text as XML, failing on any parse error. */
@@ -445,4 +452,18 @@ Deno.test("Accept: text/csv on metrics and compare: units in the header, values 
   );
   assert.match(preferred.headers.get("content-type") ?? "", /^application\/json/);
   await preferred.body?.cancel();
+
+  // DB load reads in sessions (average active sessions), not CloudWatch's "None".
+  const load = await t.as("owner").get(
+    `/api/captures/${candidate.id}/compare?with=${baseline.id}&type=DBLoad&type=DBLoadRelativeToNumVCPUs`,
+    { Accept: "text/csv" },
+  );
+  const [loadHeader] = parseCsv(await load.text(), { record_delimiter: "\r\n" }) as string[][];
+  assert.deepEqual(loadHeader, [
+    "offset_seconds",
+    "DBLoad baseline (sessions)",
+    "DBLoad candidate (sessions)",
+    "DBLoadRelativeToNumVCPUs baseline (sessions per vCPU)",
+    "DBLoadRelativeToNumVCPUs candidate (sessions per vCPU)",
+  ]);
 });

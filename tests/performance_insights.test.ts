@@ -4,6 +4,7 @@ import { findLoadSnapshot, loadBytes } from "../db/load_snapshots.ts";
 import { storedSnapshotBytes } from "../db/snapshot_bytes.ts";
 import { captureLoadGroups, captureLoadSnapshots, captures } from "../db/schema.ts";
 import { createSweeper } from "../lifecycle/sweeper.ts";
+import { START_CHECK_BUDGET_MS } from "../operations/captures.ts";
 import { createInstanceChecker } from "../metrics/resolve_instance.ts";
 import { createSnapshotter } from "../metrics/snapshotter.ts";
 import { fakeCloudWatchEnv, startFakeCloudWatch, TEST_CREDENTIALS } from "./fakes/cloudwatch.ts";
@@ -284,9 +285,19 @@ Deno.test("PI off or outside its retention: 409 that says which and what to do",
   await problemLike(
     await t.as("owner").get(`/api/captures/${old.id}/load`),
     409,
-    /keeps 7 days for prod-mysql-1; this capture started 14 days ago/,
+    /keeps 7 days for prod-mysql-1; this capture ended 14 days ago/,
   );
   assert.equal(f.pi.calls.length, 0);
+  // Started 7 days and 1 hour ago, ran 2 days: PI still has most of it, answered as incomplete.
+  const straddling = await createCapture(t, {
+    envId: on.id,
+    start: "2026-01-08T11:00:00Z",
+    duration: 2 * 86_400,
+  });
+  const partial = await readLoad(t, straddling.id, "?groupBy=wait");
+  assert.equal(partial.source, "performance-insights");
+  assert.equal(partial.complete, false);
+  assert.ok(partial.total.datapoints.length > 0);
 });
 
 Deno.test("a finished capture keeps its load: answered from the snapshot with zero PI calls", async () => {
@@ -314,6 +325,34 @@ Deno.test("a finished capture keeps its load: answered from the snapshot with ze
   assert.deepEqual(kept.groups, fresh.groups);
   assert.equal(waits.groups.length, 1);
   assert.equal(waits.groups[0].key, "io/table/sql/handler");
+
+  // The full statement text is kept with the capture too: answered after PI forgot it.
+  const digest = FAKE_DIGESTS[1];
+  const sql = await t.as("owner").get(`/api/captures/${capture.id}/sql/${digest.id}`);
+  const text = await sql.json();
+  assert.equal(sql.status, 200, JSON.stringify(text));
+  assert.deepEqual(text, {
+    captureId: capture.id,
+    digestId: digest.id,
+    sqlId: `sql-${digest.id}`,
+    statement: fullStatement(digest.id),
+    status: "AVAILABLE",
+    source: "snapshot",
+    truncated: false,
+  });
+  assert.equal(f.pi.calls.length, before, "no Performance Insights call for the text");
+  // Without the full text kept (PI had not processed it), past PI's retention: the kept
+  // tokenized text, marked truncated, rather than a 409.
+  await t.db.update(captureLoadGroups).set({ fullStatement: null })
+    .where(eq(captureLoadGroups.captureId, capture.id));
+  t.clock.set(new Date(Date.parse(NOW) + 30 * 86_400_000));
+  const cut = await t.as("owner").get(`/api/captures/${capture.id}/sql/${digest.id}`);
+  const cutText = await cut.json();
+  assert.equal(cut.status, 200, JSON.stringify(cutText));
+  assert.equal(cutText.statement, digest.statement);
+  assert.equal(cutText.truncated, true);
+  assert.equal(cutText.source, "snapshot");
+  t.clock.set(new Date(NOW));
 
   // Deleting the capture deletes its load.
   assert.equal((await t.as("owner").delete(`/api/captures/${capture.id}`)).status, 204);
@@ -410,7 +449,7 @@ Deno.test("compare gains load per SQL digest (both, new, gone) and per wait; com
     duration: 1800,
   });
   const res = await t.as("owner").get(
-    `/api/captures/${cand.id}/compare?with=${base.id}&type=DBLoad`,
+    `/api/captures/${cand.id}/compare?with=${base.id}&type=DBLoad&include=load`,
   );
   const text = await res.text();
   assert.equal(res.status, 200, text);
@@ -434,6 +473,7 @@ Deno.test("compare gains load per SQL digest (both, new, gone) and per wait; com
     load.waits.map((w: { key: string; status: string }) => `${w.key} ${w.status}`),
     ["io/table/sql/handler both", "synch/mutex/innodb/buf_pool_mutex both", "CPU both"],
   );
+  assert.equal(load.waits[2].label, "CPU", "a wait named like its type reads once");
 
   const chart = await t.as("owner").get(
     `/api/captures/${cand.id}/compare.svg?with=${base.id}&type=DBLoad&view=load`,
@@ -441,6 +481,8 @@ Deno.test("compare gains load per SQL digest (both, new, gone) and per wait; com
   const svg = await chart.text();
   assert.equal(chart.status, 200, svg);
   assert.match(svg, /database load by wait/);
+  assert.match(svg, /role="img" aria-labelledby="chart-title chart-desc"/);
+  assert.match(svg, /<title id="chart-title">/);
   assert.equal((svg.match(/<rect [^>]*height="48"/g) ?? []).length, 6, "3 waits × 2 bars");
 
   f.rds.instances.set("no-pi", {
@@ -457,11 +499,12 @@ Deno.test("compare gains load per SQL digest (both, new, gone) and per wait; com
     duration: 1800,
   });
   const partial = await t.as("owner").get(
-    `/api/captures/${cand.id}/compare?with=${other.id}&type=DBLoad`,
+    `/api/captures/${cand.id}/compare?with=${other.id}&type=DBLoad&include=load`,
   );
   const body = await partial.json();
   assert.equal(partial.status, 200);
   assert.equal(body.load.available, false);
+  assert.equal(body.load.retryable, false);
   assert.match(body.load.reason, /Performance Insights is off for no-pi/);
   await problemLike(
     await t.as("owner").get(`/api/captures/${cand.id}/compare.svg?with=${other.id}&view=load`),
@@ -537,4 +580,141 @@ Deno.test("load and SQL text refusals are invalid-state like metrics': no AWS cr
   const load = await assertProblem(await t.as("owner").get(`/api/captures/${done.id}/load`), 409);
   assert.match(load.detail, /has no AWS credentials/);
   assert.equal(pi.calls.length, 0);
+});
+
+Deno.test("compare calls Performance Insights only when the answer uses load; its faults are 503/502/504", async () => {
+  await using f = await setup();
+  const { t } = f;
+  f.rds.instances.set("no-pi", {
+    dbiResourceId: "db-NOPI",
+    status: "available",
+    engine: "mysql",
+    piEnabled: false,
+    piRetentionDays: 7,
+  });
+  const on = await t.createEnvironment("owner", { dbInstanceIdentifier: FAKE_INSTANCE_ID });
+  const off = await t.createEnvironment("owner", { dbInstanceIdentifier: "no-pi" });
+  const base = await createCapture(t, {
+    envId: off.id,
+    start: "2026-01-15T10:00:00Z",
+    duration: 1800,
+  });
+  const cand = await createCapture(t, {
+    envId: on.id,
+    start: "2026-01-15T11:00:00Z",
+    duration: 1800,
+  });
+  const query = `with=${base.id}&type=DBLoad`;
+
+  const json = await t.as("owner").get(`/api/captures/${cand.id}/compare?${query}`);
+  assert.equal(json.status, 200);
+  assert.equal((await json.json()).load, undefined, "no load unless asked");
+  const chart = await t.as("owner").get(`/api/captures/${cand.id}/compare.svg?${query}`);
+  assert.equal(chart.status, 200);
+  await chart.body?.cancel();
+  assert.equal(f.pi.calls.length, 0, "no Performance Insights call for metrics");
+
+  // From metric snapshots (the baseline has no stored load: PI is off), the charts cache long.
+  await sweeperFor(t).sweepOnce();
+  f.pi.calls.length = 0;
+  const cached = await t.as("owner").get(`/api/captures/${cand.id}/compare.svg?${query}`);
+  await cached.body?.cancel();
+  assert.equal(cached.headers.get("cache-control"), "private, max-age=86400");
+  const cachedJson = await t.as("owner").get(`/api/captures/${cand.id}/compare?${query}`);
+  await cachedJson.body?.cancel();
+  assert.equal(cachedJson.headers.get("cache-control"), "private, max-age=86400");
+  assert.equal(f.pi.calls.length, 0);
+
+  // Throttled: JSON says "retry later", the load chart answers 503 + Retry-After like /load.
+  const live = await createCapture(t, {
+    envId: on.id,
+    start: "2026-01-15T11:40:00Z",
+    duration: 600,
+  });
+  const liveQuery = `with=${cand.id}&type=DBLoad`;
+  f.pi.always = "throttle";
+  const throttledJson = await t.as("owner").get(
+    `/api/captures/${live.id}/compare?${liveQuery}&include=load`,
+  );
+  const body = await throttledJson.json();
+  assert.equal(throttledJson.status, 200);
+  assert.equal(body.load.available, false);
+  assert.equal(body.load.retryable, true);
+  assert.ok(body.load.retryAfter >= 1);
+  const throttled = await t.as("owner").get(
+    `/api/captures/${live.id}/compare.svg?${liveQuery}&view=load`,
+  );
+  await problemLike(throttled, 503, /Performance Insights ThrottlingException/);
+  assert.ok(Number(throttled.headers.get("retry-after")) >= 1);
+  f.pi.always = "denied";
+  await problemLike(
+    await t.as("owner").get(`/api/captures/${live.id}/compare.svg?${liveQuery}&view=load`),
+    502,
+    /NotAuthorizedException/,
+  );
+});
+
+Deno.test("RDS refusing the credentials makes load and sql answer 502 naming RDS's error, not 409", async () => {
+  await using cw = await startFakeCloudWatch();
+  await using pi = await startFakePi();
+  const other = { accessKeyId: "AKIDOTHERACCOUNT0001", secretAccessKey: "other-secret" };
+  await using rds = await startFakeRds({ credentials: [other] });
+  await using t = await testContext({
+    now: NOW,
+    env: { ...fakeCloudWatchEnv(cw), PI_ENDPOINT: pi.url, RDS_ENDPOINT: rds.url },
+  });
+  const env = await t.createEnvironment("owner", { dbInstanceIdentifier: FAKE_INSTANCE_ID });
+  const capture = await createCapture(t, {
+    envId: env.id,
+    start: "2026-01-15T10:00:00Z",
+    duration: 600,
+  });
+  await problemLike(
+    await t.as("owner").get(`/api/captures/${capture.id}/load`),
+    502,
+    /RDS InvalidClientTokenId/,
+  );
+  await problemLike(
+    await t.as("owner").get(`/api/captures/${capture.id}/sql/${FAKE_DIGESTS[0].id}`),
+    502,
+    /RDS InvalidClientTokenId/,
+  );
+  assert.equal(pi.calls.length, 0);
+});
+
+Deno.test("a create does not wait on a hanging RDS past the start check's budget; the sweeper checks later", async () => {
+  await using f = await setup();
+  const { t } = f;
+  const env = await t.createEnvironment("owner", { dbInstanceIdentifier: FAKE_INSTANCE_ID });
+  f.rds.always = "hang";
+  const started = performance.now();
+  const capture = await createCapture(t, { envId: env.id });
+  const waited = performance.now() - started;
+  assert.equal(capture.status, "RUNNING");
+  // The tests' RDS client has a 3 s budget; the create's check stops at START_CHECK_BUDGET_MS.
+  assert.ok(waited < START_CHECK_BUDGET_MS + 1000, `the create took ${Math.round(waited)} ms`);
+  let [stored] = await t.db.select().from(captures).where(eq(captures.id, capture.id));
+  assert.equal(stored.instanceCheckedAt, null);
+  f.rds.always = "ok";
+  await sweeperFor(t).sweepOnce();
+  [stored] = await t.db.select().from(captures).where(eq(captures.id, capture.id));
+  assert.equal(stored.status, "RUNNING");
+  assert.notEqual(stored.instanceCheckedAt, null);
+});
+
+Deno.test("Performance Insights faults carry titles that name AWS, not CloudWatch", async () => {
+  await using f = await setup();
+  const { t } = f;
+  const env = await t.createEnvironment("owner", { dbInstanceIdentifier: FAKE_INSTANCE_ID });
+  const capture = await createCapture(t, {
+    envId: env.id,
+    start: "2026-01-15T10:00:00Z",
+    duration: 600,
+  });
+  const path = `/api/captures/${capture.id}/load`;
+  f.pi.always = "throttle";
+  const throttled = await problemLike(await t.as("owner").get(path), 503, /Performance Insights/);
+  f.pi.always = "denied";
+  const denied = await problemLike(await t.as("owner").get(path), 502, /Performance Insights/);
+  for (const body of [throttled, denied]) assert.doesNotMatch(body.title, /CloudWatch/);
 });

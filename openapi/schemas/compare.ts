@@ -17,6 +17,15 @@ export const CompareQuery = MetricsQuery.extend({
   }),
 });
 
+/** The query of the JSON/CSV compare: the compare query and whether to add database load. */
+export const CompareJsonQuery = CompareQuery.extend({
+  include: queryText(z.enum(["load"]).optional()).openapi({
+    param: { name: "include", in: "query" },
+    description:
+      "load: add `load`, the captures' database load by SQL digest and wait (from their stored load, else Performance Insights, read in parallel with the metrics). Without it the comparison makes no Performance Insights call",
+  }),
+});
+
 /** The query of compare.svg: the compare query and which chart. */
 export const CompareChartQuery = CompareQuery.extend({
   // The default is applied here, not declared, so Swagger UI leaves the field empty.
@@ -101,10 +110,18 @@ const LoadComparison = z.union([
     reason: z.string().openapi({
       example: "Capture 41: Performance Insights is off for prod-mysql-1; turn it on …",
     }),
+    retryable: z.boolean().openapi({
+      description:
+        "True when Performance Insights was throttling or timed out (ask again after `retryAfter`); false when asking again will not help (PI off, past its retention, instance unknown, access denied)",
+    }),
+    retryAfter: z.number().int().optional().openapi({
+      description: "Seconds to wait before asking again; only when `retryable`",
+      example: 5,
+    }),
   }),
 ]).openapi("LoadComparison", {
   description:
-    "Database load from Performance Insights (or the captures' stored load): SQL digests in either capture's top 25 with load and per-call latency on both sides, and waits. Absent when the server does not call Performance Insights; `available: false` says why one side has none.",
+    "Database load from Performance Insights (or the captures' stored load): SQL digests in either capture's top 25 with load and per-call latency on both sides, and waits. Present only with `include=load`, and absent when the server does not call Performance Insights; `available: false` says why one side has none.",
 });
 
 export const Comparison = z.object({

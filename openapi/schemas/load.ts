@@ -107,8 +107,9 @@ export const CaptureLoad = z.object({
 export const SqlText = z.object({
   captureId: z.number().int().openapi({ example: 42 }),
   digestId: z.string().openapi({ example: "DIGEST0AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" }),
-  sqlId: z.string().openapi({
-    description: "db.sql.id of one statement of the digest",
+  sqlId: z.string().nullable().openapi({
+    description:
+      "db.sql.id of one statement of the digest; null when only the kept tokenized text is known",
     example: "sql-DIGEST0AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
   }),
   statement: z.string().openapi({ example: "SELECT * FROM orders WHERE id = 42" }),
@@ -116,5 +117,15 @@ export const SqlText = z.object({
     description:
       "AVAILABLE; PROCESSING (Performance Insights has only the truncated text yet); UNAVAILABLE",
     example: "AVAILABLE",
+  }),
+  source: z.enum(["snapshot", "performance-insights"]).openapi({
+    description:
+      "snapshot: kept with the capture when it ended (no AWS call); performance-insights: asked now",
+    example: "snapshot",
+  }),
+  truncated: z.boolean().openapi({
+    description:
+      "True when `statement` is not the full text: the digest's tokenized text kept with the capture (PI no longer has the full text), or PI still PROCESSING",
+    example: false,
   }),
 }).openapi("SqlText");

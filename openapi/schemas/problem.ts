@@ -59,7 +59,7 @@ export const PROBLEM_TITLES = {
   422: "Unprocessable request",
   429: "Too many requests",
   500: "Internal server error",
-  502: "Bad answer from CloudWatch",
+  502: "Bad answer from AWS",
   503: "Service unavailable",
-  504: "CloudWatch timed out",
+  504: "AWS timed out",
 } as const;

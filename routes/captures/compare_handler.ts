@@ -21,6 +21,7 @@ async function readComparison(
   c: Context<AppEnv>,
   id: number,
   { with: baselineId, type: types, stat, period }: ParsedMetricsQuery & { with: number },
+  withLoad: boolean,
 ) {
   const deps = c.var.deps;
   const outcome = await compareCapturesFor(
@@ -31,6 +32,7 @@ async function readComparison(
     { types, stat, period },
     deps.clock(),
     loadDeps(deps),
+    withLoad,
   );
   if (outcome.ok) {
     for (const side of outcome.messages) logCloudWatchMessages(c, side.captureId, side.messages);
@@ -39,7 +41,8 @@ async function readComparison(
 }
 
 export const compare: AppRouteHandler<typeof routes.compare> = async (c) => {
-  const read = await readComparison(c, c.req.valid("param").id, c.req.valid("query"));
+  const query = c.req.valid("query");
+  const read = await readComparison(c, c.req.valid("param").id, query, query.include === "load");
   if (!read.ok) return refusalProblem(c, read, read.about);
   const headers = { "Cache-Control": cacheControl(read.fromSnapshots), Vary: "Accept" };
   if (wantsCsv(c)) {
@@ -53,10 +56,13 @@ export const compare: AppRouteHandler<typeof routes.compare> = async (c) => {
 
 export const compareSvg: AppRouteHandler<typeof routes.compareSvg> = async (c) => {
   const query = c.req.valid("query");
-  const read = await readComparison(c, c.req.valid("param").id, query);
+  const read = await readComparison(c, c.req.valid("param").id, query, query.view === "load");
   if (!read.ok) return refusalProblem(c, read, read.about);
   if (query.view === "load") {
     const { load } = read.comparison;
+    const refusal = read.loadRefusal;
+    // Performance Insights' faults answer as on /load (503 + Retry-After, 502, 504), not 409.
+    if (refusal?.kind === "upstream") return refusalProblem(c, refusal, refusal.about);
     if (!load?.available) {
       return problem(
         c,

@@ -4,7 +4,7 @@ import { etag } from "hono/etag";
 import { requireUser } from "../../auth/require_user.ts";
 import { jsonOrCsv, problems, RATE_LIMIT_HEADERS } from "../../openapi/helpers.ts";
 import { CaptureIdParams } from "../../openapi/schemas/capture.ts";
-import { CompareChartQuery, CompareQuery, Comparison } from "../../openapi/schemas/compare.ts";
+import { CompareChartQuery, CompareJsonQuery, Comparison } from "../../openapi/schemas/compare.ts";
 import { SvgImage } from "../../openapi/schemas/media.ts";
 import { MetricsQuery } from "../../openapi/schemas/metrics.ts";
 
@@ -28,7 +28,7 @@ const cached = {
 const svg = (description: string) => ({
   content: { "image/svg+xml": { schema: SvgImage } },
   description,
-  headers: cached,
+  headers: { ...cached, ...RATE_LIMIT_HEADERS },
 });
 
 /**
@@ -53,16 +53,17 @@ export const compare = createRoute({
   operationId: "compareCaptures",
   summary: "Compare a capture with a baseline",
   description:
-    "The path's capture (candidate) against `with` (baseline), both on one relative axis (seconds from each capture's first period) at one period, over their common length. Per series: a summary (count, mean, min, max, p50, p95) of each side and the change of mean, p95 and max. You must be a member of both captures' environments; a capture you cannot see is 404 in either position. Served from snapshots without AWS when both have one; otherwise one GetMetricData call per capture. " +
+    "The path's capture (candidate) against `with` (baseline), both on one relative axis (seconds from each capture's first period) at one period, over their common length. Per series: a summary (count, mean, min, max, p50, p95) of each side and the change of mean, p95 and max. You must be a member of both captures' environments; a capture you cannot see is 404 in either position. Served from snapshots without AWS when both have one; otherwise one GetMetricData call per capture. `include=load` adds the database load by SQL digest and wait (stored with the captures, else Performance Insights); without it no Performance Insights call is made. " +
     upstream,
-  request: { params: CaptureIdParams, query: CompareChartQuery, CompareQuery },
+  request: { params: CaptureIdParams, query: CompareJsonQuery },
   responses: {
     200: {
       ...jsonOrCsv(
         Comparison,
         "The comparison; `Accept: text/csv` gives one row per offset and two columns (baseline, candidate) per series",
+        "offset_seconds,DBLoad baseline (sessions),DBLoad candidate (sessions)\r\n0,1.25,1.5\r\n",
       ),
-      headers: cached,
+      headers: { ...cached, ...RATE_LIMIT_HEADERS },
     },
     ...otherAnswers,
   },
@@ -75,7 +76,7 @@ export const compareSvg = createRoute({
   operationId: "getComparisonChart",
   summary: "Chart of a capture compared with a baseline",
   description:
-    "The comparison of `GET /api/captures/{id}/compare` as an SVG image: one panel per series, baseline (solid) and candidate (dashed) overlaid on the time since each capture's start; `view=load` instead stacks each capture's average active sessions by its top waits (409 when either capture has no load). " +
+    "The comparison of `GET /api/captures/{id}/compare` as an SVG image: one panel per series, baseline (solid) and candidate (dashed) overlaid on the time since each capture's start; `view=load` instead stacks each capture's average active sessions by its top waits (409 when either capture has no load, e.g. Performance Insights off; Performance Insights' faults answer 503 + Retry-After, 502 or 504); only `view=load` calls Performance Insights. " +
     upstream,
   request: { params: CaptureIdParams, query: CompareChartQuery },
   responses: {

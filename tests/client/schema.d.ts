@@ -283,7 +283,7 @@ export interface paths {
         };
         /**
          * Compare a capture with a baseline
-         * @description The path's capture (candidate) against `with` (baseline), both on one relative axis (seconds from each capture's first period) at one period, over their common length. Per series: a summary (count, mean, min, max, p50, p95) of each side and the change of mean, p95 and max. You must be a member of both captures' environments; a capture you cannot see is 404 in either position. Served from snapshots without AWS when both have one; otherwise one GetMetricData call per capture. Upstream trouble: 502 (bad answer), 503 with Retry-After (throttled), 504 (timed out). Counts against QUOTA_METRICS_REQUESTS_PER_MINUTE like the metrics (RateLimit headers; 429 with Retry-After past it).
+         * @description The path's capture (candidate) against `with` (baseline), both on one relative axis (seconds from each capture's first period) at one period, over their common length. Per series: a summary (count, mean, min, max, p50, p95) of each side and the change of mean, p95 and max. You must be a member of both captures' environments; a capture you cannot see is 404 in either position. Served from snapshots without AWS when both have one; otherwise one GetMetricData call per capture. `include=load` adds the database load by SQL digest and wait (stored with the captures, else Performance Insights); without it no Performance Insights call is made. Upstream trouble: 502 (bad answer), 503 with Retry-After (throttled), 504 (timed out). Counts against QUOTA_METRICS_REQUESTS_PER_MINUTE like the metrics (RateLimit headers; 429 with Retry-After past it).
          */
         get: operations["compareCaptures"];
         put?: never;
@@ -303,7 +303,7 @@ export interface paths {
         };
         /**
          * Chart of a capture compared with a baseline
-         * @description The comparison of `GET /api/captures/{id}/compare` as an SVG image: one panel per series, baseline (solid) and candidate (dashed) overlaid on the time since each capture's start; `view=load` instead stacks each capture's average active sessions by its top waits (409 when either capture has no load). Upstream trouble: 502 (bad answer), 503 with Retry-After (throttled), 504 (timed out). Counts against QUOTA_METRICS_REQUESTS_PER_MINUTE like the metrics (RateLimit headers; 429 with Retry-After past it).
+         * @description The comparison of `GET /api/captures/{id}/compare` as an SVG image: one panel per series, baseline (solid) and candidate (dashed) overlaid on the time since each capture's start; `view=load` instead stacks each capture's average active sessions by its top waits (409 when either capture has no load, e.g. Performance Insights off; Performance Insights' faults answer 503 + Retry-After, 502 or 504); only `view=load` calls Performance Insights. Upstream trouble: 502 (bad answer), 503 with Retry-After (throttled), 504 (timed out). Counts against QUOTA_METRICS_REQUESTS_PER_MINUTE like the metrics (RateLimit headers; 429 with Retry-After past it).
          */
         get: operations["getComparisonChart"];
         put?: never;
@@ -934,10 +934,10 @@ export interface components {
             /** @example DIGEST0AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA */
             digestId: string;
             /**
-             * @description db.sql.id of one statement of the digest
+             * @description db.sql.id of one statement of the digest; null when only the kept tokenized text is known
              * @example sql-DIGEST0AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA
              */
-            sqlId: string;
+            sqlId: string | null;
             /** @example SELECT * FROM orders WHERE id = 42 */
             statement: string;
             /**
@@ -945,6 +945,17 @@ export interface components {
              * @example AVAILABLE
              */
             status: string;
+            /**
+             * @description snapshot: kept with the capture when it ended (no AWS call); performance-insights: asked now
+             * @example snapshot
+             * @enum {string}
+             */
+            source: "snapshot" | "performance-insights";
+            /**
+             * @description True when `statement` is not the full text: the digest's tokenized text kept with the capture (PI no longer has the full text), or PI still PROCESSING
+             * @example false
+             */
+            truncated: boolean;
         };
         /**
          * @example {
@@ -1113,7 +1124,7 @@ export interface components {
             /** @description (candidate − baseline) / |baseline|: 0.25 is 25 % more; null when baseline is 0 */
             relative: number | null;
         };
-        /** @description Database load from Performance Insights (or the captures' stored load): SQL digests in either capture's top 25 with load and per-call latency on both sides, and waits. Absent when the server does not call Performance Insights; `available: false` says why one side has none. */
+        /** @description Database load from Performance Insights (or the captures' stored load): SQL digests in either capture's top 25 with load and per-call latency on both sides, and waits. Present only with `include=load`, and absent when the server does not call Performance Insights; `available: false` says why one side has none. */
         LoadComparison: {
             /** @enum {boolean} */
             available: true;
@@ -1130,6 +1141,13 @@ export interface components {
             available: false;
             /** @example Capture 41: Performance Insights is off for prod-mysql-1; turn it on … */
             reason: string;
+            /** @description True when Performance Insights was throttling or timed out (ask again after `retryAfter`); false when asking again will not help (PI off, past its retention, instance unknown, access denied) */
+            retryable: boolean;
+            /**
+             * @description Seconds to wait before asking again; only when `retryable`
+             * @example 5
+             */
+            retryAfter?: number;
         };
         ComparedDigest: {
             /** @description db.sql_tokenized.id */
@@ -2941,7 +2959,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Bad answer from CloudWatch */
+            /** @description Bad answer from AWS */
             502: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -2963,7 +2981,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description CloudWatch timed out */
+            /** @description AWS timed out */
             504: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -3064,7 +3082,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Bad answer from CloudWatch */
+            /** @description Bad answer from AWS */
             502: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -3086,7 +3104,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description CloudWatch timed out */
+            /** @description AWS timed out */
             504: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -3184,7 +3202,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Bad answer from CloudWatch */
+            /** @description Bad answer from AWS */
             502: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -3206,7 +3224,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description CloudWatch timed out */
+            /** @description AWS timed out */
             504: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -3321,7 +3339,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Bad answer from CloudWatch */
+            /** @description Bad answer from AWS */
             502: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -3343,7 +3361,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description CloudWatch timed out */
+            /** @description AWS timed out */
             504: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -3366,8 +3384,8 @@ export interface operations {
                 period?: number;
                 /** @description The baseline capture's id; the path's capture is the candidate. It may be in another environment you are a member of */
                 with: number;
-                /** @description metrics: one panel per series (default); load: each capture's average active sessions stacked by its top waits (Performance Insights) */
-                view?: "metrics" | "load";
+                /** @description load: add `load`, the captures' database load by SQL digest and wait (from their stored load, else Performance Insights, read in parallel with the metrics). Without it the comparison makes no Performance Insights call */
+                include?: "load";
             };
             header?: never;
             path: {
@@ -3394,6 +3412,10 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Comparison"];
+                    /**
+                     * @example offset_seconds,DBLoad baseline (sessions),DBLoad candidate (sessions)
+                     *     0,1.25,1.5
+                     */
                     "text/csv": string;
                 };
             };
@@ -3463,7 +3485,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Bad answer from CloudWatch */
+            /** @description Bad answer from AWS */
             502: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -3485,7 +3507,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description CloudWatch timed out */
+            /** @description AWS timed out */
             504: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -3604,7 +3626,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Bad answer from CloudWatch */
+            /** @description Bad answer from AWS */
             502: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -3626,7 +3648,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description CloudWatch timed out */
+            /** @description AWS timed out */
             504: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];

@@ -118,6 +118,8 @@ export interface FakePi extends AsyncDisposable {
    * at or after `until` does not see it (a statement new in, or gone from, a later capture).
    */
   digestWindows: Map<string, { from?: number; until?: number }>;
+  /** Every fault from now on (after the `faults` queue), e.g. "throttle" for a lasting outage. */
+  always: PiFault;
   /** From now on every query has no data, as after Performance Insights' retention. */
   forget(): void;
   close(): Promise<void>;
@@ -143,7 +145,7 @@ export function startFakePi(
       return !range || ((range.from === undefined || end > range.from) &&
         (range.until === undefined || start < range.until));
     });
-  const state = { forgotten: false };
+  const state = { forgotten: false, always: "ok" as PiFault };
   const closing = new AbortController();
 
   async function answer(req: Request, raw: Uint8Array, call: PiCall): Promise<Response | null> {
@@ -152,7 +154,7 @@ export function startFakePi(
     if (req.headers.get("content-type") !== "application/x-amz-json-1.1") {
       return jsonError(400, "SerializationException", "Content-Type must be AWS JSON 1.1");
     }
-    switch (faults.shift() ?? "ok") {
+    switch (faults.shift() ?? state.always) {
       case "throttle":
         return jsonError(400, "ThrottlingException", "Rate exceeded");
       case "http500":
@@ -314,6 +316,12 @@ export function startFakePi(
           faults,
           identifiers,
           digestWindows,
+          get always() {
+            return state.always;
+          },
+          set always(mode: PiFault) {
+            state.always = mode;
+          },
           forget() {
             state.forgotten = true;
           },
