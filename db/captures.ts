@@ -245,11 +245,10 @@ export async function stopIfRunning(
   return row;
 }
 
-export interface CaptureChanges {
-  name?: string;
-  scheduledStart?: number;
-  duration?: number;
-}
+/** The fields an edit (PUT/PATCH) may change, typed from their columns: the one list of them. */
+export type CaptureChanges = {
+  [K in "name" | "scheduledStart" | "duration"]?: NonNullable<CaptureRow[K]>;
+};
 
 /**
  * Applies an edit in one conditional statement: scheduledStart only while still SCHEDULED and

@@ -1,5 +1,6 @@
 import { canManageCapture } from "../auth/access.ts";
 import {
+  type CaptureChanges,
   type CaptureFilter,
   type CaptureLimits,
   deleteCapture as deleteIfManageable,
@@ -210,12 +211,8 @@ export async function createCapture(
   return { ok: true, capture: row };
 }
 
-/** An edit: a new name, scheduledStart (epoch ms) and/or duration (seconds). */
-export interface CaptureEdit {
-  name?: string;
-  scheduledStart?: number;
-  duration?: number;
-}
+/** An edit: a new name, scheduledStart (epoch ms) and/or duration (seconds); db/captures.ts lists them. */
+export type CaptureEdit = CaptureChanges;
 
 /**
  * Applies an edit the lifecycle rules allow (lifecycle/rules.ts editRefusal), to the capture
