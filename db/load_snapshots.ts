@@ -45,26 +45,29 @@ export async function saveLoadSnapshots(
   const [check] = await db.select({ id: captures.id }).from(captures).where(held);
   if (!check || loads.length === 0) return Boolean(check);
   // Every insert carries the lease condition, so a claim lost in between writes nothing.
-  await db.batch(
-    [
-      ...loads.flatMap(({ header, groups }) => [
-        db.insert(captureLoadSnapshots).select(
-          db.select(insertSelection(captureLoadSnapshots, { ...header, captureId: captures.id }))
-            .from(captures).where(held),
-        ).onConflictDoNothing(),
-        ...groups.map((g) =>
-          db.insert(captureLoadGroups).select(
-            db.select(
-              insertSelection(captureLoadGroups, {
-                ...g,
-                groupBy: header.groupBy,
-                captureId: captures.id,
-              }),
-            ).from(captures).where(held),
-          ).onConflictDoNothing()
-        ),
-      ]),
-    ] as unknown as Parameters<typeof db.batch>[0],
-  );
+  const insertHeader = (header: StoredLoad) =>
+    db.insert(captureLoadSnapshots).select(
+      db.select(insertSelection(captureLoadSnapshots, { ...header, captureId: captures.id }))
+        .from(captures).where(held),
+    ).onConflictDoNothing();
+  const insertGroups = ({ header, groups }: (typeof loads)[number]) =>
+    groups.map((g) =>
+      db.insert(captureLoadGroups).select(
+        db.select(
+          insertSelection(captureLoadGroups, {
+            ...g,
+            groupBy: header.groupBy,
+            captureId: captures.id,
+          }),
+        ).from(captures).where(held),
+      ).onConflictDoNothing()
+    );
+  // The batch takes a non-empty tuple: the first header leads, checked non-empty above.
+  const [first, ...more] = loads;
+  await db.batch([
+    insertHeader(first.header),
+    ...insertGroups(first),
+    ...more.flatMap((load) => [insertHeader(load.header), ...insertGroups(load)]),
+  ]);
   return true;
 }

@@ -348,10 +348,9 @@ export async function readCaptureLoadFor(
   query: { groupBy: LoadGroupBy; limit: number },
   now: Date,
 ): Promise<Outcome<{ load: CaptureLoad }, "not_found" | "conflict" | "upstream">> {
-  const found = await findCaptureForMember(deps.db, id, userId);
-  const env = found && await findEnvironment(deps.db, found.capture.envId);
-  if (!found || !env) return captureNotFound(id);
-  const outcome = await readCaptureLoad(deps, found.capture, env, query, now);
+  const found = await findVisibleCapture(deps.db, id, userId);
+  if (!found.ok) return found;
+  const outcome = await readCaptureLoad(deps, found.capture, found.env, query, now);
   if (outcome.ok || outcome.kind === "upstream") return outcome;
   return { ok: false, kind: "conflict", detail: outcome.message };
 }
@@ -364,10 +363,9 @@ export async function readSqlTextFor(
   digestId: string,
   now: Date,
 ): Promise<Outcome<{ sql: SqlText }, "not_found" | "conflict" | "upstream">> {
-  const found = await findCaptureForMember(deps.db, id, userId);
-  const env = found && await findEnvironment(deps.db, found.capture.envId);
-  if (!found || !env) return captureNotFound(id);
-  const outcome = await readSqlText(deps, found.capture, env, digestId, now);
+  const found = await findVisibleCapture(deps.db, id, userId);
+  if (!found.ok) return found;
+  const outcome = await readSqlText(deps, found.capture, found.env, digestId, now);
   if (outcome.ok || outcome.kind === "upstream") return outcome;
   if (outcome.kind === "unknown_digest") {
     return { ok: false, kind: "not_found", detail: outcome.message };
