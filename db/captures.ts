@@ -34,7 +34,9 @@ import {
 export function effectiveStatusSql(now: number): SQL<CaptureStatus> {
   return sql<CaptureStatus>`(CASE
     WHEN ${captures.status} IN ('DONE', 'FAILED') THEN ${captures.status}
-    WHEN ${captures.status} = 'SCHEDULED' AND ${captures.scheduledStart} > ${now} THEN 'SCHEDULED'
+    WHEN ${captures.status} = 'SCHEDULED'
+      AND coalesce(coalesce(${captures.start}, ${captures.scheduledStart}) > ${now}, 1)
+      THEN 'SCHEDULED'
     WHEN ${captures.duration} IS NOT NULL
       AND coalesce(${captures.start}, ${captures.scheduledStart}) + ${captures.duration} * 1000 <= ${now}
       THEN 'DONE'
