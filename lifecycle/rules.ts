@@ -123,7 +123,10 @@ export function editRefusal(
     // The window's start as the SQL twin counts it; a capture with none has no end to move.
     const start = scheduledStart ?? capture.start ?? capture.scheduledStart;
     if (start === null) {
-      return conflict(`Capture ${id} has no start time; its duration cannot change`, current.status);
+      return conflict(
+        `Capture ${id} has no start time; its duration cannot change`,
+        current.status,
+      );
     }
     if (start + duration * 1000 <= now) {
       const minimum = Math.max(60, Math.floor((now - start) / 1000) + 1);
