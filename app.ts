@@ -3,8 +3,8 @@ import { bodyLimit } from "hono/body-limit";
 import { secureHeaders } from "hono/secure-headers";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { mountDocs } from "./openapi/docs.ts";
-import { openApiDocument } from "./openapi/document.ts";
+import { mountDocs } from "./routes/docs.ts";
+import { openApiDocument } from "./routes/openapi_document.ts";
 import type { AppDeps } from "./http/deps.ts";
 import { capturesRouter } from "./routes/captures/mod.ts";
 import { environmentsRouter } from "./routes/environments/mod.ts";
@@ -32,7 +32,7 @@ export const MAX_BODY_BYTES = 64 * 1024;
 /**
  * Headers every answer carries (Hono's secure-headers): no MIME sniffing, no referrer. The rest of
  * its defaults are for pages, and Cross-Origin-Resource-Policy would block API clients on other
- * origins; /docs adds its own stricter set (openapi/docs.ts).
+ * origins; /docs adds its own stricter set (routes/docs.ts).
  */
 const API_HEADERS = {
   xContentTypeOptions: true,

@@ -24,3 +24,7 @@ export const LOAD_GROUPS = {
 } as const;
 export type LoadGroupBy = keyof typeof LOAD_GROUPS;
 export const LOAD_GROUP_NAMES = Object.keys(LOAD_GROUPS) as LoadGroupBy[];
+
+/** Where metrics were read: CloudWatch, or the snapshot stored after the capture ended. */
+export const METRICS_SOURCES = ["cloudwatch", "snapshot"] as const;
+export type MetricsSource = typeof METRICS_SOURCES[number];

@@ -37,7 +37,9 @@ import {
 export function effectiveStatusSql(now: number): SQL<CaptureStatus> {
   return sql<CaptureStatus>`(CASE
     WHEN ${captures.status} IN ('DONE', 'FAILED') THEN ${captures.status}
-    WHEN ${captures.status} = 'SCHEDULED' AND ${captures.scheduledStart} > ${now} THEN 'SCHEDULED'
+    WHEN ${captures.status} = 'SCHEDULED'
+      AND coalesce(coalesce(${captures.start}, ${captures.scheduledStart}) > ${now}, 1)
+      THEN 'SCHEDULED'
     WHEN ${captures.duration} IS NOT NULL
       AND coalesce(${captures.start}, ${captures.scheduledStart}) + ${captures.duration} * 1000 <= ${now}
       THEN 'DONE'
@@ -287,11 +289,10 @@ export async function stopIfRunning(
   return row;
 }
 
-export interface CaptureChanges {
-  name?: string;
-  scheduledStart?: number;
-  duration?: number;
-}
+/** The fields an edit (PUT/PATCH) may change, typed from their columns: the one list of them. */
+export type CaptureChanges = {
+  [K in "name" | "scheduledStart" | "duration"]?: NonNullable<CaptureRow[K]>;
+};
 
 /**
  * Applies an edit in one conditional statement: scheduledStart only while still SCHEDULED and

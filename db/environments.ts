@@ -211,7 +211,7 @@ export interface EnvironmentGuard {
  * a role lost while the request ran cannot slip through (the SQL twin of auth/access.ts
  * canManageEnvironment).
  */
-function guarded(envId: number, guard: EnvironmentGuard): SQL | undefined {
+export function guarded(envId: number, guard: EnvironmentGuard): SQL | undefined {
   return and(
     eq(environments.id, envId),
     exists(

@@ -40,15 +40,18 @@ export async function saveInstanceResolution(
   return row;
 }
 
+/** An environment's lookup columns as before any lookup: the one list of them. */
+export const UNRESOLVED = {
+  resolutionStatus: null,
+  resolutionReason: null,
+  dbiResourceId: null,
+  engine: null,
+  piEnabled: null,
+  piRetentionDays: null,
+  resolvedAt: null,
+} as const satisfies Partial<EnvironmentRow>;
+
 /** Forgets a lookup after the instance, region or credentials changed, so the next use asks. */
 export async function clearInstanceResolution(db: Database, envId: number): Promise<void> {
-  await db.update(environments).set({
-    resolutionStatus: null,
-    resolutionReason: null,
-    dbiResourceId: null,
-    engine: null,
-    piEnabled: null,
-    piRetentionDays: null,
-    resolvedAt: null,
-  }).where(eq(environments.id, envId));
+  await db.update(environments).set(UNRESOLVED).where(eq(environments.id, envId));
 }

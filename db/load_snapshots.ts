@@ -76,30 +76,33 @@ export async function saveLoadSnapshots(
   const [check] = await db.select({ id: captures.id }).from(captures).where(held);
   if (!check || loads.length === 0) return Boolean(check);
   // Every insert carries the lease condition, so a claim lost in between writes nothing.
-  await db.batch(
-    [
-      ...loads.flatMap(({ header, groups }) => [
-        db.insert(captureLoadSnapshots).select(
-          db.select(insertSelection(captureLoadSnapshots, { ...header, captureId: captures.id }))
-            .from(captures).where(and(held, fitsQuota(quota, loadBytes({ header, groups })))),
-        ).onConflictDoNothing(),
-        // Each group only under its own grouping's header: one refused by the quota stores none.
-        ...groups.map((g) =>
-          db.insert(captureLoadGroups).select(
-            db.select(
-              insertSelection(captureLoadGroups, {
-                ...g,
-                groupBy: header.groupBy,
-                captureId: captures.id,
-              }),
-            ).from(captures).where(and(
-              held,
-              sql`exists (select 1 from ${captureLoadSnapshots} where ${captureLoadSnapshots.captureId} = ${captures.id} and ${captureLoadSnapshots.groupBy} = ${header.groupBy})`,
-            )),
-          ).onConflictDoNothing()
-        ),
-      ]),
-    ] as unknown as Parameters<typeof db.batch>[0],
-  );
+  const insertHeader = (load: (typeof loads)[number]) =>
+    db.insert(captureLoadSnapshots).select(
+      db.select(insertSelection(captureLoadSnapshots, { ...load.header, captureId: captures.id }))
+        .from(captures).where(and(held, fitsQuota(quota, loadBytes(load)))),
+    ).onConflictDoNothing();
+  const insertGroups = ({ header, groups }: (typeof loads)[number]) =>
+    groups.map((g) =>
+      db.insert(captureLoadGroups).select(
+        db.select(
+          insertSelection(captureLoadGroups, {
+            ...g,
+            groupBy: header.groupBy,
+            captureId: captures.id,
+          }),
+        ).from(captures).where(and(
+          held,
+          // Each group only under its own grouping's header: one refused by the quota stores none.
+          sql`exists (select 1 from ${captureLoadSnapshots} where ${captureLoadSnapshots.captureId} = ${captures.id} and ${captureLoadSnapshots.groupBy} = ${header.groupBy})`,
+        )),
+      ).onConflictDoNothing()
+    );
+  // The batch takes a non-empty tuple: the first header leads, checked non-empty above.
+  const [first, ...more] = loads;
+  await db.batch([
+    insertHeader(first),
+    ...insertGroups(first),
+    ...more.flatMap((load) => [insertHeader(load), ...insertGroups(load)]),
+  ]);
   return true;
 }

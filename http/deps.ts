@@ -1,3 +1,4 @@
+import type { Env } from "hono";
 import type { Config } from "../config.ts";
 import type { Database } from "../db/client.ts";
 import type { TokenVerifier } from "../auth/jwt.ts";
@@ -31,4 +32,13 @@ export interface AppDeps {
   pingDatabase: () => Promise<number>;
   /** True once SIGINT/SIGTERM arrived; /health then answers 503. Absent means never. */
   isShuttingDown?: () => boolean;
+}
+
+/** The Hono environment shared by every route: dependencies and per-request values. */
+export interface AppEnv extends Env {
+  Variables: {
+    deps: AppDeps;
+    requestId: string;
+    userId: string;
+  };
 }

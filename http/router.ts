@@ -1,16 +1,9 @@
 import { type Hook, OpenAPIHono, type RouteConfig, type RouteHandler } from "@hono/zod-openapi";
-import type { Env } from "hono";
-import type { AppDeps } from "./deps.ts";
+import type { AppEnv } from "./deps.ts";
 import { checkFields, problem } from "./problem.ts";
 
-/** The Hono environment shared by every route: dependencies and per-request values. */
-export interface AppEnv extends Env {
-  Variables: {
-    deps: AppDeps;
-    requestId: string;
-    userId: string;
-  };
-}
+// AppEnv lives beside AppDeps, so the files router.ts imports need nothing from it.
+export type { AppEnv } from "./deps.ts";
 
 /** Turns a failed zod validation into a 400 problem naming each offending field. */
 // deno-lint-ignore no-explicit-any -- the hook is shared by routes with different inputs

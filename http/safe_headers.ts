@@ -1,6 +1,6 @@
 import { createMiddleware } from "hono/factory";
 import type { Logger } from "../logger.ts";
-import type { AppEnv } from "./router.ts";
+import type { AppEnv } from "./deps.ts";
 
 // RFC 9110 §5.5 field-value narrowed to visible ASCII, SP and HTAB: no C0 control, DEL, CR/LF
 // or obs-text. Deno's HTTP/1 writer panics (and the process exits) on a C0 control or DEL that

@@ -120,7 +120,14 @@ export function editRefusal(
         current.status,
       );
     }
-    const start = scheduledStart ?? current.start ?? capture.scheduledStart!;
+    // The window's start as the SQL twin counts it; a capture with none has no end to move.
+    const start = scheduledStart ?? capture.start ?? capture.scheduledStart;
+    if (start === null) {
+      return conflict(
+        `Capture ${id} has no start time; its duration cannot change`,
+        current.status,
+      );
+    }
     if (start + duration * 1000 <= now) {
       const minimum = Math.max(60, Math.floor((now - start) / 1000) + 1);
       return invalidField(

@@ -11,8 +11,9 @@ import {
   type MetricSeries,
 } from "./cloudwatch.ts";
 import { type CredentialProvider, staticCredentialProvider } from "./credentials.ts";
-import { alignWindow, choosePeriod } from "./period.ts";
-import { isSnapshotStat, seriesFromSnapshot } from "./snapshot_series.ts";
+import { alignWindow, choosePeriod, startRounding } from "./period.ts";
+import { emptySeries, isSnapshotStat, seriesFromSnapshot } from "./snapshot_series.ts";
+import type { MetricsSource } from "../vocabulary.ts";
 
 /** How long after a window ends CloudWatch may still be adding its last points. */
 export const SETTLE_MS = 5 * 60_000;
@@ -44,10 +45,22 @@ export interface CaptureMetrics {
   end: string;
   period: number;
   stat: string;
-  source: "cloudwatch" | "snapshot";
+  /** snapshot: the answer's period came from the stored snapshot (series may say otherwise). */
+  source: MetricsSource;
   complete: boolean;
-  series: MetricSeries[];
+  series: AnsweredSeries[];
 }
+
+/**
+ * A series of an answer. A snapshot answer's series that the snapshot lacked (it predates the
+ * metric) and CloudWatch answered say `source: "cloudwatch"`, and their `period` when CloudWatch
+ * no longer keeps the snapshot's.
+ */
+export type AnsweredSeries = MetricSeries & { source?: MetricsSource; period?: number };
+
+/** True when no part of `metrics` came from CloudWatch: a stored, unchanging answer. */
+export const fromSnapshotOnly = (metrics: CaptureMetrics): boolean =>
+  metrics.source === "snapshot" && metrics.series.every((s) => s.source !== "cloudwatch");
 
 /** `messages` are CloudWatch's own remarks on the answer (already redacted), worth a warning. */
 export type MetricsOutcome =
@@ -58,7 +71,8 @@ export type MetricsOutcome =
 
 /**
  * A capture's metrics over its window: from its stored snapshot when that can answer (no AWS
- * call), otherwise one GetMetricData call for every requested series.
+ * call; a series the snapshot lacks from one GetMetricData call for just those), otherwise one
+ * GetMetricData call for every requested series.
  */
 export async function readCaptureMetrics(
   deps: MetricsDeps,
@@ -92,7 +106,7 @@ export async function readCaptureMetrics(
     source: CaptureMetrics["source"],
     period: number,
     complete: boolean,
-    series: MetricSeries[],
+    series: AnsweredSeries[],
     messages: string[] = [],
   ): MetricsOutcome => ({
     ok: true,
@@ -110,13 +124,7 @@ export async function readCaptureMetrics(
     },
   });
 
-  // The snapshot's series at the asked period, when it can serve that period.
-  let snapshotAt: {
-    period: number;
-    read: (fillLacking: boolean) => ReturnType<typeof seriesFromSnapshot>;
-  } | undefined;
   if (current.end !== null && isSnapshotStat(query.stat)) {
-    const stat = query.stat;
     const snapshot = await findSnapshotHeader(deps.db, capture.id);
     if (snapshot) {
       // A snapshot is full resolution, so any multiple of its period can be served from it.
@@ -128,30 +136,42 @@ export async function readCaptureMetrics(
       if (period % snapshot.period === 0) {
         // Buckets count from the window's start, like CloudWatch's periods from its StartTime.
         const { startTime } = alignWindow(start, end, period);
-        const read = (fillLacking: boolean) =>
-          seriesFromSnapshot(
-            deps.db,
-            capture.id,
-            stat,
-            query.types,
-            period,
-            startTime,
-            fillLacking,
-          );
-        snapshotAt = { period, read };
-        const series = await read(false);
-        if (series) return answer("snapshot", period, snapshot.complete, series);
+        const held = await seriesFromSnapshot(
+          deps.db,
+          capture.id,
+          query.stat,
+          query.types,
+          period,
+          startTime,
+        );
+        if (held.lacking.length === 0) {
+          return answer("snapshot", period, snapshot.complete, held.series);
+        }
+        // Taken before the catalogue grew: the snapshot answers what it holds, CloudWatch the rest.
+        const rest = await readLacking(
+          deps,
+          env,
+          query.stat,
+          held.lacking,
+          start,
+          end,
+          period,
+          now,
+        );
+        const byType = new Map(rest.series.map((s) => [s.type, s]));
+        const series = held.series.map((s) => byType.get(s.type) ?? s);
+        return answer(
+          "snapshot",
+          period,
+          snapshot.complete && rest.complete,
+          series,
+          rest.messages,
+        );
       }
     }
   }
 
   const choice = choosePeriod({ start, end, now, requested: query.period });
-  if (!choice.ok && snapshotAt) {
-    // A snapshot lacking newer catalogue series still answers once CloudWatch cannot: what it
-    // holds, and the series it lacks empty and incomplete.
-    const series = await snapshotAt.read(true);
-    if (series) return answer("snapshot", snapshotAt.period, false, series);
-  }
   if (!choice.ok) {
     // A window CloudWatch has dropped is gone whatever period was asked for.
     return choice.gone
@@ -178,6 +198,73 @@ export async function readCaptureMetrics(
     return answer("cloudwatch", choice.period, result.complete, series, result.messages);
   } catch (error) {
     if (error instanceof CloudWatchError) return { ok: false, kind: "upstream", error };
+    throw error;
+  }
+}
+
+/**
+ * The series a snapshot lacks, from one GetMetricData call for just them: at the snapshot
+ * answer's `period` while CloudWatch still keeps that resolution, else at the finest it keeps
+ * (those series carry their own `period`). Each is marked `source: "cloudwatch"`. When CloudWatch
+ * has dropped the window or cannot answer, they come back empty and incomplete, with a message
+ * saying why, never a refusal: the snapshot's own series still answer.
+ */
+async function readLacking(
+  deps: MetricsDeps,
+  env: EnvironmentRow,
+  stat: string,
+  types: MetricType[],
+  start: Date,
+  end: Date,
+  period: number,
+  now: Date,
+): Promise<{ series: AnsweredSeries[]; complete: boolean; messages: string[] }> {
+  const unanswered = (why: string) => ({
+    series: types.map(emptySeries),
+    complete: false,
+    messages: [`${types.join(", ")}: not in the capture's snapshot, and ${why}`],
+  });
+  let choice = choosePeriod({ start, end, now, requested: period });
+  if (!choice.ok && !choice.gone) {
+    // Coarser than the snapshot: the smallest multiple of what CloudWatch still keeps.
+    const multiple = startRounding(start, now);
+    choice = choosePeriod({ start, end, now, requested: Math.ceil(period / multiple) * multiple });
+    if (!choice.ok) choice = choosePeriod({ start, end, now });
+  }
+  if (!choice.ok) return unanswered(`CloudWatch no longer has the window (${choice.message})`);
+  const resolved = await credentialProviderOf(deps).resolve(env);
+  if (!resolved.ok) {
+    return unanswered(
+      `CloudWatch could not be asked: ${resolved.error?.message ?? resolved.message}`,
+    );
+  }
+  const at = choice.period;
+  try {
+    const result = await deps.cloudwatch.getMetricData({
+      region: env.region,
+      credentials: resolved.credentials,
+      dbInstanceIdentifier: env.dbInstanceIdentifier,
+      metrics: types,
+      stat,
+      period: at,
+      ...alignWindow(start, end, at, now),
+    });
+    const series = result.series.map((s): AnsweredSeries => ({
+      ...withinWindow(s, start, end),
+      source: "cloudwatch",
+      ...(at === period ? {} : { period: at }),
+    }));
+    const messages = at === period ? result.messages : [
+      `${
+        types.join(", ")
+      }: not in the capture's snapshot; CloudWatch keeps only ${at} s data for this window`,
+      ...result.messages,
+    ];
+    return { series, complete: result.complete, messages };
+  } catch (error) {
+    if (error instanceof CloudWatchError) {
+      return unanswered(`CloudWatch could not answer: ${error.message}`);
+    }
     throw error;
   }
 }

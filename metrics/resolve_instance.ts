@@ -12,6 +12,7 @@ import {
   clearInstanceResolution,
   type InstanceResolution,
   saveInstanceResolution,
+  UNRESOLVED,
 } from "../db/instance_resolution.ts";
 import type { CaptureRow, EnvironmentRow } from "../db/schema.ts";
 import { AwsError } from "./_cloudwatch_error.ts";
@@ -181,16 +182,7 @@ export async function reresolveInstance(
   now: number,
 ): Promise<EnvironmentRow> {
   await clearInstanceResolution(deps.db, env.id);
-  const cleared: EnvironmentRow = {
-    ...env,
-    resolutionStatus: null,
-    resolutionReason: null,
-    dbiResourceId: null,
-    engine: null,
-    piEnabled: null,
-    piRetentionDays: null,
-    resolvedAt: null,
-  };
+  const cleared: EnvironmentRow = { ...env, ...UNRESOLVED };
   return (await resolveInstance(deps, cleared, now)).env;
 }
 

@@ -19,10 +19,10 @@ export const isSnapshotStat = (stat: string): stat is SnapshotStat =>
 /**
  * A snapshot's stored series of one stat for `types`, parsed and re-bucketed from the stored
  * period to `period` (a multiple of it) in buckets counted from `origin` (epoch seconds, the
- * window's start): the mean of averages, the least minimum, the greatest maximum. Undefined when
- * the snapshot lacks one of `types` (taken before the catalogue grew), so the caller asks
- * CloudWatch instead; with `fillLacking`, those come back empty and incomplete. Long series are parsed one at a time with a yield to the event loop between
- * them, so other requests do not wait for all of them.
+ * window's start): the mean of averages, the least minimum, the greatest maximum. A type the
+ * snapshot lacks (taken before the catalogue grew) comes back empty and incomplete and is named in
+ * `lacking`, for the caller to ask CloudWatch. Long series are parsed one at a time with a yield
+ * to the event loop between them, so other requests do not wait for all of them.
  */
 export async function seriesFromSnapshot(
   db: Database,
@@ -31,8 +31,7 @@ export async function seriesFromSnapshot(
   types: MetricType[],
   period: number,
   origin: number,
-  fillLacking = false,
-): Promise<MetricSeries[] | undefined> {
+): Promise<{ series: MetricSeries[]; lacking: MetricType[] }> {
   // One long snapshot read at a time per process: each parses megabytes on the event loop, and
   // taking turns keeps the loop's slices short for every other request.
   const release = await snapshotReads.acquire();
@@ -40,13 +39,11 @@ export async function seriesFromSnapshot(
     const stored = new Map(
       (await findSnapshotSeries(db, captureId, stat, types)).map((s) => [s.type, s]),
     );
-    if (!fillLacking && types.some((type) => !stored.has(type))) return undefined;
     const series: MetricSeries[] = [];
     for (const type of types) {
       const held = stored.get(type);
       if (!held) {
-        const { label, unit } = metricInfo(type);
-        series.push({ type, label, unit, complete: false, datapoints: [] });
+        series.push(emptySeries(type));
         continue;
       }
       const { label, unit, complete, datapoints } = held;
@@ -61,10 +58,16 @@ export async function seriesFromSnapshot(
       // A timer, not a microtask: only a timer lets waiting connections in between series.
       if (points.length > LONG_SERIES) await new Promise((resolve) => setTimeout(resolve, 0));
     }
-    return series;
+    return { series, lacking: types.filter((type) => !stored.has(type)) };
   } finally {
     release();
   }
+}
+
+/** A series with no points, marked incomplete: what a source that could not answer gives. */
+export function emptySeries(type: MetricType): MetricSeries {
+  const { label, unit } = metricInfo(type);
+  return { type, label, unit, complete: false, datapoints: [] };
 }
 
 /** Points past which parsing a series takes long enough to yield after it (1 day at 60 s). */

@@ -104,19 +104,30 @@ export function problemExamples() {
   }));
 }
 
+/** One declared problem+json response (with its examples, and headers for some statuses). */
+type ProblemResponse = {
+  content: {
+    "application/problem+json": { schema: typeof Problem; examples: ReturnType<typeof examplesOf> };
+  };
+  description: string;
+  headers?: Record<string, Header>;
+};
+
 /**
  * Declares the problem+json responses a route can give, all with the one Problem schema and,
  * per status, one example of each problem type that status can carry.
  */
-export function problems<S extends ProblemStatus>(...statuses: S[]) {
-  return Object.fromEntries(statuses.map((status) => [status, {
-    content: { "application/problem+json": { schema: Problem, examples: examplesOf(status) } },
-    description: PROBLEM_TITLES[status],
-    ...(problemHeaders[status] ? { headers: problemHeaders[status] } : {}),
-  }])) as unknown as Record<
-    S,
-    { content: { "application/problem+json": { schema: typeof Problem } }; description: string }
-  >;
+export function problems<S extends ProblemStatus>(...statuses: S[]): Record<S, ProblemResponse> {
+  // Filled below for every status in `statuses`, which are exactly its keys.
+  const responses = {} as Record<S, ProblemResponse>;
+  for (const status of statuses) {
+    responses[status] = {
+      content: { "application/problem+json": { schema: Problem, examples: examplesOf(status) } },
+      description: PROBLEM_TITLES[status],
+      ...(problemHeaders[status] ? { headers: problemHeaders[status] } : {}),
+    };
+  }
+  return responses;
 }
 
 /**

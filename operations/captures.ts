@@ -1,5 +1,6 @@
 import { canManageCapture } from "../auth/access.ts";
 import {
+  type CaptureChanges,
   type CaptureFilter,
   type CaptureLimits,
   deleteCapture as deleteIfManageable,
@@ -216,12 +217,8 @@ function runningQuotaDetail(envId: number, limit: number): string {
     "(QUOTA_RUNNING_CAPTURES_PER_ENVIRONMENT); stop or shorten one, or pick a window after theirs";
 }
 
-/** An edit: a new name, scheduledStart (epoch ms) and/or duration (seconds). */
-export interface CaptureEdit {
-  name?: string;
-  scheduledStart?: number;
-  duration?: number;
-}
+/** An edit: a new name, scheduledStart (epoch ms) and/or duration (seconds); db/captures.ts lists them. */
+export type CaptureEdit = CaptureChanges;
 
 /**
  * Applies an edit the lifecycle rules allow (lifecycle/rules.ts editRefusal), to the capture
@@ -370,10 +367,9 @@ export async function readCaptureLoadFor(
   query: { groupBy: LoadGroupBy; limit: number },
   now: Date,
 ): Promise<Outcome<{ load: CaptureLoad }, "not_found" | "conflict" | "upstream">> {
-  const found = await findCaptureForMember(deps.db, id, userId);
-  const env = found && await findEnvironment(deps.db, found.capture.envId);
-  if (!found || !env) return captureNotFound(id);
-  const outcome = await readCaptureLoad(deps, found.capture, env, query, now);
+  const found = await findVisibleCapture(deps.db, id, userId);
+  if (!found.ok) return found;
+  const outcome = await readCaptureLoad(deps, found.capture, found.env, query, now);
   if (outcome.ok || outcome.kind === "upstream") return outcome;
   return { ok: false, kind: "conflict", detail: outcome.message, problemKind: "invalid-state" };
 }
@@ -386,10 +382,9 @@ export async function readSqlTextFor(
   digestId: string,
   now: Date,
 ): Promise<Outcome<{ sql: SqlText }, "not_found" | "conflict" | "upstream">> {
-  const found = await findCaptureForMember(deps.db, id, userId);
-  const env = found && await findEnvironment(deps.db, found.capture.envId);
-  if (!found || !env) return captureNotFound(id);
-  const outcome = await readSqlText(deps, found.capture, env, digestId, now);
+  const found = await findVisibleCapture(deps.db, id, userId);
+  if (!found.ok) return found;
+  const outcome = await readSqlText(deps, found.capture, found.env, digestId, now);
   if (outcome.ok || outcome.kind === "upstream") return outcome;
   if (outcome.kind === "unknown_digest") {
     return { ok: false, kind: "not_found", detail: outcome.message };

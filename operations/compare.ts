@@ -1,4 +1,8 @@
-import type { MetricsDeps, MetricsQuery } from "../metrics/capture_metrics.ts";
+import {
+  fromSnapshotOnly,
+  type MetricsDeps,
+  type MetricsQuery,
+} from "../metrics/capture_metrics.ts";
 import {
   type CaptureLoad,
   type LoadDeps,
@@ -102,7 +106,7 @@ export async function compareCapturesFor(
     ok: true,
     comparison: load ? { ...comparison, load: load.comparison } : comparison,
     ...(load?.refusal ? { loadRefusal: load.refusal } : {}),
-    fromSnapshots: b.metrics.source === "snapshot" && c.metrics.source === "snapshot" &&
+    fromSnapshots: fromSnapshotOnly(b.metrics) && fromSnapshotOnly(c.metrics) &&
       comparison.complete && (load === undefined || load.fromSnapshots),
     messages: [
       { captureId: baselineId, messages: b.messages },

@@ -18,8 +18,8 @@ const NOW = new Date("2026-06-01T00:00:00Z");
 const DAY = 86_400_000;
 const ago = (ms: number) => new Date(NOW.getTime() - ms);
 
-Deno.test("METRIC_TYPES lists the 14 RDS metrics and 4 load metrics with labels, units and query ids", () => {
-  assert.equal(METRIC_TYPES.length, 18);
+Deno.test("METRIC_TYPES lists the RDS metrics and the load metrics with labels, units and query ids", () => {
+  assert.equal(new Set(METRIC_TYPES).size, METRIC_TYPES.length);
   assert.deepEqual(Object.keys(CATALOGUE), [...METRIC_TYPES]);
   assert.deepEqual(CATALOGUE.CPUUtilization, {
     type: "CPUUtilization",
@@ -33,14 +33,10 @@ Deno.test("METRIC_TYPES lists the 14 RDS metrics and 4 load metrics with labels,
   assert.equal(CATALOGUE.NetworkTransmitThroughput.unit, "Bytes/Second");
   assert.equal(CATALOGUE.DatabaseConnections.unit, "Count");
   const ids = METRIC_TYPES.map((t) => CATALOGUE[t].queryId);
-  assert.deepEqual(METRIC_TYPES.slice(14), [
-    "DBLoad",
-    "DBLoadCPU",
-    "DBLoadNonCPU",
-    "DBLoadRelativeToNumVCPUs",
-  ]);
-  for (const type of METRIC_TYPES.slice(14)) assert.equal(CATALOGUE[type].unit, "None");
-  assert.equal(new Set(ids).size, 18);
+  const load = METRIC_TYPES.filter((type) => type.startsWith("DBLoad"));
+  assert.deepEqual(load, ["DBLoad", "DBLoadCPU", "DBLoadNonCPU", "DBLoadRelativeToNumVCPUs"]);
+  for (const type of load) assert.equal(CATALOGUE[type].unit, "None");
+  assert.equal(new Set(ids).size, METRIC_TYPES.length);
   for (const type of METRIC_TYPES) {
     assert.match(CATALOGUE[type].queryId, /^[a-z]\w*$/);
     assert.equal(metricTypeForQueryId(CATALOGUE[type].queryId), type);

@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import fc from "../dev_deps/fast_check.ts";
-import { canManageCapture } from "../auth/access.ts";
-import { effectiveStatusSql, manageableBy } from "../db/captures.ts";
+import { canManageCapture, canManageEnvironment } from "../auth/access.ts";
+import { effectiveStatusSql, manageableBy, updateCaptureIfEditable } from "../db/captures.ts";
+import { guarded } from "../db/environments.ts";
+import { editRefusal } from "../lifecycle/rules.ts";
 import { captures, environments, memberships } from "../db/schema.ts";
 import { statusAt } from "../lifecycle/status.ts";
-import { ROLES } from "../vocabulary.ts";
+import { CAPTURE_STATUSES, ROLES } from "../vocabulary.ts";
 import { testContext } from "./helpers/context.ts";
 
 // The status rule and the access rule each live twice, once in TypeScript (answers) and once in
@@ -14,8 +16,14 @@ import { testContext } from "./helpers/context.ts";
 const T0 = Date.parse("2026-01-15T12:00:00Z");
 const MIN = 60_000;
 
+/** A time near T0, to the second, or null. */
+const maybeTime = fc.option(
+  fc.integer({ min: -20_000, max: 20_000 }).map((m) => T0 + m * MIN + (m % 11) * 1000),
+  { nil: null },
+);
+
 /** A stored capture as the app writes one (sweeper lag included), and a clock near its window. */
-const storedCapture = fc.record({
+const writtenCapture = fc.record({
   kind: fc.constantFrom("SCHEDULED", "RUNNING", "DONE", "FAILED"),
   at: fc.integer({ min: -20_000, max: 20_000 }).map((m) => T0 + m * MIN),
   duration: fc.option(fc.integer({ min: 60, max: 2_592_000 }), { nil: null }),
@@ -40,6 +48,22 @@ const storedCapture = fc.record({
       };
   }
 });
+
+/**
+ * Any row the table can hold (no CHECK ties the columns together): every status with any mix of
+ * null and non-null times, e.g. SCHEDULED without scheduledStart, or SCHEDULED with a past start
+ * and a future scheduledStart. Half are rows the app writes, so edges stay well covered.
+ */
+const storedCapture = fc.oneof(
+  writtenCapture,
+  fc.record({
+    status: fc.constantFrom(...CAPTURE_STATUSES),
+    scheduledStart: maybeTime,
+    start: maybeTime,
+    end: maybeTime,
+    duration: fc.option(fc.integer({ min: 0, max: 2_592_000 }), { nil: null }),
+  }),
+);
 
 /** A clock anywhere, or exactly on one of the capture's edges (start, planned end). */
 const clockFor = (
@@ -90,7 +114,7 @@ Deno.test("statusAt() and effectiveStatusSql() give the same status for every st
         await t.db.update(captures).set(stored).where(eq(captures.id, id));
         const [fromSql] = await t.db.select({ status: effectiveStatusSql(now) }).from(captures)
           .where(eq(captures.id, id));
-        assert.equal(fromSql.status, statusAt(stored, now).status);
+        assert.equal(fromSql.status, statusAt(stored, now).status, JSON.stringify({ stored, now }));
       },
     ),
     { numRuns: 300 },
@@ -126,6 +150,73 @@ Deno.test("canManageCapture() and manageableBy() make the same decision for ever
           .where(and(eq(captures.id, id)));
         const fromTs = role !== "none" && canManageCapture(role, owner, caller);
         assert.equal(Boolean(fromSql.may), fromTs, JSON.stringify({ owner, caller, role, other }));
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+Deno.test("editRefusal() and updateCaptureIfEditable() make the same decision for every stored capture, edit and clock", async () => {
+  const { t, envId, id } = await fixture();
+  await using _ = t;
+  await t.db.insert(memberships).values({ envId, userId: "owner", role: "admin", createdAt: 0 });
+  const edit = (now: number) =>
+    fc.record({
+      scheduledStart: fc.option(
+        fc.oneof(
+          fc.constantFrom(now, now + 1, now - 1),
+          fc.integer({ min: -20_000, max: 20_000 }).map((m) => now + m * MIN),
+        ),
+        { nil: undefined },
+      ),
+      duration: fc.option(fc.integer({ min: 0, max: 2_592_000 }), { nil: undefined }),
+    }, { requiredKeys: [] });
+  await fc.assert(
+    fc.asyncProperty(
+      storedCapture.chain((c) =>
+        fc.tuple(fc.constant(c), clockFor(c)).chain(([c, now]) =>
+          fc.tuple(fc.constant(c), fc.constant(now), edit(now))
+        )
+      ),
+      async ([stored, now, changes]) => {
+        await t.db.update(captures).set(stored).where(eq(captures.id, id));
+        const row = await updateCaptureIfEditable(t.db, id, "owner", changes, now);
+        const refusal = editRefusal(id, stored, changes, now);
+        assert.equal(
+          row !== undefined,
+          refusal === undefined,
+          JSON.stringify({ stored, now, changes, refusal }),
+        );
+      },
+    ),
+    { numRuns: 400 },
+  );
+});
+
+Deno.test("canManageEnvironment() and guarded() make the same decision for every role and caller", async () => {
+  const { t, envId } = await fixture();
+  await using _ = t;
+  const users = ["ann", "bob", "Ann", "ann "];
+  await fc.assert(
+    fc.asyncProperty(
+      fc.constantFrom(...users),
+      fc.constantFrom(...ROLES, "none" as const),
+      fc.array(fc.tuple(fc.constantFrom(...users), fc.constantFrom(...ROLES)), { maxLength: 3 }),
+      async (caller, role, others) => {
+        await t.db.delete(memberships).where(eq(memberships.envId, envId));
+        if (role !== "none") {
+          await t.db.insert(memberships).values({ envId, userId: caller, role, createdAt: 0 });
+        }
+        // Other members' roles, admins included, must not lend the caller theirs.
+        for (const [userId, otherRole] of others) {
+          if (userId === caller) continue;
+          await t.db.insert(memberships).values({ envId, userId, role: otherRole, createdAt: 0 })
+            .onConflictDoNothing();
+        }
+        const [fromSql] = await t.db.select({ may: sql<number>`count(*)` }).from(environments)
+          .where(guarded(envId, { actorId: caller }));
+        const fromTs = role !== "none" && canManageEnvironment(role);
+        assert.equal(fromSql.may === 1, fromTs, JSON.stringify({ caller, role, others }));
       },
     ),
     { numRuns: 300 },

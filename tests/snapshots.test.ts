@@ -415,29 +415,101 @@ Deno.test("a failure recorded by an instance whose claim was taken over changes 
   assert.equal(row.snapshotAttempts, 0);
 });
 
-Deno.test("a capture whose snapshot lacks a catalogue metric answers its default metrics request 200, that series from CloudWatch", async () => {
+/** How the series a snapshot lacks is answered, by the capture's age at the read. */
+const LACKING_CASES = [
+  { later: 1, reach: true, lacking: { source: "cloudwatch", points: 60, complete: true } },
+  {
+    later: 20,
+    reach: true,
+    lacking: { source: "cloudwatch", period: 300, points: 12, complete: true },
+  },
+  {
+    later: 100,
+    reach: true,
+    lacking: { source: "cloudwatch", period: 3600, points: 1, complete: true },
+  },
+  { later: 500, reach: true, lacking: { points: 0, complete: false } },
+  { later: 1, reach: false, lacking: { points: 0, complete: false } },
+] as const;
+
+for (const { later, reach, lacking } of LACKING_CASES) {
+  Deno.test(
+    `a snapshot lacking a catalogue metric, ${later} days on${
+      reach ? "" : " with CloudWatch unreachable"
+    }: its own series at 60 s from it, the lacking one ${
+      "source" in lacking
+        ? `from CloudWatch at ${"period" in lacking ? lacking.period : 60} s`
+        : "empty"
+    }`,
+    async () => {
+      await using fake = await startFakeCloudWatch();
+      await using t = await testContext({ now: NOW, env: fakeCloudWatchEnv(fake) });
+      const env = await t.createEnvironment("owner");
+      const capture = await backfill(t, env.id, "2026-01-15T10:00:00Z");
+      assert.deepEqual((await sweeperFor(t).sweepOnce()).snapshots, { stored: 1, failed: 0 });
+      // The snapshot as one taken before the catalogue's newest metric joined it: no row for it.
+      const newest = METRIC_TYPES[METRIC_TYPES.length - 1];
+      await t.db.delete(captureSnapshotSeries).where(and(
+        eq(captureSnapshotSeries.captureId, capture.id),
+        eq(captureSnapshotSeries.type, newest),
+      ));
+      t.clock.advance(later * DAY_MS);
+      if (!reach) await fake.close();
+      const callsBefore = fake.calls.length;
+
+      const body = await read(t, capture.id);
+      assert.equal(body.source, "snapshot");
+      assert.equal(body.period, 60);
+      assert.equal(body.complete, lacking.complete);
+      assert.deepEqual(body.series.map((s) => s.type), [...METRIC_TYPES]);
+      for (const series of body.series.slice(0, -1)) {
+        assert.deepEqual(
+          { ...series, datapoints: series.datapoints.length },
+          { ...series, complete: true, datapoints: 60 },
+        );
+        assert.equal("source" in series || "period" in series, false, series.type);
+      }
+      const last = body.series.at(-1)!;
+      assert.deepEqual(
+        { ...last, label: undefined, unit: undefined, datapoints: last.datapoints.length },
+        {
+          type: newest,
+          label: undefined,
+          unit: undefined,
+          complete: lacking.complete,
+          datapoints: lacking.points,
+          ...("source" in lacking ? { source: lacking.source } : {}),
+          ...("period" in lacking ? { period: lacking.period } : {}),
+        },
+      );
+      const asked = fake.calls.slice(callsBefore);
+      if ("source" in lacking) {
+        // One GetMetricData call, for just the series the snapshot lacks.
+        assert.equal(asked.length, 1);
+        assert.deepEqual(
+          asked[0].body.MetricDataQueries.map((
+            q: { MetricStat: { Metric: { MetricName: string } } },
+          ) => q.MetricStat.Metric.MetricName),
+          [newest],
+        );
+      } else if (reach) assert.equal(asked.length, 0, "CloudWatch no longer has the window");
+    },
+  );
+}
+
+Deno.test("a request a snapshot holds entirely is served from it, without CloudWatch", async () => {
   await using fake = await startFakeCloudWatch();
   await using t = await testContext({ now: NOW, env: fakeCloudWatchEnv(fake) });
   const env = await t.createEnvironment("owner");
   const capture = await backfill(t, env.id, "2026-01-15T10:00:00Z");
   assert.deepEqual((await sweeperFor(t).sweepOnce()).snapshots, { stored: 1, failed: 0 });
-  // The snapshot as one taken before the catalogue's newest metric joined it: no row for it.
-  const newest = METRIC_TYPES[METRIC_TYPES.length - 1];
   await t.db.delete(captureSnapshotSeries).where(and(
     eq(captureSnapshotSeries.captureId, capture.id),
-    eq(captureSnapshotSeries.type, newest),
+    eq(captureSnapshotSeries.type, METRIC_TYPES[METRIC_TYPES.length - 1]),
   ));
   const callsBefore = fake.calls.length;
-
-  const body = await read(t, capture.id);
-  assert.equal(body.source, "cloudwatch");
-  assert.deepEqual(body.series.map((s) => s.type), [...METRIC_TYPES]);
-  assert.equal(body.series.at(-1)!.datapoints.length, 60);
-  assert.equal(fake.calls.length, callsBefore + 1);
-
-  // A request the snapshot still holds entirely is served from it, without CloudWatch.
   assert.equal((await read(t, capture.id, "?type=CPUUtilization")).source, "snapshot");
-  assert.equal(fake.calls.length, callsBefore + 1);
+  assert.equal(fake.calls.length, callsBefore);
 });
 
 Deno.test("sweepOnce() past QUOTA_SNAPSHOT_BYTES_PER_ENVIRONMENT stores what fits, marked incomplete; reads fall back to CloudWatch, then answer incomplete", async () => {

@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { METRIC_TYPES } from "../../metrics/catalogue.ts";
+import { METRICS_SOURCES } from "../../vocabulary.ts";
 import { queryInteger, queryText, Timestamp } from "./common.ts";
 import { MetricsQuery } from "./metrics.ts";
 
@@ -71,7 +72,7 @@ const ComparedCapture = z.object({
   start: Timestamp,
   end: Timestamp,
   duration: z.number().openapi({ description: "The capture's own length, seconds" }),
-  source: z.enum(["cloudwatch", "snapshot"]),
+  source: z.enum(METRICS_SOURCES),
 }).openapi("ComparedCapture");
 
 const Presence = z.enum(["both", "new", "gone"]).openapi({

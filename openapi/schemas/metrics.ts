@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { METRIC_TYPES, type MetricType, resolveMetricType } from "../../metrics/catalogue.ts";
 import { isValidStat, normaliseStat, STAT_RULE } from "../../metrics/period.ts";
+import { METRICS_SOURCES } from "../../vocabulary.ts";
 import { queryInteger, queryList, queryText, Timestamp } from "./common.ts";
 
 /** The names given in `type` as catalogue metrics, deduplicated; each unknown one is an issue. */
@@ -68,6 +69,14 @@ const MetricSeries = z.object({
     description: "False while running or when CloudWatch said PartialData",
   }),
   datapoints: z.array(Datapoint).openapi({ description: "Ascending by timestamp" }),
+  source: z.literal("cloudwatch").optional().openapi({
+    description:
+      "Only in a snapshot answer, on a series the snapshot lacks (it predates the metric) that CloudWatch answered",
+  }),
+  period: z.number().int().optional().openapi({
+    description:
+      "Only on such a series when CloudWatch no longer keeps the answer's period: the coarser period it was read at",
+  }),
 }).openapi("MetricSeries");
 
 export const CaptureMetrics = z.object({
@@ -76,7 +85,7 @@ export const CaptureMetrics = z.object({
   end: Timestamp.openapi({ description: "The capture's end, or now while it runs" }),
   period: z.number().int().openapi({ example: 60 }),
   stat: z.string().openapi({ example: "Average" }),
-  source: z.enum(["cloudwatch", "snapshot"]).openapi({
+  source: z.enum(METRICS_SOURCES).openapi({
     description: "snapshot: served from the copy stored after the capture ended, without AWS",
   }),
   complete: z.boolean(),

@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import type { AppEnv, AppRouteHandler } from "../../http/router.ts";
 import { renderComparisonSvg, renderMetricsSvg, SVG_MEDIA_TYPE } from "../../metrics/chart_svg.ts";
 import { comparisonCsv, CSV_MEDIA_TYPE } from "../../metrics/csv.ts";
+import { fromSnapshotOnly } from "../../metrics/capture_metrics.ts";
 import { compareCapturesFor } from "../../operations/compare.ts";
 import { loadDeps } from "../aws_deps.ts";
 import { refusalProblem } from "../refusal.ts";
@@ -90,6 +91,6 @@ export const metricsSvg: AppRouteHandler<typeof routes.metricsSvg> = async (c) =
   const { name, metrics } = outcome;
   return c.body(renderMetricsSvg(name, metrics), 200, {
     "Content-Type": SVG_MEDIA_TYPE,
-    "Cache-Control": cacheControl(metrics.source === "snapshot" && metrics.complete),
+    "Cache-Control": cacheControl(fromSnapshotOnly(metrics) && metrics.complete),
   });
 };

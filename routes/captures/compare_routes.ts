@@ -1,7 +1,7 @@
 import { metricsRateLimit } from "../rate_limit.ts";
 import { createRoute } from "@hono/zod-openapi";
 import { etag } from "hono/etag";
-import { requireUser } from "../../auth/require_user.ts";
+import { requireUser } from "../../http/require_user.ts";
 import { jsonOrCsv, problems, RATE_LIMIT_HEADERS } from "../../openapi/helpers.ts";
 import { CaptureIdParams } from "../../openapi/schemas/capture.ts";
 import { CompareChartQuery, CompareJsonQuery, Comparison } from "../../openapi/schemas/compare.ts";

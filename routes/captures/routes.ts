@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { metricsRateLimit } from "../rate_limit.ts";
-import { requireUser } from "../../auth/require_user.ts";
+import { requireUser } from "../../http/require_user.ts";
 import { requireJsonBody } from "../json_body.ts";
 import {
   idempotentProblems,

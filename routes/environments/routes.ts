@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { requireUser } from "../../auth/require_user.ts";
+import { requireUser } from "../../http/require_user.ts";
 import { requireJsonBody } from "../json_body.ts";
 import { idempotent } from "../idempotency.ts";
 import { idempotentProblems, json, jsonBody, problems } from "../../openapi/helpers.ts";

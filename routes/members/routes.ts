@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { requireUser } from "../../auth/require_user.ts";
+import { requireUser } from "../../http/require_user.ts";
 import { requireJsonBody } from "../json_body.ts";
 import { wellEncodedPath } from "../path_encoding.ts";
 import { json, jsonBody, problems } from "../../openapi/helpers.ts";

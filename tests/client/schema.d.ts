@@ -804,6 +804,13 @@ export interface components {
             complete: boolean;
             /** @description Ascending by timestamp */
             datapoints: components["schemas"]["Datapoint"][];
+            /**
+             * @description Only in a snapshot answer, on a series the snapshot lacks (it predates the metric) that CloudWatch answered
+             * @enum {string}
+             */
+            source?: "cloudwatch";
+            /** @description Only on such a series when CloudWatch no longer keeps the answer's period: the coarser period it was read at */
+            period?: number;
         };
         Datapoint: {
             /**

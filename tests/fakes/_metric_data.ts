@@ -1,4 +1,5 @@
 /** GetMetricData as the fake answers it: validation, datapoints, pagination. */
+import type { MetricType } from "../../metrics/catalogue.ts";
 
 /** An AWS-style client error raised while reading the request. */
 export class FakeAwsError extends Error {
@@ -39,7 +40,8 @@ export function seriesKey(metric: string, dbId: string): string {
 }
 
 // Stored units and plausible ranges of the RDS metrics; a query with another Unit gets no data.
-const RDS: Record<string, { unit: string; low: number; high: number }> = {
+// Keyed by MetricType, so a catalogue metric missing here fails `deno check`.
+const RDS: Record<MetricType, { unit: string; low: number; high: number }> = {
   CPUUtilization: { unit: "Percent", low: 5, high: 85 },
   FreeableMemory: { unit: "Bytes", low: 1.5e9, high: 3.5e9 },
   ReadIOPS: { unit: "Count/Second", low: 10, high: 900 },
@@ -61,6 +63,10 @@ const RDS: Record<string, { unit: string; low: number; high: number }> = {
   DBLoadRelativeToNumVCPUs: { unit: "None", low: 0, high: 0 },
 };
 
+/** The stored unit and range of `metric`, undefined for a name RDS does not publish. */
+const rdsMetric = (metric: string) =>
+  Object.hasOwn(RDS, metric) ? RDS[metric as MetricType] : undefined;
+
 /** The vCPUs of every fake instance, which DBLoadRelativeToNumVCPUs divides by. */
 export const FAKE_VCPUS = 2;
 
@@ -73,7 +79,7 @@ export function generatedValue(metric: string, dbId: string, epochSeconds: numbe
     const value = metric === "DBLoad" ? load : load / FAKE_VCPUS;
     return Math.round(value * 1e6) / 1e6;
   }
-  const range = RDS[metric] ?? { low: 0, high: 100 };
+  const range = rdsMetric(metric) ?? { low: 0, high: 100 };
   const phase = (hash(`${metric}/${dbId}`) % 1000) / 1000 * 2 * Math.PI;
   const wave = 0.5 + 0.4 * Math.sin(2 * Math.PI * epochSeconds / 3600 + phase) +
     0.1 * Math.sin(2 * Math.PI * epochSeconds / 420 + 2 * phase);
@@ -224,7 +230,7 @@ export function answerPage(
 
 function pointsOf(q: Query, req: ParsedRequest, store: FakeStore): Array<[number, number]> {
   if (store.dropped || !q.metric || !q.dbId) return [];
-  const stored = RDS[q.metric];
+  const stored = rdsMetric(q.metric);
   if (!stored || (q.unit !== undefined && q.unit !== stored.unit)) return [];
   // CloudWatch rounds StartTime down by its age (to the minute under 15 days, to 5 minutes up to
   // 63 days, else to the hour) and stamps points at that time + k·Period (reference §2.2).

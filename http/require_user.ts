@@ -1,7 +1,7 @@
 import { createMiddleware } from "hono/factory";
-import type { AppEnv } from "../http/router.ts";
-import { problem } from "../http/problem.ts";
-import { InvalidTokenError, KeySetUnavailableError } from "./jwt.ts";
+import type { AppEnv } from "./deps.ts";
+import { problem } from "./problem.ts";
+import { InvalidTokenError, KeySetUnavailableError } from "../auth/jwt.ts";
 
 const NOT_BEARER = "The Authorization header must be: Bearer <JWT>";
 

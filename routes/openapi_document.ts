@@ -1,6 +1,6 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../http/router.ts";
-import { problemExamples } from "./helpers.ts";
+import { problemExamples } from "../openapi/helpers.ts";
 
 /** The document's fixed parts: title, servers, tags. */
 const documentConfig = {
