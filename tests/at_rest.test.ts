@@ -114,6 +114,7 @@ Deno.test("reencryptCredentials() binds older unbound (v2) envelopes to their en
     reencrypted: 1,
     undecryptable: [],
     current: 0,
+    left: 0,
   });
   const [row] = await t.db.select().from(environments).where(eq(environments.id, env.id));
   assert.match(row.secretCiphertext!, /^v3\./);

@@ -159,7 +159,8 @@ Deno.test("POST /api/environments answers 409 problem+json for a taken name", as
     dbInstanceIdentifier: "prod-mysql-1",
   });
   const problem = await assertFullProblem(res, 409, "/api/environments");
-  assert.equal(problem.title, "Conflict");
+  assert.equal(problem.type, "/problems/name-taken");
+  assert.equal(problem.title, "Name taken");
 });
 
 Deno.test("POST /api/environments answers 413 for a body over MAX_BODY_BYTES", async () => {

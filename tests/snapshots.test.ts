@@ -561,9 +561,15 @@ Deno.test("sweepOnce() past QUOTA_SNAPSHOT_BYTES_PER_ENVIRONMENT stores what fit
   assert.equal(kept.source, "snapshot");
   assert.equal(kept.complete, false);
   const missing = await read(t, none.id, "?stat=Maximum&type=CPUUtilization");
-  assert.equal(missing.source, "cloudwatch");
+  // The answer stands on the snapshot's header; the series it lacks is fetched from CloudWatch.
+  assert.equal(missing.source, "snapshot");
+  assert.equal((missing.series[0] as { source?: string }).source, "cloudwatch");
   assert.equal(missing.series[0].datapoints.length, 60);
   t.clock.advance(16 * DAY_MS); // past CloudWatch's 15 days of 1-minute data
+  const coarser = await read(t, none.id, "?stat=Maximum&type=CPUUtilization&period=60");
+  const series = coarser.series[0] as { source?: string; period?: number; complete: boolean };
+  assert.deepEqual([series.source, series.period], ["cloudwatch", 300]);
+  t.clock.advance(500 * DAY_MS); // past CloudWatch's 455 days
   const gone = await read(t, none.id, "?stat=Maximum&type=CPUUtilization&period=60");
   assert.equal(gone.source, "snapshot");
   assert.equal(gone.complete, false);
