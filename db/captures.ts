@@ -17,7 +17,7 @@ import { QueryBuilder } from "drizzle-orm/sqlite-core";
 import type { Database } from "./client.ts";
 import { isUniqueViolation } from "./errors.ts";
 import { insertSelection } from "./insert_select.ts";
-import { preparedPerDatabase } from "./prepared.ts";
+import { aliased, plainRows, preparedPerDatabase } from "./prepared.ts";
 import {
   type CaptureRow,
   captures,
@@ -73,18 +73,69 @@ export interface CaptureFilter {
   now: number;
 }
 
+/**
+ * The columns a capture's API shape needs (routes/captures/_present.ts): a list reads these and
+ * not the sweeper's snapshot bookkeeping.
+ */
+const listedColumns = {
+  id: captures.id,
+  envId: captures.envId,
+  ownerId: captures.ownerId,
+  name: captures.name,
+  status: captures.status,
+  scheduledStart: captures.scheduledStart,
+  start: captures.start,
+  end: captures.end,
+  duration: captures.duration,
+  reason: captures.reason,
+  createdAt: captures.createdAt,
+  updatedAt: captures.updatedAt,
+};
+
+/** A capture as a list returns it: every field of its API shape, none of the sweeper's. */
+export type ListedCapture = Pick<CaptureRow, keyof typeof listedColumns>;
+
+const memberEnvironments = (userId: string | ReturnType<typeof sql.placeholder>) =>
+  inArray(
+    captures.envId,
+    new QueryBuilder().select({ envId: memberships.envId }).from(memberships)
+      .where(eq(memberships.userId, userId)),
+  );
+
+// Every list runs through plainRows (no per-value mapping); the two shapes nearly every list has
+// (no filter; no filter past a cursor) are built once.
+const listedSelection = aliased(listedColumns);
+const firstPage = plainRows<ListedCapture, { userId: string; limit: number }>((db) =>
+  db.select(listedSelection).from(captures)
+    .where(memberEnvironments(sql.placeholder("userId")))
+    .orderBy(desc(captures.id)).limit(sql.placeholder("limit"))
+);
+const laterPage = plainRows<ListedCapture, { userId: string; beforeId: number; limit: number }>(
+  (db) =>
+    db.select(listedSelection).from(captures)
+      .where(and(
+        memberEnvironments(sql.placeholder("userId")),
+        lt(captures.id, sql.placeholder("beforeId")),
+      ))
+      .orderBy(desc(captures.id)).limit(sql.placeholder("limit")),
+);
+
 /** Captures of every environment the user belongs to, newest first, one page plus one. */
-export function listCapturesForMember(db: Database, filter: CaptureFilter): Promise<CaptureRow[]> {
-  const conditions: SQL[] = [
-    inArray(
-      captures.envId,
-      db.select({ envId: memberships.envId }).from(memberships)
-        .where(eq(memberships.userId, filter.userId)),
-    ),
-  ];
+export function listCapturesForMember(
+  db: Database,
+  filter: CaptureFilter,
+): Promise<ListedCapture[]> {
+  const limit = filter.limit + 1;
+  const { userId, beforeId } = filter;
+  if (filter.envId === undefined && filter.name === undefined && !filter.statuses?.length) {
+    return beforeId === undefined
+      ? firstPage(db, { userId, limit })
+      : laterPage(db, { userId, beforeId, limit });
+  }
+  const conditions: SQL[] = [memberEnvironments(userId)];
   if (filter.envId !== undefined) conditions.push(eq(captures.envId, filter.envId));
   if (filter.name !== undefined) conditions.push(eq(captures.name, filter.name));
-  if (filter.beforeId !== undefined) conditions.push(lt(captures.id, filter.beforeId));
+  if (beforeId !== undefined) conditions.push(lt(captures.id, beforeId));
   if (filter.statuses?.length) {
     const stored = [...new Set(filter.statuses.flatMap((status) => STORED_AS[status]))];
     // The stored status narrows first, through its index, so a rare status (FAILED, or
@@ -93,8 +144,8 @@ export function listCapturesForMember(db: Database, filter: CaptureFilter): Prom
     conditions.push(inArray(captures.status, stored));
     conditions.push(inArray(effectiveStatusSql(filter.now), filter.statuses));
   }
-  return db.select().from(captures).where(and(...conditions))
-    .orderBy(desc(captures.id)).limit(filter.limit + 1);
+  return db.select(listedColumns).from(captures).where(and(...conditions))
+    .orderBy(desc(captures.id)).limit(limit);
 }
 
 export type NewCapture = Omit<

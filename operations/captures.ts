@@ -5,6 +5,7 @@ import {
   findCaptureForMember,
   insertCapture,
   listCapturesForMember,
+  type ListedCapture,
   stopIfRunning,
   updateCaptureIfEditable,
 } from "../db/captures.ts";
@@ -80,7 +81,7 @@ export type ListCapturesInput = Omit<CaptureFilter, "beforeId"> & { cursor?: str
 export async function listCaptures(
   db: Database,
   input: ListCapturesInput,
-): Promise<Outcome<{ page: CaptureRow[]; next?: string }, "not_found" | "invalid">> {
+): Promise<Outcome<{ page: ListedCapture[]; next?: string }, "not_found" | "invalid">> {
   const { cursor, ...filter } = input;
   if (
     filter.envId !== undefined && !await findEnvironmentForMember(db, filter.envId, filter.userId)
