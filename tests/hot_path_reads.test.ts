@@ -2,7 +2,7 @@
 // ISO formatter answer exactly what the plain path answered.
 import assert from "node:assert/strict";
 import fc from "../dev_deps/fast_check.ts";
-import { isoTime } from "../http/iso_time.ts";
+import { isoTime } from "../iso_time.ts";
 import { testContext } from "./helpers/context.ts";
 
 const NOW = "2026-01-01T12:00:00Z";

@@ -1,5 +1,5 @@
 import type { ListedCapture } from "../../db/captures.ts";
-import { isoTime } from "../../http/iso_time.ts";
+import { isoTime } from "../../iso_time.ts";
 import { plannedEndOf, statusAt } from "../../lifecycle/status.ts";
 
 const iso = (ms: number | null) => (ms === null ? null : isoTime(ms));
