@@ -78,20 +78,24 @@ for (const [name, make] of Object.entries(requests)) {
   for (let i = 0; i < 200; i++) await one(make, expected);
   const sequential: number[] = [];
   const concurrent: number[] = [];
+  const concurrentWall: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     let started = cpuMicros();
     for (let i = 0; i < ITERATIONS; i++) await one(make, expected);
     sequential.push((cpuMicros() - started) / ITERATIONS);
     started = cpuMicros();
+    const wallStarted = performance.now();
     let left = ITERATIONS;
     await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
       while (left-- > 0) await one(make, expected);
     }));
     concurrent.push((cpuMicros() - started) / ITERATIONS);
+    concurrentWall.push((performance.now() - wallStarted) * 1000 / ITERATIONS);
   }
   console.log(
     `${name.padEnd(8)} ${median(sequential).toFixed(1).padStart(8)} µs CPU sequential  ` +
-      `${median(concurrent).toFixed(1).padStart(8)} µs at ${CONCURRENCY} in flight`,
+      `${median(concurrent).toFixed(1).padStart(8)} µs at ${CONCURRENCY} in flight ` +
+      `(${median(concurrentWall).toFixed(1)} µs wall)`,
   );
 }
 database.close();
