@@ -96,6 +96,25 @@ const listedColumns = {
 /** A capture as a list returns it: every field of its API shape, none of the sweeper's. */
 export type ListedCapture = Pick<CaptureRow, keyof typeof listedColumns>;
 
+const listedForMember = plainRows<ListedCapture, { id: number; userId: string }>((db) =>
+  db.select(aliased(listedColumns)).from(captures)
+    .innerJoin(
+      memberships,
+      and(eq(memberships.envId, captures.envId), eq(memberships.userId, sql.placeholder("userId"))),
+    )
+    .where(eq(captures.id, sql.placeholder("id")))
+);
+
+/** A capture's API fields (as a list gives them), or undefined if the user is not a member. */
+export async function findListedCaptureForMember(
+  db: Database,
+  id: number,
+  userId: string,
+): Promise<ListedCapture | undefined> {
+  const [row] = await listedForMember(db, { id, userId });
+  return row;
+}
+
 const memberEnvironments = (userId: string | ReturnType<typeof sql.placeholder>) =>
   inArray(
     captures.envId,

@@ -3,6 +3,7 @@ import {
   type CaptureFilter,
   deleteCapture as deleteIfManageable,
   findCaptureForMember,
+  findListedCaptureForMember,
   insertCapture,
   listCapturesForMember,
   type ListedCapture,
@@ -107,9 +108,9 @@ export async function readCapture(
   db: Database,
   id: number,
   userId: string,
-): Promise<Outcome<{ capture: CaptureRow }, "not_found">> {
-  const found = await findCaptureForMember(db, id, userId);
-  return found ? { ok: true, capture: found.capture } : captureNotFound(id);
+): Promise<Outcome<{ capture: ListedCapture }, "not_found">> {
+  const capture = await findListedCaptureForMember(db, id, userId);
+  return capture ? { ok: true, capture } : captureNotFound(id);
 }
 
 /** A new capture's fields as given; times in epoch ms, duration in seconds or null. */
