@@ -95,7 +95,9 @@ for (const [name, make] of Object.entries(requests)) {
   console.log(
     `${name.padEnd(8)} ${median(sequential).toFixed(1).padStart(8)} µs CPU sequential  ` +
       `${median(concurrent).toFixed(1).padStart(8)} µs at ${CONCURRENCY} in flight ` +
-      `(${median(concurrentWall).toFixed(1)} µs wall)`,
+      `(${median(concurrentWall).toFixed(1)} µs wall), RSS ${
+        Math.round(Deno.memoryUsage().rss / 1048576)
+      } MB`,
   );
 }
 database.close();
