@@ -12,6 +12,7 @@ import {
 } from "./cloudwatch.ts";
 import { type CredentialProvider, staticCredentialProvider } from "./credentials.ts";
 import { alignWindow, choosePeriod } from "./period.ts";
+import { snapshotCacheOf } from "./snapshot_cache.ts";
 import { isSnapshotStat, seriesFromSnapshot } from "./snapshot_series.ts";
 
 /** How long after a window ends CloudWatch may still be adding its last points. */
@@ -117,7 +118,7 @@ export async function readCaptureMetrics(
   } | undefined;
   if (current.end !== null && isSnapshotStat(query.stat)) {
     const stat = query.stat;
-    const snapshot = await findSnapshotHeader(deps.db, capture.id);
+    const snapshot = await snapshotHeader(deps.db, capture.id);
     if (snapshot) {
       // A snapshot is full resolution, so any multiple of its period can be served from it.
       const choice = choosePeriod({ start, end, now: start, requested: query.period });
@@ -180,6 +181,21 @@ export async function readCaptureMetrics(
     if (error instanceof CloudWatchError) return { ok: false, kind: "upstream", error };
     throw error;
   }
+}
+
+/**
+ * A capture's snapshot header, remembered once it exists (snapshot_cache.ts): it never changes.
+ * The caller has checked access.
+ */
+async function snapshotHeader(db: Database, captureId: number) {
+  const cache = snapshotCacheOf(db);
+  const key = `header:${captureId}`;
+  type Header = Awaited<ReturnType<typeof findSnapshotHeader>>;
+  const cached = cache.get(key) as Header;
+  if (cached !== undefined) return cached;
+  const header = await findSnapshotHeader(db, captureId);
+  if (header !== undefined) cache.set(key, header, 64);
+  return header;
 }
 
 /**
