@@ -13,6 +13,7 @@ import {
   notExists,
   notInArray,
   or,
+  type Placeholder,
   type SQL,
   sql,
   type SQLWrapper,
@@ -21,7 +22,7 @@ import { alias, QueryBuilder } from "drizzle-orm/sqlite-core";
 import type { Database } from "./client.ts";
 import { isUniqueViolation } from "./errors.ts";
 import { insertSelection } from "./insert_select.ts";
-import { preparedPerDatabase } from "./prepared.ts";
+import { aliased, plainRows, preparedPerDatabase } from "./prepared.ts";
 import {
   captureLoadGroups,
   captureLoadSnapshots,
@@ -34,7 +35,7 @@ import {
 } from "./schema.ts";
 
 /** SQL for a capture's status at `now`; mirrors lifecycle/status.ts statusAt(). */
-export function effectiveStatusSql(now: number): SQL<CaptureStatus> {
+export function effectiveStatusSql(now: number | Placeholder): SQL<CaptureStatus> {
   return sql<CaptureStatus>`(CASE
     WHEN ${captures.status} IN ('DONE', 'FAILED') THEN ${captures.status}
     WHEN ${captures.status} = 'SCHEDULED'
@@ -81,18 +82,90 @@ export interface CaptureFilter {
   now: number;
 }
 
+/**
+ * The columns a capture's API shape needs (routes/captures/_present.ts): a list reads these and
+ * not the sweeper's snapshot bookkeeping.
+ */
+const listedColumns = {
+  id: captures.id,
+  envId: captures.envId,
+  ownerId: captures.ownerId,
+  name: captures.name,
+  status: captures.status,
+  scheduledStart: captures.scheduledStart,
+  start: captures.start,
+  end: captures.end,
+  duration: captures.duration,
+  reason: captures.reason,
+  createdAt: captures.createdAt,
+  updatedAt: captures.updatedAt,
+  // Not shown, but the ETag (operations/captures.ts captureETag) carries it.
+  version: captures.version,
+};
+
+/** A capture as a list returns it: every field of its API shape, none of the sweeper's. */
+export type ListedCapture = Pick<CaptureRow, keyof typeof listedColumns>;
+
+const listedForMember = plainRows<ListedCapture, { id: number; userId: string }>((db) =>
+  db.select(aliased(listedColumns)).from(captures)
+    .innerJoin(
+      memberships,
+      and(eq(memberships.envId, captures.envId), eq(memberships.userId, sql.placeholder("userId"))),
+    )
+    .where(eq(captures.id, sql.placeholder("id")))
+);
+
+/** A capture's API fields (as a list gives them), or undefined if the user is not a member. */
+export async function findListedCaptureForMember(
+  db: Database,
+  id: number,
+  userId: string,
+): Promise<ListedCapture | undefined> {
+  const [row] = await listedForMember(db, { id, userId });
+  return row;
+}
+
+const memberEnvironments = (userId: string | ReturnType<typeof sql.placeholder>) =>
+  inArray(
+    captures.envId,
+    new QueryBuilder().select({ envId: memberships.envId }).from(memberships)
+      .where(eq(memberships.userId, userId)),
+  );
+
+// Every list runs through plainRows (no per-value mapping); the two shapes nearly every list has
+// (no filter; no filter past a cursor) are built once.
+const listedSelection = aliased(listedColumns);
+const firstPage = plainRows<ListedCapture, { userId: string; limit: number }>((db) =>
+  db.select(listedSelection).from(captures)
+    .where(memberEnvironments(sql.placeholder("userId")))
+    .orderBy(desc(captures.id)).limit(sql.placeholder("limit"))
+);
+const laterPage = plainRows<ListedCapture, { userId: string; beforeId: number; limit: number }>(
+  (db) =>
+    db.select(listedSelection).from(captures)
+      .where(and(
+        memberEnvironments(sql.placeholder("userId")),
+        lt(captures.id, sql.placeholder("beforeId")),
+      ))
+      .orderBy(desc(captures.id)).limit(sql.placeholder("limit")),
+);
+
 /** Captures of every environment the user belongs to, newest first, one page plus one. */
-export function listCapturesForMember(db: Database, filter: CaptureFilter): Promise<CaptureRow[]> {
-  const conditions: SQL[] = [
-    inArray(
-      captures.envId,
-      db.select({ envId: memberships.envId }).from(memberships)
-        .where(eq(memberships.userId, filter.userId)),
-    ),
-  ];
+export function listCapturesForMember(
+  db: Database,
+  filter: CaptureFilter,
+): Promise<ListedCapture[]> {
+  const limit = filter.limit + 1;
+  const { userId, beforeId } = filter;
+  if (filter.envId === undefined && filter.name === undefined && !filter.statuses?.length) {
+    return beforeId === undefined
+      ? firstPage(db, { userId, limit })
+      : laterPage(db, { userId, beforeId, limit });
+  }
+  const conditions: SQL[] = [memberEnvironments(userId)];
   if (filter.envId !== undefined) conditions.push(eq(captures.envId, filter.envId));
   if (filter.name !== undefined) conditions.push(eq(captures.name, filter.name));
-  if (filter.beforeId !== undefined) conditions.push(lt(captures.id, filter.beforeId));
+  if (beforeId !== undefined) conditions.push(lt(captures.id, beforeId));
   if (filter.statuses?.length) {
     const stored = [...new Set(filter.statuses.flatMap((status) => STORED_AS[status]))];
     // The stored status narrows first, through its index, so a rare status (FAILED, or
@@ -101,8 +174,8 @@ export function listCapturesForMember(db: Database, filter: CaptureFilter): Prom
     conditions.push(inArray(captures.status, stored));
     conditions.push(inArray(effectiveStatusSql(filter.now), filter.statuses));
   }
-  return db.select().from(captures).where(and(...conditions))
-    .orderBy(desc(captures.id)).limit(filter.limit + 1);
+  return db.select(listedColumns).from(captures).where(and(...conditions))
+    .orderBy(desc(captures.id)).limit(limit);
 }
 
 export type NewCapture = Omit<
@@ -114,6 +187,8 @@ export type NewCapture = Omit<
   | "snapshotError"
   | "snapshotLeaseOwner"
   | "snapshotLeaseUntil"
+  | "instanceCheckedAt"
+  | "version"
 >;
 
 /** Per-environment limits checked inside the inserting statement; 0 means no limit. */
@@ -138,56 +213,152 @@ export async function insertCapture(
   now: number,
   limits: CaptureLimits = { perEnvironment: 0, runningPerEnvironment: 0 },
 ): Promise<CaptureRow | "name_taken" | "not_member" | "quota_captures" | "quota_running"> {
-  const quotas = quotaConditions(input, now, limits);
   try {
-    const [row] = await db.insert(captures).select(
-      db.select(insertSelection(captures, {
-        ...input,
-        envId: memberships.envId,
-        ownerId: memberships.userId,
-        createdAt: now,
-        updatedAt: now,
-      })).from(memberships).where(
-        and(
-          eq(memberships.envId, input.envId),
-          eq(memberships.userId, input.ownerId),
-          ...quotas.map((q) => q.holds),
-        ),
-      ),
-    ).returning();
+    const values: Record<string, unknown> = {
+      now,
+      ...limitValues(limits),
+      windowStart: windowStart(input, now),
+    };
+    for (const key of NEW_CAPTURE_KEYS) values[key] = input[key] ?? null;
+    const [row] = await captureInsert(db, quotaShape(input, limits, now)).all(values);
     if (row) return row;
   } catch (error) {
     if (isUniqueViolation(error)) return "name_taken";
     throw error;
   }
   // Nothing written: one read says which condition held it back.
-  for (const { kind, holds } of quotas) {
+  for (const { kind, holds } of quotaConditions(input, now, limits)) {
     const [check] = await db.select({ holds: sql<number>`${holds}` }).from(sql`(SELECT 1)`);
     if (!check.holds) return kind;
   }
   return "not_member";
 }
 
-function quotaConditions(input: NewCapture, now: number, limits: CaptureLimits) {
+/** Which quota terms an insert carries: the prepared INSERT … SELECT has one shape per pair. */
+interface QuotaShape {
+  perEnvironment: boolean;
+  running: boolean;
+}
+
+/** Where the capture's window starts (epoch ms): its start, else its scheduled start, else now. */
+const windowStart = (input: NewCapture, now: number) => input.start ?? input.scheduledStart ?? now;
+
+const quotaShape = (input: NewCapture, limits: CaptureLimits, now: number): QuotaShape => {
+  const start = windowStart(input, now);
+  const live = input.duration == null || start + input.duration * 1000 > now;
+  return {
+    perEnvironment: limits.perEnvironment > 0,
+    running: limits.runningPerEnvironment > 0 && live,
+  };
+};
+
+const limitValues = (limits: CaptureLimits) => ({
+  perEnvironment: limits.perEnvironment,
+  runningPerEnvironment: limits.runningPerEnvironment,
+});
+
+/**
+ * The quota terms of an insert of `shape`: with values (for the read that explains a refusal) or
+ * with placeholders named envId, now, perEnvironment and runningPerEnvironment (prepared).
+ */
+function quotaTerms(
+  shape: QuotaShape,
+  values: {
+    envId: number | Placeholder;
+    now: number | Placeholder;
+    perEnvironment: number | Placeholder;
+    runningPerEnvironment: number | Placeholder;
+    /** The new capture's window: its start (epoch ms) and duration (s; null: open-ended). */
+    start: number | Placeholder;
+    duration: number | null | Placeholder;
+  },
+) {
   const conditions: { kind: "quota_captures" | "quota_running"; holds: SQL }[] = [];
   const inEnv = (extra?: SQL) =>
-    sql`(SELECT count(*) FROM ${captures} WHERE ${captures.envId} = ${input.envId}${
+    sql`(SELECT count(*) FROM ${captures} WHERE ${captures.envId} = ${values.envId}${
       extra ? sql` AND ${extra}` : sql``
     })`;
-  if (limits.perEnvironment > 0) {
-    conditions.push({ kind: "quota_captures", holds: sql`${inEnv()} < ${limits.perEnvironment}` });
+  if (shape.perEnvironment) {
+    conditions.push({
+      kind: "quota_captures",
+      holds: sql`${inEnv()} < ${values.perEnvironment}`,
+    });
   }
-  const start = input.start ?? input.scheduledStart ?? now;
-  const live = input.duration == null || start + input.duration * 1000 > now;
-  if (limits.runningPerEnvironment > 0 && live) {
+  if (shape.running) {
     // Status follows from time, so a scheduled capture will run too: its whole window counts.
-    const overlapping = overlappingLive(input.envId, start, input.duration ?? null, now);
+    const overlapping = overlappingLive(values.envId, values.start, values.duration, values.now);
     conditions.push({
       kind: "quota_running",
-      holds: sql`${overlapping} < ${limits.runningPerEnvironment}`,
+      holds: sql`${overlapping} < ${values.runningPerEnvironment}`,
     });
   }
   return conditions;
+}
+
+function quotaConditions(input: NewCapture, now: number, limits: CaptureLimits) {
+  return quotaTerms(quotaShape(input, limits, now), {
+    envId: input.envId,
+    now,
+    ...limitValues(limits),
+    start: windowStart(input, now),
+    duration: input.duration ?? null,
+  });
+}
+
+/** Every field of NewCapture: a field added there fails to compile until it is listed here. */
+const NEW_CAPTURE_KEYS = Object.keys(
+  {
+    envId: true,
+    ownerId: true,
+    name: true,
+    status: true,
+    scheduledStart: true,
+    start: true,
+    end: true,
+    duration: true,
+    reason: true,
+    snapshotNextAttemptAt: true,
+  } satisfies Record<keyof NewCapture, true>,
+) as (keyof NewCapture)[];
+
+// Prepared once per quota shape: building this INSERT … SELECT was a third of a POST's CPU. Each
+// NewCapture field is a placeholder (null when not given); other columns take their defaults.
+// The quota terms sit in the WHERE as in quotaTerms, their numbers as placeholders.
+const captureInserts = preparedPerDatabase(() => new Map<string, PreparedCaptureInsert>());
+type PreparedCaptureInsert = ReturnType<typeof buildCaptureInsert>;
+
+function captureInsert(db: Database, shape: QuotaShape): PreparedCaptureInsert {
+  const byShape = captureInserts(db);
+  const key = `${shape.perEnvironment}:${shape.running}`;
+  let prepared = byShape.get(key);
+  if (prepared === undefined) byShape.set(key, prepared = buildCaptureInsert(db, shape));
+  return prepared;
+}
+
+function buildCaptureInsert(db: Database, shape: QuotaShape) {
+  const given: Record<string, Placeholder> = {};
+  for (const key of NEW_CAPTURE_KEYS) given[key] = sql.placeholder(key);
+  const quotas = quotaTerms(shape, {
+    envId: sql.placeholder("envId"),
+    now: sql.placeholder("now"),
+    perEnvironment: sql.placeholder("perEnvironment"),
+    runningPerEnvironment: sql.placeholder("runningPerEnvironment"),
+    start: sql.placeholder("windowStart"),
+    duration: sql.placeholder("duration"),
+  });
+  return db.insert(captures).select(
+    db.select(insertSelection(captures, {
+      ...given,
+      envId: memberships.envId,
+      ownerId: memberships.userId,
+      createdAt: sql.placeholder("now"),
+      updatedAt: sql.placeholder("now"),
+    })).from(memberships).where(and(
+      eq(memberships.envId, sql.placeholder("envId")),
+      eq(memberships.userId, sql.placeholder("ownerId")),
+      ...quotas.map((q) => q.holds),
+    )),
+  ).returning().prepare();
 }
 
 /**
@@ -199,7 +370,7 @@ function overlappingLive(
   envId: number | SQLWrapper,
   start: number | SQLWrapper,
   duration: number | SQLWrapper | null,
-  now: number,
+  now: number | SQLWrapper,
   exceptId?: number | SQLWrapper,
 ): SQL<number> {
   const other = alias(captures, "other");

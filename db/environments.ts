@@ -98,10 +98,13 @@ export function findEnvironmentForMember(
 }
 
 /** The environment row by id, for internal use (sweeper, metrics); no access check. */
-export async function findEnvironment(db: Database, envId: number) {
-  const [row] = await db.select().from(environments).where(eq(environments.id, envId));
-  return row;
+export function findEnvironment(db: Database, envId: number) {
+  return environmentById(db).get({ envId });
 }
+
+const environmentById = preparedPerDatabase((db) =>
+  db.select().from(environments).where(eq(environments.id, sql.placeholder("envId"))).prepare()
+);
 
 /** Why a create or change wrote nothing, besides a name clash. */
 export type EnvironmentRefusal = "name_taken" | "instance_taken" | "quota";

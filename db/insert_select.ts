@@ -1,9 +1,12 @@
-import { Column, getTableColumns, is, SQL, sql } from "drizzle-orm";
+import { Column, getTableColumns, is, type Placeholder, SQL, sql } from "drizzle-orm";
 import type { AnySQLiteColumn, SQLiteTable } from "drizzle-orm/sqlite-core";
 
-/** What `INSERT … SELECT` may take for each column: a column, an SQL expression or a value. */
+/**
+ * What `INSERT … SELECT` may take for each column: a column, an SQL expression, a value, or a
+ * placeholder for a value given when a prepared statement runs.
+ */
 export type InsertSelectValues<T extends SQLiteTable> = {
-  [K in keyof T["$inferInsert"]]?: Column | SQL | T["$inferInsert"][K];
+  [K in keyof T["$inferInsert"]]?: Column | SQL | Placeholder | T["$inferInsert"][K];
 };
 
 /** Every column of `T`, as `insertSelection` selects it. */

@@ -24,6 +24,11 @@ export const DEFAULT_BUSY_BUDGET_MS = 5_000;
  * it a write is refused at once, so waiting writes cannot take every request slot from reads.
  */
 export const MAX_WAITING_WRITES = 32;
+/**
+ * A data change within this many ms of the last write waits for the end of the event loop's turn
+ * to commit with the others arriving meanwhile (group commit); later, it runs at once.
+ */
+export const GROUP_AFTER_WRITE_MS = 2;
 const FIRST_BACKOFF_MS = 5;
 const MAX_BACKOFF_MS = 250;
 
@@ -143,11 +148,19 @@ export function createLocalClient(url: string, options: LocalClientOptions = {})
    * connection lock is held, so the connection is idle in the pool and borrowing it never waits.
    */
   function executeOnConnection(stmt: InStatement): ResultSet {
+    return onConnection((execute) => execute(stmt));
+  }
+
+  /**
+   * Runs `work` with the connection borrowed throughout: the pool rolls back a connection given
+   * back mid-transaction, so a transaction must run inside one borrowing.
+   */
+  function onConnection<T>(work: (execute: (stmt: InStatement) => ResultSet) => T): T {
     const db = pool.acquireSync();
     try {
       let cache = statements.get(db);
       if (!cache) statements.set(db, cache = createStatementCache(db));
-      return cache.execute(stmt);
+      return work(cache.execute);
     } finally {
       pool.release(db);
     }
@@ -170,7 +183,10 @@ export function createLocalClient(url: string, options: LocalClientOptions = {})
     }
     try {
       const result = executeOnConnection(stmt);
-      if (write) locked = false;
+      if (write) {
+        locked = false;
+        lastWriteAt = performance.now();
+      }
       return result;
     } catch (error) {
       if (!isBusyError(error)) throw error;
@@ -184,12 +200,118 @@ export function createLocalClient(url: string, options: LocalClientOptions = {})
     }
   }
 
+  // Group commit: single-statement writes that arrive within one turn of the event loop commit
+  // together, each in its own savepoint, in one BEGIN IMMEDIATE … COMMIT, so under load one
+  // fsync covers many writes. Each caller's promise settles only after its group's COMMIT
+  // returned (synchronous FULL, so on disk) or, for a statement that failed, after its savepoint
+  // was rolled back; a failing statement fails only its own caller.
+  let group: GroupMember[] = [];
+  // When the last write settled (performance.now()); a write long after it runs at once, alone,
+  // so a lone write never waits for a timer.
+  let lastWriteAt = Number.NEGATIVE_INFINITY;
+  const writesAreBusy = () => performance.now() - lastWriteAt < GROUP_AFTER_WRITE_MS;
+
+  function joinGroup(stmt: InStatement): Promise<ResultSet> {
+    return new Promise((resolve, reject) => {
+      group.push({ stmt, resolve, reject });
+      if (group.length === 1) setTimeout(flushGroup, 0);
+    });
+  }
+
+  async function flushGroup() {
+    const members = group;
+    group = [];
+    const releaseWriters = writers.tryAcquire() ?? await writers.acquire();
+    let fallback: GroupMember[] = [];
+    try {
+      const release = connection.tryAcquire() ?? await connection.acquire();
+      try {
+        if (needsSetup) await prepareConnection();
+        fallback = commitGroup(members);
+      } finally {
+        release();
+      }
+    } catch (error) {
+      // The connection could not even be set up: nothing ran, each member fails as it would alone.
+      for (const member of members) member.reject(error);
+      return;
+    } finally {
+      releaseWriters();
+      lastWriteAt = performance.now();
+    }
+    // Found the database locked (nothing committed, connection replaced): each statement takes
+    // the ordinary queued, retrying path, exactly as without grouping.
+    for (const member of fallback) {
+      withRetry(true, () => Promise.resolve(executeOnConnection(member.stmt)))
+        .then(member.resolve, member.reject);
+    }
+  }
+
+  /**
+   * Runs a group synchronously on the connection (caller holds both locks). Settles every member
+   * it decided and returns those left to run alone: all of them when the database was locked.
+   */
+  function commitGroup(members: GroupMember[]): GroupMember[] {
+    if (members.length === 1) {
+      try {
+        members[0].resolve(executeOnConnection(members[0].stmt));
+        locked = false;
+        return [];
+      } catch (error) {
+        if (!isBusyError(error)) {
+          members[0].reject(error);
+          return [];
+        }
+        replaceConnection();
+        locked = true;
+        return members;
+      }
+    }
+    const outcomes: Array<{ ok: true; result: ResultSet } | { ok: false; error: unknown }> = [];
+    try {
+      onConnection((execute) => {
+        execute("BEGIN IMMEDIATE");
+        for (const member of members) {
+          execute("SAVEPOINT capwatch_group_member");
+          try {
+            outcomes.push({ ok: true, result: execute(member.stmt) });
+          } catch (error) {
+            if (isBusyError(error)) throw error;
+            execute("ROLLBACK TO capwatch_group_member");
+            outcomes.push({ ok: false, error });
+          }
+          execute("RELEASE capwatch_group_member");
+        }
+        execute("COMMIT");
+      });
+      locked = false;
+    } catch (error) {
+      // Replacing the connection rolls back whatever the group did: nothing was acknowledged.
+      replaceConnection();
+      if (isBusyError(error)) {
+        locked = true;
+        return members;
+      }
+      for (const member of members) member.reject(error);
+      return [];
+    }
+    members.forEach((member, i) => {
+      const outcome = outcomes[i];
+      if (outcome.ok) member.resolve(outcome.result);
+      else member.reject(outcome.error);
+    });
+    return [];
+  }
+
   const client: Client = {
     execute(stmtOrSql: InStatement | string, args?: InArgs): Promise<ResultSet> {
       const stmt: InStatement = typeof stmtOrSql === "string"
         ? { sql: stmtOrSql, args: args ?? [] }
         : stmtOrSql;
       const write = isWrite(stmt);
+      if (write && !locked && isGroupable(stmt) && (group.length > 0 || writesAreBusy())) {
+        return joinGroup(stmt);
+      }
       try {
         const result = executeAtOnce(stmt, write);
         if (result) return Promise.resolve(result);
@@ -324,4 +446,20 @@ const noop = () => {};
 function isWrite(stmt: InStatement): boolean {
   const sql = typeof stmt === "string" ? stmt : stmt.sql;
   return !/^\s*(select|values|explain)\b/i.test(sql);
+}
+
+/** A write waiting for its group's commit. */
+interface GroupMember {
+  stmt: InStatement;
+  resolve: (result: ResultSet) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Statements that may share a transaction with others: plain data changes. Anything else
+ * (PRAGMA, BEGIN, DDL, VACUUM) runs alone, as some of it cannot run inside a transaction.
+ */
+function isGroupable(stmt: InStatement): boolean {
+  const sql = typeof stmt === "string" ? stmt : stmt.sql;
+  return /^\s*(insert|update|delete|replace)\b/i.test(sql);
 }

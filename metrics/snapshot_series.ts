@@ -2,6 +2,8 @@ import { metricInfo, type MetricType } from "./catalogue.ts";
 import type { Database } from "../db/client.ts";
 import { Lock } from "../db/lock.ts";
 import { findSnapshotSeries } from "../db/snapshots.ts";
+import { isoTime } from "../iso_time.ts";
+import { snapshotCacheOf } from "./snapshot_cache.ts";
 import type { MetricSeries } from "./cloudwatch.ts";
 import type { NamedStat } from "./period.ts";
 
@@ -22,7 +24,10 @@ export const isSnapshotStat = (stat: string): stat is SnapshotStat =>
  * window's start): the mean of averages, the least minimum, the greatest maximum. A type the
  * snapshot lacks (taken before the catalogue grew) comes back empty and incomplete and is named in
  * `lacking`, for the caller to ask CloudWatch. Long series are parsed one at a time with a yield
- * to the event loop between them, so other requests do not wait for all of them.
+ * to the event loop between them, so other requests do not wait for all of them. Answers are
+ * remembered (snapshot_cache.ts; the caller has checked access): the same read again costs no
+ * query, parse or re-bucketing. The series returned are shared with later reads and must not be
+ * changed.
  */
 export async function seriesFromSnapshot(
   db: Database,
@@ -32,6 +37,10 @@ export async function seriesFromSnapshot(
   period: number,
   origin: number,
 ): Promise<{ series: MetricSeries[]; lacking: MetricType[] }> {
+  const cache = snapshotCacheOf(db);
+  const key = `series:${captureId}:${stat}:${period}:${origin}:${types.join(",")}`;
+  const cached = cache.get(key) as { series: MetricSeries[]; lacking: MetricType[] } | undefined;
+  if (cached !== undefined) return cached;
   // One long snapshot read at a time per process: each parses megabytes on the event loop, and
   // taking turns keeps the loop's slices short for every other request.
   const release = await snapshotReads.acquire();
@@ -58,7 +67,18 @@ export async function seriesFromSnapshot(
       // A timer, not a microtask: only a timer lets waiting connections in between series.
       if (points.length > LONG_SERIES) await new Promise((resolve) => setTimeout(resolve, 0));
     }
-    return { series, lacking: types.filter((type) => !stored.has(type)) };
+    // Frozen: shared with every later read, so a caller that changed one would throw, not leak.
+    for (const one of series) {
+      for (const point of one.datapoints) Object.freeze(point);
+      Object.freeze(one.datapoints);
+      Object.freeze(one);
+    }
+    const answer = Object.freeze({
+      series: Object.freeze(series) as MetricSeries[],
+      lacking: Object.freeze(types.filter((type) => !stored.has(type))) as MetricType[],
+    });
+    cache.set(key, answer, estimatedBytes(series));
+    return answer;
   } finally {
     release();
   }
@@ -68,6 +88,15 @@ export async function seriesFromSnapshot(
 export function emptySeries(type: MetricType): MetricSeries {
   const { label, unit } = metricInfo(type);
   return { type, label, unit, complete: false, datapoints: [] };
+}
+
+/** Roughly what `series` occupy in memory: a datapoint is an object, a 24-character string, a number. */
+function estimatedBytes(series: MetricSeries[]): number {
+  let bytes = 0;
+  for (const one of series) {
+    bytes += 128 + 2 * (one.label.length + one.unit.length) + 96 * one.datapoints.length;
+  }
+  return bytes;
 }
 
 /** Points past which parsing a series takes long enough to yield after it (1 day at 60 s). */
@@ -97,7 +126,7 @@ export function rebucket(
   const flush = () => {
     if (count === 0) return;
     const value = stat === "Average" ? sum / count : extreme;
-    out.push({ timestamp: new Date(bucket * 1000).toISOString(), value });
+    out.push({ timestamp: isoTime(bucket * 1000), value });
   };
   for (const [seconds, value] of points) {
     const at = origin + Math.floor((seconds - origin) / period) * period;

@@ -7,8 +7,10 @@ import {
   editExceedsRunningLimit,
   type ExpectedVersions,
   findCaptureForMember,
+  findListedCaptureForMember,
   insertCapture,
   listCapturesForMember,
+  type ListedCapture,
   stopIfRunning,
   updateCaptureIfEditable,
 } from "../db/captures.ts";
@@ -73,7 +75,7 @@ const nameTaken = (name: string, envId: number): Refusal & { kind: "conflict" } 
  * The capture's strong ETag at `now`: its id, version and computed status, which together decide
  * every field of its representation (the status moves with time even when the row does not).
  */
-export function captureETag(row: CaptureRow, now: number): string {
+export function captureETag(row: ListedCapture, now: number): string {
   return strongETag("c", row.id, row.version, statusAt(row, now).status);
 }
 
@@ -134,7 +136,7 @@ export type ListCapturesInput = Omit<CaptureFilter, "beforeId"> & { cursor?: str
 export async function listCaptures(
   db: Database,
   input: ListCapturesInput,
-): Promise<Outcome<{ page: CaptureRow[]; next?: string }, "not_found" | "invalid">> {
+): Promise<Outcome<{ page: ListedCapture[]; next?: string }, "not_found" | "invalid">> {
   const { cursor, ...filter } = input;
   if (
     filter.envId !== undefined && !await findEnvironmentForMember(db, filter.envId, filter.userId)
@@ -152,9 +154,9 @@ export async function readCapture(
   db: Database,
   id: number,
   userId: string,
-): Promise<Outcome<{ capture: CaptureRow }, "not_found">> {
-  const found = await findCaptureForMember(db, id, userId);
-  return found ? { ok: true, capture: found.capture } : captureNotFound(id);
+): Promise<Outcome<{ capture: ListedCapture }, "not_found">> {
+  const capture = await findListedCaptureForMember(db, id, userId);
+  return capture ? { ok: true, capture } : captureNotFound(id);
 }
 
 /** A new capture's fields as given; times in epoch ms, duration in seconds or null. */

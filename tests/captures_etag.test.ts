@@ -152,3 +152,23 @@ Deno.test("an empty If-Match over a real listener matches nothing: PUT, stop and
   assert.equal(now.name, "peak");
   assert.equal(now.status, "RUNNING");
 });
+
+Deno.test("GET one (read by its API columns) carries the version an edit moved: its ETag is the PUT's", async () => {
+  await using t = await testContext({ now: NOW });
+  const env = await t.createEnvironment("alice");
+  const { res: created, capture } = await postCapture(t, "alice", {
+    name: "peak",
+    envId: env.id,
+    duration: 3600,
+  });
+  const put = await t.as("alice").put(`/api/captures/${capture.id}`, { name: "peak 2" }, {
+    "If-Match": created.headers.get("etag")!,
+  });
+  assert.equal(put.status, 200);
+  await put.body?.cancel();
+  const etag = put.headers.get("etag")!;
+  assert.notEqual(etag, created.headers.get("etag"));
+  const read = await t.as("alice").get(`/api/captures/${capture.id}`);
+  assert.equal(read.headers.get("etag"), etag);
+  assert.equal((await read.json()).name, "peak 2");
+});

@@ -94,3 +94,46 @@ Deno.test("Lock: tryAcquire takes only a free lock; waiters are served in order;
   assert.ok(again);
   again();
 });
+
+Deno.test("guarded client: writes made at once commit together; a failing one fails only itself", async () => {
+  await using db = await pair();
+  await db.ours.execute({ sql: "INSERT INTO t (name) VALUES (?)", args: ["taken"] });
+  const names = Array.from({ length: 20 }, (_, i) => (i === 7 || i === 13 ? "taken" : `n${i}`));
+  const settled = await Promise.allSettled([
+    ...names.map((name) =>
+      db.ours.execute({ sql: "INSERT INTO t (name) VALUES (?) RETURNING id, name", args: [name] })
+    ),
+    // Not groupable: runs alone, in between, and works.
+    db.ours.execute("PRAGMA user_version = 7"),
+    db.ours.execute({ sql: "UPDATE t SET big = 1 WHERE name = ?", args: ["taken"] }),
+  ]);
+  const inserts = settled.slice(0, names.length);
+  for (const [i, outcome] of inserts.entries()) {
+    if (names[i] === "taken") {
+      assert.equal(outcome.status, "rejected", `insert ${i}`);
+      assert.ok(isUniqueViolation((outcome as PromiseRejectedResult).reason));
+    } else {
+      assert.equal(outcome.status, "fulfilled", `insert ${i}`);
+      const { rows } =
+        (outcome as PromiseFulfilledResult<Awaited<ReturnType<typeof db.ours.execute>>>).value;
+      assert.equal(rows[0].name, names[i]);
+    }
+  }
+  assert.equal(settled[names.length].status, "fulfilled");
+  assert.equal(
+    (settled[names.length + 1] as PromiseFulfilledResult<{ rowsAffected: number }>).value
+      .rowsAffected,
+    1,
+  );
+  // Another connection sees every acknowledged write and nothing of the failed ones.
+  const { rows } = await db.theirs.execute("SELECT name, big FROM t ORDER BY id");
+  assert.deepEqual(
+    rows.map((row) => row.name),
+    ["taken", ...names.filter((name) => name !== "taken")],
+  );
+  assert.equal(rows[0].big, 1);
+  assert.equal((await db.theirs.execute("PRAGMA user_version")).rows[0][0], 7);
+  // The connection is out of the group's transaction: a write alone commits at once.
+  await db.ours.execute({ sql: "INSERT INTO t (name) VALUES (?)", args: ["after"] });
+  assert.equal((await db.theirs.execute("SELECT count(*) AS n FROM t")).rows[0].n, 20);
+});

@@ -111,3 +111,62 @@ Deno.test("main.ts logs one warning line per NFC name collision when it starts",
     await removeDatabase(path);
   }
 });
+
+Deno.test("a name whose NFC form is plain ASCII (KELVIN SIGN) collides with the ASCII name", async () => {
+  const path = await Deno.makeTempFile({ prefix: "capwatch-nfc-", suffix: ".db" });
+  try {
+    const handle = await openDatabase(`file:${path}`);
+    await migrateDatabase(handle.db);
+    await handle.client.execute(`INSERT INTO environments (id, name, region,
+      db_instance_identifier, owner_id, created_at, updated_at) VALUES
+      (1, 'Kelvin', 'us-east-1', 'db-1', 'owner', 0, 0),
+      (2, '\u212Aelvin', 'us-east-1', 'db-1', 'owner', 0, 0),
+      (3, '\u212Ak', 'us-east-1', 'db-1', 'owner', 0, 0)`);
+    await handle.client.execute(`INSERT INTO captures (id, env_id, owner_id, name, status,
+      created_at, updated_at) VALUES (1, 1, 'owner', 'K', 'RUNNING', 0, 0),
+      (2, 1, 'owner', '\u212A', 'RUNNING', 0, 0), (3, 2, 'owner', '\u212A', 'RUNNING', 0, 0)`);
+    const report = await migrateDatabase(handle.db);
+    handle.close();
+    assert.deepEqual(report.collisions, [
+      { table: "captures", envId: 1, ids: [1, 2], names: ["K", "\u212A"] },
+      { table: "environments", envId: null, ids: [1, 2], names: ["Kelvin", "\u212Aelvin"] },
+    ]);
+    assert.equal(report.renamed, 2, "capture 3 and environment 3 had no one to collide with");
+    assert.deepEqual(await names(path, "captures"), { 1: "K", 2: "\u212A", 3: "K" });
+    assert.deepEqual(await names(path, "environments"), { 1: "Kelvin", 2: "\u212Aelvin", 3: "Kk" });
+  } finally {
+    await removeDatabase(path);
+  }
+});
+
+Deno.test("a KELVIN SIGN environment name collides only with its own owner's ASCII name; a renamed capture's version moves", async () => {
+  const path = await Deno.makeTempFile({ prefix: "capwatch-nfc-", suffix: ".db" });
+  try {
+    const handle = await openDatabase(`file:${path}`);
+    await migrateDatabase(handle.db);
+    await handle.client.execute(`INSERT INTO environments (id, name, region,
+      db_instance_identifier, owner_id, created_at, updated_at) VALUES
+      (1, 'Kelvin', 'us-east-1', 'db-1', 'ann', 0, 0),
+      (2, '\u212Aelvin', 'us-east-1', 'db-1', 'bob', 0, 0),
+      (3, 'Kelvin', 'us-east-1', 'db-1', 'cy', 0, 0),
+      (4, '\u212Aelvin', 'us-east-1', 'db-1', 'cy', 0, 0)`);
+    await handle.client.execute(`INSERT INTO captures (id, env_id, owner_id, name, status,
+      created_at, updated_at) VALUES (1, 1, 'ann', '\u212A', 'RUNNING', 0, 0)`);
+    const report = await migrateDatabase(handle.db);
+    const [{ version }] = (await handle.client.execute("SELECT version FROM captures")).rows;
+    handle.close();
+    assert.deepEqual(report.collisions, [
+      { table: "environments", envId: null, ids: [3, 4], names: ["Kelvin", "\u212Aelvin"] },
+    ]);
+    assert.equal(report.renamed, 2);
+    assert.equal(Number(version), 2);
+    assert.deepEqual(await names(path, "environments"), {
+      1: "Kelvin",
+      2: "Kelvin",
+      3: "Kelvin",
+      4: "\u212Aelvin",
+    });
+  } finally {
+    await removeDatabase(path);
+  }
+});

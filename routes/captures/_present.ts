@@ -1,10 +1,11 @@
-import type { CaptureRow } from "../../db/schema.ts";
+import type { ListedCapture } from "../../db/captures.ts";
+import { isoTime } from "../../iso_time.ts";
 import { plannedEndOf, statusAt } from "../../lifecycle/status.ts";
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+const iso = (ms: number | null) => (ms === null ? null : isoTime(ms));
 
 /** The API shape of a capture at `now`, with its status computed, not just as stored. */
-export function presentCapture(row: CaptureRow, now: number) {
+export function presentCapture(row: ListedCapture, now: number) {
   const effective = statusAt(row, now);
   const done = effective.status === "DONE" && effective.start !== null && effective.end !== null;
   return {
@@ -19,7 +20,7 @@ export function presentCapture(row: CaptureRow, now: number) {
     end: iso(effective.end),
     duration: done ? Math.round((effective.end! - effective.start!) / 1000) : row.duration,
     reason: row.reason,
-    createdAt: new Date(row.createdAt).toISOString(),
-    updatedAt: new Date(row.updatedAt).toISOString(),
+    createdAt: isoTime(row.createdAt),
+    updatedAt: isoTime(row.updatedAt),
   };
 }

@@ -1,0 +1,111 @@
+// deno task bench:inproc: per-request CPU cost of capwatch's hot requests, in-process (app.fetch,
+// no HTTP), on the same seeded database bench:load uses, with the request log written as main.ts
+// writes it but to a discarding sink. Prints the process's CPU time per request (user + system,
+// which other jobs on a shared machine disturb far less than wall time; median of BENCH_ROUNDS
+// rounds), sequential and with BENCH_CONCURRENCY requests in flight. For comparing changes on a
+// busy machine, where wrk's absolute numbers move too much.
+import process from "node:process";
+import { createApp } from "../app.ts";
+import { createTokenVerifier } from "../auth/jwt.ts";
+import { mintToken } from "../auth/mint.ts";
+import { loadConfig } from "../config.ts";
+import { openDatabase } from "../db/client.ts";
+import { pingDatabase } from "../db/health.ts";
+import { migrateDatabase } from "../db/migrate.ts";
+import { systemClock } from "../lifecycle/clock.ts";
+import { createLogger } from "../logger.ts";
+import { createCloudWatchClient } from "../metrics/cloudwatch.ts";
+import { BENCH_USER, seededDatabase } from "./seed.ts";
+
+const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? 5);
+const ITERATIONS = Number(Deno.env.get("BENCH_ITERATIONS") ?? 2000);
+const CONCURRENCY = Number(Deno.env.get("BENCH_CONCURRENCY") ?? 50);
+const ONLY = Deno.env.get("BENCH_ONLY")?.split(",");
+const SECRET = "bench-secret-that-is-at-least-32-bytes-long";
+const COUNT = Number(Deno.env.get("BENCH_CAPTURES") ?? 1_000);
+
+const seeded = await seededDatabase(COUNT);
+// Quotas far above what the bench writes or reads, not 0: their conditions stay in the measured
+// statements (the capture count in the INSERT, the per-minute metrics counter) without a 429.
+const config = loadConfig({
+  JWT_SECRET: SECRET,
+  DATABASE_URL: `file:${seeded.path}`,
+  QUOTA_CAPTURES_PER_ENVIRONMENT: "1000000000",
+  QUOTA_METRICS_REQUESTS_PER_MINUTE: "1000000000",
+});
+const database = await openDatabase(config.databaseUrl);
+await migrateDatabase(database.db);
+let logged = 0;
+const app = createApp({
+  db: database.db,
+  config,
+  clock: systemClock,
+  verifyToken: createTokenVerifier(config.jwt),
+  logger: createLogger("info", (line) => void (logged += line.length)),
+  cloudwatch: createCloudWatchClient({ endpoint: "http://127.0.0.1:9/" }),
+  pingDatabase: () => pingDatabase(database.client),
+});
+const token = await mintToken(SECRET, { sub: BENCH_USER, ttlSeconds: 3600 });
+const auth = { Authorization: `Bearer ${token}` };
+let posted = 0;
+
+const requests: Record<string, () => Request> = {
+  get: () => new Request(`http://x/api/captures/${seeded.captureId}`, { headers: auth }),
+  list: () => new Request("http://x/api/captures?limit=50", { headers: auth }),
+  post: () =>
+    new Request("http://x/api/captures", {
+      method: "POST",
+      headers: { ...auth, "Content-Type": "application/json" },
+      body: JSON.stringify({
+        envId: seeded.envId,
+        name: `inproc-${Date.now()}-${posted++}`,
+        start: new Date(Date.now() - 7_200_000).toISOString(),
+        duration: 3600,
+      }),
+    }),
+  metrics: () =>
+    new Request(`http://x/api/captures/${seeded.snapshotCaptureId}/metrics`, { headers: auth }),
+};
+
+async function one(make: () => Request, expected: number) {
+  const res = await app.fetch(make());
+  await res.arrayBuffer();
+  if (res.status !== expected) throw new Error(`${res.status} for ${make().url}`);
+}
+
+const cpuMicros = () => {
+  const { user, system } = process.cpuUsage();
+  return user + system;
+};
+const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+for (const [name, make] of Object.entries(requests)) {
+  if (ONLY && !ONLY.includes(name)) continue;
+  const expected = name === "post" ? 201 : 200;
+  for (let i = 0; i < 200; i++) await one(make, expected);
+  const sequential: number[] = [];
+  const concurrent: number[] = [];
+  const concurrentWall: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    let started = cpuMicros();
+    for (let i = 0; i < ITERATIONS; i++) await one(make, expected);
+    sequential.push((cpuMicros() - started) / ITERATIONS);
+    started = cpuMicros();
+    const wallStarted = performance.now();
+    let left = ITERATIONS;
+    await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+      while (left-- > 0) await one(make, expected);
+    }));
+    concurrent.push((cpuMicros() - started) / ITERATIONS);
+    concurrentWall.push((performance.now() - wallStarted) * 1000 / ITERATIONS);
+  }
+  console.log(
+    `${name.padEnd(8)} ${median(sequential).toFixed(1).padStart(8)} µs CPU sequential  ` +
+      `${median(concurrent).toFixed(1).padStart(8)} µs at ${CONCURRENCY} in flight ` +
+      `(${median(concurrentWall).toFixed(1)} µs wall), RSS ${
+        Math.round(Deno.memoryUsage().rss / 1048576)
+      } MB`,
+  );
+}
+database.close();
+for (const suffix of ["", "-wal", "-shm"]) await Deno.remove(seeded.path + suffix).catch(() => {});
