@@ -6,7 +6,15 @@ import { fileURLToPath } from "node:url";
 // higher one. README "Code tour" draws the same order as an arrow.
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const LAYERS: ReadonlyArray<readonly string[]> = [
-  ["config.ts", "config_aws.ts", "aws_partitions.ts", "inputs.ts", "logger.ts", "vocabulary.ts"],
+  [
+    "config.ts",
+    "config_aws.ts",
+    "aws_partitions.ts",
+    "inputs.ts",
+    "iso_time.ts",
+    "logger.ts",
+    "vocabulary.ts",
+  ],
   ["db"],
   ["auth"],
   ["lifecycle"],
