@@ -31,6 +31,7 @@ const config = loadConfig({
   JWT_SECRET: SECRET,
   DATABASE_URL: `file:${seeded.path}`,
   QUOTA_CAPTURES_PER_ENVIRONMENT: "1000000000",
+  QUOTA_RUNNING_CAPTURES_PER_ENVIRONMENT: "1000000000",
   QUOTA_METRICS_REQUESTS_PER_MINUTE: "1000000000",
 });
 const database = await openDatabase(config.databaseUrl);

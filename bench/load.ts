@@ -136,6 +136,11 @@ function startCapwatch(
       DATABASE_URL: `file:${databasePath}`,
       JWT_SECRET: SECRET,
       LOG_LEVEL: "info",
+      // Quotas far above what the bench writes or reads, not 0: their conditions stay in the
+      // measured statements (the counts in the INSERT, the per-minute metrics counter), no 429.
+      QUOTA_CAPTURES_PER_ENVIRONMENT: "1000000000",
+      QUOTA_RUNNING_CAPTURES_PER_ENVIRONMENT: "1000000000",
+      QUOTA_METRICS_REQUESTS_PER_MINUTE: "1000000000",
       ...(options.reusePort ? { REUSE_PORT: "true" } : {}),
     },
     port,
