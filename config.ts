@@ -185,7 +185,9 @@ const ConfigSchema = z.object({
     ctx.addIssue({
       code: "custom",
       path: [env.AWS_ACCESS_KEY_ID ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID"],
-      message: "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together",
+      message: env.AWS_ACCESS_KEY_ID
+        ? "is missing: AWS_ACCESS_KEY_ID is set, and the two go together"
+        : "is missing: AWS_SECRET_ACCESS_KEY is set, and the two go together",
     });
   }
 });

@@ -69,14 +69,17 @@ export function awsIdentityIssues(env: Raw, ctx: z.RefinementCtx): void {
     ctx.addIssue({
       code: "custom",
       path: [env.AWS_ROLE_ARN ? "AWS_WEB_IDENTITY_TOKEN_FILE" : "AWS_ROLE_ARN"],
-      message: "AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE must be set together",
+      message: env.AWS_ROLE_ARN
+        ? "is missing: AWS_ROLE_ARN is set, and web identity needs both"
+        : "is missing: AWS_WEB_IDENTITY_TOKEN_FILE is set, and web identity needs both",
     });
   }
   // Checked here, not at the first STS call, whose error would blame the environment's region.
-  for (const name of ["AWS_REGION", "AWS_DEFAULT_REGION"] as const) {
-    const problem = env[name] && regionProblem(env[name]);
-    if (problem) ctx.addIssue({ code: "custom", path: [name], message: problem });
-  }
+  // Only the one in effect: AWS_REGION wins, as in the AWS SDKs.
+  const regionVariable = env.AWS_REGION ? "AWS_REGION" : "AWS_DEFAULT_REGION";
+  const region = env[regionVariable];
+  const problem = region && regionProblem(region);
+  if (problem) ctx.addIssue({ code: "custom", path: [regionVariable], message: problem });
   const full = env.AWS_CONTAINER_CREDENTIALS_FULL_URI;
   if (full && !env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI) {
     const url = URL.parse(full);

@@ -59,10 +59,14 @@ export interface CredentialProviderOptions {
 export function createCredentialProvider(options: CredentialProviderOptions): CredentialProvider {
   const clock = options.clock ?? (() => new Date());
   const readFile = options.readTextFile ?? ((path: string) => Deno.readTextFile(path));
-  // Any read failure (missing, a directory, no permission) is the operator's to fix.
+  // Any read failure (missing, a directory, no permission, empty) is the operator's to fix.
   const readToken = (variable: string, path: string) =>
     readFile(path).then(
-      (text) => text.trim(),
+      (text) => {
+        const token = text.trim();
+        if (token === "") throw new TokenFileError(variable, path, new Error("the file is empty"));
+        return token;
+      },
       (error) => {
         throw new TokenFileError(variable, path, error);
       },

@@ -29,6 +29,11 @@ try {
       help: { type: "boolean", short: "h" },
     },
   }));
+  // parseArgs keeps the last of a repeated flag; two subjects are a mistake, not a choice.
+  for (const flag of ["--sub", "--ttl"]) {
+    const given = Deno.args.filter((arg) => arg === flag || arg.startsWith(`${flag}=`)).length;
+    if (given > 1) throw new Error(`${flag} given ${given} times; give it once`);
+  }
 } catch (error) {
   // node:util names the flag: "Unknown option '--tll'", "Option '--sub <value>' argument missing".
   usageError(error instanceof Error ? error.message : String(error));

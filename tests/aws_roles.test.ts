@@ -394,9 +394,14 @@ Deno.test("container credentials: the endpoint's token is sent, its credentials 
   }
 });
 
-Deno.test("an unreadable token file (a directory, missing) answers 503 naming its variable, the path only in the log", async () => {
+Deno.test("an unreadable token file (a directory, missing, empty) answers 503 naming its variable, the path only in the log", async () => {
   const dir = await Deno.makeTempDir({ prefix: "capwatch-token-dir-" });
+  await Deno.writeTextFile(`${dir}/empty`, "\n");
   const cases: Array<[Record<string, string>, string]> = [
+    [
+      { AWS_ROLE_ARN: ROLE, AWS_WEB_IDENTITY_TOKEN_FILE: `${dir}/empty` },
+      "AWS_WEB_IDENTITY_TOKEN_FILE",
+    ],
     [{
       AWS_CONTAINER_CREDENTIALS_FULL_URI: "http://127.0.0.1:9/creds",
       AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: dir,

@@ -76,6 +76,8 @@ Deno.test("loadConfig() refuses an AWS_REGION or AWS_DEFAULT_REGION no partition
   for (const region of ["us-east-1", "cn-north-1", "eusc-de-east-1", "us-gov-west-1"]) {
     assert.equal(loadConfig({ AWS_REGION: region }).aws, undefined);
   }
+  // Only the variable in effect is judged: AWS_REGION wins over AWS_DEFAULT_REGION, as in the SDKs.
+  loadConfig({ AWS_REGION: "us-east-1", AWS_DEFAULT_REGION: "bogus" });
 });
 
 Deno.test("loadConfig() reads CREDENTIALS_KEY_PREVIOUS as one or more 32-byte keys", () => {

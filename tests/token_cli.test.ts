@@ -44,6 +44,8 @@ Deno.test("deno task token answers a bad command line with the usage and exit co
     [["--sub"], /--sub/],
     [[], /--sub is required/],
     [["--sub", "alice", "extra"], /extra/],
+    [["--sub", "a", "--sub", "b"], /--sub given 2 times; give it once/],
+    [["--sub=a", "--ttl", "1h", "--ttl=2h"], /--ttl given 2 times/],
   ];
   for (const [args, message] of cases) {
     const { code, stdout, stderr } = await token(...args);
