@@ -11,7 +11,6 @@ import {
   lte,
   ne,
   notExists,
-  notInArray,
   or,
   type Placeholder,
   type SQL,
@@ -379,7 +378,8 @@ function overlappingLive(
     new QueryBuilder().select({ n: sql`count(*)` }).from(other).where(and(
       eq(other.envId, envId),
       exceptId === undefined ? undefined : ne(other.id, exceptId),
-      notInArray(other.status, ["DONE", "FAILED"]),
+      // Literal, not bound: only then may SQLite use the partial index captures_live_windows_by_env.
+      sql`${other.status} NOT IN ('DONE', 'FAILED')`,
       sql`(${duration} IS NULL OR ${otherStart} < ${start} + ${duration} * 1000)`,
       sql`(${other.duration} IS NULL OR ${otherStart} + ${other.duration} * 1000 > max(${start}, ${now}))`,
     ))

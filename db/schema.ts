@@ -84,6 +84,12 @@ export const captures = sqliteTable("captures", {
   uniqueIndex("captures_name_per_env").on(t.envId, t.name),
   index("captures_by_env_newest").on(t.envId, sql`${t.id} desc`),
   index("captures_by_status").on(t.status),
+  // The running quota's overlap count (db/captures.ts overlappingLive) reads only these columns of
+  // an environment's unfinished captures: this index alone answers it, skipping finished ones
+  // and never visiting the table. Its WHERE must match the query's term literally (not bound).
+  index("captures_live_windows_by_env")
+    .on(t.envId, t.start, t.scheduledStart, t.duration, t.status)
+    .where(sql`${t.status} NOT IN ('DONE', 'FAILED')`),
 ]);
 
 export const captureSnapshots = sqliteTable("capture_snapshots", {

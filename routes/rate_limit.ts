@@ -8,7 +8,8 @@ const WINDOW_SECONDS = 60;
 /**
  * Limits each user to QUOTA_METRICS_REQUESTS_PER_MINUTE requests of the routes it guards (they
  * spend the shared AWS account's GetMetricData quota), counted in the database per fixed minute
- * of the injected clock. Every answer says where the caller stands (draft-ietf-httpapi-ratelimit-
+ * of the injected clock (each instance adds its requests to the shared count at most every
+ * RATE_LIMIT_FLUSH_MS, db/rate_limits.ts countRequest). Every answer says where the caller stands (draft-ietf-httpapi-ratelimit-
  * headers: RateLimit-Policy and RateLimit); past the limit, 429 with Retry-After. 0: no limit.
  */
 export const metricsRateLimit = createMiddleware<AppEnv>(async (c, next) => {
@@ -17,7 +18,7 @@ export const metricsRateLimit = createMiddleware<AppEnv>(async (c, next) => {
   if (quota === 0) return await next();
   const now = clock().getTime();
   const windowStart = Math.floor(now / (WINDOW_SECONDS * 1000)) * WINDOW_SECONDS * 1000;
-  const count = await countRequest(db, c.var.userId, "metrics", windowStart);
+  const count = await countRequest(db, c.var.userId, "metrics", windowStart, now);
   const reset = Math.max(1, Math.ceil((windowStart + WINDOW_SECONDS * 1000 - now) / 1000));
   const headers = {
     "RateLimit-Policy": `"metrics";q=${quota};w=${WINDOW_SECONDS}`,

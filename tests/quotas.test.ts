@@ -2,6 +2,8 @@
 import assert from "node:assert/strict";
 import { createApp } from "../app.ts";
 import { openDatabase } from "../db/client.ts";
+import { RATE_LIMIT_FLUSH_MS } from "../db/rate_limits.ts";
+import { rateLimits } from "../db/schema.ts";
 import openapi from "../openapi/openapi.json" with { type: "json" };
 import { testContext } from "./helpers/context.ts";
 import { assertProblem } from "./helpers/problem.ts";
@@ -99,10 +101,13 @@ Deno.test("GET /api/captures/{id}/metrics limits each user per minute across ins
       await res.body?.cancel();
       return res;
     };
+    // Each instance adds its requests to the shared count at most every RATE_LIMIT_FLUSH_MS (of
+    // the injected clock); a flush interval apart, every request sees all the others.
+    const flushed = () => t.clock.advance(RATE_LIMIT_FLUSH_MS);
     const answers = [
       await get(first, "alice"),
       await get(second, "alice"),
-      await get(first, "alice"),
+      (flushed(), await get(first, "alice")),
     ];
     // A scheduled capture has no metrics (409), yet each request spends the quota.
     assert.deepEqual(answers.map((res) => res.status), [409, 409, 409]);
@@ -111,6 +116,7 @@ Deno.test("GET /api/captures/{id}/metrics limits each user per minute across ins
       answers.map((res) => res.headers.get("ratelimit")),
       ['"metrics";r=2;t=30', '"metrics";r=1;t=30', '"metrics";r=0;t=30'],
     );
+    flushed();
     const refused = await fetch(`http://127.0.0.1:${second.addr.port}/api/captures/${id}/metrics`, {
       headers: { Authorization: `Bearer ${await t.token("alice")}` },
     });
@@ -129,6 +135,33 @@ Deno.test("GET /api/captures/{id}/metrics limits each user per minute across ins
   } finally {
     other.close();
   }
+});
+
+Deno.test("The metrics rate limit counts exactly within an instance, writing the shared count once per flush interval", async () => {
+  await using t = await testContext({ now: NOW, env: { QUOTA_METRICS_REQUESTS_PER_MINUTE: "3" } });
+  const env = await t.createEnvironment("alice");
+  const created = await t.as("alice").post("/api/captures", {
+    envId: env.id,
+    name: "scheduled",
+    scheduledStart: "2026-01-02T00:00:00Z",
+  });
+  const { id } = await created.json();
+  const shared = async () =>
+    (await t.deps.db.select({ count: rateLimits.count }).from(rateLimits))
+      .reduce((sum, row) => sum + row.count, 0);
+  const statuses: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const res = await t.as("alice").get(`/api/captures/${id}/metrics`);
+    await res.body?.cancel();
+    statuses.push(res.status);
+  }
+  // The fourth and fifth are refused at once, though only the first request was written.
+  assert.deepEqual(statuses, [409, 409, 409, 429, 429]);
+  assert.equal(await shared(), 1);
+  // One flush interval later the next request adds every request counted here, itself included.
+  t.clock.advance(RATE_LIMIT_FLUSH_MS);
+  await assertProblem(await t.as("alice").get(`/api/captures/${id}/metrics`), 429);
+  assert.equal(await shared(), 6);
 });
 
 Deno.test("load, SQL text, metrics.svg, compare and compare.svg spend QUOTA_METRICS_REQUESTS_PER_MINUTE with metrics, and declare it", async () => {

@@ -3,6 +3,12 @@
  * held when a capture's window is set (create, edit): at most N others may overlap it from now on.
  */
 import assert from "node:assert/strict";
+import type { InValue } from "@libsql/client";
+import { drizzle } from "drizzle-orm/libsql/web";
+import { insertCapture } from "../db/captures.ts";
+import { openDatabase } from "../db/client.ts";
+import { migrateDatabase } from "../db/migrate.ts";
+import * as schema from "../db/schema.ts";
 import { testContext } from "./helpers/context.ts";
 import { assertProblem } from "./helpers/problem.ts";
 
@@ -47,4 +53,51 @@ Deno.test("Scheduled captures whose windows overlap cannot exceed the running qu
   await assertProblem(await post("now-3", { duration: 600 }), 429);
   t.clock.advance(601_000);
   assert.equal((await post("now-3", { duration: 600 })).status, 201);
+});
+
+Deno.test("The running quota's overlap count reads only the partial covering index of unfinished captures", async () => {
+  const path = await Deno.makeTempFile({ prefix: "capwatch-plan-", suffix: ".db" });
+  const handle = await openDatabase(`file:${path}`);
+  try {
+    await migrateDatabase(handle.db);
+    const now = Date.parse(NOW);
+    await handle.db.insert(schema.environments).values({
+      id: 1,
+      name: "e",
+      region: "us-east-1",
+      dbInstanceIdentifier: "db",
+      ownerId: "alice",
+      createdAt: now,
+      updatedAt: now,
+    });
+    await handle.db.insert(schema.memberships)
+      .values({ envId: 1, userId: "alice", role: "admin", createdAt: now });
+    // Drizzle over the same client, recording the statements it runs.
+    const ran: { sql: string; params: unknown[] }[] = [];
+    const logged = drizzle(handle.client, {
+      schema,
+      logger: { logQuery: (sql, params) => void ran.push({ sql, params }) },
+    });
+    const row = await insertCapture(
+      logged,
+      { envId: 1, ownerId: "alice", name: "live", status: "RUNNING", start: now, duration: 3600 },
+      now,
+      { perEnvironment: 100, runningPerEnvironment: 100 },
+    );
+    assert.equal(typeof row, "object");
+    const insert = ran.find((q) => q.sql.startsWith('insert into "captures"'));
+    assert.ok(insert, JSON.stringify(ran));
+    const plan = await handle.client.execute({
+      sql: `EXPLAIN QUERY PLAN ${insert.sql}`,
+      args: insert.params as InValue[],
+    });
+    const details = plan.rows.map((r) => String(r.detail));
+    assert.ok(
+      details.some((d) => d.includes("COVERING INDEX captures_live_windows_by_env")),
+      details.join("\n"),
+    );
+  } finally {
+    handle.close();
+    for (const suffix of ["", "-wal", "-shm"]) await Deno.remove(path + suffix).catch(() => {});
+  }
 });

@@ -1,0 +1,1 @@
+CREATE INDEX `captures_live_windows_by_env` ON `captures` (`env_id`,`start`,`scheduled_start`,`duration`,`status`) WHERE "captures"."status" NOT IN ('DONE', 'FAILED');
