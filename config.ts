@@ -260,7 +260,7 @@ export interface Config {
     audience?: string;
     /** Required `typ` header (JWT_TYP), JWKS mode only. */
     typ?: string;
-    /** Oldest accepted token (from iat) in JWKS mode, in seconds. */
+    /** Oldest accepted token (from iat) when JWKS_URL is set, HS256 ones included, in seconds. */
     maxAgeSeconds?: number;
   };
   /** Who may read an instance with server-wide credentials; see ServerCredentialPolicy. */

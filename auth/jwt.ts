@@ -85,6 +85,7 @@ interface VerifiedToken {
   userId: string;
   exp: number;
   nbf: number | undefined;
+  iat: number | undefined;
   forgetAt: number;
 }
 
@@ -121,12 +122,16 @@ export function createTokenVerifier(
   // on every hit exactly as jose runs them. Failures are never remembered. Only HS256: its secret
   // is fixed for the process, while a JWKS key may be withdrawn at any time.
   const verified = new Map<string, VerifiedToken>();
+  // With a JWKS also configured, the server faces a shared identity provider, and a leaked HS256
+  // token must not outlive the age bound the provider's tokens have: iat becomes required and
+  // JWT_MAX_AGE applies. HS256 alone (JWT_SECRET, dev mode, tests) keeps its rules unchanged.
+  const hsMaxAge = jwks ? jwt.maxAgeSeconds : undefined;
 
   return async (token) => {
     const at = options.clock?.() ?? new Date();
     const hit = verified.get(token);
     if (hit) {
-      if (stillValid(hit, at)) return { userId: hit.userId };
+      if (stillValid(hit, at, hsMaxAge)) return { userId: hit.userId };
       // Verified again in full below, so the refusal is the one an unseen token would get.
       verified.delete(token);
     }
@@ -144,6 +149,7 @@ export function createTokenVerifier(
         ({ payload } = await jwtVerify(token, await secret, {
           ...common,
           algorithms: ["HS256"],
+          maxTokenAge: hsMaxAge,
         }));
       } else if (jwks && ASYMMETRIC_ALGORITHMS.includes(alg)) {
         // A shared identity provider's tokens: bound to us (config requires iss and aud), to
@@ -187,6 +193,7 @@ export function createTokenVerifier(
         userId: payload.sub,
         exp: payload.exp!,
         nbf: payload.nbf,
+        iat: payload.iat,
         forgetAt: at.getTime() + TOKEN_CACHE_TTL_MS,
       });
     }
@@ -194,12 +201,20 @@ export function createTokenVerifier(
   };
 }
 
-/** jose's own exp and nbf checks (same tolerance, same rounding) at `at`, and the entry's age. */
-function stillValid(entry: VerifiedToken, at: Date): boolean {
+/**
+ * jose's own exp, nbf and (with `maxAgeSeconds`) iat-age checks, same tolerance and rounding, at
+ * `at`, and the entry's age in the cache.
+ */
+function stillValid(entry: VerifiedToken, at: Date, maxAgeSeconds: number | undefined): boolean {
   const ms = at.getTime();
   if (ms >= entry.forgetAt) return false;
   const now = Math.floor(ms / 1000);
   if (entry.nbf !== undefined && entry.nbf > now + CLOCK_TOLERANCE_SECONDS) return false;
+  if (maxAgeSeconds !== undefined) {
+    // Verified with maxTokenAge, so iat is there; a token that aged past it is verified again.
+    const age = now - (entry.iat ?? -Infinity);
+    if (age - CLOCK_TOLERANCE_SECONDS > maxAgeSeconds) return false;
+  }
   return entry.exp > now - CLOCK_TOLERANCE_SECONDS;
 }
 

@@ -2,8 +2,8 @@
  * One signed AWS POST with the retry policy of the CloudWatch client (metrics/cloudwatch.ts):
  * bounded, jittered retries of throttling, 5xx, garbage, network errors and timeouts under one
  * total budget; no redirects and a size cap (aws_http.ts); errors as CloudWatchError (AwsError)
- * with the service's name and every secret redacted. Used by the Performance Insights and RDS
- * clients; the service name given to aws4fetch is explicit (`pi`, `rds`).
+ * with the service's name and every secret redacted. Used by the CloudWatch, Performance Insights
+ * and RDS clients; the service name given to aws4fetch is explicit (`monitoring`, `pi`, `rds`).
  */
 import { AwsClient } from "aws4fetch";
 import type { AwsCredentials } from "../config.ts";
@@ -11,7 +11,7 @@ import { type AttemptFailure, AwsError, classifyErrorAnswer, redact } from "./_c
 import { fetchUpstream, type UpstreamAnswer } from "./aws_http.ts";
 import { awsEndpoint, UnknownRegionError } from "./partitions.ts";
 
-/** Knobs shared by the PI and RDS clients; tests shrink the timeouts and inject `fetch`. */
+/** Knobs shared by the CloudWatch, PI and RDS clients; tests shrink the timeouts and inject `fetch`. */
 export interface AwsCallOptions {
   /** URL template; may contain `{region}` and `{dnsSuffix}` (see partitions.ts). */
   endpoint?: string;
@@ -65,6 +65,10 @@ export interface ServiceProtocol<T> {
   parse(text: string): T | undefined;
   /** Reads an error body that is not AWS JSON (the Query protocol's XML). */
   readError?: (text: string) => { code?: string; message?: string } | undefined;
+  /** The message of a 2xx answer `parse` cannot read; a generic one by default. */
+  malformedMessage?: string;
+  /** The most answer bytes one SignedCall reads over all its sends and attempts; no cap by default. */
+  maxCallBytes?: number;
 }
 
 /** The URL for `region` from a template; a region no partition serves is an AwsError. */
@@ -82,61 +86,147 @@ export function serviceUrl(label: string, signingName: string, template: string,
   }
 }
 
+/** Where one call goes and under whose keys; `budgetMs` tightens the settings' total budget. */
+export interface CallTarget {
+  region: string;
+  credentials: AwsCredentials;
+  operation: string;
+  /** A tighter budget (ms) than the settings' for this call, e.g. a check a request waits on. */
+  budgetMs?: number;
+}
+
 /** Sends `body` (retrying per the settings) and returns the parsed answer, or throws AwsError. */
-export async function awsCall<T>(
+export function awsCall<T>(
   settings: AwsCallSettings,
   protocol: ServiceProtocol<T>,
-  target: {
-    region: string;
-    credentials: AwsCredentials;
-    operation: string;
-    /** A tighter budget (ms) than the settings' for this call, e.g. a check a request waits on. */
-    budgetMs?: number;
-  },
+  target: CallTarget,
   body: string,
 ): Promise<T> {
-  const s = target.budgetMs === undefined
-    ? settings
-    : { ...settings, totalBudgetMs: Math.min(settings.totalBudgetMs, target.budgetMs) };
-  const url = serviceUrl(protocol.label, protocol.signingName, s.endpoint, target.region);
-  const { accessKeyId, secretAccessKey, sessionToken } = target.credentials;
-  const secrets = [secretAccessKey, sessionToken];
-  // retries: 0 because aws4fetch retries neither 400 Throttling nor network errors.
-  const aws = new AwsClient({
-    accessKeyId,
-    secretAccessKey,
-    sessionToken,
-    service: protocol.signingName,
-    region: target.region,
-    retries: 0,
-  });
-  let host: string;
-  try {
-    host = new URL(url).host;
-  } catch {
-    throw new AwsError({
-      service: protocol.label,
-      kind: "bad_answer",
-      code: "InvalidEndpoint",
-      message: `The ${protocol.label} endpoint "${url}" is not a URL`,
-    });
-  }
-  const deadline = s.now() + s.totalBudgetMs;
-  const minAttemptMs = Math.min(s.attemptTimeoutMs, 100);
-  let attempts = 0;
-  let failure: AttemptFailure = {
-    outcome: "timeout",
-    retryable: false,
-    message: `${protocol.label} did not answer within the ${s.totalBudgetMs} ms budget`,
-  };
+  return new SignedCall(settings, protocol, target).send(body);
+}
 
-  const attempt = async (
-    timeoutMs: number,
-  ): Promise<{ ok: true; value: T } | { ok: false; failure: AttemptFailure }> => {
+type AttemptOutcome<T> = { ok: true; value: T; status: number } | {
+  ok: false;
+  failure: AttemptFailure;
+};
+
+/**
+ * The HTTP attempts of one logical call (one request, or every page of a paged one) sharing one
+ * deadline, one attempt count and, when `protocol.maxCallBytes` is set, one cap on answer bytes.
+ * Construction throws AwsError for a region no partition serves or an endpoint that is not a URL.
+ */
+export class SignedCall<T> {
+  /** Attempts made so far over every `send`. */
+  attempts = 0;
+  readonly #s: AwsCallSettings;
+  readonly #protocol: ServiceProtocol<T>;
+  readonly #target: CallTarget;
+  readonly #aws: AwsClient;
+  readonly #url: string;
+  readonly #host: string;
+  readonly #deadline: number;
+  readonly #secrets: Array<string | undefined>;
+  #bytesRead = 0;
+
+  constructor(settings: AwsCallSettings, protocol: ServiceProtocol<T>, target: CallTarget) {
+    const s = target.budgetMs === undefined
+      ? settings
+      : { ...settings, totalBudgetMs: Math.min(settings.totalBudgetMs, target.budgetMs) };
+    this.#s = s;
+    this.#protocol = protocol;
+    this.#target = target;
+    this.#url = serviceUrl(protocol.label, protocol.signingName, s.endpoint, target.region);
+    const { accessKeyId, secretAccessKey, sessionToken } = target.credentials;
+    this.#secrets = [secretAccessKey, sessionToken];
+    // retries: 0 because aws4fetch retries neither 400 Throttling nor network errors.
+    this.#aws = new AwsClient({
+      accessKeyId,
+      secretAccessKey,
+      sessionToken,
+      service: protocol.signingName,
+      region: target.region,
+      retries: 0,
+    });
+    try {
+      this.#host = new URL(this.#url).host;
+    } catch {
+      throw new AwsError({
+        service: protocol.label,
+        kind: "bad_answer",
+        code: "InvalidEndpoint",
+        message: `The ${protocol.label} endpoint "${this.#url}" is not a URL`,
+      });
+    }
+    this.#deadline = s.now() + s.totalBudgetMs;
+  }
+
+  /** `text` with the call's secret key and session token redacted. */
+  redact(text: string): string {
+    return redact(text, this.#secrets);
+  }
+
+  /**
+   * Sends `body`, retried on throttling, 5xx, garbage, network errors and timeouts; `log` adds
+   * fields to (or overrides) each attempt's log event. Throws AwsError once it gives up.
+   */
+  async send(body: string, log: Record<string, unknown> = {}): Promise<T> {
+    const { protocol, s } = { protocol: this.#protocol, s: this.#s };
+    // An attempt with less time than this left could only time out, so it is not started.
+    const minAttemptMs = Math.min(s.attemptTimeoutMs, 100);
+    let failure: AttemptFailure = {
+      outcome: "timeout",
+      retryable: false,
+      message: `${protocol.label} did not answer within the ${s.totalBudgetMs} ms budget`,
+    };
+    const context = {
+      event: `${protocol.signingName}.attempt`,
+      operation: this.#target.operation,
+      region: this.#target.region,
+      ...log,
+    };
+    for (let i = 0; i < s.maxAttempts; i++) {
+      const remaining = this.#deadline - s.now();
+      if (remaining < minAttemptMs) break;
+      const started = s.now();
+      const outcome = await this.#attempt(body, Math.min(s.attemptTimeoutMs, remaining));
+      this.attempts++;
+      const durationMs = Math.round(s.now() - started);
+      if (outcome.ok) {
+        s.log({ ...context, attempt: i + 1, outcome: "ok", status: outcome.status, durationMs });
+        return outcome.value;
+      }
+      failure = outcome.failure;
+      // An upstream Retry-After (already bounded) is a floor; the budget check below caps it.
+      const delayMs = Math.max(
+        s.random() * Math.min(s.maxDelayMs, s.baseDelayMs * 2 ** i),
+        (failure.retryAfterSeconds ?? 0) * 1000,
+      );
+      const retry = failure.retryable && i + 1 < s.maxAttempts &&
+        s.now() + delayMs + minAttemptMs <= this.#deadline;
+      s.log({
+        ...context,
+        attempt: i + 1,
+        outcome: failure.outcome,
+        status: failure.status,
+        code: failure.code,
+        requestId: failure.requestId,
+        durationMs,
+        retry,
+        ...(retry ? { delayMs: Math.round(delayMs) } : {}),
+      });
+      if (!retry) break;
+      await s.sleep(delayMs);
+    }
+    throw this.#error(failure);
+  }
+
+  async #attempt(body: string, timeoutMs: number): Promise<AttemptOutcome<T>> {
+    const { protocol, s } = { protocol: this.#protocol, s: this.#s };
     let answer: UpstreamAnswer;
     try {
+      // The signal also covers reading the body, which can stall after the headers arrive.
       const signal = AbortSignal.timeout(timeoutMs);
-      const request = await aws.sign(url, {
+      const request = await this.#aws.sign(this.#url, {
         method: "POST",
         headers: { "Content-Type": protocol.contentType, ...protocol.headers },
         body,
@@ -151,14 +241,21 @@ export async function awsCall<T>(
         return { ok: false, failure: { outcome: "timeout", retryable: true, message } };
       }
       const detail = err instanceof Error ? err.message : String(err);
-      const message = `Could not reach ${protocol.label} at ${host}: ${detail}`;
+      const message = `Could not reach ${protocol.label} at ${this.#host}: ${detail}`;
       return { ok: false, failure: { outcome: "network", retryable: true, message } };
     }
     if (!answer.ok) {
+      // Neither a redirect nor an oversized answer changes by asking again.
       const { status, message } = answer;
       return { ok: false, failure: { outcome: "refused", retryable: false, status, message } };
     }
     const { status, headers, text } = answer;
+    this.#bytesRead += text.length;
+    if (protocol.maxCallBytes !== undefined && this.#bytesRead > protocol.maxCallBytes) {
+      const message =
+        `${protocol.label}'s answers to one call passed ${protocol.maxCallBytes} bytes`;
+      return { ok: false, failure: { outcome: "refused", retryable: false, status, message } };
+    }
     if (status < 200 || status > 299) {
       return {
         ok: false,
@@ -172,7 +269,7 @@ export async function awsCall<T>(
       };
     }
     const value = protocol.parse(text);
-    if (value !== undefined) return { ok: true, value };
+    if (value !== undefined) return { ok: true, value, status };
     return {
       ok: false,
       failure: {
@@ -180,67 +277,40 @@ export async function awsCall<T>(
         retryable: true,
         status,
         requestId: headers.get("x-amzn-requestid") ?? undefined,
-        message: `${protocol.label} answered with a body capwatch cannot read`,
+        message: protocol.malformedMessage ??
+          `${protocol.label} answered with a body capwatch cannot read`,
       },
     };
-  };
+  }
 
-  const context = {
-    event: `${protocol.signingName}.attempt`,
-    operation: target.operation,
-    region: target.region,
-  };
-  for (let i = 0; i < s.maxAttempts; i++) {
-    const remaining = deadline - s.now();
-    if (remaining < minAttemptMs) break;
-    const started = s.now();
-    const outcome = await attempt(Math.min(s.attemptTimeoutMs, remaining));
-    attempts++;
-    const durationMs = Math.round(s.now() - started);
-    if (outcome.ok) {
-      s.log({ ...context, attempt: i + 1, outcome: "ok", durationMs });
-      return outcome.value;
-    }
-    failure = outcome.failure;
-    const delayMs = Math.max(
-      s.random() * Math.min(s.maxDelayMs, s.baseDelayMs * 2 ** i),
-      (failure.retryAfterSeconds ?? 0) * 1000,
-    );
-    const retry = failure.retryable && i + 1 < s.maxAttempts &&
-      s.now() + delayMs + minAttemptMs <= deadline;
-    s.log({
-      ...context,
-      attempt: i + 1,
-      outcome: failure.outcome,
+  #error(failure: AttemptFailure): AwsError {
+    const { protocol, s, attempts } = {
+      protocol: this.#protocol,
+      s: this.#s,
+      attempts: this.attempts,
+    };
+    // One attempt's leftover time says nothing to a caller: the budget and the attempts do.
+    const message = failure.outcome === "timeout"
+      ? `${protocol.label} did not answer in time: ${attempts} attempt${
+        attempts === 1 ? "" : "s"
+      } within the ${s.totalBudgetMs} ms budget`
+      : failure.message;
+    const kind = failure.outcome === "throttled"
+      ? "throttled"
+      : failure.outcome === "timeout"
+      ? "timeout"
+      : "bad_answer";
+    return new AwsError({
+      service: protocol.label,
+      kind,
       status: failure.status,
       code: failure.code,
+      message: this.redact(message),
+      attempts,
       requestId: failure.requestId,
-      durationMs,
-      retry,
+      retryAfterSeconds: kind === "throttled"
+        ? failure.retryAfterSeconds ?? Math.max(1, Math.ceil(s.maxDelayMs / 1000))
+        : undefined,
     });
-    if (!retry) break;
-    await s.sleep(delayMs);
   }
-  const message = failure.outcome === "timeout"
-    ? `${protocol.label} did not answer in time: ${attempts} attempt${
-      attempts === 1 ? "" : "s"
-    } within the ${s.totalBudgetMs} ms budget`
-    : failure.message;
-  const kind = failure.outcome === "throttled"
-    ? "throttled"
-    : failure.outcome === "timeout"
-    ? "timeout"
-    : "bad_answer";
-  throw new AwsError({
-    service: protocol.label,
-    kind,
-    status: failure.status,
-    code: failure.code,
-    message: redact(message, secrets),
-    attempts,
-    requestId: failure.requestId,
-    retryAfterSeconds: kind === "throttled"
-      ? failure.retryAfterSeconds ?? Math.max(1, Math.ceil(s.maxDelayMs / 1000))
-      : undefined,
-  });
 }

@@ -1,4 +1,5 @@
-import type { z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
+import { ETagHeader } from "./schemas/headers.ts";
 import { Problem, PROBLEM_TITLES } from "./schemas/problem.ts";
 import { CsvText } from "./schemas/media.ts";
 import { kindsOfStatus, PROBLEM_KINDS, type ProblemKind, problemType } from "./problem_types.ts";
@@ -24,6 +25,15 @@ export const jsonOrCsv = <T extends z.ZodType>(
   },
   description,
 });
+
+/** `response` carrying the resource's current ETag header, e.g. `withETag(json(Capture, "…"))`. */
+export const withETag = <R extends object>(response: R) => ({
+  ...response,
+  headers: z.object({ ETag: ETagHeader }),
+});
+
+/** The 304 answer to If-None-Match, carrying the current ETag. */
+export const notModified = (description: string) => withETag({ description });
 
 /** A required JSON request body, so a request without the content type is still validated. */
 export const jsonBody = <T extends z.ZodType>(schema: T, description: string) => ({

@@ -55,15 +55,17 @@ const stale = (id: number): Refusal & { kind: "precondition_failed" } => ({
     `Environment ${id} changed since the version your If-Match names; GET it again for its current ETag`,
 });
 
-/** 409 for a name its owner already uses; it names no other environment. */
-function nameTaken(name: string, ownerId: string, userId: string, id?: number) {
+/** 409 for a name its owner already uses; it names no other environment, and to a non-owner not even that the owner uses it. */
+function nameTaken(name: string, ownerId: string, userId: string) {
   return {
     ok: false,
     kind: "conflict",
     problemKind: "name-taken",
+    // To a co-admin, saying the owner has that name would list the owner's other environments'
+    // names one guess at a time; the answer says only that this name cannot be used here.
     detail: ownerId === userId
       ? `You already own an environment named "${name}"; names are unique per owner, pick another`
-      : `The owner of environment ${id} already has an environment named "${name}"; names are unique per owner, pick another`,
+      : `The name "${name}" cannot be used for this environment; names are unique per owner, pick another`,
   } as const;
 }
 
@@ -170,7 +172,7 @@ export async function editEnvironment(
   if (row !== undefined && row !== "name_taken") return { ok: true, env: row, role: "admin" };
   const latest = await explain(db, id, userId, ifMatch);
   if (!latest.ok) return latest;
-  if (row === "name_taken") return nameTaken(changes.name!, latest.env.ownerId, userId, id);
+  if (row === "name_taken") return nameTaken(changes.name!, latest.env.ownerId, userId);
   if (readVersion !== undefined && latest.env.version !== readVersion) {
     return {
       ok: false,

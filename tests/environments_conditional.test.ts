@@ -214,7 +214,7 @@ Deno.test("POST /api/environments lets two owners both have prod; the 409 for on
   assert.deepEqual(list.map((e: { id: number }) => e.id), [bobsId]);
 });
 
-Deno.test("PATCH /api/environments/{id} checks a new name against its owner's environments only", async () => {
+Deno.test("PATCH /api/environments/{id} checks a new name against its owner's environments only; a co-admin's 409 does not confirm the owner's names", async () => {
   await using t = await testContext();
   const shared = await t.createEnvironment("alice", envBody("staging"));
   await t.createEnvironment("alice", envBody("prod"));
@@ -228,12 +228,19 @@ Deno.test("PATCH /api/environments/{id} checks a new name against its owner's en
     assert.equal(res.status, 200, name);
     await res.body?.cancel();
   }
-  // alice already owns prod: the 409 speaks of the owner, not of the other environment.
+  // alice already owns prod: bob, a co-admin but not the owner, is told only that the name cannot
+  // be used here, not that alice owns an environment of that name, nor which one.
   const clash = await t.as("bob").patch(`/api/environments/${shared.id}`, { name: "prod" });
   const problem = await assertProblem(clash, 409);
-  assert.match(problem.detail, new RegExp(`owner of environment ${shared.id} already has`));
+  assert.equal(problem.type.endsWith("name-taken"), true, problem.type);
+  assert.match(problem.detail, /names are unique per owner, pick another/);
+  assert.doesNotMatch(problem.detail, /owner of|already|alice/i, "confirms nothing of the owner's");
   const ids = (await t.client.execute("SELECT id FROM environments WHERE name = 'prod'")).rows;
-  assert.doesNotMatch(problem.detail, new RegExp(`\\b${ids[0].id}\\b`));
+  assert.doesNotMatch(problem.detail, new RegExp(`\\b(${ids[0].id}|${shared.id})\\b`));
+  // The owner renaming the same environment still hears plainly that she owns one by that name.
+  const own = await t.as("alice").patch(`/api/environments/${shared.id}`, { name: "prod" });
+  const ownProblem = await assertProblem(own, 409);
+  assert.match(ownProblem.detail, /You already own an environment named "prod"/);
 });
 
 Deno.test("the server-wide access key id (masked) is shown to an environment's admins only", async () => {

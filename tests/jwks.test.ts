@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { exportJWK, generateKeyPair, type JWK, type JWTPayload, SignJWT } from "jose";
 import { JWKS_REFETCH_COOLDOWN_MS } from "../auth/jwt.ts";
-import { testContext } from "./helpers/context.ts";
+import { TEST_SECRET, testContext } from "./helpers/context.ts";
 import { assertProblem } from "./helpers/problem.ts";
 
 const NOW = "2026-01-01T00:00:00Z";
@@ -139,4 +139,32 @@ Deno.test("JWKS mode accepts a key published and used at once; unknown kids toge
   const stranger = await generateKeyPair("RS256");
   await assertProblem(await list(t.app, await sign(stranger.privateKey, "nobody")), 401);
   assert.equal(keys.fetches(), 3);
+});
+
+Deno.test("with JWT_SECRET and JWKS_URL both set, HS256 tokens need iat and are bound by JWT_MAX_AGE; HS256 alone is unchanged", async () => {
+  await using keys = keyServer();
+  await keys.publish("k1");
+  const hs256 = (claims: JWTPayload) =>
+    new SignJWT({ sub: "alice", iss: ISSUER, aud: AUDIENCE, exp: NOW_SECONDS + 3600, ...claims })
+      .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+      .sign(new TextEncoder().encode(TEST_SECRET));
+  const fresh = await hs256({ iat: NOW_SECONDS - 60 });
+  const noIat = await hs256({});
+  const old = await hs256({ iat: NOW_SECONDS - 2 * 3600 });
+
+  await using both = await jwksContext(keys.url, { JWT_SECRET: TEST_SECRET, JWT_MAX_AGE: "1h" });
+  assert.equal(both.config.jwt.secret, TEST_SECRET);
+  assert.equal((await list(both.app, fresh)).status, 200, "a fresh HS256 token still works");
+  assert.match((await assertProblem(await list(both.app, noIat), 401)).detail, /no iat/);
+  assert.match((await assertProblem(await list(both.app, old), 401)).detail, /older than/);
+
+  // HS256 alone keeps its rules: neither iat nor an age bound is asked for.
+  await using alone = await testContext({
+    now: NOW,
+    env: { JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE },
+  });
+  assert.equal(alone.config.jwt.jwksUrl, undefined);
+  for (const token of [fresh, noIat, old]) {
+    assert.equal((await list(alone.app, token)).status, 200);
+  }
 });

@@ -2,7 +2,7 @@
 // would refuse: time claims are checked on every hit, refusals are never remembered, and a
 // token only ever answers with its own subject.
 import assert from "node:assert/strict";
-import { type JWTPayload, SignJWT } from "jose";
+import { createLocalJWKSet, type JWTPayload, SignJWT } from "jose";
 import { createTokenVerifier, InvalidTokenError, TOKEN_CACHE_TTL_MS } from "../auth/jwt.ts";
 import { manualClock } from "../lifecycle/clock.ts";
 import { TEST_SECRET } from "./helpers/context.ts";
@@ -92,4 +92,24 @@ Deno.test("token cache: past its lifetime an entry is verified afresh and still 
   assert.deepEqual(await verify(token), { userId: "alice" });
   clock.advance(TOKEN_CACHE_TTL_MS + 1);
   assert.deepEqual(await verify(token), { userId: "alice" });
+});
+
+Deno.test("token cache: with a JWKS also configured, a cached HS256 token is refused once it passes JWT_MAX_AGE", async () => {
+  const clock = manualClock(NOW);
+  // A JWKS configured alongside the secret brings JWT_MAX_AGE to HS256 tokens (here 90 s).
+  const verify = createTokenVerifier(
+    { secret: TEST_SECRET, jwksUrl: "https://id.example.com/jwks.json", maxAgeSeconds: 90 },
+    { clock, jwks: createLocalJWKSet({ keys: [] }) },
+  );
+  const token = await hs256({ iat: NOW_SECONDS - 80 });
+  assert.deepEqual(await verify(token), { userId: "alice" });
+  assert.deepEqual(await verify(token), { userId: "alice" });
+  // 100 s on: 180 s old, past 90 s plus the 60 s tolerance, while the entry's lifetime has not run.
+  clock.advance(100_000);
+  assert.ok(100_000 < TOKEN_CACHE_TTL_MS);
+  assert.equal(await refusal(verify(token)), "tooOld");
+  assert.equal(await refusal(hs256({ iat: undefined }).then(verify)), "noIat");
+  // The same token and clock with the secret alone: no age bound, as before.
+  const alone = createTokenVerifier({ secret: TEST_SECRET, maxAgeSeconds: 90 }, { clock });
+  assert.deepEqual(await alone(token), { userId: "alice" });
 });

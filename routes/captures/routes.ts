@@ -7,8 +7,10 @@ import {
   json,
   jsonBody,
   jsonOrCsv,
+  notModified,
   problems,
   RATE_LIMIT_HEADERS,
+  withETag,
 } from "../../openapi/helpers.ts";
 import {
   Capture,
@@ -64,11 +66,8 @@ export const get = createRoute({
     "Answers 404 when you are not a member of the capture's environment. The ETag changes whenever the capture does (including its status moving on with time); send it in If-None-Match for a 304, or in If-Match with a change.",
   request: { params: CaptureIdParams, headers: IfNoneMatchHeaders },
   responses: {
-    200: { ...json(Capture, "The capture"), headers: z.object({ ETag: ETagHeader }) },
-    304: {
-      description: "Not modified: the ETag in If-None-Match is still current",
-      headers: z.object({ ETag: ETagHeader }),
-    },
+    200: withETag(json(Capture, "The capture")),
+    304: notModified("Not modified: the ETag in If-None-Match is still current"),
     ...problems(400, 401, 404, 503),
   },
 });
@@ -120,7 +119,7 @@ const update = (method: "put" | "patch", operationId: string) =>
       body: jsonBody(UpdateCapture, "The fields to change; at least one"),
     },
     responses: {
-      200: { ...json(Capture, "The edited capture"), headers: z.object({ ETag: ETagHeader }) },
+      200: withETag(json(Capture, "The edited capture")),
       ...problems(400, 401, 403, 404, 409, 412, 413, 415, 429, 503),
     },
   });

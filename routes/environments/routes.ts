@@ -2,7 +2,14 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { requireUser } from "../../http/require_user.ts";
 import { requireJsonBody } from "../json_body.ts";
 import { idempotent } from "../idempotency.ts";
-import { idempotentProblems, json, jsonBody, problems } from "../../openapi/helpers.ts";
+import {
+  idempotentProblems,
+  json,
+  jsonBody,
+  notModified,
+  problems,
+  withETag,
+} from "../../openapi/helpers.ts";
 import { IdParams, NextPageLink, pageQuery } from "../../openapi/schemas/common.ts";
 import {
   ETagHeader,
@@ -79,11 +86,8 @@ export const get = createRoute({
     "Answers 404 when the caller is not a member. The `ETag` answers If-None-Match (304) and If-Match on PATCH and DELETE.",
   request: { params: IdParams, headers: IfNoneMatchHeaders },
   responses: {
-    200: { ...json(Environment, "The environment"), headers: z.object({ ETag: ETagHeader }) },
-    304: {
-      description: "Not modified: If-None-Match names the current ETag",
-      headers: z.object({ ETag: ETagHeader }),
-    },
+    200: withETag(json(Environment, "The environment")),
+    304: notModified("Not modified: If-None-Match names the current ETag"),
     ...problems(400, 401, 404, 503),
   },
 });
@@ -104,10 +108,7 @@ export const update = createRoute({
     body: jsonBody(UpdateEnvironment, "The fields to change"),
   },
   responses: {
-    200: {
-      ...json(Environment, "The changed environment"),
-      headers: z.object({ ETag: ETagHeader }),
-    },
+    200: withETag(json(Environment, "The changed environment")),
     ...problems(400, 401, 403, 404, 409, 412, 413, 415, 503),
   },
 });

@@ -12,6 +12,7 @@ import {
   seriesKey,
   type WireResult,
 } from "./_metric_data.ts";
+import { serveFake } from "./_server.ts";
 
 export { generatedValue } from "./_metric_data.ts";
 export type { FakeCredential } from "./_sigv4.ts";
@@ -382,49 +383,8 @@ export function startFakeCloudWatch(
     });
   }
 
-  return new Promise((resolve) => {
-    const server = Deno.serve({
-      hostname: "127.0.0.1",
-      port: 0,
-      onListen({ port }) {
-        let closed: Promise<void> | undefined;
-        const close = () => {
-          closed ??= (async () => {
-            closing.abort();
-            await server.shutdown();
-          })();
-          return closed;
-        };
-        resolve({
-          url: `http://127.0.0.1:${port}/`,
-          calls,
-          faults,
-          setSeries(metric, dbId, points) {
-            store.fixed.set(seriesKey(metric, dbId), [...points].sort(([a], [b]) => a - b));
-          },
-          dropData() {
-            store.dropped = true;
-          },
-          get redirectTo() {
-            return state.redirectTo;
-          },
-          set redirectTo(url: string) {
-            state.redirectTo = url;
-          },
-          get retryAfter() {
-            return state.retryAfter;
-          },
-          set retryAfter(value: string | null) {
-            state.retryAfter = value;
-          },
-          get hugeBytesSent() {
-            return state.sent;
-          },
-          close,
-          [Symbol.asyncDispose]: close,
-        });
-      },
-    }, async (req) => {
+  const { url, close } = serveFake(
+    async (req) => {
       try {
         return await handle(req);
       } catch (err) {
@@ -436,7 +396,36 @@ export function startFakeCloudWatch(
           "Receiver",
         );
       }
-    });
+    },
+    closing,
+  );
+  return Promise.resolve({
+    url,
+    calls,
+    faults,
+    setSeries(metric, dbId, points) {
+      store.fixed.set(seriesKey(metric, dbId), [...points].sort(([a], [b]) => a - b));
+    },
+    dropData() {
+      store.dropped = true;
+    },
+    get redirectTo() {
+      return state.redirectTo;
+    },
+    set redirectTo(url: string) {
+      state.redirectTo = url;
+    },
+    get retryAfter() {
+      return state.retryAfter;
+    },
+    set retryAfter(value: string | null) {
+      state.retryAfter = value;
+    },
+    get hugeBytesSent() {
+      return state.sent;
+    },
+    close,
+    [Symbol.asyncDispose]: close,
   });
 }
 

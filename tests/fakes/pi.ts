@@ -8,6 +8,7 @@
 import { type FakeCredential, verifySigV4 } from "./_sigv4.ts";
 import { TEST_CREDENTIALS } from "./cloudwatch.ts";
 import { FAKE_DBI_RESOURCE_ID } from "./rds.ts";
+import { serveFake } from "./_server.ts";
 
 /** One group of the fake's data: its dimensions and its weight in the load formula. */
 interface FakeGroup {
@@ -297,39 +298,8 @@ export function startFakePi(
     return jsonError(400, "UnknownOperationException", `Unknown operation ${call.target}`);
   }
 
-  return new Promise((resolve) => {
-    const server = Deno.serve({
-      hostname: "127.0.0.1",
-      port: 0,
-      onListen({ port }) {
-        let closed: Promise<void> | undefined;
-        const close = () => {
-          closed ??= (async () => {
-            closing.abort();
-            await server.shutdown();
-          })();
-          return closed;
-        };
-        resolve({
-          url: `http://127.0.0.1:${port}/`,
-          calls,
-          faults,
-          identifiers,
-          digestWindows,
-          get always() {
-            return state.always;
-          },
-          set always(mode: PiFault) {
-            state.always = mode;
-          },
-          forget() {
-            state.forgotten = true;
-          },
-          close,
-          [Symbol.asyncDispose]: close,
-        });
-      },
-    }, async (req) => {
+  const { url, close } = serveFake(
+    async (req) => {
       const raw = new Uint8Array(await req.arrayBuffer());
       const call: PiCall = { target: req.headers.get("x-amz-target"), body: undefined, status: 0 };
       try {
@@ -341,7 +311,26 @@ export function startFakePi(
       const res = await answer(req, raw, call);
       call.status = res?.status ?? 0;
       return res ?? new Response(null, { status: 503 });
-    });
+    },
+    closing,
+  );
+  return Promise.resolve({
+    url,
+    calls,
+    faults,
+    identifiers,
+    digestWindows,
+    get always() {
+      return state.always;
+    },
+    set always(mode: PiFault) {
+      state.always = mode;
+    },
+    forget() {
+      state.forgotten = true;
+    },
+    close,
+    [Symbol.asyncDispose]: close,
   });
 }
 

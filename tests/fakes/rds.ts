@@ -5,6 +5,7 @@
  */
 import { type FakeCredential, verifySigV4 } from "./_sigv4.ts";
 import { TEST_CREDENTIALS } from "./cloudwatch.ts";
+import { serveFake } from "./_server.ts";
 
 /** One instance the fake knows. */
 export interface FakeInstance {
@@ -110,35 +111,23 @@ export function startFakeRds(
     return new Response(body, { headers: { "content-type": "text/xml" } });
   }
 
-  return new Promise((resolve) => {
-    const server = Deno.serve({
-      hostname: "127.0.0.1",
-      port: 0,
-      onListen({ port }) {
-        let closed: Promise<void> | undefined;
-        const close = () => {
-          closed ??= (async () => {
-            closing.abort();
-            await server.shutdown();
-          })();
-          return closed;
-        };
-        resolve({
-          url: `http://127.0.0.1:${port}/`,
-          instances,
-          faults,
-          get always() {
-            return state.always;
-          },
-          set always(mode: RdsFault) {
-            state.always = mode;
-          },
-          calls,
-          close,
-          [Symbol.asyncDispose]: close,
-        });
-      },
-    }, async (req) => (await handle(req)) ?? new Response(null, { status: 503 }));
+  const { url, close } = serveFake(
+    async (req) => (await handle(req)) ?? new Response(null, { status: 503 }),
+    closing,
+  );
+  return Promise.resolve({
+    url,
+    instances,
+    faults,
+    get always() {
+      return state.always;
+    },
+    set always(mode: RdsFault) {
+      state.always = mode;
+    },
+    calls,
+    close,
+    [Symbol.asyncDispose]: close,
   });
 }
 

@@ -5,6 +5,7 @@
  * so CloudWatch accepts exactly what was issued (session token included).
  */
 import { type FakeCredential, verifySigV4 } from "./_sigv4.ts";
+import { serveFake } from "./_server.ts";
 
 /** A role the fake lets be assumed; with `externalId`, only by callers that send it. */
 export interface FakeRole {
@@ -150,16 +151,14 @@ export function startFakeSts(options: {
     );
   }
 
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, handle);
+  const server = serveFake(handle);
   return {
-    url: `http://127.0.0.1:${server.addr.port}/`,
+    url: server.url,
     calls,
     faults,
     issued,
     webTokens,
-    async [Symbol.asyncDispose]() {
-      await server.shutdown();
-    },
+    [Symbol.asyncDispose]: server.close,
   };
 }
 
@@ -184,7 +183,7 @@ export function startFakeContainerCredentials(options: {
   const authorizations: Array<string | null> = [];
   const issued: FakeContainerCredentials["issued"] = [];
   const state = { token: options.token };
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
+  const server = serveFake((req) => {
     const authorization = req.headers.get("authorization");
     authorizations.push(authorization);
     if (new URL(req.url).pathname !== "/v2/credentials" || req.method !== "GET") {
@@ -211,7 +210,7 @@ export function startFakeContainerCredentials(options: {
     });
   });
   return {
-    url: `http://127.0.0.1:${server.addr.port}/v2/credentials`,
+    url: `${server.url}v2/credentials`,
     authorizations,
     get token() {
       return state.token;
@@ -220,9 +219,7 @@ export function startFakeContainerCredentials(options: {
       state.token = value;
     },
     issued,
-    async [Symbol.asyncDispose]() {
-      await server.shutdown();
-    },
+    [Symbol.asyncDispose]: server.close,
   };
 }
 
