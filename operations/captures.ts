@@ -103,7 +103,7 @@ function stale(
     ok: false,
     kind: "precondition_failed",
     detail:
-      `Capture ${id} has changed since the ETag you sent in If-Match; read it again (GET /api/captures/${id}) and retry with its ETag`,
+      `Capture ${id}'s current ETag is not one your If-Match names (it changed, or the header names no tag of it); read it again (GET /api/captures/${id}) and retry with its ETag`,
   };
 }
 

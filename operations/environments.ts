@@ -52,7 +52,7 @@ const stale = (id: number): Refusal & { kind: "precondition_failed" } => ({
   ok: false,
   kind: "precondition_failed",
   detail:
-    `Environment ${id} changed since the version your If-Match names; GET it again for its current ETag`,
+    `Environment ${id}'s current version is not one your If-Match names (it changed, or the header names no tag of it); GET it again for its current ETag`,
 });
 
 /** 409 for a name its owner already uses; it names no other environment, and to a non-owner not even that the owner uses it. */

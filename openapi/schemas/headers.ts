@@ -24,7 +24,7 @@ export const IdempotencyHeaders = z.object({ "Idempotency-Key": idempotencyKey }
 const ifMatch = z.string().max(4096).optional().openapi({
   param: { name: "If-Match", in: "header" },
   description:
-    'Apply the change only if the resource still has this ETag (from a GET or an earlier change), e.g. `"c.42.3.RUNNING"`; else 412. `*` means any version; an empty value matches none (412).',
+    'Apply the change only if the resource still has this ETag (from a GET or an earlier change), copied as sent: for a capture like `"c.42.3.RUNNING"`, for an environment like `"e.1.2.<digest>"`; else 412. `*` means any version; an empty value matches none (412).',
 });
 
 const ifNoneMatch = z.string().max(4096).optional().openapi({

@@ -1527,7 +1527,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Apply the change only if the resource still has this ETag (from a GET or an earlier change), e.g. `"c.42.3.RUNNING"`; else 412. `*` means any version; an empty value matches none (412). */
+                /** @description Apply the change only if the resource still has this ETag (from a GET or an earlier change), copied as sent: for a capture like `"c.42.3.RUNNING"`, for an environment like `"e.1.2.<digest>"`; else 412. `*` means any version; an empty value matches none (412). */
                 "If-Match"?: string;
             };
             path: {
@@ -1636,7 +1636,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Apply the change only if the resource still has this ETag (from a GET or an earlier change), e.g. `"c.42.3.RUNNING"`; else 412. `*` means any version; an empty value matches none (412). */
+                /** @description Apply the change only if the resource still has this ETag (from a GET or an earlier change), copied as sent: for a capture like `"c.42.3.RUNNING"`, for an environment like `"e.1.2.<digest>"`; else 412. `*` means any version; an empty value matches none (412). */
                 "If-Match"?: string;
             };
             path: {
@@ -2362,7 +2362,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Apply the change only if the resource still has this ETag (from a GET or an earlier change), e.g. `"c.42.3.RUNNING"`; else 412. `*` means any version; an empty value matches none (412). */
+                /** @description Apply the change only if the resource still has this ETag (from a GET or an earlier change), copied as sent: for a capture like `"c.42.3.RUNNING"`, for an environment like `"e.1.2.<digest>"`; else 412. `*` means any version; an empty value matches none (412). */
                 "If-Match"?: string;
             };
             path: {
@@ -2506,7 +2506,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Apply the change only if the resource still has this ETag (from a GET or an earlier change), e.g. `"c.42.3.RUNNING"`; else 412. `*` means any version; an empty value matches none (412). */
+                /** @description Apply the change only if the resource still has this ETag (from a GET or an earlier change), copied as sent: for a capture like `"c.42.3.RUNNING"`, for an environment like `"e.1.2.<digest>"`; else 412. `*` means any version; an empty value matches none (412). */
                 "If-Match"?: string;
             };
             path: {
@@ -2605,7 +2605,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Apply the change only if the resource still has this ETag (from a GET or an earlier change), e.g. `"c.42.3.RUNNING"`; else 412. `*` means any version; an empty value matches none (412). */
+                /** @description Apply the change only if the resource still has this ETag (from a GET or an earlier change), copied as sent: for a capture like `"c.42.3.RUNNING"`, for an environment like `"e.1.2.<digest>"`; else 412. `*` means any version; an empty value matches none (412). */
                 "If-Match"?: string;
             };
             path: {
@@ -2751,7 +2751,7 @@ export interface operations {
             header?: {
                 /** @description Makes a retry safe: a unique value per operation (a UUID). The first answer that decides (2xx, or a 409 such as name taken) is kept for 24 hours for you, this method and path, and a retry with the same key and body gets it again (status, Location, ETag, body; marked `Idempotent-Replayed: true`). A refused request (400, 401, 403, 404, 412, 413, 415, 429, 5xx) is not kept: its retry is judged afresh. The same key with another body answers 422; while the first request is still in progress, 409 with Retry-After. */
                 "Idempotency-Key"?: string;
-                /** @description Apply the change only if the resource still has this ETag (from a GET or an earlier change), e.g. `"c.42.3.RUNNING"`; else 412. `*` means any version; an empty value matches none (412). */
+                /** @description Apply the change only if the resource still has this ETag (from a GET or an earlier change), copied as sent: for a capture like `"c.42.3.RUNNING"`, for an environment like `"e.1.2.<digest>"`; else 412. `*` means any version; an empty value matches none (412). */
                 "If-Match"?: string;
             };
             path: {
