@@ -214,8 +214,9 @@ export async function readCaptureLoad(
         ...head,
         period,
         source: "performance-insights",
-        // A window that began before PI's retention has only its later part.
-        complete: window.settled && fetched.complete && !target.partial,
+        // A window that began before PI's retention has only its later part; no total points at
+        // all is PI having nothing for the window, not an idle database.
+        complete: window.settled && fetched.complete && !target.partial && fetched.total.length > 0,
         total: { load: average(fetched.total, window, period), datapoints: fetched.total },
         groups: fetched.groups.map((g) => ({
           key: g.key,
@@ -542,9 +543,14 @@ function sum(list: LoadPoint[]): number {
   return list.reduce((a, p) => a + p.value, 0);
 }
 
-/** Average active sessions over the window: the sum over its periods ÷ their number. */
+/**
+ * Average active sessions over the window: the sum over its periods ÷ their number, the periods
+ * being those PI was asked for (loadWindow aligns start down and end up, so a window off the
+ * minute spans one period more than its length). A period with no point counts as no load.
+ */
 function average(list: LoadPoint[], window: { start: number; end: number }, period: number) {
-  const periods = Math.max(1, Math.ceil((window.end - window.start) / 1000 / period));
+  const asked = loadWindow(window.start, window.end, period);
+  const periods = Math.max(1, (asked.endTime - asked.startTime) / period);
   return round(sum(list) / periods);
 }
 

@@ -81,7 +81,8 @@ export async function snapshotLoad(
           period: SNAPSHOT_LOAD_PERIOD,
           start: capture.start,
           end: capture.end,
-          complete: fetched.complete && !target.partial,
+          // No total points: PI had nothing for the window (not an idle database), kept as unknown.
+          complete: fetched.complete && !target.partial && fetched.total.length > 0,
           takenAt: now,
           total: JSON.stringify(fetched.total),
         },

@@ -718,3 +718,36 @@ Deno.test("Performance Insights faults carry titles that name AWS, not CloudWatc
   const denied = await problemLike(await t.as("owner").get(path), 502, /Performance Insights/);
   for (const body of [throttled, denied]) assert.doesNotMatch(body.title, /CloudWatch/);
 });
+
+Deno.test("load of a window off the minute averages over the periods PI was asked for; nothing from PI is incomplete, not idle", async () => {
+  await using f = await setup();
+  const { t } = f;
+  const env = await t.createEnvironment("owner", { dbInstanceIdentifier: FAKE_INSTANCE_ID });
+  // 60 s from 10:00:30: PI is asked for 10:00 and 10:01, two points for a one-minute window.
+  const capture = await createCapture(t, {
+    envId: env.id,
+    start: "2026-01-15T10:00:30Z",
+    duration: 60,
+  });
+  const load = await readLoad(t, capture.id, "?groupBy=sql");
+  const values = load.total.datapoints.map((p: { value: number }) => p.value);
+  assert.equal(values.length, 2);
+  const mean = values.reduce((a: number, b: number) => a + b, 0) / values.length;
+  assert.ok(Math.abs(load.total.load - mean) < 1e-6, `${load.total.load} vs mean ${mean}`);
+  assert.ok(load.total.load <= Math.max(...values));
+  for (const group of load.groups) {
+    const sum = group.datapoints.reduce((a: number, p: { value: number }) => a + p.value, 0);
+    assert.ok(Math.abs(group.load - sum / 2) < 1e-6, `${group.key}: ${group.load}`);
+  }
+
+  // PI has forgotten the window (past its retention, say): no points is unknown, not idle.
+  f.pi.forget();
+  const other = await createCapture(t, {
+    envId: env.id,
+    start: "2026-01-15T11:00:00Z",
+    duration: 600,
+  });
+  const empty = await readLoad(t, other.id, "?groupBy=wait");
+  assert.equal(empty.total.datapoints.length, 0);
+  assert.equal(empty.complete, false);
+});
