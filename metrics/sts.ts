@@ -10,7 +10,7 @@ import type { AwsCredentials } from "../config.ts";
 import { CloudWatchError, redact } from "./_cloudwatch_error.ts";
 import { xmlField } from "./_aws_xml.ts";
 import { fetchUpstream, parseRetryAfter, type UpstreamAnswer } from "./aws_http.ts";
-import { awsEndpoint, UnknownRegionError } from "./partitions.ts";
+import { serviceUrl } from "./aws_call.ts";
 
 /** The regional STS endpoint; `{region}` and the partition's `{dnsSuffix}` are filled per call. */
 export const DEFAULT_STS_ENDPOINT = "https://sts.{region}.{dnsSuffix}/";
@@ -51,13 +51,7 @@ export async function assumeRole(
   req: AssumeRoleRequest,
 ): Promise<TemporaryCredentials> {
   const url = stsUrl(options, req.region);
-  const form = new URLSearchParams({
-    Action: "AssumeRole",
-    Version: "2011-06-15",
-    RoleArn: req.roleArn,
-    RoleSessionName: req.sessionName,
-    DurationSeconds: String(req.durationSeconds),
-  });
+  const form = stsForm("AssumeRole", req);
   if (req.externalId) form.set("ExternalId", req.externalId);
   const aws = new AwsClient({ ...base, service: "sts", region: req.region, retries: 0 });
   return await call(
@@ -80,14 +74,8 @@ export async function assumeRoleWithWebIdentity(
   req: Omit<AssumeRoleRequest, "externalId"> & { token: string },
 ): Promise<TemporaryCredentials> {
   const url = stsUrl(options, req.region);
-  const form = new URLSearchParams({
-    Action: "AssumeRoleWithWebIdentity",
-    Version: "2011-06-15",
-    RoleArn: req.roleArn,
-    RoleSessionName: req.sessionName,
-    DurationSeconds: String(req.durationSeconds),
-    WebIdentityToken: req.token,
-  });
+  const form = stsForm("AssumeRoleWithWebIdentity", req);
+  form.set("WebIdentityToken", req.token);
   return await call(options, "AssumeRoleWithWebIdentity", [req.token], (signal) =>
     Promise.resolve(
       new Request(url, {
@@ -147,17 +135,21 @@ export async function fetchContainerCredentials(
 }
 
 function stsUrl(options: StsOptions, region: string): string {
-  try {
-    return awsEndpoint("sts", region, options.endpoint ?? DEFAULT_STS_ENDPOINT);
-  } catch (err) {
-    if (!(err instanceof UnknownRegionError)) throw err;
-    throw new CloudWatchError({
-      service: "STS",
-      kind: "bad_answer",
-      code: "InvalidRegion",
-      message: `${err.message}; change the environment's region`,
-    });
-  }
+  return serviceUrl("STS", "sts", options.endpoint ?? DEFAULT_STS_ENDPOINT, region);
+}
+
+/** The Query form both AssumeRole actions share. */
+function stsForm(
+  action: string,
+  req: Pick<AssumeRoleRequest, "roleArn" | "sessionName" | "durationSeconds">,
+): URLSearchParams {
+  return new URLSearchParams({
+    Action: action,
+    Version: "2011-06-15",
+    RoleArn: req.roleArn,
+    RoleSessionName: req.sessionName,
+    DurationSeconds: String(req.durationSeconds),
+  });
 }
 
 /** One STS Query call, its XML answer read into credentials or a classified error. */
