@@ -3,7 +3,7 @@
  * per-call latency on both sides, the change, and whether it is new (candidate only) or gone
  * (baseline only); per wait event, its load on both sides. Pure, no I/O; fed by capture_load.ts.
  */
-import type { CaptureLoad } from "./capture_load.ts";
+import type { CaptureLoad, LoadGroup as Group } from "./capture_load.ts";
 import { type Difference, difference } from "./compare.ts";
 
 /** Whether a group is in both captures' top groups, only the candidate's, or only the baseline's. */
@@ -50,45 +50,24 @@ export function compareLoad(
   baseline: { sql: CaptureLoad; wait: CaptureLoad },
   candidate: { sql: CaptureLoad; wait: CaptureLoad },
 ): LoadComparison & { available: true } {
-  const keys = <G extends { key: string }>(a: G[], b: G[]) => [
-    ...new Set([...a.map((g) => g.key), ...b.map((g) => g.key)]),
-  ];
-  const presence = (b: unknown, c: unknown): Presence => b && c ? "both" : c ? "new" : "gone";
-
-  const sql = keys(baseline.sql.groups, candidate.sql.groups).map((key): ComparedDigest => {
-    const b = baseline.sql.groups.find((g) => g.key === key);
-    const c = candidate.sql.groups.find((g) => g.key === key);
-    const side = (g: typeof b) =>
-      g ? { load: g.load, latencyMsPerCall: g.stats?.latencyMsPerCall ?? null } : null;
-    return {
-      key,
-      label: (c ?? b)!.label,
-      status: presence(b, c),
-      baseline: side(b),
-      candidate: side(c),
-      change: {
-        load: difference(b?.load ?? 0, c?.load ?? 0),
-        latencyMsPerCall: difference(
-          b?.stats?.latencyMsPerCall ?? null,
-          c?.stats?.latencyMsPerCall ?? null,
-        ),
-      },
-    };
-  }).sort(byLargestLoad);
-
-  const waits = keys(baseline.wait.groups, candidate.wait.groups).map((key): ComparedWait => {
-    const b = baseline.wait.groups.find((g) => g.key === key);
-    const c = candidate.wait.groups.find((g) => g.key === key);
-    const side = (g: typeof b) => g ? { load: g.load, share: g.share } : null;
-    return {
-      key,
-      label: (c ?? b)!.label,
-      status: presence(b, c),
-      baseline: side(b),
-      candidate: side(c),
-      change: { load: difference(b?.load ?? 0, c?.load ?? 0) },
-    };
-  }).sort(byLargestLoad);
+  const sql = paired(
+    baseline.sql.groups,
+    candidate.sql.groups,
+    (g) => ({ load: g.load, latencyMsPerCall: g.stats?.latencyMsPerCall ?? null }),
+    (b, c) => ({
+      load: difference(b?.load ?? 0, c?.load ?? 0),
+      latencyMsPerCall: difference(
+        b?.stats?.latencyMsPerCall ?? null,
+        c?.stats?.latencyMsPerCall ?? null,
+      ),
+    }),
+  );
+  const waits = paired(
+    baseline.wait.groups,
+    candidate.wait.groups,
+    (g) => ({ load: g.load, share: g.share }),
+    (b, c) => ({ load: difference(b?.load ?? 0, c?.load ?? 0) }),
+  );
 
   return {
     available: true,
@@ -100,6 +79,29 @@ export function compareLoad(
     sql,
     waits,
   };
+}
+
+/** Every key in either side's groups, each with both sides, its presence and its change. */
+function paired<S extends { load: number }, C>(
+  baseline: Group[],
+  candidate: Group[],
+  side: (g: Group) => S,
+  change: (b: Group | undefined, c: Group | undefined) => C,
+) {
+  const keys = [...new Set([...baseline.map((g) => g.key), ...candidate.map((g) => g.key)])];
+  return keys.map((key) => {
+    const b = baseline.find((g) => g.key === key);
+    const c = candidate.find((g) => g.key === key);
+    const status: Presence = b && c ? "both" : c ? "new" : "gone";
+    return {
+      key,
+      label: (c ?? b)!.label,
+      status,
+      baseline: b ? side(b) : null,
+      candidate: c ? side(c) : null,
+      change: change(b, c),
+    };
+  }).sort(byLargestLoad);
 }
 
 /** Largest load on either side first; ties by key, so the order is stable. */
