@@ -9,10 +9,10 @@ import assert from "node:assert/strict";
 import { createClient } from "@libsql/client";
 import { mintToken } from "../auth/mint.ts";
 import { TEST_CREDENTIALS_KEY, TEST_SECRET } from "./helpers/context.ts";
+import { OWN_KEYS, SERVER_KEYS } from "./helpers/instance_policy.ts";
 import { callJson as call, startTwoOnOneFile, within } from "./helpers/process.ts";
 
 const ROUNDS = 40;
-const OWN_KEYS = { accessKeyId: "AKIAOWNKEYS000000001", secretAccessKey: "own/secret/000000000" };
 
 /** The environment's binding, read on a connection of its own. */
 async function binding(dbPath: string, envId: number) {
@@ -43,8 +43,7 @@ Deno.test("two processes: a new instance and dropped keys, raced, never bind an 
       ),
   );
   const settings = {
-    AWS_ACCESS_KEY_ID: "AKIASERVERWIDE000001",
-    AWS_SECRET_ACCESS_KEY: "server/wide/secret/0000000000000000000000",
+    ...SERVER_KEYS,
     AWS_INSTANCE_ALLOWLIST: "allowed-db",
     CREDENTIALS_KEY: TEST_CREDENTIALS_KEY,
     RDS_ENDPOINT: `http://127.0.0.1:${rds.addr.port}/`,
