@@ -1,36 +1,14 @@
 import assert from "node:assert/strict";
-import type { Client } from "@libsql/client";
 import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/libsql";
 import { createApp } from "../app.ts";
 import * as schema from "../db/schema.ts";
 import { captures } from "../db/schema.ts";
 import { type TestContext, testContext } from "./helpers/context.ts";
+import { remoteLike } from "./helpers/remote_like.ts";
 
 const NOW = "2026-01-01T00:00:00Z";
 const CALLERS = 20;
-
-/**
- * The context's libSQL client, pausing before and after every statement as a remote database
- * (Turso) would. The embedded client answers synchronously, so without this the requests never
- * interleave between two queries and a check-then-act race could not show.
- */
-function remoteLike(client: Client): Client {
-  const pause = () => new Promise((resolve) => setTimeout(resolve, Math.random() * 4));
-  return new Proxy(client, {
-    get(target, key) {
-      const value = Reflect.get(target, key, target);
-      if (typeof value !== "function") return value;
-      if (key !== "execute" && key !== "batch") return value.bind(target);
-      return async (...args: unknown[]) => {
-        await pause();
-        const result = await value.apply(target, args);
-        await pause();
-        return result;
-      };
-    },
-  });
-}
 
 /** Serves the test app over real HTTP on a random port, on the context's database file. */
 function serve(t: TestContext) {

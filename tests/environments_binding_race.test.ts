@@ -9,23 +9,10 @@ import assert from "node:assert/strict";
 import { createClient } from "@libsql/client";
 import { mintToken } from "../auth/mint.ts";
 import { TEST_CREDENTIALS_KEY, TEST_SECRET } from "./helpers/context.ts";
-import { startServer, within } from "./helpers/process.ts";
+import { OWN_KEYS, SERVER_KEYS } from "./helpers/instance_policy.ts";
+import { callJson as call, startTwoOnOneFile, within } from "./helpers/process.ts";
 
 const ROUNDS = 40;
-const OWN_KEYS = { accessKeyId: "AKIAOWNKEYS000000001", secretAccessKey: "own/secret/000000000" };
-
-async function call(url: string, token: string, method: string, path: string, body?: unknown) {
-  const res = await fetch(`${url}${path}`, {
-    method,
-    headers: {
-      Authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { "Content-Type": "application/json" }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null };
-}
 
 /** The environment's binding, read on a connection of its own. */
 async function binding(dbPath: string, envId: number) {
@@ -56,14 +43,13 @@ Deno.test("two processes: a new instance and dropped keys, raced, never bind an 
       ),
   );
   const settings = {
-    AWS_ACCESS_KEY_ID: "AKIASERVERWIDE000001",
-    AWS_SECRET_ACCESS_KEY: "server/wide/secret/0000000000000000000000",
+    ...SERVER_KEYS,
     AWS_INSTANCE_ALLOWLIST: "allowed-db",
     CREDENTIALS_KEY: TEST_CREDENTIALS_KEY,
     RDS_ENDPOINT: `http://127.0.0.1:${rds.addr.port}/`,
   };
-  await using a = await startServer(settings);
-  await using b = await startServer({ ...settings, DATABASE_URL: `file:${a.dbPath}` });
+  await using pair = await startTwoOnOneFile(settings);
+  const { a, b } = pair;
   const owner = await mintToken(TEST_SECRET, { sub: "race-owner" });
 
   const created = await call(a.url, owner, "POST", "/api/environments", {

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import type { Client } from "@libsql/client";
 import { drizzle } from "drizzle-orm/libsql";
 import { createApp } from "../app.ts";
 import openapi from "../openapi/openapi.json" with { type: "json" };
@@ -8,25 +7,8 @@ import * as schema from "../db/schema.ts";
 import { IDEMPOTENCY_TTL_MS, requestHashOf } from "../routes/idempotency.ts";
 import { HOUR, NOW } from "./helpers/captures.ts";
 import { type TestContext, testContext } from "./helpers/context.ts";
+import { remoteLike } from "./helpers/remote_like.ts";
 import { assertProblem } from "./helpers/problem.ts";
-
-/** The context's client pausing around each statement, so requests interleave as on a network. */
-function remoteLike(client: Client): Client {
-  const pause = () => new Promise((resolve) => setTimeout(resolve, Math.random() * 4));
-  return new Proxy(client, {
-    get(target, key) {
-      const value = Reflect.get(target, key, target);
-      if (typeof value !== "function") return value;
-      if (key !== "execute" && key !== "batch") return value.bind(target);
-      return async (...args: unknown[]) => {
-        await pause();
-        const result = await value.apply(target, args);
-        await pause();
-        return result;
-      };
-    },
-  });
-}
 
 const post = (t: TestContext, user: string, path: string, body: unknown, key?: string) =>
   t.as(user).post(path, body, key === undefined ? {} : { "Idempotency-Key": key });

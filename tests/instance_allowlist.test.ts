@@ -3,20 +3,9 @@ import assert from "node:assert/strict";
 import { instanceMatches } from "../auth/instance_policy.ts";
 import { testContext } from "./helpers/context.ts";
 import { assertProblem } from "./helpers/problem.ts";
+import { envBody as env, OWN_KEYS, SERVER_KEYS } from "./helpers/instance_policy.ts";
 
-const SERVER_KEYS = {
-  AWS_ACCESS_KEY_ID: "AKIASERVERWIDE000001",
-  AWS_SECRET_ACCESS_KEY: "server/wide/secret/0000000000000000000000",
-};
 const ROLE = "arn:aws:iam::123456789012:role/capwatch-reader";
-const OWN_KEYS = { accessKeyId: "AKIAOWNKEYS000000001", secretAccessKey: "own/secret/000000000" };
-
-const env = (name: string, dbInstanceIdentifier: string, extra: Record<string, unknown> = {}) => ({
-  name,
-  region: "us-east-1",
-  dbInstanceIdentifier,
-  ...extra,
-});
 
 Deno.test("POST /api/environments refuses server credentials on an unlisted instance, allows a role with an issued externalId", async () => {
   await using t = await testContext({

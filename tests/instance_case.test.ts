@@ -9,18 +9,7 @@ import { openDatabase } from "../db/client.ts";
 import { migrateDatabase } from "../db/migrate.ts";
 import { testContext } from "./helpers/context.ts";
 import { assertProblem } from "./helpers/problem.ts";
-
-const SERVER_KEYS = {
-  AWS_ACCESS_KEY_ID: "AKIASERVERWIDE000001",
-  AWS_SECRET_ACCESS_KEY: "server/wide/secret/0000000000000000000000",
-};
-const OWN_KEYS = { accessKeyId: "AKIAOWNKEYS000000001", secretAccessKey: "own/secret/000000000" };
-const env = (name: string, dbInstanceIdentifier: string, extra: Record<string, unknown> = {}) => ({
-  name,
-  region: "us-east-1",
-  dbInstanceIdentifier,
-  ...extra,
-});
+import { envBody as env, OWN_KEYS, SERVER_KEYS } from "./helpers/instance_policy.ts";
 
 Deno.test("An instance identifier in other letter case is the same instance: stored lower case, bound once", async () => {
   await using t = await testContext({

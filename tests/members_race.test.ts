@@ -8,26 +8,12 @@ import assert from "node:assert/strict";
 import { createClient } from "@libsql/client";
 import { mintToken } from "../auth/mint.ts";
 import { TEST_SECRET } from "./helpers/context.ts";
-import { startServer, within } from "./helpers/process.ts";
+import { callJson as call, startTwoOnOneFile, within } from "./helpers/process.ts";
 
 const ROUNDS = 3;
 const WORKERS = 6;
 const BOSS = "race-boss";
 const MALLORY = "race-mallory";
-
-/** A JSON call; answers the status (the body is read and dropped, or parsed when asked). */
-async function call(url: string, token: string, method: string, path: string, body?: unknown) {
-  const res = await fetch(`${url}${path}`, {
-    method,
-    headers: {
-      Authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { "Content-Type": "application/json" }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null };
-}
 
 /** What mallory's changes can touch, read on a connection of its own. */
 async function state(dbPath: string, envId: number) {
@@ -50,8 +36,8 @@ async function state(dbPath: string, envId: number) {
 }
 
 Deno.test("two processes: after a demotion is answered, no change by the demoted admin commits", async () => {
-  await using a = await startServer();
-  await using b = await startServer({ DATABASE_URL: `file:${a.dbPath}` });
+  await using pair = await startTwoOnOneFile();
+  const { a, b } = pair;
   const boss = await mintToken(TEST_SECRET, { sub: BOSS });
   const mallory = await mintToken(TEST_SECRET, { sub: MALLORY });
 

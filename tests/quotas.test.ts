@@ -5,7 +5,8 @@ import { openDatabase } from "../db/client.ts";
 import { RATE_LIMIT_FLUSH_MS } from "../db/rate_limits.ts";
 import { rateLimits } from "../db/schema.ts";
 import openapi from "../openapi/openapi.json" with { type: "json" };
-import { testContext } from "./helpers/context.ts";
+import { postCapture } from "./helpers/captures.ts";
+import { type TestContext, testContext } from "./helpers/context.ts";
 import { assertProblem } from "./helpers/problem.ts";
 
 const NOW = "2026-01-01T00:00:30Z";
@@ -137,15 +138,20 @@ Deno.test("GET /api/captures/{id}/metrics limits each user per minute across ins
   }
 });
 
-Deno.test("The metrics rate limit counts exactly within an instance, writing the shared count once per flush interval", async () => {
-  await using t = await testContext({ now: NOW, env: { QUOTA_METRICS_REQUESTS_PER_MINUTE: "3" } });
+/** A capture of alice's scheduled for tomorrow (its metrics answer 409 until then); its id. */
+async function scheduledCapture(t: TestContext): Promise<number> {
   const env = await t.createEnvironment("alice");
-  const created = await t.as("alice").post("/api/captures", {
+  const { capture } = await postCapture(t, "alice", {
     envId: env.id,
     name: "scheduled",
     scheduledStart: "2026-01-02T00:00:00Z",
   });
-  const { id } = await created.json();
+  return capture.id;
+}
+
+Deno.test("The metrics rate limit counts exactly within an instance, writing the shared count once per flush interval", async () => {
+  await using t = await testContext({ now: NOW, env: { QUOTA_METRICS_REQUESTS_PER_MINUTE: "3" } });
+  const id = await scheduledCapture(t);
   const shared = async () =>
     (await t.deps.db.select({ count: rateLimits.count }).from(rateLimits))
       .reduce((sum, row) => sum + row.count, 0);
@@ -166,13 +172,7 @@ Deno.test("The metrics rate limit counts exactly within an instance, writing the
 
 Deno.test("load, SQL text, metrics.svg, compare and compare.svg spend QUOTA_METRICS_REQUESTS_PER_MINUTE with metrics, and declare it", async () => {
   await using t = await testContext({ now: NOW, env: { QUOTA_METRICS_REQUESTS_PER_MINUTE: "6" } });
-  const env = await t.createEnvironment("alice");
-  const created = await t.as("alice").post("/api/captures", {
-    envId: env.id,
-    name: "scheduled",
-    scheduledStart: "2026-01-02T00:00:00Z",
-  });
-  const { id } = await created.json();
+  const id = await scheduledCapture(t);
   const paths = [
     `/api/captures/${id}/metrics`,
     `/api/captures/${id}/load`,

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { mintToken } from "../auth/mint.ts";
 import { startFakeCloudWatch, TEST_CREDENTIALS } from "./fakes/cloudwatch.ts";
 import { TEST_SECRET, testContext } from "./helpers/context.ts";
-import { logLines, refusesConnections, startServer, within } from "./helpers/process.ts";
+import { callJson, logLines, refusesConnections, startServer, within } from "./helpers/process.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -17,17 +17,7 @@ async function eventually(check: () => boolean | Promise<boolean>, what: string,
 /** JSON calls against a real server as `sub`. */
 async function caller(url: string, sub: string) {
   const token = await mintToken(TEST_SECRET, { sub });
-  return async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${url}${path}`, {
-      method,
-      headers: {
-        Authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { "Content-Type": "application/json" }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: res.status, body: await res.json() };
-  };
+  return (method: string, path: string, body?: unknown) => callJson(url, token, method, path, body);
 }
 
 Deno.test("SIGTERM lets a slow request finish, refuses new connections, then main.ts exits 0", async () => {

@@ -215,6 +215,50 @@ export async function startServer(
   });
 }
 
+/** Two capwatch processes, each on `env`, sharing the first one's database file; disposing stops both. */
+export async function startTwoOnOneFile(
+  env: Record<string, string> = {},
+): Promise<{ a: Server; b: Server } & AsyncDisposable> {
+  const a = await startServer(env);
+  try {
+    const b = await startServer({ ...env, DATABASE_URL: `file:${a.dbPath}` });
+    return {
+      a,
+      b,
+      async [Symbol.asyncDispose]() {
+        await b[Symbol.asyncDispose]();
+        await a[Symbol.asyncDispose]();
+      },
+    };
+  } catch (error) {
+    await a[Symbol.asyncDispose]();
+    throw error;
+  }
+}
+
+/**
+ * A JSON call over real HTTP with a bearer token; answers the status and the parsed body (null when
+ * empty; a body that is not JSON throws).
+ */
+export async function callJson(
+  url: string,
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+) {
+  const res = await fetch(`${url}${path}`, {
+    method,
+    headers: {
+      Authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
 /** Resolves when `promise` does, or rejects after `ms`. */
 export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
