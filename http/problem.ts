@@ -6,7 +6,6 @@ import {
   PROBLEM_KINDS,
   type ProblemKind,
   problemType,
-  type StatusOfKind,
 } from "../openapi/problem_types.ts";
 import { isSafeHeaderValue } from "./safe_headers.ts";
 
@@ -62,19 +61,6 @@ export function problem<S extends ContentfulStatusCode>(
     Object.entries(extra.headers ?? {}).filter(([, value]) => isSafeHeaderValue(value)),
   );
   return c.json(body, status, { ...headers, "Content-Type": "application/problem+json" });
-}
-
-/** A problem of a named kind, with that kind's status: `problemOf(c, "name-taken", "…")`. */
-export function problemOf<K extends ProblemKind>(
-  c: Context,
-  kind: K,
-  detail: string,
-  extra: Omit<ProblemExtra, "type"> = {},
-) {
-  return problem(c, PROBLEM_KINDS[kind].status as StatusOfKind<K>, detail, {
-    ...extra,
-    type: kind,
-  });
 }
 
 function listed(errors: NonNullable<ProblemBody["errors"]>): Partial<ProblemBody> {

@@ -171,9 +171,6 @@ export const PROBLEM_KINDS = {
 /** A kind of problem, the last segment of its `type` URI. */
 export type ProblemKind = keyof typeof PROBLEM_KINDS;
 
-/** The status each kind answers with. */
-export type StatusOfKind<K extends ProblemKind> = (typeof PROBLEM_KINDS)[K]["status"];
-
 /** The kind a problem of `status` has when its caller names none. */
 export const DEFAULT_KIND: Record<number, ProblemKind> = {
   400: "validation",
