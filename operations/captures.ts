@@ -43,7 +43,7 @@ import {
 import { checkCaptureInstance } from "../metrics/resolve_instance.ts";
 import type { LoadGroupBy } from "../vocabulary.ts";
 import { BAD_CURSOR, decodeIdCursor, encodeIdCursor, pageOf } from "./cursor.ts";
-import type { Outcome, Refusal } from "./outcome.ts";
+import { environmentNotFound, type Outcome, type Refusal } from "./outcome.ts";
 
 // Each change is one conditional statement that decides (membership, role and status are in its
 // WHERE); only when it changed nothing does one read say why.
@@ -56,12 +56,6 @@ const captureNotFound = (id: number): Refusal & { kind: "not_found" } => ({
   ok: false,
   kind: "not_found",
   detail: `Capture ${id} does not exist or you are not a member of its environment`,
-});
-
-const environmentNotFound = (envId: number): Refusal & { kind: "not_found" } => ({
-  ok: false,
-  kind: "not_found",
-  detail: `Environment ${envId} does not exist or you are not a member of it`,
 });
 
 const nameTaken = (name: string, envId: number): Refusal & { kind: "conflict" } => ({
