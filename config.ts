@@ -58,7 +58,7 @@ export interface Quotas {
 }
 
 /** The limits used when no QUOTA_* variable is set. */
-export const DEFAULT_QUOTAS: Quotas = {
+const DEFAULT_QUOTAS: Quotas = {
   environmentsPerUser: 100,
   capturesPerEnvironment: 1000,
   runningCapturesPerEnvironment: 20,
@@ -228,7 +228,7 @@ export interface AwsCredentials {
 }
 
 /** Maximum age of a JWKS-mode token (from its iat), in seconds, when JWT_MAX_AGE is unset. */
-export const DEFAULT_JWT_MAX_AGE_SECONDS = 24 * 3600;
+const DEFAULT_JWT_MAX_AGE_SECONDS = 24 * 3600;
 
 /**
  * Who may bind an RDS instance to an environment that reads it with server-wide credentials.

@@ -20,10 +20,10 @@ export const roleArnPartition = (arn: string): string | undefined =>
 /** STS's rule for ExternalId: 2–1224 characters of [\w+=,.@:/-]. */
 export const EXTERNAL_ID_PATTERN = /^[\w+=,.@:\/-]{2,1224}$/;
 /** STS's rule for RoleSessionName: 2–64 characters of [\w+=,.@-]. */
-export const SESSION_NAME_PATTERN = /^[\w+=,.@-]{2,64}$/;
+const SESSION_NAME_PATTERN = /^[\w+=,.@-]{2,64}$/;
 
 /** Where ECS puts its credential endpoint for AWS_CONTAINER_CREDENTIALS_RELATIVE_URI. */
-export const CONTAINER_CREDENTIALS_HOST = "http://169.254.170.2";
+const CONTAINER_CREDENTIALS_HOST = "http://169.254.170.2";
 
 const optional = (schema: z.ZodType<string>) =>
   z.preprocess((v) => (v === "" ? undefined : v), schema.optional());

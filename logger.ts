@@ -37,7 +37,7 @@ function allPlain(fields: Record<string, unknown>): boolean {
  * batch of requests rather than a blocking write per request. `urgent` lines (warnings, errors)
  * flush everything at once, in order; so does the process's exit.
  */
-export function batchedStdout(): (line: string, urgent?: boolean) => void {
+function batchedStdout(): (line: string, urgent?: boolean) => void {
   const encoder = new TextEncoder();
   let pending: string[] = [];
   let timer: ReturnType<typeof setTimeout> | undefined;
