@@ -24,8 +24,9 @@ const plain = (_key: string, value: unknown) =>
 function allPlain(fields: Record<string, unknown>): boolean {
   for (const key in fields) {
     const value = fields[key];
-    if (value !== null && typeof value !== "string" && typeof value !== "boolean") {
-      if (typeof value !== "number") return false;
+    const type = typeof value;
+    if (value !== null && type !== "string" && type !== "number" && type !== "boolean") {
+      return false;
     }
   }
   return true;
