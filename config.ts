@@ -3,6 +3,7 @@ import {
   AWS_IDENTITY_VARIABLES,
   type AwsIdentityConfig,
   awsIdentityIssues,
+  pairIssue,
   toAwsIdentity,
 } from "./config_aws.ts";
 
@@ -181,15 +182,7 @@ const ConfigSchema = z.object({
       });
     }
   }
-  if (Boolean(env.AWS_ACCESS_KEY_ID) !== Boolean(env.AWS_SECRET_ACCESS_KEY)) {
-    ctx.addIssue({
-      code: "custom",
-      path: [env.AWS_ACCESS_KEY_ID ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID"],
-      message: env.AWS_ACCESS_KEY_ID
-        ? "is missing: AWS_ACCESS_KEY_ID is set, and the two go together"
-        : "is missing: AWS_SECRET_ACCESS_KEY is set, and the two go together",
-    });
-  }
+  pairIssue(env, ctx, "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "and the two go together");
 });
 
 type RawConfig = z.output<typeof ConfigSchema>;
