@@ -1,6 +1,6 @@
 import { createApp } from "./app.ts";
 import { loadDevSecret } from "./auth/dev_secret.ts";
-import { createCredentialsCipher } from "./auth/credentials_cipher.ts";
+import { credentialsCipherFor } from "./auth/credentials_cipher.ts";
 import { createTokenVerifier } from "./auth/jwt.ts";
 import { opensEveryInstance } from "./auth/instance_policy.ts";
 import { mintToken } from "./auth/mint.ts";
@@ -64,13 +64,7 @@ async function main(cron: SweepCron) {
   });
   const pi = createPiClient({ endpoint: config.piEndpoint, logger: awsLog("pi") });
   const rds = createRdsClient({ endpoint: config.rdsEndpoint, logger: awsLog("rds") });
-  const credentialsCipher = config.credentialsKey
-    ? await createCredentialsCipher(
-      config.credentialsKey,
-      config.previousCredentialsKeys,
-      config.nextCredentialsKeys,
-    )
-    : undefined;
+  const credentialsCipher = await credentialsCipherFor(config);
   // One provider for every request and the snapshotter, so temporary credentials are shared.
   const credentialProvider = createCredentialProvider({
     serverCredentials: config.awsCredentials,
