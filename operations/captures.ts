@@ -132,14 +132,17 @@ export async function listCaptures(
   input: ListCapturesInput,
 ): Promise<Outcome<{ page: ListedCapture[]; next?: string }, "not_found" | "invalid">> {
   const { cursor, ...filter } = input;
-  if (
-    filter.envId !== undefined && !await findEnvironmentForMember(db, filter.envId, filter.userId)
-  ) {
-    return environmentNotFound(filter.envId);
-  }
+  const { envId, userId } = filter;
+  // The list holds only the member's captures, so a page with rows proves membership: only an
+  // empty page (or a bad cursor, whose 400 a non-member must not see) needs the read for a 404.
+  const notMember = async () =>
+    envId !== undefined && !await findEnvironmentForMember(db, envId, userId);
   const beforeId = cursor === undefined ? undefined : decodeIdCursor("c1", cursor);
-  if (cursor !== undefined && beforeId === undefined) return invalidField("cursor", BAD_CURSOR);
+  if (cursor !== undefined && beforeId === undefined) {
+    return await notMember() ? environmentNotFound(envId!) : invalidField("cursor", BAD_CURSOR);
+  }
   const rows = await listCapturesForMember(db, { ...filter, beforeId });
+  if (rows.length === 0 && await notMember()) return environmentNotFound(envId!);
   return { ok: true, ...pageOf(rows, filter.limit, (last) => encodeIdCursor("c1", last.id)) };
 }
 
