@@ -58,7 +58,7 @@ export interface RequestLimits {
 }
 
 /** The limits main.ts runs with. */
-export const DEFAULT_LIMITS: RequestLimits = { bodyTimeoutMs: 10_000, maxInFlight: 256 };
+const DEFAULT_LIMITS: RequestLimits = { bodyTimeoutMs: 10_000, maxInFlight: 256 };
 
 /** Builds the whole API around its dependencies; no I/O happens here. */
 export function createApp(deps: AppDeps, limits: RequestLimits = DEFAULT_LIMITS) {

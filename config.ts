@@ -3,6 +3,7 @@ import {
   AWS_IDENTITY_VARIABLES,
   type AwsIdentityConfig,
   awsIdentityIssues,
+  pairIssue,
   toAwsIdentity,
 } from "./config_aws.ts";
 
@@ -58,7 +59,7 @@ export interface Quotas {
 }
 
 /** The limits used when no QUOTA_* variable is set. */
-export const DEFAULT_QUOTAS: Quotas = {
+const DEFAULT_QUOTAS: Quotas = {
   environmentsPerUser: 100,
   capturesPerEnvironment: 1000,
   runningCapturesPerEnvironment: 20,
@@ -181,15 +182,7 @@ const ConfigSchema = z.object({
       });
     }
   }
-  if (Boolean(env.AWS_ACCESS_KEY_ID) !== Boolean(env.AWS_SECRET_ACCESS_KEY)) {
-    ctx.addIssue({
-      code: "custom",
-      path: [env.AWS_ACCESS_KEY_ID ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID"],
-      message: env.AWS_ACCESS_KEY_ID
-        ? "is missing: AWS_ACCESS_KEY_ID is set, and the two go together"
-        : "is missing: AWS_SECRET_ACCESS_KEY is set, and the two go together",
-    });
-  }
+  pairIssue(env, ctx, "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "and the two go together");
 });
 
 type RawConfig = z.output<typeof ConfigSchema>;
@@ -228,7 +221,7 @@ export interface AwsCredentials {
 }
 
 /** Maximum age of a JWKS-mode token (from its iat), in seconds, when JWT_MAX_AGE is unset. */
-export const DEFAULT_JWT_MAX_AGE_SECONDS = 24 * 3600;
+const DEFAULT_JWT_MAX_AGE_SECONDS = 24 * 3600;
 
 /**
  * Who may bind an RDS instance to an environment that reads it with server-wide credentials.

@@ -20,10 +20,10 @@ export const roleArnPartition = (arn: string): string | undefined =>
 /** STS's rule for ExternalId: 2–1224 characters of [\w+=,.@:/-]. */
 export const EXTERNAL_ID_PATTERN = /^[\w+=,.@:\/-]{2,1224}$/;
 /** STS's rule for RoleSessionName: 2–64 characters of [\w+=,.@-]. */
-export const SESSION_NAME_PATTERN = /^[\w+=,.@-]{2,64}$/;
+const SESSION_NAME_PATTERN = /^[\w+=,.@-]{2,64}$/;
 
 /** Where ECS puts its credential endpoint for AWS_CONTAINER_CREDENTIALS_RELATIVE_URI. */
-export const CONTAINER_CREDENTIALS_HOST = "http://169.254.170.2";
+const CONTAINER_CREDENTIALS_HOST = "http://169.254.170.2";
 
 const optional = (schema: z.ZodType<string>) =>
   z.preprocess((v) => (v === "" ? undefined : v), schema.optional());
@@ -63,17 +63,25 @@ const CONTAINER_HTTP_HOSTS = new Set([
   "[::1]",
 ]);
 
+/**
+ * Adds an issue on whichever of variables `a` and `b` is missing when only the other is set:
+ * "is missing: <the other> is set, <why>".
+ */
+export function pairIssue<K extends string>(
+  env: { [V in K]?: string },
+  ctx: z.RefinementCtx,
+  a: K,
+  b: K,
+  why: string,
+): void {
+  if (Boolean(env[a]) === Boolean(env[b])) return;
+  const [set, missing] = env[a] ? [a, b] : [b, a];
+  ctx.addIssue({ code: "custom", path: [missing], message: `is missing: ${set} is set, ${why}` });
+}
+
 /** Adds an issue for each variable that is set without its partner or points somewhere unsafe. */
 export function awsIdentityIssues(env: Raw, ctx: z.RefinementCtx): void {
-  if (Boolean(env.AWS_ROLE_ARN) !== Boolean(env.AWS_WEB_IDENTITY_TOKEN_FILE)) {
-    ctx.addIssue({
-      code: "custom",
-      path: [env.AWS_ROLE_ARN ? "AWS_WEB_IDENTITY_TOKEN_FILE" : "AWS_ROLE_ARN"],
-      message: env.AWS_ROLE_ARN
-        ? "is missing: AWS_ROLE_ARN is set, and web identity needs both"
-        : "is missing: AWS_WEB_IDENTITY_TOKEN_FILE is set, and web identity needs both",
-    });
-  }
+  pairIssue(env, ctx, "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "and web identity needs both");
   // Checked here, not at the first STS call, whose error would blame the environment's region.
   // Only the one in effect: AWS_REGION wins, as in the AWS SDKs.
   const regionVariable = env.AWS_REGION ? "AWS_REGION" : "AWS_DEFAULT_REGION";

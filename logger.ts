@@ -24,8 +24,9 @@ const plain = (_key: string, value: unknown) =>
 function allPlain(fields: Record<string, unknown>): boolean {
   for (const key in fields) {
     const value = fields[key];
-    if (value !== null && typeof value !== "string" && typeof value !== "boolean") {
-      if (typeof value !== "number") return false;
+    const type = typeof value;
+    if (value !== null && type !== "string" && type !== "number" && type !== "boolean") {
+      return false;
     }
   }
   return true;
@@ -37,7 +38,7 @@ function allPlain(fields: Record<string, unknown>): boolean {
  * batch of requests rather than a blocking write per request. `urgent` lines (warnings, errors)
  * flush everything at once, in order; so does the process's exit.
  */
-export function batchedStdout(): (line: string, urgent?: boolean) => void {
+function batchedStdout(): (line: string, urgent?: boolean) => void {
   const encoder = new TextEncoder();
   let pending: string[] = [];
   let timer: ReturnType<typeof setTimeout> | undefined;

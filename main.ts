@@ -1,6 +1,6 @@
 import { createApp } from "./app.ts";
 import { loadDevSecret } from "./auth/dev_secret.ts";
-import { createCredentialsCipher } from "./auth/credentials_cipher.ts";
+import { credentialsCipherFor } from "./auth/credentials_cipher.ts";
 import { createTokenVerifier } from "./auth/jwt.ts";
 import { opensEveryInstance } from "./auth/instance_policy.ts";
 import { mintToken } from "./auth/mint.ts";
@@ -54,25 +54,17 @@ async function main(cron: SweepCron) {
   const database = await openAndMigrate(config.databaseUrl, config.databaseAuthToken, logger);
   const databaseFileIntact = await databaseFileCheck(config.databaseUrl);
 
-  const cloudwatch = createCloudWatchClient({
-    endpoint: config.cloudwatchEndpoint,
-    // The client's events carry no credentials; AWS's request id is renamed so it is not
-    // mistaken for ours.
-    logger: ({ requestId, ...event }) =>
-      logger.debug("cloudwatch", { ...event, awsRequestId: requestId }),
-  });
-  // Performance Insights and RDS share the CloudWatch client's retry policy (metrics/aws_call.ts).
+  // The clients' events carry no credentials; AWS's request id is renamed so it is not mistaken
+  // for ours. CloudWatch, Performance Insights and RDS share one retry policy (metrics/aws_call.ts).
   const awsLog = (service: string) => ({ requestId, ...event }: Record<string, unknown>) =>
     logger.debug(service, { ...event, awsRequestId: requestId });
+  const cloudwatch = createCloudWatchClient({
+    endpoint: config.cloudwatchEndpoint,
+    logger: awsLog("cloudwatch"),
+  });
   const pi = createPiClient({ endpoint: config.piEndpoint, logger: awsLog("pi") });
   const rds = createRdsClient({ endpoint: config.rdsEndpoint, logger: awsLog("rds") });
-  const credentialsCipher = config.credentialsKey
-    ? await createCredentialsCipher(
-      config.credentialsKey,
-      config.previousCredentialsKeys,
-      config.nextCredentialsKeys,
-    )
-    : undefined;
+  const credentialsCipher = await credentialsCipherFor(config);
   // One provider for every request and the snapshotter, so temporary credentials are shared.
   const credentialProvider = createCredentialProvider({
     serverCredentials: config.awsCredentials,

@@ -1,3 +1,5 @@
+import type { Config } from "../config.ts";
+
 /**
  * AWS secrets at rest: AES-256-GCM under CREDENTIALS_KEY, a fresh 96-bit IV per value. The
  * envelope `v2.<keyId>.<iv>.<ciphertext>` names the key that sealed it (keyId: the first 8 bytes of
@@ -40,6 +42,19 @@ const boundData = (envId: number) =>
 interface Key {
   id: string;
   key: CryptoKey;
+}
+
+/** The cipher for the configured CREDENTIALS_KEY and its previous and next keys; undefined without one. */
+export function credentialsCipherFor(
+  config: Pick<Config, "credentialsKey" | "previousCredentialsKeys" | "nextCredentialsKeys">,
+): Promise<CredentialsCipher | undefined> {
+  return config.credentialsKey
+    ? createCredentialsCipher(
+      config.credentialsKey,
+      config.previousCredentialsKeys,
+      config.nextCredentialsKeys,
+    )
+    : Promise.resolve(undefined);
 }
 
 /**

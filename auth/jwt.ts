@@ -78,7 +78,7 @@ const CLOCK_TOLERANCE_SECONDS = 60;
 /** How long a verified HS256 token is remembered before it is verified again, in ms. */
 export const TOKEN_CACHE_TTL_MS = 2 * 60_000;
 /** How many verified tokens are remembered at most; past it the oldest is forgotten. */
-export const TOKEN_CACHE_MAX = 10_000;
+const TOKEN_CACHE_MAX = 10_000;
 
 /** A token that verified: who it names, its time claims (s since 1970) and when it is forgotten. */
 interface VerifiedToken {

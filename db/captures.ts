@@ -544,25 +544,20 @@ export async function deleteCapture(
     ))
       .returning({ id: captures.id }),
     // Explicit, since foreign-key cascades depend on a per-connection pragma.
-    db.delete(captureSnapshots).where(and(
-      eq(captureSnapshots.captureId, id),
-      notExists(captureById(id)),
-    )),
-    db.delete(captureSnapshotSeries).where(and(
-      eq(captureSnapshotSeries.captureId, id),
-      notExists(captureById(id)),
-    )),
-    db.delete(captureLoadSnapshots).where(and(
-      eq(captureLoadSnapshots.captureId, id),
-      notExists(captureById(id)),
-    )),
-    db.delete(captureLoadGroups).where(and(
-      eq(captureLoadGroups.captureId, id),
-      notExists(captureById(id)),
-    )),
+    ...CAPTURE_CHILDREN.map((child) =>
+      db.delete(child).where(and(eq(child.captureId, id), notExists(captureById(id))))
+    ),
   ]);
   return deleted.length > 0;
 }
+
+/** Tables whose rows belong to one capture, deleted with it (and with its environment). */
+export const CAPTURE_CHILDREN = [
+  captureSnapshots,
+  captureSnapshotSeries,
+  captureLoadSnapshots,
+  captureLoadGroups,
+] as const;
 
 const captureById = (id: number) =>
   new QueryBuilder().select({ id: captures.id }).from(captures).where(eq(captures.id, id));

@@ -12,21 +12,12 @@ import {
   sql,
 } from "drizzle-orm";
 import { alias, QueryBuilder } from "drizzle-orm/sqlite-core";
+import { CAPTURE_CHILDREN } from "./captures.ts";
 import { insertSelection } from "./insert_select.ts";
 import type { Database } from "./client.ts";
 import { isUniqueViolation } from "./errors.ts";
 import { preparedPerDatabase } from "./prepared.ts";
-import {
-  captureLoadGroups,
-  captureLoadSnapshots,
-  captures,
-  captureSnapshots,
-  captureSnapshotSeries,
-  type EnvironmentRow,
-  environments,
-  memberships,
-  type Role,
-} from "./schema.ts";
+import { captures, type EnvironmentRow, environments, memberships, type Role } from "./schema.ts";
 
 /** An environment as one member sees it. */
 export interface EnvironmentForMember {
@@ -278,17 +269,8 @@ export async function deleteEnvironmentIfAdmin(
   // Explicit child deletes: foreign-key cascades depend on a per-connection pragma.
   const [deleted] = await db.batch([
     db.delete(environments).where(guarded(envId, guard)).returning({ id: environments.id }),
-    db.delete(captureSnapshotSeries).where(
-      and(inArray(captureSnapshotSeries.captureId, capturesOf(envId)), gone),
-    ),
-    db.delete(captureSnapshots).where(
-      and(inArray(captureSnapshots.captureId, capturesOf(envId)), gone),
-    ),
-    db.delete(captureLoadGroups).where(
-      and(inArray(captureLoadGroups.captureId, capturesOf(envId)), gone),
-    ),
-    db.delete(captureLoadSnapshots).where(
-      and(inArray(captureLoadSnapshots.captureId, capturesOf(envId)), gone),
+    ...CAPTURE_CHILDREN.map((child) =>
+      db.delete(child).where(and(inArray(child.captureId, capturesOf(envId)), gone))
     ),
     db.delete(captures).where(and(eq(captures.envId, envId), gone)),
     db.delete(memberships).where(and(eq(memberships.envId, envId), gone)),

@@ -4,7 +4,7 @@
  * file's mode, so the main file is created 0600 before SQLite opens it; files made by an older
  * version (0644) are tightened too. No-op on Windows, where modes do not apply.
  */
-export const DATABASE_FILE_MODE = 0o600;
+const DATABASE_FILE_MODE = 0o600;
 
 /** Creates `path` empty with mode 0600 if it does not exist; throws what Deno.open throws. */
 export async function createPrivateFile(path: string): Promise<void> {

@@ -16,7 +16,7 @@ import { createStatementCache } from "./statement_cache.ts";
  * How long SQLite's own busy handler may wait for another process's lock, in ms. It sleeps on the
  * JS thread, so it stays short; longer waits happen asynchronously between attempts.
  */
-export const DRIVER_BUSY_TIMEOUT_MS = 10;
+const DRIVER_BUSY_TIMEOUT_MS = 10;
 /** How long one operation keeps retrying a locked database before it is refused, in ms. */
 export const DEFAULT_BUSY_BUDGET_MS = 5_000;
 /**
@@ -28,7 +28,7 @@ export const MAX_WAITING_WRITES = 32;
  * A data change within this many ms of the last write waits for the end of the event loop's turn
  * to commit with the others arriving meanwhile (group commit); later, it runs at once.
  */
-export const GROUP_AFTER_WRITE_MS = 2;
+const GROUP_AFTER_WRITE_MS = 2;
 const FIRST_BACKOFF_MS = 5;
 const MAX_BACKOFF_MS = 250;
 

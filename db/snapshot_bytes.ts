@@ -16,7 +16,7 @@ import {
  * The stored snapshot bytes of environment `envId`, as an SQL expression to use inside a
  * conditional statement. octet_length reads a value's size from its record header, not its text.
  */
-export function environmentSnapshotBytes(envId: number): SQL<number> {
+function environmentSnapshotBytes(envId: number): SQL<number> {
   const ofEnv = sql`(select ${captures.id} from ${captures} where ${captures.envId} = ${envId})`;
   return sql<number>`(
     (select coalesce(sum(octet_length(${captureSnapshotSeries.datapoints})), 0)

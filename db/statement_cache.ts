@@ -16,7 +16,7 @@ interface NativeStatement {
 }
 
 /** Statements kept per connection at most; the oldest prepared is finalized first. */
-export const MAX_STATEMENTS = 256;
+const MAX_STATEMENTS = 256;
 
 interface Prepared {
   statement: NativeStatement;

@@ -39,9 +39,10 @@ export interface SweeperOptions {
 }
 
 /**
- * Persists status transitions, deletes expired Idempotency-Keys and takes snapshots. main.ts schedules `sweep` once a minute (with
- * Deno.cron where the runtime has it, else `startTimer`). Every write is a conditional update, so
- * overlapping sweeps from many instances do no double work.
+ * Persists status transitions, fails captures whose instance is gone, deletes expired
+ * Idempotency-Keys, takes snapshots and re-encrypts during a key rotation. main.ts schedules
+ * `sweep` once a minute (with Deno.cron where the runtime has it, else `startTimer`). Every write
+ * is a conditional update, so overlapping sweeps from many instances do no double work.
  */
 export function createSweeper(options: SweeperOptions) {
   const { db, clock, logger, snapshotter, instanceChecker, credentialsRotation } = options;

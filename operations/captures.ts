@@ -43,7 +43,7 @@ import {
 import { checkCaptureInstance } from "../metrics/resolve_instance.ts";
 import type { LoadGroupBy } from "../vocabulary.ts";
 import { BAD_CURSOR, decodeIdCursor, encodeIdCursor, pageOf } from "./cursor.ts";
-import type { Outcome, Refusal } from "./outcome.ts";
+import { environmentNotFound, type Outcome, type Refusal } from "./outcome.ts";
 
 // Each change is one conditional statement that decides (membership, role and status are in its
 // WHERE); only when it changed nothing does one read say why.
@@ -56,12 +56,6 @@ const captureNotFound = (id: number): Refusal & { kind: "not_found" } => ({
   ok: false,
   kind: "not_found",
   detail: `Capture ${id} does not exist or you are not a member of its environment`,
-});
-
-const environmentNotFound = (envId: number): Refusal & { kind: "not_found" } => ({
-  ok: false,
-  kind: "not_found",
-  detail: `Environment ${envId} does not exist or you are not a member of it`,
 });
 
 const nameTaken = (name: string, envId: number): Refusal & { kind: "conflict" } => ({
@@ -138,14 +132,17 @@ export async function listCaptures(
   input: ListCapturesInput,
 ): Promise<Outcome<{ page: ListedCapture[]; next?: string }, "not_found" | "invalid">> {
   const { cursor, ...filter } = input;
-  if (
-    filter.envId !== undefined && !await findEnvironmentForMember(db, filter.envId, filter.userId)
-  ) {
-    return environmentNotFound(filter.envId);
-  }
+  const { envId, userId } = filter;
+  // The list holds only the member's captures, so a page with rows proves membership: only an
+  // empty page (or a bad cursor, whose 400 a non-member must not see) needs the read for a 404.
+  const notMember = async () =>
+    envId !== undefined && !await findEnvironmentForMember(db, envId, userId);
   const beforeId = cursor === undefined ? undefined : decodeIdCursor("c1", cursor);
-  if (cursor !== undefined && beforeId === undefined) return invalidField("cursor", BAD_CURSOR);
+  if (cursor !== undefined && beforeId === undefined) {
+    return await notMember() ? environmentNotFound(envId!) : invalidField("cursor", BAD_CURSOR);
+  }
   const rows = await listCapturesForMember(db, { ...filter, beforeId });
+  if (rows.length === 0 && await notMember()) return environmentNotFound(envId!);
   return { ok: true, ...pageOf(rows, filter.limit, (last) => encodeIdCursor("c1", last.id)) };
 }
 

@@ -16,7 +16,7 @@ import type { EnvironmentRow } from "../db/schema.ts";
 import { type ETagCondition, strongTagParts } from "../http/etag.ts";
 import { invalidField } from "../lifecycle/rules.ts";
 import { BAD_CURSOR, decodeIdCursor, encodeIdCursor, pageOf } from "./cursor.ts";
-import type { Outcome, Refusal } from "./outcome.ts";
+import { environmentNotFound, type Outcome, type Refusal } from "./outcome.ts";
 
 // As for captures: each change is one conditional statement that decides (the caller's admin
 // membership and the If-Match version are in its WHERE); only when it changed nothing does one
@@ -41,12 +41,6 @@ function expectedVersions(id: number, ifMatch: IfMatch): "*" | number[] | undefi
       : []
   );
 }
-
-const notFound = (id: number): Refusal & { kind: "not_found" } => ({
-  ok: false,
-  kind: "not_found",
-  detail: `Environment ${id} does not exist or you are not a member of it`,
-});
 
 const stale = (id: number): Refusal & { kind: "precondition_failed" } => ({
   ok: false,
@@ -88,7 +82,7 @@ export async function readEnvironment(
   userId: string,
 ): Promise<Outcome<EnvironmentForMember, "not_found">> {
   const found = await findEnvironmentForMember(db, id, userId);
-  return found ? { ok: true, ...found } : notFound(id);
+  return found ? { ok: true, ...found } : environmentNotFound(id);
 }
 
 /** 409 for an instance already read with the server's credentials; never names the other one. */
@@ -136,7 +130,7 @@ async function explain(
   ifMatch: IfMatch,
 ): Promise<Outcome<{ env: EnvironmentRow }, "not_found" | "forbidden" | "precondition_failed">> {
   const found = await findEnvironmentForMember(db, id, userId);
-  if (!found) return notFound(id);
+  if (!found) return environmentNotFound(id);
   const versions = expectedVersions(id, ifMatch);
   if (!canManageEnvironment(found.role)) {
     return {

@@ -12,17 +12,11 @@ import type { MembershipRow, Role } from "../db/schema.ts";
 import { invalidField } from "../lifecycle/rules.ts";
 import { ROLES } from "../vocabulary.ts";
 import { BAD_CURSOR, decodeCursor, encodeCursor, pageOf } from "./cursor.ts";
-import type { Outcome, Refusal } from "./outcome.ts";
+import { environmentNotFound, type Outcome, type Refusal } from "./outcome.ts";
 
 // Each change is one conditional statement carrying the access rule (the actor is an admin, or
 // the member leaving) and the last-admin rule; only when it changed nothing does one read of the
 // two memberships involved say why.
-
-const notFound = (envId: number): Refusal & { kind: "not_found" } => ({
-  ok: false,
-  kind: "not_found",
-  detail: `Environment ${envId} does not exist or you are not a member of it`,
-});
 
 const forbidden = (envId: number): Refusal & { kind: "forbidden" } => ({
   ok: false,
@@ -63,7 +57,7 @@ export async function listMembersFor(
   userId: string,
   page: { limit: number; cursor?: string },
 ): Promise<Outcome<{ page: MembershipRow[]; next?: string }, "not_found" | "invalid">> {
-  if (!await findEnvironmentForMember(db, envId, userId)) return notFound(envId);
+  if (!await findEnvironmentForMember(db, envId, userId)) return environmentNotFound(envId);
   const after = page.cursor === undefined ? undefined : memberKey(page.cursor);
   if (page.cursor !== undefined && after === undefined) return invalidField("cursor", BAD_CURSOR);
   const rows = await listMembers(db, envId, { after, limit: page.limit });
@@ -91,7 +85,7 @@ export async function setMember(
   if (done) return { ok: true, ...done };
   const { envId, actorId, userId } = change;
   const { actor, target } = await readBoth(db, envId, actorId, userId);
-  if (!actor) return notFound(envId);
+  if (!actor) return environmentNotFound(envId);
   if (!canManageEnvironment(actor.role)) return forbidden(envId);
   // The statement refuses only a demotion that would leave no admin.
   return target?.role === "admin" ? lastAdmin(envId, userId) : changedMeanwhile(envId, userId);
@@ -105,7 +99,7 @@ export async function removeMember(
   if (await removeMemberIfAllowed(db, change)) return { ok: true };
   const { envId, actorId, userId } = change;
   const { actor, target } = await readBoth(db, envId, actorId, userId);
-  if (!actor) return notFound(envId);
+  if (!actor) return environmentNotFound(envId);
   if (actorId !== userId && !canManageEnvironment(actor.role)) return forbidden(envId);
   if (!target) {
     return {

@@ -18,3 +18,10 @@ export type Refusal =
 export type Outcome<T extends object, K extends Refusal["kind"]> =
   | ({ ok: true } & T)
   | Extract<Refusal, { kind: K }>;
+
+/** 404 that does not reveal whether environment `envId` exists to a caller who is not a member. */
+export const environmentNotFound = (envId: number): Refusal & { kind: "not_found" } => ({
+  ok: false,
+  kind: "not_found",
+  detail: `Environment ${envId} does not exist or you are not a member of it`,
+});

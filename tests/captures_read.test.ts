@@ -147,9 +147,14 @@ Deno.test("GET /api/captures?envId= answers 404 for an environment the caller ca
   await using t = await testContext({ now: NOW });
   const foreign = await t.createEnvironment("alice");
   await create(t, "alice", { name: "secret", envId: foreign.id });
-  await t.createEnvironment("bob");
+  const own = await t.createEnvironment("bob");
   await assertProblem(await t.as("bob").get(`/api/captures?envId=${foreign.id}`), 404);
   await assertProblem(await t.as("bob").get("/api/captures?envId=9999"), 404);
+  // A bad cursor is a 400 only to a member: to anyone else the environment stays unseen.
+  await assertProblem(await t.as("bob").get(`/api/captures?envId=${foreign.id}&cursor=x`), 404);
+  await assertProblem(await t.as("bob").get(`/api/captures?envId=${own.id}&cursor=x`), 400);
+  // A member's environment with no captures is an empty page, not a 404.
+  assert.deepEqual((await list(t, "bob", `/api/captures?envId=${own.id}`)).captures, []);
   const problem = await assertProblem(await t.as("bob").get("/api/captures?envId=x"), 400);
   assert.equal(problem.errors?.[0].path, "envId");
 });

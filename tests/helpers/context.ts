@@ -1,5 +1,5 @@
 import { createApp } from "../../app.ts";
-import { createCredentialsCipher } from "../../auth/credentials_cipher.ts";
+import { credentialsCipherFor } from "../../auth/credentials_cipher.ts";
 import { createTokenVerifier } from "../../auth/jwt.ts";
 import { mintToken } from "../../auth/mint.ts";
 import { type Config, loadConfig } from "../../config.ts";
@@ -46,13 +46,7 @@ export async function testContext(options: TestContextOptions = {}) {
   await migrateDatabase(database.db);
   const logLines: string[] = [];
   const logger = createLogger("debug", (line) => logLines.push(line));
-  const credentialsCipher = config.credentialsKey
-    ? await createCredentialsCipher(
-      config.credentialsKey,
-      config.previousCredentialsKeys,
-      config.nextCredentialsKeys,
-    )
-    : undefined;
+  const credentialsCipher = await credentialsCipherFor(config);
   const deps: AppDeps = {
     db: database.db,
     config,
