@@ -18,7 +18,9 @@ export const requestContext = (deps: AppDeps) =>
     c.set("deps", deps);
     c.set("requestId", requestId);
     await next();
-    c.header("X-Request-Id", requestId);
+    // On the response's own headers: c.header() after the handler would copy the whole response
+    // and turn its text body into a stream, which Deno then writes chunk by chunk.
+    c.res.headers.set("X-Request-Id", requestId);
     deps.logger.info("request", {
       method: c.req.method,
       route: routeOf(c),

@@ -1,0 +1,88 @@
+// deno run -A --v8-flags=--max-semi-space-size=2 bench/profile_inproc.ts <get|list|metrics|post|notfound> [N]:
+// a CPU profile of N requests (50 in flight) through app.fetch on the bench:load database, summed by
+// function (self time, % and µs per request). For finding where time goes; the profiler slows it.
+// deno-lint-ignore-file no-explicit-any
+import { Session } from "node:inspector";
+import { createApp } from "../app.ts";
+import { createTokenVerifier } from "../auth/jwt.ts";
+import { mintToken } from "../auth/mint.ts";
+import { loadConfig } from "../config.ts";
+import { openDatabase } from "../db/client.ts";
+import { pingDatabase } from "../db/health.ts";
+import { systemClock } from "../lifecycle/clock.ts";
+import { createLogger } from "../logger.ts";
+import { createCloudWatchClient } from "../metrics/cloudwatch.ts";
+const SECRET = "bench-secret-that-is-at-least-32-bytes-long";
+const { seededDatabase } = await import("./seed.ts");
+const seeded = await seededDatabase(1_000);
+const config = loadConfig({
+  JWT_SECRET: SECRET,
+  DATABASE_URL: `file:${seeded.path}`,
+  QUOTA_CAPTURES_PER_ENVIRONMENT: "1000000000",
+  QUOTA_RUNNING_CAPTURES_PER_ENVIRONMENT: "1000000000",
+  QUOTA_METRICS_REQUESTS_PER_MINUTE: "1000000000",
+});
+const database = await openDatabase(config.databaseUrl);
+const app = createApp({
+  db: database.db,
+  config,
+  clock: systemClock,
+  verifyToken: createTokenVerifier(config.jwt),
+  logger: createLogger("info", () => {}),
+  cloudwatch: createCloudWatchClient({ endpoint: "http://127.0.0.1:9/" }),
+  pingDatabase: () => pingDatabase(database.client),
+});
+const token = await mintToken(SECRET, { sub: "owner", ttlSeconds: 3600 });
+const auth = { Authorization: `Bearer ${token}` };
+let k = 0;
+const cases: Record<string, () => Request> = {
+  notfound: () => new Request("http://x/nope"),
+  get: () => new Request("http://x/api/captures/500", { headers: auth }),
+  list: () => new Request("http://x/api/captures?limit=50", { headers: auth }),
+  metrics: () => new Request("http://x/api/captures/1001/metrics", { headers: auth }),
+  post: () =>
+    new Request("http://x/api/captures", {
+      method: "POST",
+      headers: { ...auth, "Content-Type": "application/json" },
+      body: JSON.stringify({ envId: 1, name: `p-${k++}`, duration: 3600 }),
+    }),
+};
+const make = cases[Deno.args[0] ?? "get"];
+const N = Number(Deno.args[1] ?? 20000);
+for (let i = 0; i < 2000; i++) {
+  const r = await app.fetch(make());
+  await r.arrayBuffer();
+}
+const s = new Session();
+s.connect();
+const post = (m: string, p = {}) =>
+  new Promise<any>((res, rej) => s.post(m, p, (e: any, r: any) => e ? rej(e) : res(r)));
+await post("Profiler.enable");
+await post("Profiler.setSamplingInterval", { interval: 50 });
+await post("Profiler.start");
+const t = performance.now();
+let left = N;
+await Promise.all(Array.from({ length: 50 }, async () => {
+  while (left-- > 0) {
+    const r = await app.fetch(make());
+    await r.arrayBuffer();
+  }
+}));
+const us = (performance.now() - t) * 1000 / N;
+const { profile } = await post("Profiler.stop");
+console.log(`${us.toFixed(1)} µs/req`);
+const total = profile.nodes.reduce((s: number, n: any) => s + n.hitCount, 0);
+const by = new Map<string, number>();
+for (const n of profile.nodes) {
+  const f = n.callFrame;
+  const key = `${f.functionName || "(anon)"} ${
+    f.url.replace(/^.*node_modules\/\.deno\//, "").replace(/^file:\/\/\/work\/main\//, "")
+  }:${f.lineNumber + 1}`;
+  by.set(key, (by.get(key) ?? 0) + n.hitCount);
+}
+console.log(
+  [...by].sort((a, b) => b[1] - a[1]).slice(0, Number(Deno.env.get("TOP") ?? 40)).map(([k, v]) =>
+    `${(100 * v / total).toFixed(1).padStart(5)}% ${(us * v / total).toFixed(1).padStart(5)}µs ${k}`
+  ).join("\n"),
+);
+Deno.exit(0);
