@@ -11,6 +11,7 @@ import { expandConfig, isInMemoryConfig } from "@libsql/core/config";
 import { DatabaseBusyError, isBusyError } from "./errors.ts";
 import { Lock } from "./lock.ts";
 import { createStatementCache } from "./statement_cache.ts";
+import { createReadCache } from "./read_cache.ts";
 
 /**
  * How long SQLite's own busy handler may wait for another process's lock, in ms. It sleeps on the
@@ -58,6 +59,9 @@ export function createLocalClient(url: string, options: LocalClientOptions = {})
   // Statements prepared on each connection (db/statement_cache.ts); a replaced connection is a
   // new object, so it starts with none.
   const statements = new WeakMap<object, ReturnType<typeof createStatementCache>>();
+  // Results of plain SELECTs, answered again while nothing changed (db/read_cache.ts). Statements
+  // that bypass the statement cache (batches, transactions, migrations) clear it themselves.
+  const reads = createReadCache();
   const connection = new Lock();
   const writers = new Lock();
   let needsSetup = true;
@@ -74,6 +78,8 @@ export function createLocalClient(url: string, options: LocalClientOptions = {})
 
   /** Drops the connection (rolling back anything open on it); the next call opens a new one. */
   function replaceConnection() {
+    // data_version is per connection: a new one's numbers say nothing about the old one's.
+    reads.clear();
     inner.reconnect();
     needsSetup = true;
   }
@@ -159,7 +165,7 @@ export function createLocalClient(url: string, options: LocalClientOptions = {})
     const db = pool.acquireSync();
     try {
       let cache = statements.get(db);
-      if (!cache) statements.set(db, cache = createStatementCache(db));
+      if (!cache) statements.set(db, cache = createStatementCache(db, reads));
       return work(cache.execute);
     } finally {
       pool.release(db);
@@ -324,13 +330,13 @@ export function createLocalClient(url: string, options: LocalClientOptions = {})
       const write = stmts.some((stmt) => isWrite(Array.isArray(stmt) ? stmt[0] : stmt));
       // BEGIN IMMEDIATE takes the write lock up front, so a batch never fails half-way to take it.
       const effective = write && (mode ?? "deferred") === "deferred" ? "write" : mode;
-      return withRetry(write, () => inner.batch(stmts, effective));
+      return withRetry(write, () => clearingReads(() => inner.batch(stmts, effective)));
     },
     migrate(stmts: InStatement[]) {
-      return withRetry(true, () => inner.migrate(stmts));
+      return withRetry(true, () => clearingReads(() => inner.migrate(stmts)));
     },
     executeMultiple(sql: string) {
-      return withRetry(true, () => inner.executeMultiple(sql));
+      return withRetry(true, () => clearingReads(() => inner.executeMultiple(sql)));
     },
     transaction(mode: TransactionMode = "write"): Promise<Transaction> {
       return openTransaction(mode);
@@ -379,9 +385,25 @@ export function createLocalClient(url: string, options: LocalClientOptions = {})
     }
   }
 
+  /**
+   * Runs `work` (on the connection, outside the statement cache) with the read cache cleared
+   * before and after: its own commits do not move data_version.
+   */
+  async function clearingReads<T>(work: () => Promise<T>): Promise<T> {
+    reads.clear();
+    try {
+      return await work();
+    } finally {
+      reads.clear();
+    }
+  }
+
   function guardTransaction(tx: Transaction, settle: () => void): Transaction {
     let settled = false;
+    reads.clear();
     const done = () => {
+      // Whatever the transaction wrote (committed or not) is not in any kept read.
+      reads.clear();
       if (!settled) settle();
       settled = true;
     };

@@ -1,6 +1,7 @@
 import type { InArgs, InStatement, InValue, ResultSet, Row } from "@libsql/client";
 import { LibsqlError } from "@libsql/client/sqlite3";
 import { ResultSetImpl } from "@libsql/core/util";
+import { argumentsKey, isCacheableRead, type ReadCache } from "./read_cache.ts";
 
 /** The parts of a `libsql` (npm) Database connection this module uses. */
 export interface NativeConnection {
@@ -12,6 +13,7 @@ interface NativeStatement {
   raw(on: boolean): void;
   columns(): { name: string; type?: string | null }[];
   all(args: unknown): unknown[];
+  get(args: unknown): unknown;
   run(args: unknown): { changes: number; lastInsertRowid: number | bigint };
 }
 
@@ -22,6 +24,8 @@ interface Prepared {
   statement: NativeStatement;
   /** Whether the statement returns rows (raw() throws for one that does not). */
   reader: boolean;
+  /** Whether its results may be kept in the read cache (a plain SELECT; see read_cache.ts). */
+  cacheable: boolean;
   columns: string[];
   columnTypes: string[];
   makeRow: (values: unknown[]) => Row;
@@ -33,10 +37,22 @@ interface Prepared {
  * but prepares each SQL text once per connection, reads its column metadata once, and builds rows
  * from a class made per statement: libsql-client prepares, reads the columns twice and defines
  * every row property one by one on each execution, which was ~40% of a capture read. The cache
- * belongs to one connection; a replaced connection starts a new one.
+ * belongs to one connection; a replaced connection starts a new one. With `reads`, plain SELECTs
+ * are answered from it while `PRAGMA data_version` stays put, and every other statement clears it
+ * first (db/read_cache.ts).
  */
-export function createStatementCache(connection: NativeConnection) {
+export function createStatementCache(connection: NativeConnection, reads?: ReadCache) {
   const prepared = new Map<string, Prepared>();
+  let versionStatement: NativeStatement | undefined;
+
+  /** PRAGMA data_version now: it changes when another connection or process commits. */
+  function dataVersion(): unknown {
+    if (!versionStatement) {
+      versionStatement = connection.prepare("PRAGMA data_version");
+      versionStatement.raw(true);
+    }
+    return (versionStatement.get([]) as unknown[])[0];
+  }
 
   function prepare(sql: string): Prepared {
     let entry = prepared.get(sql);
@@ -54,6 +70,7 @@ export function createStatementCache(connection: NativeConnection) {
     entry = {
       statement,
       reader,
+      cacheable: reader && isCacheableRead(sql),
       columns,
       columnTypes: described.map((column) => column.type ?? ""),
       makeRow: rowClass(columns),
@@ -70,13 +87,23 @@ export function createStatementCache(connection: NativeConnection) {
       const args = typeof stmt === "string" ? [] : argsToSql(stmt.args);
       try {
         const entry = prepare(sql);
+        const key = reads && entry.cacheable ? argumentsKey(args) : undefined;
+        if (key !== undefined) {
+          reads!.observe(dataVersion());
+          const kept = reads!.get(sql, key);
+          if (kept) return kept;
+        } else if (!entry.cacheable) {
+          // Anything but a plain SELECT may write (RETURNING, PRAGMA, BEGIN … COMMIT).
+          reads?.clear();
+        }
         if (entry.reader) {
           // raw(true): every row is an array of column values.
           const rows = (entry.statement.all(args) as unknown[][]).map((values) => {
             for (let i = 0; i < values.length; i++) values[i] = valueFromSql(values[i]);
             return entry.makeRow(values);
           });
-          return new ResultSetImpl(entry.columns, entry.columnTypes, rows, 0, undefined);
+          const result = new ResultSetImpl(entry.columns, entry.columnTypes, rows, 0, undefined);
+          return key === undefined ? result : reads!.set(sql, key, result);
         }
         const info = entry.statement.run(args);
         return new ResultSetImpl([], [], [], info.changes, BigInt(info.lastInsertRowid));
