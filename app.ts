@@ -2,6 +2,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { secureHeaders } from "hono/secure-headers";
 import { HTTPException } from "hono/http-exception";
+import type { MiddlewareHandler } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { mountDocs } from "./routes/docs.ts";
 import { openApiDocument } from "./routes/openapi_document.ts";
@@ -57,6 +58,15 @@ export interface RequestLimits {
   maxInFlight: number;
 }
 
+/**
+ * `middleware` for requests that may carry a body a route reads: no route reads a GET's or a
+ * HEAD's, and asking Deno for a request's body stream costs every read request.
+ */
+function withBody(middleware: MiddlewareHandler<AppEnv>): MiddlewareHandler<AppEnv> {
+  return (c, next) =>
+    c.req.method === "GET" || c.req.method === "HEAD" ? next() : middleware(c, next);
+}
+
 /** The limits main.ts runs with. */
 const DEFAULT_LIMITS: RequestLimits = { bodyTimeoutMs: 10_000, maxInFlight: 256 };
 
@@ -72,13 +82,13 @@ export function createApp(deps: AppDeps, limits: RequestLimits = DEFAULT_LIMITS)
   if (deps.config.corsOrigins) app.use("*", corsFor(deps.config.corsOrigins));
   app.use("*", secureHeaders(API_HEADERS));
   app.use("/api/*", inFlightCap(limits.maxInFlight));
-  app.use("/api/*", bodyDeadline(limits.bodyTimeoutMs));
+  app.use("/api/*", withBody(bodyDeadline(limits.bodyTimeoutMs)));
   app.use(
     "/api/*",
-    bodyLimit({
+    withBody(bodyLimit({
       maxSize: MAX_BODY_BYTES,
       onError: (c) => problem(c, 413, `Request bodies are limited to ${MAX_BODY_BYTES} bytes`),
-    }),
+    })),
   );
 
   app.route("/", healthRouter());

@@ -25,12 +25,12 @@ export const requireUser = createMiddleware<AppEnv>(async (c, next) => {
     });
   if (!match) return refuse(NOT_BEARER);
   try {
-    const { userId } = await c.var.deps.verifyToken(match[1]);
+    const { userId } = await c.get("deps").verifyToken(match[1]);
     c.set("userId", userId);
   } catch (error) {
     if (error instanceof InvalidTokenError) return refuse(error.message);
     if (error instanceof KeySetUnavailableError) {
-      c.var.deps.logger.warn("token keys unavailable", { requestId: c.var.requestId });
+      c.get("deps").logger.warn("token keys unavailable", { requestId: c.get("requestId") });
       return problem(c, 503, `${error.message}; retry shortly`, {
         headers: { "Retry-After": "5" },
       });

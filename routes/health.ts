@@ -39,7 +39,7 @@ export const healthRouter = () =>
       database = { database: "ok", schemaVersion: await deps.pingDatabase() };
     } catch (error) {
       deps.logger.warn("health check failed", {
-        requestId: c.var.requestId,
+        requestId: c.get("requestId"),
         error: error instanceof Error ? error.message : String(error),
       });
       database = { database: "unreachable", schemaVersion: null };

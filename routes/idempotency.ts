@@ -32,9 +32,9 @@ export const idempotent = createMiddleware<AppEnv>(async (c, next) => {
       errors: [{ path: "Idempotency-Key", message }],
     });
   }
-  const { db, clock } = c.var.deps;
+  const { db, clock } = c.get("deps");
   const scope: KeyScope = {
-    callerId: c.var.userId,
+    callerId: c.get("userId"),
     method: c.req.method,
     path: c.req.path.replace(/(.)\/+$/, "$1"),
     key,
@@ -69,7 +69,7 @@ export const idempotent = createMiddleware<AppEnv>(async (c, next) => {
     const headers = new Headers(claim.answer.headers);
     headers.set("Idempotent-Replayed", "true");
     const { status, body } = claim.answer;
-    const replayed = isProblem(headers) ? withRequestId(body, c.var.requestId) : body;
+    const replayed = isProblem(headers) ? withRequestId(body, c.get("requestId")) : body;
     return new Response(replayed === "" ? null : replayed, { status, headers });
   }
   await next();
@@ -85,8 +85,8 @@ export const idempotent = createMiddleware<AppEnv>(async (c, next) => {
   }
   const body = await c.res.clone().text();
   if (!await storeAnswer(db, scope, token, { status, headers, body })) {
-    c.var.deps.logger.warn("idempotency claim lost before the answer was stored", {
-      requestId: c.var.requestId,
+    c.get("deps").logger.warn("idempotency claim lost before the answer was stored", {
+      requestId: c.get("requestId"),
     });
   }
 });

@@ -10,7 +10,10 @@ export const inFlightCap = (max: number, retryAfterSeconds = 1) => {
   let inFlight = 0;
   return createMiddleware<AppEnv>(async (c, next) => {
     if (inFlight >= max) {
-      c.var.deps.logger.warn("too many requests in flight", { requestId: c.var.requestId, max });
+      c.get("deps").logger.warn("too many requests in flight", {
+        requestId: c.get("requestId"),
+        max,
+      });
       return problem(c, 503, `More than ${max} requests are in flight; retry shortly`, {
         headers: { "Retry-After": String(retryAfterSeconds) },
       });

@@ -13,12 +13,12 @@ const WINDOW_SECONDS = 60;
  * headers: RateLimit-Policy and RateLimit); past the limit, 429 with Retry-After. 0: no limit.
  */
 export const metricsRateLimit = createMiddleware<AppEnv>(async (c, next) => {
-  const { db, clock, config } = c.var.deps;
+  const { db, clock, config } = c.get("deps");
   const quota = config.quotas.metricsRequestsPerMinute;
   if (quota === 0) return await next();
   const now = clock().getTime();
   const windowStart = Math.floor(now / (WINDOW_SECONDS * 1000)) * WINDOW_SECONDS * 1000;
-  const count = await countRequest(db, c.var.userId, "metrics", windowStart, now);
+  const count = await countRequest(db, c.get("userId"), "metrics", windowStart, now);
   const reset = Math.max(1, Math.ceil((windowStart + WINDOW_SECONDS * 1000 - now) / 1000));
   const headers = {
     "RateLimit-Policy": `"metrics";q=${quota};w=${WINDOW_SECONDS}`,

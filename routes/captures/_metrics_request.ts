@@ -24,11 +24,11 @@ export async function readMetrics(
   id: number,
   { type: types, stat, period }: ParsedMetricsQuery,
 ) {
-  const deps = c.var.deps;
+  const deps = c.get("deps");
   const outcome = await readCaptureMetricsFor(
     metricsDeps(deps),
     id,
-    c.var.userId,
+    c.get("userId"),
     { types, stat, period },
     deps.clock(),
   );
@@ -39,8 +39,8 @@ export async function readMetrics(
 /** Logs CloudWatch's remarks (partial data, pages left unread): for operators, not the body. */
 export function logCloudWatchMessages(c: Context<AppEnv>, captureId: number, messages: string[]) {
   if (messages.length === 0) return;
-  c.var.deps.logger.warn("cloudwatch messages", {
-    requestId: c.var.requestId,
+  c.get("deps").logger.warn("cloudwatch messages", {
+    requestId: c.get("requestId"),
     captureId,
     messages,
   });

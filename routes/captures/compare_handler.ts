@@ -24,12 +24,12 @@ async function readComparison(
   { with: baselineId, type: types, stat, period }: ParsedMetricsQuery & { with: number },
   withLoad: boolean,
 ) {
-  const deps = c.var.deps;
+  const deps = c.get("deps");
   const outcome = await compareCapturesFor(
     metricsDeps(deps),
     id,
     baselineId,
-    c.var.userId,
+    c.get("userId"),
     { types, stat, period },
     deps.clock(),
     loadDeps(deps),

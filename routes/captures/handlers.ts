@@ -17,9 +17,9 @@ const parseTime = (iso: string | undefined) => iso === undefined ? undefined : D
 
 export const list: AppRouteHandler<typeof routes.list> = async (c) => {
   const query = c.req.valid("query");
-  const now = c.var.deps.clock().getTime();
-  const outcome = await operations.listCaptures(c.var.deps.db, {
-    userId: c.var.userId,
+  const now = c.get("deps").clock().getTime();
+  const outcome = await operations.listCaptures(c.get("deps").db, {
+    userId: c.get("userId"),
     envId: query.envId,
     name: query.name,
     statuses: query.status,
@@ -34,12 +34,12 @@ export const list: AppRouteHandler<typeof routes.list> = async (c) => {
 
 export const get: AppRouteHandler<typeof routes.get> = async (c) => {
   const outcome = await operations.readCapture(
-    c.var.deps.db,
+    c.get("deps").db,
     c.req.valid("param").id,
-    c.var.userId,
+    c.get("userId"),
   );
   if (!outcome.ok) return refusalProblem(c, outcome);
-  const now = c.var.deps.clock().getTime();
+  const now = c.get("deps").clock().getTime();
   const etag = operations.captureETag(outcome.capture, now);
   c.header("ETag", etag);
   if (ifNoneMatchHits(parseETagCondition(c.req.header("if-none-match")), etag)) {
@@ -50,10 +50,10 @@ export const get: AppRouteHandler<typeof routes.get> = async (c) => {
 
 export const create: AppRouteHandler<typeof routes.create> = async (c) => {
   const body = c.req.valid("json");
-  const now = c.var.deps.clock().getTime();
+  const now = c.get("deps").clock().getTime();
   const outcome = await operations.createCapture(
-    c.var.deps.db,
-    c.var.userId,
+    c.get("deps").db,
+    c.get("userId"),
     {
       envId: body.envId,
       name: body.name,
@@ -63,13 +63,17 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
     },
     now,
     {
-      perEnvironment: c.var.deps.config.quotas.capturesPerEnvironment,
-      runningPerEnvironment: c.var.deps.config.quotas.runningCapturesPerEnvironment,
+      perEnvironment: c.get("deps").config.quotas.capturesPerEnvironment,
+      runningPerEnvironment: c.get("deps").config.quotas.runningCapturesPerEnvironment,
     },
   );
   if (!outcome.ok) return refusalProblem(c, outcome);
   // A capture starting now is checked against RDS after the write (FAILED if the instance is gone).
-  const capture = await operations.checkStartedCapture(loadDeps(c.var.deps), outcome.capture, now);
+  const capture = await operations.checkStartedCapture(
+    loadDeps(c.get("deps")),
+    outcome.capture,
+    now,
+  );
   c.header("Location", `/api/captures/${capture.id}`);
   c.header("ETag", operations.captureETag(capture, now));
   return c.json(presentCapture(capture, now), 201);
@@ -77,11 +81,11 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
 
 export const put: AppRouteHandler<typeof routes.put> = async (c) => {
   const body = c.req.valid("json");
-  const now = c.var.deps.clock().getTime();
+  const now = c.get("deps").clock().getTime();
   const outcome = await operations.editCapture(
-    c.var.deps.db,
+    c.get("deps").db,
     c.req.valid("param").id,
-    c.var.userId,
+    c.get("userId"),
     {
       name: body.name,
       scheduledStart: parseTime(body.scheduledStart),
@@ -89,7 +93,7 @@ export const put: AppRouteHandler<typeof routes.put> = async (c) => {
     },
     now,
     ifMatch(c),
-    c.var.deps.config.quotas.runningCapturesPerEnvironment,
+    c.get("deps").config.quotas.runningCapturesPerEnvironment,
   );
   if (!outcome.ok) return refusalProblem(c, outcome);
   c.header("ETag", operations.captureETag(outcome.capture, now));
@@ -99,11 +103,11 @@ export const put: AppRouteHandler<typeof routes.put> = async (c) => {
 export const patch: AppRouteHandler<typeof routes.patch> = put;
 
 export const stop: AppRouteHandler<typeof routes.stop> = async (c) => {
-  const now = c.var.deps.clock().getTime();
+  const now = c.get("deps").clock().getTime();
   const outcome = await operations.stopCapture(
-    c.var.deps.db,
+    c.get("deps").db,
     c.req.valid("param").id,
-    c.var.userId,
+    c.get("userId"),
     now,
     ifMatch(c),
   );
@@ -115,10 +119,10 @@ export const stop: AppRouteHandler<typeof routes.stop> = async (c) => {
 export const remove: AppRouteHandler<typeof routes.remove> = async (c) => {
   const { id } = c.req.valid("param");
   const outcome = await operations.deleteCapture(
-    c.var.deps.db,
+    c.get("deps").db,
     id,
-    c.var.userId,
-    c.var.deps.clock().getTime(),
+    c.get("userId"),
+    c.get("deps").clock().getTime(),
     ifMatch(c),
   );
   if (!outcome.ok) return refusalProblem(c, outcome);

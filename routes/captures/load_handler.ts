@@ -7,11 +7,11 @@ import type * as routes from "./routes.ts";
 export const load: AppRouteHandler<typeof routes.load> = async (c) => {
   const { id } = c.req.valid("param");
   const { groupBy, limit } = c.req.valid("query");
-  const deps = c.var.deps;
+  const deps = c.get("deps");
   const outcome = await readCaptureLoadFor(
     loadDeps(deps),
     id,
-    c.var.userId,
+    c.get("userId"),
     { groupBy, limit },
     deps.clock(),
   );
@@ -21,8 +21,8 @@ export const load: AppRouteHandler<typeof routes.load> = async (c) => {
 
 export const sqlText: AppRouteHandler<typeof routes.sqlText> = async (c) => {
   const { id, digestId } = c.req.valid("param");
-  const deps = c.var.deps;
-  const outcome = await readSqlTextFor(loadDeps(deps), id, c.var.userId, digestId, deps.clock());
+  const deps = c.get("deps");
+  const outcome = await readSqlTextFor(loadDeps(deps), id, c.get("userId"), digestId, deps.clock());
   if (!outcome.ok) return refusalProblem(c, outcome);
   return c.json(outcome.sql, 200);
 };

@@ -22,8 +22,8 @@ import type * as routes from "./routes.ts";
 type CredentialsInput = { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 
 export const list: AppRouteHandler<typeof routes.list> = async (c) => {
-  const { db, config } = c.var.deps;
-  const outcome = await operations.listEnvironments(db, c.var.userId, c.req.valid("query"));
+  const { db, config } = c.get("deps");
+  const outcome = await operations.listEnvironments(db, c.get("userId"), c.req.valid("query"));
   if (!outcome.ok) return refusalProblem(c, outcome);
   linkNextPage(c, outcome.next);
   return c.json(
@@ -33,7 +33,7 @@ export const list: AppRouteHandler<typeof routes.list> = async (c) => {
 };
 
 export const create: AppRouteHandler<typeof routes.create> = async (c) => {
-  const { db, config, clock } = c.var.deps;
+  const { db, config, clock } = c.get("deps");
   const body = c.req.valid("json");
   // The envelope binds the environment's id, known only once the row exists: the row is written
   // with a placeholder no key opens, then sealed (a crash between leaves a clear 409, never keys).
@@ -45,7 +45,7 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
     name: body.name,
     region: body.region,
     dbInstanceIdentifier: body.dbInstanceIdentifier,
-    ownerId: c.var.userId,
+    ownerId: c.get("userId"),
     ...(sealed ?? { accessKeyId: null, secretCiphertext: null }),
     roleArn: body.roleArn ?? null,
     ...roleExternalId(body.roleArn, body.externalId),
@@ -65,7 +65,7 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
     outcome.env.secretCiphertext = envelope.secretCiphertext;
   }
   // After the write: a failed lookup leaves the environment pending and never fails the create.
-  const env = (await resolveInstance(loadDeps(c.var.deps), outcome.env, clock().getTime())).env;
+  const env = (await resolveInstance(loadDeps(c.get("deps")), outcome.env, clock().getTime())).env;
   const presented = presentEnvironment(env, "admin", config, serverSource(c));
   c.header("ETag", await environmentETag(env, presented));
   c.header("Location", `/api/environments/${env.id}`);
@@ -73,9 +73,9 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
 };
 
 export const get: AppRouteHandler<typeof routes.get> = async (c) => {
-  const { db, config } = c.var.deps;
+  const { db, config } = c.get("deps");
   const { id } = c.req.valid("param");
-  const outcome = await operations.readEnvironment(db, id, c.var.userId);
+  const outcome = await operations.readEnvironment(db, id, c.get("userId"));
   if (!outcome.ok) return refusalProblem(c, outcome);
   const presented = presentEnvironment(outcome.env, outcome.role, config, serverSource(c));
   const etag = await environmentETag(outcome.env, presented);
@@ -87,11 +87,11 @@ export const get: AppRouteHandler<typeof routes.get> = async (c) => {
 };
 
 export const update: AppRouteHandler<typeof routes.update> = async (c) => {
-  const { db, config, clock } = c.var.deps;
+  const { db, config, clock } = c.get("deps");
   const { id } = c.req.valid("param");
   const body = c.req.valid("json");
   // Read first: the instance policy is judged on it, and a role keeps the external id issued.
-  const current = await operations.readEnvironment(db, id, c.var.userId);
+  const current = await operations.readEnvironment(db, id, c.get("userId"));
   if (!current.ok) return refusalProblem(c, current);
   const changes: EnvironmentChanges = {
     name: body.name,
@@ -127,7 +127,7 @@ export const update: AppRouteHandler<typeof routes.update> = async (c) => {
   const outcome = await operations.editEnvironment(
     db,
     id,
-    c.var.userId,
+    c.get("userId"),
     changes,
     parseETagCondition(c.req.header("if-match")),
     clock(),
@@ -137,7 +137,7 @@ export const update: AppRouteHandler<typeof routes.update> = async (c) => {
   if (!outcome.ok) return refusalProblem(c, outcome);
   // After the write: a new instance, region or credentials are looked up again.
   const env = touchesBinding(body)
-    ? await reresolveInstance(loadDeps(c.var.deps), outcome.env, clock().getTime())
+    ? await reresolveInstance(loadDeps(c.get("deps")), outcome.env, clock().getTime())
     : outcome.env;
   const presented = presentEnvironment(env, outcome.role, config, serverSource(c));
   c.header("ETag", await environmentETag(env, presented));
@@ -147,9 +147,9 @@ export const update: AppRouteHandler<typeof routes.update> = async (c) => {
 export const remove: AppRouteHandler<typeof routes.remove> = async (c) => {
   const { id } = c.req.valid("param");
   const outcome = await operations.removeEnvironment(
-    c.var.deps.db,
+    c.get("deps").db,
     id,
-    c.var.userId,
+    c.get("userId"),
     parseETagCondition(c.req.header("if-match")),
   );
   if (!outcome.ok) return refusalProblem(c, outcome);
@@ -159,7 +159,7 @@ export const remove: AppRouteHandler<typeof routes.remove> = async (c) => {
 /** What a new environment's secret column holds until it is sealed with the new id. */
 const SEALING_PLACEHOLDER = "sealing";
 
-const sealingAvailable = (c: Context<AppEnv>) => c.var.deps.credentialsCipher !== undefined;
+const sealingAvailable = (c: Context<AppEnv>) => c.get("deps").credentialsCipher !== undefined;
 
 async function sealCredentials(
   c: Context<AppEnv>,
@@ -167,7 +167,7 @@ async function sealCredentials(
   envId: number,
 ) {
   if (!credentials) return undefined;
-  const cipher = c.var.deps.credentialsCipher;
+  const cipher = c.get("deps").credentialsCipher;
   if (!cipher) {
     return problem(
       c,
@@ -191,8 +191,8 @@ type Binding = CredentialFields & { region: string; dbInstanceIdentifier: string
 function bindingRefusal(c: Context<AppEnv>, env: Binding) {
   if (!borrowsServerIdentity(env)) return undefined;
   const detail = serverBindingRefusal(
-    c.var.deps.config.serverCredentialPolicy,
-    c.var.userId,
+    c.get("deps").config.serverCredentialPolicy,
+    c.get("userId"),
     env.region,
     env.dbInstanceIdentifier,
   );
@@ -206,7 +206,7 @@ function bindingRefusal(c: Context<AppEnv>, env: Binding) {
  * operator restricts server credentials (open to all, a second binding gains nothing).
  */
 function boundOnce(c: Context<AppEnv>, env: Binding): boolean {
-  return usesServerCredentials(env) && !isUnrestricted(c.var.deps.config.serverCredentialPolicy);
+  return usesServerCredentials(env) && !isUnrestricted(c.get("deps").config.serverCredentialPolicy);
 }
 
 /**
@@ -241,5 +241,5 @@ function definedOnly<T extends object>(changes: T): Partial<T> {
 
 /** Where server-wide credentials come from, as the process's credential provider sees it. */
 function serverSource(c: Context<AppEnv>) {
-  return c.var.deps.credentialProvider?.serverSource;
+  return c.get("deps").credentialProvider?.serverSource;
 }

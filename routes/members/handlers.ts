@@ -17,9 +17,9 @@ const present = (m: MembershipRow) => ({
 export const list: AppRouteHandler<typeof routes.list> = async (c) => {
   const { id } = c.req.valid("param");
   const outcome = await operations.listMembersFor(
-    c.var.deps.db,
+    c.get("deps").db,
     id,
-    c.var.userId,
+    c.get("userId"),
     c.req.valid("query"),
   );
   if (!outcome.ok) return refusalProblem(c, outcome);
@@ -28,12 +28,12 @@ export const list: AppRouteHandler<typeof routes.list> = async (c) => {
 };
 
 export const put: AppRouteHandler<typeof routes.put> = async (c) => {
-  const { db, clock } = c.var.deps;
+  const { db, clock } = c.get("deps");
   const { id, userId } = c.req.valid("param");
   const { role } = c.req.valid("json");
   const outcome = await operations.setMember(
     db,
-    { envId: id, actorId: c.var.userId, userId, role },
+    { envId: id, actorId: c.get("userId"), userId, role },
     clock(),
   );
   if (!outcome.ok) return refusalProblem(c, outcome);
@@ -44,9 +44,9 @@ export const put: AppRouteHandler<typeof routes.put> = async (c) => {
 
 export const remove: AppRouteHandler<typeof routes.remove> = async (c) => {
   const { id, userId } = c.req.valid("param");
-  const outcome = await operations.removeMember(c.var.deps.db, {
+  const outcome = await operations.removeMember(c.get("deps").db, {
     envId: id,
-    actorId: c.var.userId,
+    actorId: c.get("userId"),
     userId,
   });
   if (!outcome.ok) return refusalProblem(c, outcome);
