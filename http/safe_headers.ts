@@ -19,10 +19,16 @@ export function isSafeHeaderValue(value: string): boolean {
 export const safeResponseHeaders = (logger: Logger) =>
   createMiddleware<AppEnv>(async (c, next) => {
     await next();
-    const unsafe = [...c.res.headers].filter(([, value]) => !isSafeHeaderValue(value));
-    if (unsafe.length === 0) return;
-    const names = [...new Set(unsafe.map(([name]) => name))];
-    logger.warn("unsafe response header dropped", { requestId: c.get("requestId"), names });
+    // forEach, not the iterator: Deno's Headers iterator sorts the whole list again on every step.
+    let names: Set<string> | undefined;
+    c.res.headers.forEach((value, name) => {
+      if (!isSafeHeaderValue(value)) (names ??= new Set()).add(name);
+    });
+    if (names === undefined) return;
+    logger.warn("unsafe response header dropped", {
+      requestId: c.get("requestId"),
+      names: [...names],
+    });
     // Rebuilt rather than edited: a response from fetch() has immutable headers.
     const headers = new Headers();
     for (const [name, value] of c.res.headers) {
