@@ -50,10 +50,12 @@ export const get: AppRouteHandler<typeof routes.get> = async (c) => {
 
 export const create: AppRouteHandler<typeof routes.create> = async (c) => {
   const body = c.req.valid("json");
-  const now = c.var.deps.clock().getTime();
+  // c.get, not c.var: Hono's c.var builds a new object on every access.
+  const deps = c.get("deps");
+  const now = deps.clock().getTime();
   const outcome = await operations.createCapture(
-    c.var.deps.db,
-    c.var.userId,
+    deps.db,
+    c.get("userId"),
     {
       envId: body.envId,
       name: body.name,
@@ -63,13 +65,13 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
     },
     now,
     {
-      perEnvironment: c.var.deps.config.quotas.capturesPerEnvironment,
-      runningPerEnvironment: c.var.deps.config.quotas.runningCapturesPerEnvironment,
+      perEnvironment: deps.config.quotas.capturesPerEnvironment,
+      runningPerEnvironment: deps.config.quotas.runningCapturesPerEnvironment,
     },
   );
   if (!outcome.ok) return refusalProblem(c, outcome);
   // A capture starting now is checked against RDS after the write (FAILED if the instance is gone).
-  const capture = await operations.checkStartedCapture(loadDeps(c.var.deps), outcome.capture, now);
+  const capture = await operations.checkStartedCapture(loadDeps(deps), outcome.capture, now);
   c.header("Location", `/api/captures/${capture.id}`);
   c.header("ETag", operations.captureETag(capture, now));
   return c.json(presentCapture(capture, now), 201);
