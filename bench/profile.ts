@@ -76,14 +76,17 @@ const script = target === "post"
     const path = await Deno.makeTempFile({ suffix: ".lua" });
     await Deno.writeTextFile(
       path,
+      // The run's duration (after --) is in each name: the warm-up's names are not posted again.
       `local n = 0
+local run = ""
+init = function(args) run = args[1] or "" end
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 request = function()
   n = n + 1
   return wrk.format(nil, nil, nil, '{"name":"prof-${
         crypto.randomUUID().slice(0, 8)
-      }-' .. n .. '","envId":${db.envId},"duration":3600}')
+      }-' .. run .. '-' .. n .. '","envId":${db.envId},"duration":3600}')
 end`,
     );
     return ["-s", path];
@@ -99,6 +102,8 @@ const wrkRun = (d: number) =>
       `Authorization: Bearer ${token}`,
       ...script,
       base + paths[target],
+      "--",
+      String(d),
     ],
   }).output();
 await wrkRun(1);

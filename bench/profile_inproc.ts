@@ -9,6 +9,7 @@ import { mintToken } from "../auth/mint.ts";
 import { loadConfig } from "../config.ts";
 import { openDatabase } from "../db/client.ts";
 import { pingDatabase } from "../db/health.ts";
+import { migrateDatabase } from "../db/migrate.ts";
 import { systemClock } from "../lifecycle/clock.ts";
 import { createLogger } from "../logger.ts";
 import { createCloudWatchClient } from "../metrics/cloudwatch.ts";
@@ -23,6 +24,8 @@ const config = loadConfig({
   QUOTA_METRICS_REQUESTS_PER_MINUTE: "1000000000",
 });
 const database = await openDatabase(config.databaseUrl);
+// The cached seed may predate later migrations (main.ts migrates at start too).
+await migrateDatabase(database.db);
 const app = createApp({
   db: database.db,
   config,

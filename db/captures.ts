@@ -30,6 +30,7 @@ import {
   captureSnapshots,
   captureSnapshotSeries,
   type CaptureStatus,
+  environmentCaptureCounts,
   memberships,
 } from "./schema.ts";
 
@@ -273,22 +274,21 @@ function quotaTerms(
   },
 ) {
   const conditions: { kind: "quota_captures" | "quota_running"; holds: SQL }[] = [];
-  const inEnv = (extra?: SQL) =>
-    sql`(SELECT count(*) FROM ${captures} WHERE ${captures.envId} = ${values.envId}${
-      extra ? sql` AND ${extra}` : sql``
-    })`;
   if (shape.perEnvironment) {
     conditions.push({
       kind: "quota_captures",
-      holds: sql`${inEnv()} < ${values.perEnvironment}`,
+      holds: sql`${storedCount(values.envId, "captures")} < ${values.perEnvironment}`,
     });
   }
   if (shape.running) {
     // Status follows from time, so a scheduled capture will run too: its whole window counts.
-    const overlapping = overlappingLive(values.envId, values.start, values.duration, values.now);
     conditions.push({
       kind: "quota_running",
-      holds: sql`${overlapping} < ${values.runningPerEnvironment}`,
+      holds: withinRunningLimit(
+        values.envId,
+        values.runningPerEnvironment,
+        (limit) => overlappingLive(values.envId, values.start, values.duration, values.now, limit),
+      ),
     });
   }
   return conditions;
@@ -361,29 +361,60 @@ function buildCaptureInsert(db: Database, shape: QuotaShape) {
 }
 
 /**
+ * SQL: environment `envId`'s count of `which` (all its captures, or its unfinished ones) as the
+ * triggers of migration 0013 keep it in environment_capture_counts; 0 when it has no row.
+ */
+function storedCount(envId: number | SQLWrapper, which: "captures" | "live"): SQL<number> {
+  const column = environmentCaptureCounts[which];
+  return sql<number>`coalesce((${
+    new QueryBuilder().select({ n: column }).from(environmentCaptureCounts)
+      .where(eq(environmentCaptureCounts.envId, envId))
+  }), 0)`;
+}
+
+/**
+ * SQL: fewer than `limit` unfinished captures of `envId` overlap the window `overlapping(limit)`
+ * counts (stopping at `limit`). Fewer than `limit` unfinished captures at all settles it from the
+ * stored count without counting; only an environment holding `limit` or more live captures counts
+ * overlaps, and then at most `limit` of them. CASE, not OR: SQLite evaluates only the branch taken.
+ */
+function withinRunningLimit(
+  envId: number | SQLWrapper,
+  limit: number | SQLWrapper,
+  overlapping: (limit: number | SQLWrapper) => SQL<number>,
+): SQL {
+  return sql`(CASE WHEN ${storedCount(envId, "live")} < ${limit} THEN 1 ELSE ${
+    overlapping(limit)
+  } < ${limit} END)`;
+}
+
+/**
  * SQL counting the other captures of `envId` (but `exceptId`) that run at some time within the
  * window from `start` (epoch ms) for `duration` s (null: open-ended), counted from `now` on: their
  * windows, open-ended ones reaching to infinity, intersect it. Finished (DONE, FAILED) ones never do.
+ * With `atMost`, counting stops there (the count is min(count, atMost)).
  */
 function overlappingLive(
   envId: number | SQLWrapper,
   start: number | SQLWrapper,
   duration: number | SQLWrapper | null,
   now: number | SQLWrapper,
+  atMost: number | SQLWrapper,
   exceptId?: number | SQLWrapper,
 ): SQL<number> {
   const other = alias(captures, "other");
   const otherStart = sql`coalesce(${other.start}, ${other.scheduledStart})`;
-  return sql<number>`(${
-    new QueryBuilder().select({ n: sql`count(*)` }).from(other).where(and(
-      eq(other.envId, envId),
-      exceptId === undefined ? undefined : ne(other.id, exceptId),
-      // Literal, not bound: only then may SQLite use the partial index captures_live_windows_by_env.
-      sql`${other.status} NOT IN ('DONE', 'FAILED')`,
-      sql`(${duration} IS NULL OR ${otherStart} < ${start} + ${duration} * 1000)`,
-      sql`(${other.duration} IS NULL OR ${otherStart} + ${other.duration} * 1000 > max(${start}, ${now}))`,
-    ))
-  })`;
+  const matching = and(
+    eq(other.envId, envId),
+    exceptId === undefined ? undefined : ne(other.id, exceptId),
+    // Literal, not bound: only then may SQLite use the partial index captures_live_windows_by_env.
+    sql`${other.status} NOT IN ('DONE', 'FAILED')`,
+    sql`(${duration} IS NULL OR ${otherStart} < ${start} + ${duration} * 1000)`,
+    sql`(${other.duration} IS NULL OR ${otherStart} + ${other.duration} * 1000 > max(${start}, ${now}))`,
+  );
+  return sql<number>`(SELECT count(*) FROM (SELECT 1 FROM ${captures} AS ${
+    sql.identifier("other")
+  } WHERE ${matching} LIMIT ${atMost}))`;
 }
 
 /** SQL: the capture's window, as `changes` would leave it, overlaps fewer than `limit` others. */
@@ -391,7 +422,11 @@ function windowWithinRunningLimit(changes: CaptureChanges, now: number, limit: n
   const start = changes.scheduledStart ??
     sql`coalesce(${captures.start}, ${captures.scheduledStart})`;
   const duration = changes.duration ?? sql`${captures.duration}`;
-  return sql`${overlappingLive(captures.envId, start, duration, now, captures.id)} < ${limit}`;
+  return withinRunningLimit(
+    captures.envId,
+    limit,
+    (atMost) => overlappingLive(captures.envId, start, duration, now, atMost, captures.id),
+  );
 }
 
 /**

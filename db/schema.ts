@@ -92,6 +92,18 @@ export const captures = sqliteTable("captures", {
     .where(sql`${t.status} NOT IN ('DONE', 'FAILED')`),
 ]);
 
+/**
+ * How many captures each environment holds, and how many of them are unfinished (stored status not
+ * DONE or FAILED): the quotas' counts in O(1). Kept by triggers on `captures` (migration
+ * 0012_environment_capture_counts), so every write of any process moves them in its own
+ * transaction; no code writes this table. No row: no capture yet.
+ */
+export const environmentCaptureCounts = sqliteTable("environment_capture_counts", {
+  envId: integer("env_id").primaryKey(),
+  captures: integer("captures").notNull().default(0),
+  live: integer("live").notNull().default(0),
+});
+
 export const captureSnapshots = sqliteTable("capture_snapshots", {
   captureId: integer("capture_id").primaryKey().references(() => captures.id, {
     onDelete: "cascade",

@@ -116,8 +116,26 @@ export async function resolveInstance(
   const lookup = await lookUpInstance({ ...deps, rds: deps.rds }, env, now, budgetMs);
   // A transient failure does not overwrite what RDS already said of the same instance.
   if (lookup.kind === "unknown" && env.resolutionStatus === "resolved") return { env, lookup };
+  // The same answer stored less than RETRY_LOOKUP_MS ago is not written again: a capture starting
+  // now asks on every create, and rewriting an unchanged row made each such POST two writes.
+  if (storedRecently(env, lookup.resolution, now)) return { env, lookup };
   const saved = await saveInstanceResolution(deps.db, env, lookup.resolution);
   return { env: saved ?? env, lookup };
+}
+
+/**
+ * Whether `env` already holds `resolution` (all but its time), stored less than RETRY_LOOKUP_MS
+ * before `now`; resolvedAt then stays at the first of those identical answers, so a lazy lookup
+ * (ensureResolved) may come up to RETRY_LOOKUP_MS sooner than the last identical one would allow.
+ */
+function storedRecently(env: EnvironmentRow, resolution: InstanceResolution, now: number) {
+  return env.resolvedAt !== null && now - env.resolvedAt < RETRY_LOOKUP_MS &&
+    env.resolutionStatus === resolution.status &&
+    env.resolutionReason === resolution.reason &&
+    env.dbiResourceId === resolution.dbiResourceId &&
+    env.engine === resolution.engine &&
+    env.piEnabled === resolution.piEnabled &&
+    env.piRetentionDays === resolution.piRetentionDays;
 }
 
 /**

@@ -10,6 +10,10 @@ import type { AppEnv } from "../http/router.ts";
  * sees one spelling and this parser alone decides. A request without a Content-Type passes only
  * when it has no body (validation then names the missing fields).
  */
+const CANONICAL = "application/json";
+// Stateless between calls (no `stream` option), so one decoder serves every request.
+const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
+
 export const requireJsonBody = createMiddleware<AppEnv>(async (c, next) => {
   const contentType = c.req.header("content-type");
   if (contentType === undefined) {
@@ -19,16 +23,23 @@ export const requireJsonBody = createMiddleware<AppEnv>(async (c, next) => {
     }
     return next();
   }
-  const reason = jsonContentTypeProblem(contentType);
-  if (reason) return refuse(c, reason);
-  const headers = new Headers(c.req.raw.headers);
-  headers.set("content-type", "application/json");
-  c.req.raw = new Request(c.req.raw, { headers });
+  if (contentType !== CANONICAL) {
+    const reason = jsonContentTypeProblem(contentType);
+    if (reason) return refuse(c, reason);
+    // A copy of the request (its headers and body): only for the spellings that need it.
+    const headers = new Headers(c.req.raw.headers);
+    headers.set("content-type", CANONICAL);
+    c.req.raw = new Request(c.req.raw, { headers });
+  }
   // Request.json() would turn malformed bytes into U+FFFD and store them; refuse them instead.
-  // Read through Hono's body cache, so the validators after this parse the same bytes.
+  // The text decoded here goes into Hono's body cache: c.req.json() and c.req.text() after this
+  // (the validators, Idempotency-Key's hash) parse these same characters and read nothing again.
   if (c.req.raw.body !== null) {
     try {
-      new TextDecoder("utf-8", { fatal: true }).decode(await c.req.arrayBuffer());
+      const text = STRICT_UTF8.decode(await c.req.arrayBuffer());
+      // Hono keeps promises there (its `text()` returns the entry, `json()` chains on it), though
+      // its type says string.
+      (c.req.bodyCache as Record<string, unknown>).text = Promise.resolve(text);
     } catch (error) {
       if (!(error instanceof TypeError)) throw error;
       return problem(c, 400, "The request body is not valid UTF-8", {

@@ -17,9 +17,9 @@ const parseTime = (iso: string | undefined) => iso === undefined ? undefined : D
 
 export const list: AppRouteHandler<typeof routes.list> = async (c) => {
   const query = c.req.valid("query");
-  const now = c.get("deps").clock().getTime();
-  const outcome = await operations.listCaptures(c.get("deps").db, {
-    userId: c.get("userId"),
+  const now = c.var.deps.clock().getTime();
+  const outcome = await operations.listCaptures(c.var.deps.db, {
+    userId: c.var.userId,
     envId: query.envId,
     name: query.name,
     statuses: query.status,
@@ -34,12 +34,12 @@ export const list: AppRouteHandler<typeof routes.list> = async (c) => {
 
 export const get: AppRouteHandler<typeof routes.get> = async (c) => {
   const outcome = await operations.readCapture(
-    c.get("deps").db,
+    c.var.deps.db,
     c.req.valid("param").id,
-    c.get("userId"),
+    c.var.userId,
   );
   if (!outcome.ok) return refusalProblem(c, outcome);
-  const now = c.get("deps").clock().getTime();
+  const now = c.var.deps.clock().getTime();
   const etag = operations.captureETag(outcome.capture, now);
   c.header("ETag", etag);
   if (ifNoneMatchHits(parseETagCondition(c.req.header("if-none-match")), etag)) {
@@ -50,9 +50,10 @@ export const get: AppRouteHandler<typeof routes.get> = async (c) => {
 
 export const create: AppRouteHandler<typeof routes.create> = async (c) => {
   const body = c.req.valid("json");
-  const now = c.get("deps").clock().getTime();
+  const deps = c.get("deps");
+  const now = deps.clock().getTime();
   const outcome = await operations.createCapture(
-    c.get("deps").db,
+    deps.db,
     c.get("userId"),
     {
       envId: body.envId,
@@ -63,17 +64,13 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
     },
     now,
     {
-      perEnvironment: c.get("deps").config.quotas.capturesPerEnvironment,
-      runningPerEnvironment: c.get("deps").config.quotas.runningCapturesPerEnvironment,
+      perEnvironment: deps.config.quotas.capturesPerEnvironment,
+      runningPerEnvironment: deps.config.quotas.runningCapturesPerEnvironment,
     },
   );
   if (!outcome.ok) return refusalProblem(c, outcome);
   // A capture starting now is checked against RDS after the write (FAILED if the instance is gone).
-  const capture = await operations.checkStartedCapture(
-    loadDeps(c.get("deps")),
-    outcome.capture,
-    now,
-  );
+  const capture = await operations.checkStartedCapture(loadDeps(deps), outcome.capture, now);
   c.header("Location", `/api/captures/${capture.id}`);
   c.header("ETag", operations.captureETag(capture, now));
   return c.json(presentCapture(capture, now), 201);
@@ -81,11 +78,11 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
 
 export const put: AppRouteHandler<typeof routes.put> = async (c) => {
   const body = c.req.valid("json");
-  const now = c.get("deps").clock().getTime();
+  const now = c.var.deps.clock().getTime();
   const outcome = await operations.editCapture(
-    c.get("deps").db,
+    c.var.deps.db,
     c.req.valid("param").id,
-    c.get("userId"),
+    c.var.userId,
     {
       name: body.name,
       scheduledStart: parseTime(body.scheduledStart),
@@ -93,7 +90,7 @@ export const put: AppRouteHandler<typeof routes.put> = async (c) => {
     },
     now,
     ifMatch(c),
-    c.get("deps").config.quotas.runningCapturesPerEnvironment,
+    c.var.deps.config.quotas.runningCapturesPerEnvironment,
   );
   if (!outcome.ok) return refusalProblem(c, outcome);
   c.header("ETag", operations.captureETag(outcome.capture, now));
@@ -103,11 +100,11 @@ export const put: AppRouteHandler<typeof routes.put> = async (c) => {
 export const patch: AppRouteHandler<typeof routes.patch> = put;
 
 export const stop: AppRouteHandler<typeof routes.stop> = async (c) => {
-  const now = c.get("deps").clock().getTime();
+  const now = c.var.deps.clock().getTime();
   const outcome = await operations.stopCapture(
-    c.get("deps").db,
+    c.var.deps.db,
     c.req.valid("param").id,
-    c.get("userId"),
+    c.var.userId,
     now,
     ifMatch(c),
   );
@@ -119,10 +116,10 @@ export const stop: AppRouteHandler<typeof routes.stop> = async (c) => {
 export const remove: AppRouteHandler<typeof routes.remove> = async (c) => {
   const { id } = c.req.valid("param");
   const outcome = await operations.deleteCapture(
-    c.get("deps").db,
+    c.var.deps.db,
     id,
-    c.get("userId"),
-    c.get("deps").clock().getTime(),
+    c.var.userId,
+    c.var.deps.clock().getTime(),
     ifMatch(c),
   );
   if (!outcome.ok) return refusalProblem(c, outcome);
