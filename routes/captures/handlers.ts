@@ -17,9 +17,9 @@ const parseTime = (iso: string | undefined) => iso === undefined ? undefined : D
 
 export const list: AppRouteHandler<typeof routes.list> = async (c) => {
   const query = c.req.valid("query");
-  const now = c.var.deps.clock().getTime();
-  const outcome = await operations.listCaptures(c.var.deps.db, {
-    userId: c.var.userId,
+  const now = c.get("deps").clock().getTime();
+  const outcome = await operations.listCaptures(c.get("deps").db, {
+    userId: c.get("userId"),
     envId: query.envId,
     name: query.name,
     statuses: query.status,
@@ -34,12 +34,12 @@ export const list: AppRouteHandler<typeof routes.list> = async (c) => {
 
 export const get: AppRouteHandler<typeof routes.get> = async (c) => {
   const outcome = await operations.readCapture(
-    c.var.deps.db,
+    c.get("deps").db,
     c.req.valid("param").id,
-    c.var.userId,
+    c.get("userId"),
   );
   if (!outcome.ok) return refusalProblem(c, outcome);
-  const now = c.var.deps.clock().getTime();
+  const now = c.get("deps").clock().getTime();
   const etag = operations.captureETag(outcome.capture, now);
   c.header("ETag", etag);
   if (ifNoneMatchHits(parseETagCondition(c.req.header("if-none-match")), etag)) {
@@ -78,11 +78,11 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
 
 export const put: AppRouteHandler<typeof routes.put> = async (c) => {
   const body = c.req.valid("json");
-  const now = c.var.deps.clock().getTime();
+  const now = c.get("deps").clock().getTime();
   const outcome = await operations.editCapture(
-    c.var.deps.db,
+    c.get("deps").db,
     c.req.valid("param").id,
-    c.var.userId,
+    c.get("userId"),
     {
       name: body.name,
       scheduledStart: parseTime(body.scheduledStart),
@@ -90,7 +90,7 @@ export const put: AppRouteHandler<typeof routes.put> = async (c) => {
     },
     now,
     ifMatch(c),
-    c.var.deps.config.quotas.runningCapturesPerEnvironment,
+    c.get("deps").config.quotas.runningCapturesPerEnvironment,
   );
   if (!outcome.ok) return refusalProblem(c, outcome);
   c.header("ETag", operations.captureETag(outcome.capture, now));
@@ -100,11 +100,11 @@ export const put: AppRouteHandler<typeof routes.put> = async (c) => {
 export const patch: AppRouteHandler<typeof routes.patch> = put;
 
 export const stop: AppRouteHandler<typeof routes.stop> = async (c) => {
-  const now = c.var.deps.clock().getTime();
+  const now = c.get("deps").clock().getTime();
   const outcome = await operations.stopCapture(
-    c.var.deps.db,
+    c.get("deps").db,
     c.req.valid("param").id,
-    c.var.userId,
+    c.get("userId"),
     now,
     ifMatch(c),
   );
@@ -116,10 +116,10 @@ export const stop: AppRouteHandler<typeof routes.stop> = async (c) => {
 export const remove: AppRouteHandler<typeof routes.remove> = async (c) => {
   const { id } = c.req.valid("param");
   const outcome = await operations.deleteCapture(
-    c.var.deps.db,
+    c.get("deps").db,
     id,
-    c.var.userId,
-    c.var.deps.clock().getTime(),
+    c.get("userId"),
+    c.get("deps").clock().getTime(),
     ifMatch(c),
   );
   if (!outcome.ok) return refusalProblem(c, outcome);
