@@ -2,7 +2,7 @@ import type { CredentialsCipher } from "../auth/credentials_cipher.ts";
 import type { Database } from "../db/client.ts";
 import type { CaptureRow, EnvironmentRow } from "../db/schema.ts";
 import { findSnapshotHeader } from "../db/snapshots.ts";
-import { statusAt } from "../lifecycle/status.ts";
+import { type CaptureTimes, statusAt } from "../lifecycle/status.ts";
 import type { MetricType } from "./catalogue.ts";
 import {
   type AwsCredentials,
@@ -298,4 +298,39 @@ function withinWindow(series: MetricSeries, start: Date, end: Date): MetricSerie
     return at >= from && at <= to;
   });
   return datapoints.length === series.datapoints.length ? series : { ...series, datapoints };
+}
+
+/** The fields of a capture and its snapshot that decide a stored snapshot answer (db SnapshotProbe). */
+export type SnapshotIdentity = CaptureTimes & { id: number; takenAt: number | null };
+
+/**
+ * The key a snapshot answer for `query` is remembered under (snapshotAnswerCacheOf), or undefined
+ * when the answer at `now` may not be a stored one: no snapshot, a stat it does not keep, a window
+ * not yet ended or still settling. Such an answer is a function of the key alone: the capture's
+ * effective window (its start and end, epoch ms), the snapshot (one per capture, stored whole once
+ * and never changed; its `takenAt` names it all the same), and the parsed query. The caller still
+ * keeps only answers fromSnapshotOnly() whose window is the key's (keyWindowMatches).
+ */
+export function snapshotAnswerKey(
+  probe: SnapshotIdentity,
+  query: MetricsQuery,
+  now: number,
+): string | undefined {
+  if (probe.takenAt === null || !isSnapshotStat(query.stat)) return undefined;
+  const { start, end } = statusAt(probe, now);
+  if (start === null || end === null || now - end < SETTLE_MS) return undefined;
+  return `${probe.id}:${probe.takenAt}:${start}:${end}:${query.stat}:${query.period ?? ""}:${
+    query.types.join(",")
+  }`;
+}
+
+/** True when `metrics` answers the window `probe` had at `now` (nothing changed in between). */
+export function keyWindowMatches(
+  metrics: CaptureMetrics,
+  probe: SnapshotIdentity,
+  now: number,
+): boolean {
+  const { start, end } = statusAt(probe, now);
+  return metrics.captureId === probe.id && start !== null && end !== null &&
+    Date.parse(metrics.start) === start && Date.parse(metrics.end) === end;
 }

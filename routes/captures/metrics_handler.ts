@@ -1,16 +1,50 @@
 import type { AppRouteHandler } from "../../http/router.ts";
+import { fromSnapshotOnly, keyWindowMatches } from "../../metrics/capture_metrics.ts";
 import { CSV_MEDIA_TYPE, metricsCsv } from "../../metrics/csv.ts";
+import { snapshotAnswerCacheOf } from "../../metrics/snapshot_cache.ts";
+import { probeCaptureMetrics } from "../../operations/captures.ts";
 import { refusalProblem } from "../refusal.ts";
 import { readMetrics } from "./_metrics_request.ts";
 import { wantsCsv } from "./_representation.ts";
 import type * as routes from "./routes.ts";
 
+const JSON_TYPE = { "Content-Type": "application/json" };
+
+// A stored snapshot answer is sent as the JSON text first made of it (snapshotAnswerCacheOf):
+// stringifying its points was most of a snapshot read. The access check (probe) runs every time.
 export const metrics: AppRouteHandler<typeof routes.metrics> = async (c) => {
-  const outcome = await readMetrics(c, c.req.valid("param").id, c.req.valid("query"));
+  const id = c.req.valid("param").id;
+  const query = c.req.valid("query");
+  const deps = c.get("deps");
+  const now = deps.clock();
+  const csv = wantsCsv(c);
+  const found = await probeCaptureMetrics(
+    deps.db,
+    id,
+    c.get("userId"),
+    { types: query.type, stat: query.stat, period: query.period },
+    now.getTime(),
+  );
+  if (!found.ok) return refusalProblem(c, found);
+  const { probe, key } = found;
+  const bodies = snapshotAnswerCacheOf(deps.db);
+  if (!csv && key !== undefined) {
+    const body = bodies.get(key);
+    if (body !== undefined) {
+      c.header("Vary", "Accept");
+      return c.body(body, 200, JSON_TYPE);
+    }
+  }
+  const outcome = await readMetrics(c, id, query, now);
   if (!outcome.ok) return refusalProblem(c, outcome);
   c.header("Vary", "Accept");
-  if (wantsCsv(c)) {
+  if (csv) {
     return c.body(metricsCsv(outcome.metrics), 200, { "Content-Type": CSV_MEDIA_TYPE });
   }
-  return c.json(outcome.metrics, 200);
+  const body = JSON.stringify(outcome.metrics);
+  if (
+    key !== undefined && fromSnapshotOnly(outcome.metrics) &&
+    keyWindowMatches(outcome.metrics, probe, now.getTime())
+  ) bodies.set(key, body, body.length);
+  return c.body(body, 200, JSON_TYPE);
 };
