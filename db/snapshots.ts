@@ -2,7 +2,7 @@ import { and, eq, inArray, isNull, lte, notExists, or, type SQL, sql } from "dri
 import { QueryBuilder } from "drizzle-orm/sqlite-core";
 import type { Database } from "./client.ts";
 import { insertSelection } from "./insert_select.ts";
-import { aliased, plainRows } from "./prepared.ts";
+import { aliased, plainRows, preparedPerDatabase } from "./prepared.ts";
 import { fitsQuota, type SnapshotQuota, textBytes } from "./snapshot_bytes.ts";
 import {
   type CaptureRow,
@@ -27,17 +27,25 @@ export async function findSnapshot(
 /** A stored series as kept in the database: its datapoints still JSON text. */
 export type StoredSeries = Omit<CaptureSnapshotSeriesRow, "captureId">;
 
-/** A capture's stored snapshot: period (s), whether complete; undefined when it has none. */
-export async function findSnapshotHeader(
+/**
+ * A capture's stored snapshot: period (s), whether complete, and when it was taken (ms, which
+ * names it); undefined when it has none.
+ */
+export function findSnapshotHeader(
   db: Database,
   captureId: number,
-): Promise<{ period: number; complete: boolean } | undefined> {
-  const [header] = await db.select({
+): Promise<{ period: number; complete: boolean; takenAt: number } | undefined> {
+  return snapshotHeader(db).get({ captureId });
+}
+
+const snapshotHeader = preparedPerDatabase((db) =>
+  db.select({
     period: captureSnapshots.period,
     complete: captureSnapshots.complete,
-  }).from(captureSnapshots).where(eq(captureSnapshots.captureId, captureId));
-  return header;
-}
+    takenAt: captureSnapshots.takenAt,
+  }).from(captureSnapshots).where(eq(captureSnapshots.captureId, sql.placeholder("captureId")))
+    .prepare()
+);
 
 /**
  * The stored series `types` of one statistic of a capture's snapshot, in one query; a type the

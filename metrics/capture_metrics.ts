@@ -14,7 +14,6 @@ import { type CredentialProvider, staticCredentialProvider } from "./credentials
 import { alignWindow, choosePeriod, startRounding } from "./period.ts";
 import { emptySeries, isSnapshotStat, seriesFromSnapshot } from "./snapshot_series.ts";
 import type { MetricsSource } from "../vocabulary.ts";
-import { snapshotCacheOf } from "./snapshot_cache.ts";
 
 /** How long after a window ends CloudWatch may still be adding its last points. */
 export const SETTLE_MS = 5 * 60_000;
@@ -126,7 +125,9 @@ export async function readCaptureMetrics(
   });
 
   if (current.end !== null && isSnapshotStat(query.stat)) {
-    const snapshot = await snapshotHeader(deps.db, capture.id);
+    // Read afresh every time (one indexed row): its takenAt names the snapshot the cached series
+    // belong to, so a snapshot stored anew by another process is never answered from the old one.
+    const snapshot = await findSnapshotHeader(deps.db, capture.id);
     if (snapshot) {
       // A snapshot is full resolution, so any multiple of its period can be served from it.
       const choice = choosePeriod({ start, end, now: start, requested: query.period });
@@ -139,7 +140,7 @@ export async function readCaptureMetrics(
         const { startTime } = alignWindow(start, end, period);
         const held = await seriesFromSnapshot(
           deps.db,
-          capture.id,
+          { captureId: capture.id, takenAt: snapshot.takenAt },
           query.stat,
           query.types,
           period,
@@ -268,21 +269,6 @@ async function readLacking(
     }
     throw error;
   }
-}
-
-/**
- * A capture's snapshot header, remembered once it exists (snapshot_cache.ts): it never changes.
- * The caller has checked access.
- */
-async function snapshotHeader(db: Database, captureId: number) {
-  const cache = snapshotCacheOf(db);
-  const key = `header:${captureId}`;
-  type Header = Awaited<ReturnType<typeof findSnapshotHeader>>;
-  const cached = cache.get(key) as Header;
-  if (cached !== undefined) return cached;
-  const header = await findSnapshotHeader(db, captureId);
-  if (header !== undefined) cache.set(key, header, 64);
-  return header;
 }
 
 /**
