@@ -62,9 +62,13 @@ export type AnsweredSeries = MetricSeries & { source?: MetricsSource; period?: n
 export const fromSnapshotOnly = (metrics: CaptureMetrics): boolean =>
   metrics.source === "snapshot" && metrics.series.every((s) => s.source !== "cloudwatch");
 
-/** `messages` are CloudWatch's own remarks on the answer (already redacted), worth a warning. */
+/**
+ * `messages` are CloudWatch's own remarks on the answer (already redacted), worth a warning;
+ * `stored` is true when the stored snapshot alone answered (no CloudWatch call, not even a failed
+ * one), so the same request answers the same for as long as the capture and its snapshot stand.
+ */
 export type MetricsOutcome =
-  | { ok: true; metrics: CaptureMetrics; messages: string[] }
+  | { ok: true; metrics: CaptureMetrics; messages: string[]; stored: boolean }
   | { ok: false; kind: "invalid"; field: string; message: string }
   | { ok: false; kind: "not_started" | "no_credentials" | "gone"; message: string }
   | { ok: false; kind: "upstream"; error: CloudWatchError };
@@ -108,9 +112,11 @@ export async function readCaptureMetrics(
     complete: boolean,
     series: AnsweredSeries[],
     messages: string[] = [],
+    stored = false,
   ): MetricsOutcome => ({
     ok: true,
     messages,
+    stored,
     metrics: {
       captureId: capture.id,
       start: start.toISOString(),
@@ -147,7 +153,7 @@ export async function readCaptureMetrics(
           startTime,
         );
         if (held.lacking.length === 0) {
-          return answer("snapshot", period, snapshot.complete, held.series);
+          return answer("snapshot", period, snapshot.complete, held.series, [], true);
         }
         // Taken before the catalogue grew: the snapshot answers what it holds, CloudWatch the rest.
         const rest = await readLacking(
@@ -295,7 +301,8 @@ export type SnapshotIdentity = CaptureTimes & { id: number; takenAt: number | nu
  * not yet ended or still settling. Such an answer is a function of the key alone: the capture's
  * effective window (its start and end, epoch ms), the snapshot (one per capture, stored whole once
  * and never changed; its `takenAt` names it all the same), and the parsed query. The caller still
- * keeps only answers fromSnapshotOnly() whose window is the key's (keyWindowMatches).
+ * keeps only answers the snapshot alone gave (`stored`) whose window is the key's
+ * (keyWindowMatches).
  */
 export function snapshotAnswerKey(
   probe: SnapshotIdentity,

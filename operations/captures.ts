@@ -305,9 +305,12 @@ export interface VisibleCapture {
   env: EnvironmentRow;
 }
 
-/** What reading one capture's metrics answers; `name` is the capture's, for titles. */
+/**
+ * What reading one capture's metrics answers; `name` is the capture's, for titles; `stored`:
+ * the stored snapshot alone answered (capture_metrics.ts MetricsOutcome).
+ */
 export type CaptureMetricsOutcome = Outcome<
-  { name: string; metrics: CaptureMetrics; messages: string[] },
+  { name: string; metrics: CaptureMetrics; messages: string[]; stored: boolean },
   "not_found" | "conflict" | "invalid" | "upstream"
 >;
 

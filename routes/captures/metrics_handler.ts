@@ -1,5 +1,5 @@
 import type { AppRouteHandler } from "../../http/router.ts";
-import { fromSnapshotOnly, keyWindowMatches } from "../../metrics/capture_metrics.ts";
+import { keyWindowMatches } from "../../metrics/capture_metrics.ts";
 import { CSV_MEDIA_TYPE, metricsCsv } from "../../metrics/csv.ts";
 import { snapshotAnswerCacheOf } from "../../metrics/snapshot_cache.ts";
 import { probeCaptureMetrics } from "../../operations/captures.ts";
@@ -43,7 +43,7 @@ export const metrics: AppRouteHandler<typeof routes.metrics> = async (c) => {
   }
   const body = JSON.stringify(outcome.metrics);
   if (
-    key !== undefined && fromSnapshotOnly(outcome.metrics) &&
+    key !== undefined && outcome.stored &&
     keyWindowMatches(outcome.metrics, probe, now.getTime())
   ) bodies.set(key, body, body.length);
   return c.body(body, 200, JSON_TYPE);
