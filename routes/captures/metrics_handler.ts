@@ -1,14 +1,13 @@
 import type { AppRouteHandler } from "../../http/router.ts";
-import { keyWindowMatches } from "../../metrics/capture_metrics.ts";
+import { type CaptureMetrics, keyWindowMatches } from "../../metrics/capture_metrics.ts";
 import { CSV_MEDIA_TYPE, metricsCsv } from "../../metrics/csv.ts";
 import { snapshotAnswerCacheOf } from "../../metrics/snapshot_cache.ts";
 import { probeCaptureMetrics } from "../../operations/captures.ts";
+import { jsonText } from "../json_text.ts";
 import { refusalProblem } from "../refusal.ts";
 import { readMetrics } from "./_metrics_request.ts";
 import { wantsCsv } from "./_representation.ts";
 import type * as routes from "./routes.ts";
-
-const JSON_TYPE = { "Content-Type": "application/json" };
 
 // A stored snapshot answer is sent as the JSON text first made of it (snapshotAnswerCacheOf):
 // stringifying its points was most of a snapshot read. The access check (probe) runs every time.
@@ -32,7 +31,7 @@ export const metrics: AppRouteHandler<typeof routes.metrics> = async (c) => {
     const body = bodies.get(key);
     if (body !== undefined) {
       c.header("Vary", "Accept");
-      return c.body(body, 200, JSON_TYPE);
+      return jsonText<CaptureMetrics>(c, body);
     }
   }
   const outcome = await readMetrics(c, id, query, now);
@@ -46,5 +45,5 @@ export const metrics: AppRouteHandler<typeof routes.metrics> = async (c) => {
     key !== undefined && outcome.stored &&
     keyWindowMatches(outcome.metrics, probe, now.getTime())
   ) bodies.set(key, body, body.length);
-  return c.body(body, 200, JSON_TYPE);
+  return jsonText<CaptureMetrics>(c, body);
 };
