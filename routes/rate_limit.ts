@@ -33,8 +33,6 @@ export const metricsRateLimit = createMiddleware<AppEnv>(async (c, next) => {
       { type: "rate-limited", headers: { ...headers, "Retry-After": String(reset) } },
     );
   }
-  // Set before the answer exists, so the answer is built with them (no Headers edits after).
-  c.header("RateLimit-Policy", headers["RateLimit-Policy"]);
-  c.header("RateLimit", headers.RateLimit);
   await next();
+  for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
 });
