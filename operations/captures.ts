@@ -126,20 +126,13 @@ async function explain(
 export type ListCapturesInput = Omit<CaptureFilter, "beforeId"> & { cursor?: string };
 
 /**
- * One page of the captures the user may see, newest first (db listCapturesForMember); `next` is
- * the cursor of the page after it, when there is one; `read` the rows as the database client
- * returned them (the page plus one), whose identity a read-result cache keeps while nothing
- * changed, to key what is made of them.
+ * One page (plus one) of the captures the user may see, newest first (db listCapturesForMember);
+ * `next` is the cursor of the page after it, when there is one.
  */
 export async function listCaptures(
   db: Database,
   input: ListCapturesInput,
-): Promise<
-  Outcome<
-    { page: ListedCapture[]; next?: string; read: readonly ListedCapture[] },
-    "not_found" | "invalid"
-  >
-> {
+): Promise<Outcome<{ page: ListedCapture[]; next?: string }, "not_found" | "invalid">> {
   const { cursor, ...filter } = input;
   const { envId, userId } = filter;
   // The list holds only the member's captures, so a page with rows proves membership: only an
@@ -152,11 +145,7 @@ export async function listCaptures(
   }
   const rows = await listCapturesForMember(db, { ...filter, beforeId });
   if (rows.length === 0 && await notMember()) return environmentNotFound(envId!);
-  return {
-    ok: true,
-    read: rows,
-    ...pageOf(rows, filter.limit, (last) => encodeIdCursor("c1", last.id)),
-  };
+  return { ok: true, ...pageOf(rows, filter.limit, (last) => encodeIdCursor("c1", last.id)) };
 }
 
 /** A capture the user may see (a member of its environment). */

@@ -1,6 +1,6 @@
-// A list's JSON is made once per read (routes/captures/_list_body.ts) and remembered until any of
-// its captures changes status (lifecycle/status.ts statusStableUntil): these hold the remembered
-// body to what presenting the rows afresh gives, for the same caller, limit and clock only.
+// A list's JSON is made once per set of row objects (routes/captures/_list_body.ts) and remembered
+// until any of its captures changes status (lifecycle/status.ts statusStableUntil): these hold the
+// remembered body to what presenting the rows afresh gives.
 import assert from "node:assert/strict";
 import fc from "../dev_deps/fast_check.ts";
 import { openDatabase } from "../db/client.ts";
@@ -77,44 +77,49 @@ async function listed() {
 const fresh = (page: Parameters<typeof presentCapture>[0][], now: number) =>
   JSON.stringify(page.map((row) => presentCapture(row, now)));
 
-Deno.test("listBody() is the page presented, remembered for its read until a status changes", async () => {
+Deno.test("listBody() is the page presented, remembered for its row objects until a status changes", async () => {
   const { t, list } = await listed();
   await using _ = t;
-  const { read, page } = await list();
-  assert.equal(read.length, 3, "the page plus one");
+  const { page } = await list();
   assert.equal(page.length, 2);
   const now = t.clock().getTime();
-  const body = listBody(read, page, "owner", 2, now);
+  const body = listBody(page, now);
   assert.equal(body, fresh(page, now));
   assert.deepEqual(JSON.parse(body).map((c: { status: string }) => c.status), [
     "SCHEDULED",
     "RUNNING",
   ]);
   // Remembered: the rows changed behind its back (the app never changes a row it read) and the
-  // same read's body did not, while no status can have changed.
+  // body of the same objects did not, while no status can have changed; a copy of the page (the
+  // same objects in a new array) finds it too.
   const renamed = page[0] as { name: string };
   renamed.name = "changed-in-memory";
-  assert.equal(listBody(read, page, "owner", 2, now + 10 * MIN), body);
-  // Another caller, another limit or a clock before the first is never given it.
-  assert.match(listBody(read, page, "mia", 2, now), /changed-in-memory/);
-  assert.match(listBody(read, page, "owner", 3, now), /changed-in-memory/);
-  assert.match(listBody(read, page, "owner", 2, now - 1), /changed-in-memory/);
+  assert.equal(listBody(page, now + 10 * MIN), body);
+  assert.equal(listBody([...page], now + 10 * MIN), body);
+  // Other objects, fewer of them, or a clock before the first are never given it.
+  const reread = (await list()).page;
+  assert.equal(listBody(reread, now), fresh(reread, now));
+  assert.equal(listBody([page[0]], now), fresh([page[0]], now));
+  assert.match(listBody([page[0]], now), /changed-in-memory/);
+  assert.match(listBody([page[0], reread[1]], now), /changed-in-memory/);
+  assert.match(listBody(page, now - 1), /changed-in-memory/);
+  assert.equal(listBody([], now), "[]");
 });
 
 Deno.test("listBody() made again once a capture in it changes status", async () => {
   const { t, list } = await listed();
   await using _ = t;
-  const { read, page } = await list();
+  const { page } = await list();
   const now = t.clock().getTime();
-  const before = listBody(read, page, "owner", 2, now);
+  const before = listBody(page, now);
   // The running capture ends at 12:30; the scheduled one starts at 13:00.
   for (const at of ["2026-01-15T12:29:59.999Z", "2026-01-15T12:30:00Z", "2026-01-15T13:00:00Z"]) {
     const later = Date.parse(at);
-    assert.equal(listBody(read, page, "owner", 2, later), fresh(page, later), at);
+    assert.equal(listBody(page, later), fresh(page, later), at);
   }
-  assert.equal(listBody(read, page, "owner", 2, Date.parse("2026-01-15T12:29:00Z")), before);
+  assert.equal(listBody(page, Date.parse("2026-01-15T12:29:00Z")), before);
   const statuses = (body: string) => JSON.parse(body).map((c: { status: string }) => c.status);
-  assert.deepEqual(statuses(listBody(read, page, "owner", 2, Date.parse("2026-01-15T13:00:00Z"))), [
+  assert.deepEqual(statuses(listBody(page, Date.parse("2026-01-15T13:00:00Z"))), [
     "RUNNING",
     "DONE",
   ]);

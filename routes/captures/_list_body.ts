@@ -2,38 +2,32 @@ import type { ListedCapture } from "../../db/captures.ts";
 import { statusStableUntil } from "../../lifecycle/status.ts";
 import { presentCapture } from "./_present.ts";
 
-/** A list body made from one read, valid for `userId` and `limit` over [from, until) (ms). */
+/** A list body made of `rows` (these very objects), valid over [from, until) (ms). */
 interface Made {
-  userId: string;
-  limit: number;
+  rows: readonly ListedCapture[];
   from: number;
   until: number;
   body: string;
 }
 
-// Keyed by the array of rows the database client returned: a read-result cache hands out the same
-// array while nothing was written, and the array's lifetime bounds the entry's (a WeakMap holds
-// neither). A fresh read is a new array and so a miss.
-const made = new WeakMap<readonly ListedCapture[], Made>();
+// Keyed by the page's first row object: a read-result cache hands out the same row objects while
+// nothing was written, and an entry lives exactly as long as that row (a WeakMap holds neither).
+// A fresh read makes new objects, so it is a miss.
+const made = new WeakMap<ListedCapture, Made>();
 
 /**
- * The JSON body of a capture list at `now`: `page` (the first `limit` of `read`, the rows the
- * query returned for `userId`) presented. Remembered per `read` until the first instant any of
- * its captures changes status (lifecycle/status.ts statusStableUntil), so the same read again
- * before then costs no presenting and no JSON. The same bytes as JSON.stringify of each
- * presentCapture(row, now).
+ * The JSON body of a capture list at `now`: each row of `page` presented (presentCapture), the
+ * same bytes as JSON.stringify of them. Remembered for the very row objects of the page until the
+ * first instant any of them changes status (lifecycle/status.ts statusStableUntil); the body is a
+ * function of the rows and that status alone, so the same rows again before then cost no
+ * presenting and no JSON.
  */
-export function listBody(
-  read: readonly ListedCapture[],
-  page: readonly ListedCapture[],
-  userId: string,
-  limit: number,
-  now: number,
-): string {
-  const earlier = made.get(read);
+export function listBody(page: readonly ListedCapture[], now: number): string {
+  if (page.length === 0) return "[]";
+  const earlier = made.get(page[0]);
   if (
-    earlier !== undefined && earlier.userId === userId && earlier.limit === limit &&
-    earlier.from <= now && now < earlier.until
+    earlier !== undefined && earlier.from <= now && now < earlier.until &&
+    sameObjects(earlier.rows, page)
   ) return earlier.body;
   let until = Infinity;
   const presented = page.map((row) => {
@@ -41,6 +35,9 @@ export function listBody(
     return presentCapture(row, now);
   });
   const body = JSON.stringify(presented);
-  made.set(read, { userId, limit, from: now, until, body });
+  made.set(page[0], { rows: page.slice(), from: now, until, body });
   return body;
 }
+
+const sameObjects = (a: readonly object[], b: readonly object[]) =>
+  a.length === b.length && a.every((row, i) => row === b[i]);

@@ -33,7 +33,7 @@ export const list: AppRouteHandler<typeof routes.list> = async (c) => {
   });
   if (!outcome.ok) return refusalProblem(c, outcome);
   linkNextPage(c, outcome.next);
-  const body = listBody(outcome.read, outcome.page, userId, query.limit, now);
+  const body = listBody(outcome.page, now);
   return jsonText<ReturnType<typeof presentCapture>[]>(c, body);
 };
 
