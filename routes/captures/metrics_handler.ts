@@ -10,13 +10,19 @@ import { wantsCsv } from "./_representation.ts";
 import type * as routes from "./routes.ts";
 
 // A stored snapshot answer is sent as the JSON text first made of it (snapshotAnswerCacheOf):
-// stringifying its points was most of a snapshot read. The access check (probe) runs every time.
+// stringifying its points was most of a snapshot read. The access check (probe) runs every time;
+// CSV is made afresh, as before.
 export const metrics: AppRouteHandler<typeof routes.metrics> = async (c) => {
   const id = c.req.valid("param").id;
   const query = c.req.valid("query");
   const deps = c.get("deps");
   const now = deps.clock();
-  const csv = wantsCsv(c);
+  if (wantsCsv(c)) {
+    const outcome = await readMetrics(c, id, query, now);
+    if (!outcome.ok) return refusalProblem(c, outcome);
+    c.header("Vary", "Accept");
+    return c.body(metricsCsv(outcome.metrics), 200, { "Content-Type": CSV_MEDIA_TYPE });
+  }
   const found = await probeCaptureMetrics(
     deps.db,
     id,
@@ -27,7 +33,7 @@ export const metrics: AppRouteHandler<typeof routes.metrics> = async (c) => {
   if (!found.ok) return refusalProblem(c, found);
   const { probe, key } = found;
   const bodies = snapshotAnswerCacheOf(deps.db);
-  if (!csv && key !== undefined) {
+  if (key !== undefined) {
     const body = bodies.get(key);
     if (body !== undefined) {
       c.header("Vary", "Accept");
@@ -37,9 +43,6 @@ export const metrics: AppRouteHandler<typeof routes.metrics> = async (c) => {
   const outcome = await readMetrics(c, id, query, now);
   if (!outcome.ok) return refusalProblem(c, outcome);
   c.header("Vary", "Accept");
-  if (csv) {
-    return c.body(metricsCsv(outcome.metrics), 200, { "Content-Type": CSV_MEDIA_TYPE });
-  }
   const body = JSON.stringify(outcome.metrics);
   if (
     key !== undefined && outcome.stored &&
