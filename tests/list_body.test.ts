@@ -7,7 +7,12 @@ import { openDatabase } from "../db/client.ts";
 import { captures } from "../db/schema.ts";
 import { statusAt, statusStableUntil } from "../lifecycle/status.ts";
 import * as operations from "../operations/captures.ts";
-import { listBody } from "../routes/captures/_list_body.ts";
+import {
+  LIST_BODIES_BYTES,
+  LIST_BODIES_KEPT,
+  listBodiesHeld,
+  listBody,
+} from "../routes/captures/_list_body.ts";
 import { presentCapture } from "../routes/captures/_present.ts";
 import { CAPTURE_STATUSES } from "../vocabulary.ts";
 import { testContext } from "./helpers/context.ts";
@@ -85,6 +90,10 @@ Deno.test("listBody() is the page presented, remembered for its row objects unti
   const now = t.clock().getTime();
   const body = listBody(page, now);
   assert.equal(body, fresh(page, now));
+  const held = listBodiesHeld().entries;
+  // Remembered once the same rows come again, not the first time.
+  assert.equal(listBody(page, now), body);
+  assert.equal(listBodiesHeld().entries, held + 1);
   assert.deepEqual(JSON.parse(body).map((c: { status: string }) => c.status), [
     "SCHEDULED",
     "RUNNING",
@@ -111,6 +120,7 @@ Deno.test("listBody() made again once a capture in it changes status", async () 
   await using _ = t;
   const { page } = await list();
   const now = t.clock().getTime();
+  listBody(page, now);
   const before = listBody(page, now);
   // The running capture ends at 12:30; the scheduled one starts at 13:00.
   for (const at of ["2026-01-15T12:29:59.999Z", "2026-01-15T12:30:00Z", "2026-01-15T13:00:00Z"]) {
@@ -123,6 +133,32 @@ Deno.test("listBody() made again once a capture in it changes status", async () 
     "RUNNING",
     "DONE",
   ]);
+});
+
+Deno.test("listBody() keeps at most LIST_BODIES_KEPT bodies within LIST_BODIES_BYTES", async () => {
+  const { t, list } = await listed();
+  await using _ = t;
+  const now = t.clock().getTime();
+  const pages = await Promise.all(
+    Array.from({ length: LIST_BODIES_KEPT * 2 }, async () => (await list()).page),
+  );
+  for (const page of pages) {
+    listBody(page, now);
+    listBody(page, now);
+    const { entries, bytes } = listBodiesHeld();
+    assert.ok(entries <= LIST_BODIES_KEPT, `${entries} entries`);
+    assert.ok(bytes <= LIST_BODIES_BYTES, `${bytes} bytes`);
+  }
+  assert.equal(listBodiesHeld().entries, LIST_BODIES_KEPT);
+  // The oldest were forgotten: their rows are presented afresh (changed in memory, it shows).
+  const oldest = pages[0];
+  (oldest[0] as { name: string }).name = "changed-in-memory";
+  assert.match(listBody(oldest, now), /changed-in-memory/);
+  // The newest is still remembered.
+  const newest = pages[pages.length - 1];
+  const body = listBody(newest, now);
+  (newest[0] as { name: string }).name = "changed-in-memory";
+  assert.equal(listBody(newest, now), body);
 });
 
 Deno.test("GET /api/captures shows another connection's new and deleted captures at once", async () => {
