@@ -2,6 +2,7 @@ import { and, eq, inArray, isNull, lte, notExists, or, type SQL, sql } from "dri
 import { QueryBuilder } from "drizzle-orm/sqlite-core";
 import type { Database } from "./client.ts";
 import { insertSelection } from "./insert_select.ts";
+import { aliased, plainRows, preparedPerDatabase } from "./prepared.ts";
 import { fitsQuota, type SnapshotQuota, textBytes } from "./snapshot_bytes.ts";
 import {
   type CaptureRow,
@@ -10,6 +11,7 @@ import {
   captureSnapshots,
   captureSnapshotSeries,
   type CaptureSnapshotSeriesRow,
+  memberships,
 } from "./schema.ts";
 
 /** The stored snapshot of a capture, or undefined. */
@@ -25,17 +27,25 @@ export async function findSnapshot(
 /** A stored series as kept in the database: its datapoints still JSON text. */
 export type StoredSeries = Omit<CaptureSnapshotSeriesRow, "captureId">;
 
-/** A capture's stored snapshot: period (s), whether complete; undefined when it has none. */
-export async function findSnapshotHeader(
+/**
+ * A capture's stored snapshot: period (s), whether complete, and when it was taken (ms, which
+ * names it); undefined when it has none.
+ */
+export function findSnapshotHeader(
   db: Database,
   captureId: number,
-): Promise<{ period: number; complete: boolean } | undefined> {
-  const [header] = await db.select({
+): Promise<{ period: number; complete: boolean; takenAt: number } | undefined> {
+  return snapshotHeader(db).get({ captureId });
+}
+
+const snapshotHeader = preparedPerDatabase((db) =>
+  db.select({
     period: captureSnapshots.period,
     complete: captureSnapshots.complete,
-  }).from(captureSnapshots).where(eq(captureSnapshots.captureId, captureId));
-  return header;
-}
+    takenAt: captureSnapshots.takenAt,
+  }).from(captureSnapshots).where(eq(captureSnapshots.captureId, sql.placeholder("captureId")))
+    .prepare()
+);
 
 /**
  * The stored series `types` of one statistic of a capture's snapshot, in one query; a type the
@@ -174,4 +184,49 @@ export async function recordSnapshotFailure(
     snapshotLeaseOwner: null,
     snapshotLeaseUntil: null,
   }).where(heldBy(captureId, owner));
+}
+
+/**
+ * What decides a stored snapshot answer, for a member of the capture's environment: the capture's
+ * status fields (epoch ms, duration s) and its snapshot's `takenAt` (ms; null without one).
+ * Undefined when the capture does not exist or `userId` is not a member of its environment.
+ */
+export type SnapshotProbe = {
+  id: number;
+  status: CaptureRow["status"];
+  scheduledStart: number | null;
+  start: number | null;
+  end: number | null;
+  duration: number | null;
+  takenAt: number | null;
+};
+
+const snapshotProbe = plainRows<SnapshotProbe, { id: number; userId: string }>((db) =>
+  db.select({
+    ...aliased({
+      id: captures.id,
+      status: captures.status,
+      scheduledStart: captures.scheduledStart,
+      start: captures.start,
+      end: captures.end,
+      duration: captures.duration,
+    }),
+    takenAt: sql<number | null>`${captureSnapshots.takenAt}`.as("takenAt"),
+  }).from(captures)
+    .innerJoin(
+      memberships,
+      and(eq(memberships.envId, captures.envId), eq(memberships.userId, sql.placeholder("userId"))),
+    )
+    .leftJoin(captureSnapshots, eq(captureSnapshots.captureId, captures.id))
+    .where(eq(captures.id, sql.placeholder("id")))
+);
+
+/** Capture `id`'s status fields and snapshot identity when `userId` may read it; one query. */
+export async function findSnapshotProbe(
+  db: Database,
+  id: number,
+  userId: string,
+): Promise<SnapshotProbe | undefined> {
+  const [row] = await snapshotProbe(db, { id, userId });
+  return row;
 }

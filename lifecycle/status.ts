@@ -42,3 +42,20 @@ export function plannedEndOf(capture: CaptureTimes): number | null {
   if (start === null || capture.duration === null) return null;
   return start + capture.duration * 1000;
 }
+
+/**
+ * The first instant (epoch ms) after `now` at which statusAt(capture, ·) may answer differently
+ * from statusAt(capture, now); Infinity when never. Between `now` and it, the status and the
+ * window statusAt gives (and so every field of the capture's representation) stay the same.
+ */
+export function statusStableUntil(capture: CaptureTimes, now: number): number {
+  const { status } = capture;
+  if (status === "DONE" || status === "FAILED") return Infinity;
+  const start = capture.start ?? capture.scheduledStart;
+  if (status === "SCHEDULED") {
+    if (start === null) return Infinity;
+    if (now < start) return start;
+  }
+  const plannedEnd = plannedEndOf(capture);
+  return plannedEnd !== null && now < plannedEnd ? plannedEnd : Infinity;
+}

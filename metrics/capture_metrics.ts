@@ -2,7 +2,7 @@ import type { CredentialsCipher } from "../auth/credentials_cipher.ts";
 import type { Database } from "../db/client.ts";
 import type { CaptureRow, EnvironmentRow } from "../db/schema.ts";
 import { findSnapshotHeader } from "../db/snapshots.ts";
-import { statusAt } from "../lifecycle/status.ts";
+import { type CaptureTimes, statusAt } from "../lifecycle/status.ts";
 import type { MetricType } from "./catalogue.ts";
 import {
   type AwsCredentials,
@@ -14,7 +14,6 @@ import { type CredentialProvider, staticCredentialProvider } from "./credentials
 import { alignWindow, choosePeriod, startRounding } from "./period.ts";
 import { emptySeries, isSnapshotStat, seriesFromSnapshot } from "./snapshot_series.ts";
 import type { MetricsSource } from "../vocabulary.ts";
-import { snapshotCacheOf } from "./snapshot_cache.ts";
 
 /** How long after a window ends CloudWatch may still be adding its last points. */
 export const SETTLE_MS = 5 * 60_000;
@@ -63,9 +62,13 @@ export type AnsweredSeries = MetricSeries & { source?: MetricsSource; period?: n
 export const fromSnapshotOnly = (metrics: CaptureMetrics): boolean =>
   metrics.source === "snapshot" && metrics.series.every((s) => s.source !== "cloudwatch");
 
-/** `messages` are CloudWatch's own remarks on the answer (already redacted), worth a warning. */
+/**
+ * `messages` are CloudWatch's own remarks on the answer (already redacted), worth a warning;
+ * `stored` is true when the stored snapshot alone answered (no CloudWatch call, not even a failed
+ * one), so the same request answers the same for as long as the capture and its snapshot stand.
+ */
 export type MetricsOutcome =
-  | { ok: true; metrics: CaptureMetrics; messages: string[] }
+  | { ok: true; metrics: CaptureMetrics; messages: string[]; stored: boolean }
   | { ok: false; kind: "invalid"; field: string; message: string }
   | { ok: false; kind: "not_started" | "no_credentials" | "gone"; message: string }
   | { ok: false; kind: "upstream"; error: CloudWatchError };
@@ -109,9 +112,11 @@ export async function readCaptureMetrics(
     complete: boolean,
     series: AnsweredSeries[],
     messages: string[] = [],
+    stored = false,
   ): MetricsOutcome => ({
     ok: true,
     messages,
+    stored,
     metrics: {
       captureId: capture.id,
       start: start.toISOString(),
@@ -126,7 +131,9 @@ export async function readCaptureMetrics(
   });
 
   if (current.end !== null && isSnapshotStat(query.stat)) {
-    const snapshot = await snapshotHeader(deps.db, capture.id);
+    // Read afresh every time (one indexed row): its takenAt names the snapshot the cached series
+    // belong to, so a snapshot stored anew by another process is never answered from the old one.
+    const snapshot = await findSnapshotHeader(deps.db, capture.id);
     if (snapshot) {
       // A snapshot is full resolution, so any multiple of its period can be served from it.
       const choice = choosePeriod({ start, end, now: start, requested: query.period });
@@ -139,14 +146,14 @@ export async function readCaptureMetrics(
         const { startTime } = alignWindow(start, end, period);
         const held = await seriesFromSnapshot(
           deps.db,
-          capture.id,
+          { captureId: capture.id, takenAt: snapshot.takenAt },
           query.stat,
           query.types,
           period,
           startTime,
         );
         if (held.lacking.length === 0) {
-          return answer("snapshot", period, snapshot.complete, held.series);
+          return answer("snapshot", period, snapshot.complete, held.series, [], true);
         }
         // Taken before the catalogue grew: the snapshot answers what it holds, CloudWatch the rest.
         const rest = await readLacking(
@@ -271,21 +278,6 @@ async function readLacking(
 }
 
 /**
- * A capture's snapshot header, remembered once it exists (snapshot_cache.ts): it never changes.
- * The caller has checked access.
- */
-async function snapshotHeader(db: Database, captureId: number) {
-  const cache = snapshotCacheOf(db);
-  const key = `header:${captureId}`;
-  type Header = Awaited<ReturnType<typeof findSnapshotHeader>>;
-  const cached = cache.get(key) as Header;
-  if (cached !== undefined) return cached;
-  const header = await findSnapshotHeader(db, captureId);
-  if (header !== undefined) cache.set(key, header, 64);
-  return header;
-}
-
-/**
  * Drops points stamped before the start's minute or after the end: the window already starts
  * there, so this only guards against CloudWatch rounding StartTime further down than expected
  * (the window aged into a coarser tier) and a window too short for one whole coarse period.
@@ -298,4 +290,40 @@ function withinWindow(series: MetricSeries, start: Date, end: Date): MetricSerie
     return at >= from && at <= to;
   });
   return datapoints.length === series.datapoints.length ? series : { ...series, datapoints };
+}
+
+/** The fields of a capture and its snapshot that decide a stored snapshot answer (db SnapshotProbe). */
+export type SnapshotIdentity = CaptureTimes & { id: number; takenAt: number | null };
+
+/**
+ * The key a snapshot answer for `query` is remembered under (snapshotAnswerCacheOf), or undefined
+ * when the answer at `now` may not be a stored one: no snapshot, a stat it does not keep, a window
+ * not yet ended or still settling. Such an answer is a function of the key alone: the capture's
+ * effective window (its start and end, epoch ms), the snapshot (one per capture, stored whole once
+ * and never changed; its `takenAt` names it all the same), and the parsed query. The caller still
+ * keeps only answers the snapshot alone gave (`stored`) whose window is the key's
+ * (keyWindowMatches).
+ */
+export function snapshotAnswerKey(
+  probe: SnapshotIdentity,
+  query: MetricsQuery,
+  now: number,
+): string | undefined {
+  if (probe.takenAt === null || !isSnapshotStat(query.stat)) return undefined;
+  const { start, end } = statusAt(probe, now);
+  if (start === null || end === null || now - end < SETTLE_MS) return undefined;
+  return `${probe.id}:${probe.takenAt}:${start}:${end}:${query.stat}:${query.period ?? ""}:${
+    query.types.join(",")
+  }`;
+}
+
+/** True when `metrics` answers the window `probe` had at `now` (nothing changed in between). */
+export function keyWindowMatches(
+  metrics: CaptureMetrics,
+  probe: SnapshotIdentity,
+  now: number,
+): boolean {
+  const { start, end } = statusAt(probe, now);
+  return metrics.captureId === probe.id && start !== null && end !== null &&
+    Date.parse(metrics.start) === start && Date.parse(metrics.end) === end;
 }

@@ -68,3 +68,24 @@ export function snapshotCacheOf(db: Database): ByteBoundedCache<unknown> {
   if (cache === undefined) perDatabase.set(db, cache = new ByteBoundedCache(SNAPSHOT_CACHE_BYTES));
   return cache;
 }
+
+/** The most the cache of one database's snapshot answer bodies may hold, in bytes. */
+export const SNAPSHOT_ANSWER_CACHE_BYTES = 4 * 1024 * 1024;
+
+const answersPerDatabase = new WeakMap<Database, ByteBoundedCache<string>>();
+
+/**
+ * The process's cache of whole snapshot answers of `db` as sent (the JSON text of
+ * GET /api/captures/{id}/metrics), keyed by capture_metrics.ts snapshotAnswerKey: the capture, its
+ * snapshot's identity, its window and the parsed query. Nothing in such an answer depends on the
+ * caller or (once settled) on the time; callers run the access check, which reads the key's
+ * parts afresh, before every lookup, so a deleted capture, a changed window or a caller who may not
+ * read it never reaches an entry, whichever process changed it.
+ */
+export function snapshotAnswerCacheOf(db: Database): ByteBoundedCache<string> {
+  let cache = answersPerDatabase.get(db);
+  if (cache === undefined) {
+    answersPerDatabase.set(db, cache = new ByteBoundedCache(SNAPSHOT_ANSWER_CACHE_BYTES));
+  }
+  return cache;
+}

@@ -19,7 +19,7 @@ export const isSnapshotStat = (stat: string): stat is SnapshotStat =>
   (SNAPSHOT_STATS as readonly string[]).includes(stat);
 
 /**
- * A snapshot's stored series of one stat for `types`, parsed and re-bucketed from the stored
+ * A snapshot's stored series (of capture `captureId`, the snapshot taken at `takenAt`) of one stat for `types`, parsed and re-bucketed from the stored
  * period to `period` (a multiple of it) in buckets counted from `origin` (epoch seconds, the
  * window's start): the mean of averages, the least minimum, the greatest maximum. A type the
  * snapshot lacks (taken before the catalogue grew) comes back empty and incomplete and is named in
@@ -31,14 +31,14 @@ export const isSnapshotStat = (stat: string): stat is SnapshotStat =>
  */
 export async function seriesFromSnapshot(
   db: Database,
-  captureId: number,
+  { captureId, takenAt }: { captureId: number; takenAt: number },
   stat: SnapshotStat,
   types: MetricType[],
   period: number,
   origin: number,
 ): Promise<{ series: MetricSeries[]; lacking: MetricType[] }> {
   const cache = snapshotCacheOf(db);
-  const key = `series:${captureId}:${stat}:${period}:${origin}:${types.join(",")}`;
+  const key = `series:${captureId}:${takenAt}:${stat}:${period}:${origin}:${types.join(",")}`;
   const cached = cache.get(key) as { series: MetricSeries[]; lacking: MetricType[] } | undefined;
   if (cached !== undefined) return cached;
   // One long snapshot read at a time per process: each parses megabytes on the event loop, and

@@ -32,7 +32,9 @@ import {
   type MetricsDeps,
   type MetricsQuery,
   readCaptureMetrics,
+  snapshotAnswerKey,
 } from "../metrics/capture_metrics.ts";
+import { findSnapshotProbe, type SnapshotProbe } from "../db/snapshots.ts";
 import {
   type CaptureLoad,
   type LoadDeps,
@@ -303,9 +305,12 @@ export interface VisibleCapture {
   env: EnvironmentRow;
 }
 
-/** What reading one capture's metrics answers; `name` is the capture's, for titles. */
+/**
+ * What reading one capture's metrics answers; `name` is the capture's, for titles; `stored`:
+ * the stored snapshot alone answered (capture_metrics.ts MetricsOutcome).
+ */
 export type CaptureMetricsOutcome = Outcome<
-  { name: string; metrics: CaptureMetrics; messages: string[] },
+  { name: string; metrics: CaptureMetrics; messages: string[]; stored: boolean },
   "not_found" | "conflict" | "invalid" | "upstream"
 >;
 
@@ -330,6 +335,24 @@ export async function readCaptureMetricsFor(
 ): Promise<CaptureMetricsOutcome> {
   const found = await findVisibleCapture(deps.db, id, userId);
   return found.ok ? await readVisibleCaptureMetrics(deps, found, query, now) : found;
+}
+
+/**
+ * The access check of a metrics read, in one query: not_found as findVisibleCapture() says it,
+ * else what identifies the answer (`probe`) and, when the answer at `now` would be a stored,
+ * unchanging snapshot answer, the `key` it is remembered under (capture_metrics.ts
+ * snapshotAnswerKey).
+ */
+export async function probeCaptureMetrics(
+  db: Database,
+  id: number,
+  userId: string,
+  query: MetricsQuery,
+  now: number,
+): Promise<Outcome<{ probe: SnapshotProbe; key?: string }, "not_found">> {
+  const probe = await findSnapshotProbe(db, id, userId);
+  if (probe === undefined) return captureNotFound(id);
+  return { ok: true, probe, key: snapshotAnswerKey(probe, query, now) };
 }
 
 /** The metrics of a capture findVisibleCapture() found, its refusals as operation kinds. */

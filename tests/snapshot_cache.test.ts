@@ -126,7 +126,8 @@ Deno.test("a snapshot lacking a series: a cached read equals the uncached one, t
   ));
   const types = [held[0], lacking];
   const origin = (Date.parse(NOW) - 2 * HOUR_MS) / 1000;
-  const read = () => seriesFromSnapshot(t.db, id, "Average", types, 60, origin);
+  const snap = { captureId: id, takenAt: Date.parse(NOW) - HOUR_MS };
+  const read = () => seriesFromSnapshot(t.db, snap, "Average", types, 60, origin);
   const first = await read();
   assert.deepEqual(first.series.map((s) => [s.type, s.complete, s.datapoints.length]), [
     [held[0], true, 60],
@@ -136,6 +137,6 @@ Deno.test("a snapshot lacking a series: a cached read equals the uncached one, t
   // Remembered: the same answer again, the lacking series still named for CloudWatch.
   assert.deepEqual(await read(), first);
   // A read of only the held series is its own entry, complete.
-  const heldOnly = await seriesFromSnapshot(t.db, id, "Average", [held[0]], 60, origin);
+  const heldOnly = await seriesFromSnapshot(t.db, snap, "Average", [held[0]], 60, origin);
   assert.deepEqual(heldOnly.lacking, []);
 });

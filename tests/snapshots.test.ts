@@ -57,6 +57,10 @@ async function read(t: TestContext, id: number, query = "") {
   };
 }
 
+/** A snapshot header without its takenAt, which each test's clock sets. */
+const omitTakenAt = (header: { period: number; complete: boolean } | undefined) =>
+  header && { period: header.period, complete: header.complete };
+
 Deno.test("sweepOnce() snapshots a finished capture only once its end is 5 minutes old", async () => {
   await using fake = await startFakeCloudWatch();
   await using t = await testContext({ now: NOW, env: fakeCloudWatchEnv(fake) });
@@ -96,7 +100,10 @@ Deno.test("sweepOnce() snapshots a finished capture only once its end is 5 minut
     assert.ok(series.every((s) => JSON.parse(s.datapoints).length === 60));
   }
   // A read fetches only the series it returns.
-  assert.deepEqual(await findSnapshotHeader(t.db, capture.id), { period: 60, complete: true });
+  assert.deepEqual(omitTakenAt(await findSnapshotHeader(t.db, capture.id)), {
+    period: 60,
+    complete: true,
+  });
   const minimum = await findSnapshotSeries(t.db, capture.id, "Minimum", ["CPUUtilization"]);
   assert.deepEqual(minimum.map((s) => [s.stat, s.type]), [["Minimum", "CPUUtilization"]]);
   assert.deepEqual(await findSnapshotSeries(t.db, capture.id, "p99", ["CPUUtilization"]), []);
@@ -532,8 +539,14 @@ Deno.test("sweepOnce() past QUOTA_SNAPSHOT_BYTES_PER_ENVIRONMENT stores what fit
   assert.deepEqual((await sweeper.sweepOnce()).snapshots, { stored: 2, failed: 0 });
   const stored = await storedSnapshotBytes(t.db, env.id);
   assert.ok(stored <= limit && stored > one, `${stored} of ${limit}`);
-  assert.deepEqual(await findSnapshotHeader(t.db, half.id), { period: 60, complete: false });
-  assert.deepEqual(await findSnapshotHeader(t.db, elsewhere.id), { period: 60, complete: true });
+  assert.deepEqual(omitTakenAt(await findSnapshotHeader(t.db, half.id)), {
+    period: 60,
+    complete: false,
+  });
+  assert.deepEqual(omitTakenAt(await findSnapshotHeader(t.db, elsewhere.id)), {
+    period: 60,
+    complete: true,
+  });
   const rows = await t.db.select().from(captureSnapshotSeries)
     .where(eq(captureSnapshotSeries.captureId, half.id));
   const full = 3 * METRIC_TYPES.length;
@@ -551,7 +564,10 @@ Deno.test("sweepOnce() past QUOTA_SNAPSHOT_BYTES_PER_ENVIRONMENT stores what fit
   // Full: the next snapshot is a header without series, and the sweep does not fail.
   const none = await backfill(t, env.id, "2026-01-15T10:30:00Z");
   assert.deepEqual((await sweeper.sweepOnce()).snapshots, { stored: 1, failed: 0 });
-  assert.deepEqual(await findSnapshotHeader(t.db, none.id), { period: 60, complete: false });
+  assert.deepEqual(omitTakenAt(await findSnapshotHeader(t.db, none.id)), {
+    period: 60,
+    complete: false,
+  });
   assert.deepEqual(await findSnapshotSeries(t.db, none.id, "Average", [...METRIC_TYPES]), []);
   assert.equal(await storedSnapshotBytes(t.db, env.id), stored);
 

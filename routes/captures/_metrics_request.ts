@@ -18,11 +18,12 @@ export const metricsDeps = (deps: AppDeps): MetricsDeps => ({
   credentials: deps.credentialProvider,
 });
 
-/** Capture `id`'s metrics for the caller (operations/captures.ts), CloudWatch's remarks logged. */
+/** Capture `id`'s metrics for the caller at `now` (operations/captures.ts), CloudWatch's remarks logged. */
 export async function readMetrics(
   c: Context<AppEnv>,
   id: number,
   { type: types, stat, period }: ParsedMetricsQuery,
+  now: Date = c.get("deps").clock(),
 ) {
   const deps = c.get("deps");
   const outcome = await readCaptureMetricsFor(
@@ -30,7 +31,7 @@ export async function readMetrics(
     id,
     c.get("userId"),
     { types, stat, period },
-    deps.clock(),
+    now,
   );
   if (outcome.ok) logCloudWatchMessages(c, id, outcome.messages);
   return outcome;

@@ -2,8 +2,10 @@ import { linkNextPage } from "../../http/link.ts";
 import { ifNoneMatchHits, parseETagCondition } from "../../http/etag.ts";
 import type { AppRouteHandler } from "../../http/router.ts";
 import * as operations from "../../operations/captures.ts";
+import { jsonText } from "../json_text.ts";
 import { refusalProblem } from "../refusal.ts";
 import { loadDeps } from "../aws_deps.ts";
+import { listBody } from "./_list_body.ts";
 import { presentCapture } from "./_present.ts";
 import type * as routes from "./routes.ts";
 
@@ -17,9 +19,11 @@ const parseTime = (iso: string | undefined) => iso === undefined ? undefined : D
 
 export const list: AppRouteHandler<typeof routes.list> = async (c) => {
   const query = c.req.valid("query");
-  const now = c.get("deps").clock().getTime();
-  const outcome = await operations.listCaptures(c.get("deps").db, {
-    userId: c.get("userId"),
+  const deps = c.get("deps");
+  const userId = c.get("userId");
+  const now = deps.clock().getTime();
+  const outcome = await operations.listCaptures(deps.db, {
+    userId,
     envId: query.envId,
     name: query.name,
     statuses: query.status,
@@ -29,7 +33,8 @@ export const list: AppRouteHandler<typeof routes.list> = async (c) => {
   });
   if (!outcome.ok) return refusalProblem(c, outcome);
   linkNextPage(c, outcome.next);
-  return c.json(outcome.page.map((row) => presentCapture(row, now)), 200);
+  const body = listBody(outcome.page, now);
+  return jsonText<ReturnType<typeof presentCapture>[]>(c, body);
 };
 
 export const get: AppRouteHandler<typeof routes.get> = async (c) => {
