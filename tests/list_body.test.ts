@@ -74,7 +74,9 @@ async function listed() {
       now: t.clock().getTime(),
     });
     assert.ok(outcome.ok);
-    return outcome;
+    // Copies: the database's read cache hands out the same frozen rows while nothing changed, and
+    // these tests need rows of their own (distinct per read, changeable behind listBody's back).
+    return { ...outcome, page: outcome.page.map((row) => ({ ...row })) };
   };
   return { t, list };
 }
@@ -185,4 +187,33 @@ Deno.test("GET /api/captures shows another connection's new and deleted captures
   } finally {
     other.close();
   }
+});
+
+Deno.test("listBody() is remembered across requests: the read cache hands out the same rows", async () => {
+  const { t } = await listed();
+  await using _ = t;
+  const now = t.clock().getTime();
+  const read = async () => {
+    const outcome = await operations.listCaptures(t.db, { userId: "owner", limit: 2, now });
+    assert.ok(outcome.ok);
+    return outcome.page;
+  };
+  const first = await read();
+  const second = await read();
+  assert.equal(second[0], first[0], "the same row objects while nothing was written");
+  const held = listBodiesHeld().entries;
+  const body = listBody(first, now);
+  assert.equal(listBody(second, now), body);
+  // Remembered (earlier tests in this file may have filled it to its bound already).
+  assert.equal(listBodiesHeld().entries, Math.min(held + 1, LIST_BODIES_KEPT));
+  // A write makes the next read new rows, so the body is made again from them.
+  await t.as("owner").post("/api/captures", {
+    envId: (first[0] as { envId: number }).envId,
+    name: "newest",
+    scheduledStart: "2026-01-16T00:00:00Z",
+    duration: 60,
+  });
+  const third = await read();
+  assert.notEqual(third[0], first[0]);
+  assert.match(listBody(third, now), /newest/);
 });
