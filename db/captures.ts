@@ -277,7 +277,13 @@ function quotaTerms(
   if (shape.perEnvironment) {
     conditions.push({
       kind: "quota_captures",
-      holds: sql`${storedCount(values.envId, "captures")} < ${values.perEnvironment}`,
+      // The stored count settles it below the limit; at or past it the rows are counted (at most
+      // limit of them), so a stored count left too high (a DBA's REPLACE deletes a row without
+      // firing the delete trigger) never refuses a capture that fits.
+      holds: sql`(CASE WHEN ${storedCount(values.envId, "captures")} < ${values.perEnvironment}
+        THEN 1 ELSE ${
+        environmentCaptures(values.envId, values.perEnvironment)
+      } < ${values.perEnvironment} END)`,
     });
   }
   if (shape.running) {
@@ -370,6 +376,13 @@ function storedCount(envId: number | SQLWrapper, which: "captures" | "live"): SQ
     new QueryBuilder().select({ n: column }).from(environmentCaptureCounts)
       .where(eq(environmentCaptureCounts.envId, envId))
   }), 0)`;
+}
+
+/** SQL: environment `envId`'s captures counted from its rows, stopping at `atMost`. */
+function environmentCaptures(envId: number | SQLWrapper, atMost: number | SQLWrapper): SQL<number> {
+  return sql<number>`(SELECT count(*) FROM (SELECT 1 FROM ${captures} WHERE ${
+    eq(captures.envId, envId)
+  } LIMIT ${atMost}))`;
 }
 
 /**

@@ -11,8 +11,10 @@ const MAX_ROWS = 500;
 // with RETURNING, a PRAGMA, or a SELECT calling a function that depends on anything else (the
 // clock, randomness, the connection's last write) is never kept.
 const PLAIN_SELECT = /^\s*select\b/i;
+// A function name may be quoted ("random", `random`, [random]) and followed by a comment before its
+// parenthesis; SQL with a comment anywhere is not kept at all, so none can hide a call.
 const NOT_A_FUNCTION_OF_THE_DATA =
-  /\b(random|randomblob|date|time|datetime|julianday|unixepoch|strftime|timediff|changes|total_changes|last_insert_rowid|sqlite_\w+|load_extension)\s*\(|\bcurrent_(date|time|timestamp)\b/i;
+  /["`[]?\b(random|randomblob|date|time|datetime|julianday|unixepoch|strftime|timediff|changes|total_changes|last_insert_rowid|sqlite_\w+|load_extension)\b["`\]]?\s*\(|\bcurrent_(date|time|timestamp)\b|\/\*|--/i;
 
 /** True when `sql` may be answered from a kept result (see createReadCache). */
 export function isCacheableRead(sql: string): boolean {
@@ -29,7 +31,9 @@ export function argumentsKey(args: unknown): string | undefined {
   for (const value of args) {
     const type = typeof value;
     if (type === "string") key += "s" + (value as string).length + ":" + value;
-    else if (type === "number" || type === "bigint") key += "n" + String(value) + ";";
+    // A number binds as REAL and a bigint as INTEGER: 1 and 1n are different reads.
+    else if (type === "number") key += "n" + String(value) + ";";
+    else if (type === "bigint") key += "i" + String(value) + ";";
     else if (value === null) key += "z;";
     else return undefined;
   }

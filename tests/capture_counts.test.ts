@@ -134,3 +134,42 @@ Deno.test("migration 0013 counts the captures stored before it", async () => {
     for (const suffix of ["", "-wal", "-shm"]) await Deno.remove(path + suffix).catch(() => {});
   }
 });
+
+Deno.test("quota: a kept count left too high by a REPLACE (direct SQL) never refuses a capture that fits", async () => {
+  await using t = await testContext({
+    now: "2026-01-15T12:00:00Z",
+    env: { QUOTA_CAPTURES_PER_ENVIRONMENT: "2" },
+  });
+  const env = await t.createEnvironment("owner");
+  const post = (name: string) =>
+    t.as("owner").post("/api/captures", { name, envId: env.id, duration: 600 });
+  const first = await post("one");
+  assert.equal(first.status, 201);
+  const second = await post("two");
+  assert.equal(second.status, 201);
+  const secondId = (await second.json()).id;
+  // A DBA renames capture "two" onto "one" with SQLite's REPLACE resolution: "one" is deleted
+  // (without its delete trigger: recursive_triggers is off), one capture is left.
+  await t.client.execute({
+    sql: "UPDATE OR REPLACE captures SET name = 'one' WHERE id = ?",
+    args: [secondId],
+  });
+  const truth = await t.client.execute({
+    sql: "SELECT count(*) AS n FROM captures WHERE env_id = ?",
+    args: [env.id],
+  });
+  assert.equal(Number(truth.rows[0].n), 1, "one capture is stored");
+  const kept = await t.client.execute({
+    sql: "SELECT captures FROM environment_capture_counts WHERE env_id = ?",
+    args: [env.id],
+  });
+  const third = await post("three");
+  assert.equal(
+    third.status,
+    201,
+    `1 of 2 captures stored, so a create is admitted (kept count ${
+      kept.rows[0].captures
+    }): ${await third
+      .text()}`,
+  );
+});
