@@ -5,49 +5,16 @@
 // rounds), sequential and with BENCH_CONCURRENCY requests in flight. For comparing changes on a
 // busy machine, where wrk's absolute numbers move too much.
 import process from "node:process";
-import { createApp } from "../app.ts";
-import { createTokenVerifier } from "../auth/jwt.ts";
-import { mintToken } from "../auth/mint.ts";
-import { loadConfig } from "../config.ts";
-import { openDatabase } from "../db/client.ts";
-import { pingDatabase } from "../db/health.ts";
-import { migrateDatabase } from "../db/migrate.ts";
-import { systemClock } from "../lifecycle/clock.ts";
-import { createLogger } from "../logger.ts";
-import { createCloudWatchClient } from "../metrics/cloudwatch.ts";
-import { BENCH_USER, seededDatabase } from "./seed.ts";
+import { benchApp } from "./inproc_app.ts";
 
 const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? 5);
 const ITERATIONS = Number(Deno.env.get("BENCH_ITERATIONS") ?? 2000);
 const CONCURRENCY = Number(Deno.env.get("BENCH_CONCURRENCY") ?? 50);
 const ONLY = Deno.env.get("BENCH_ONLY")?.split(",");
-const SECRET = "bench-secret-that-is-at-least-32-bytes-long";
 const COUNT = Number(Deno.env.get("BENCH_CAPTURES") ?? 1_000);
 
-const seeded = await seededDatabase(COUNT);
-// Quotas far above what the bench writes or reads, not 0: their conditions stay in the measured
-// statements (the capture count in the INSERT, the per-minute metrics counter) without a 429.
-const config = loadConfig({
-  JWT_SECRET: SECRET,
-  DATABASE_URL: `file:${seeded.path}`,
-  QUOTA_CAPTURES_PER_ENVIRONMENT: "1000000000",
-  QUOTA_RUNNING_CAPTURES_PER_ENVIRONMENT: "1000000000",
-  QUOTA_METRICS_REQUESTS_PER_MINUTE: "1000000000",
-});
-const database = await openDatabase(config.databaseUrl);
-await migrateDatabase(database.db);
 let logged = 0;
-const app = createApp({
-  db: database.db,
-  config,
-  clock: systemClock,
-  verifyToken: createTokenVerifier(config.jwt),
-  logger: createLogger("info", (line) => void (logged += line.length)),
-  cloudwatch: createCloudWatchClient({ endpoint: "http://127.0.0.1:9/" }),
-  pingDatabase: () => pingDatabase(database.client),
-});
-const token = await mintToken(SECRET, { sub: BENCH_USER, ttlSeconds: 3600 });
-const auth = { Authorization: `Bearer ${token}` };
+const { app, seeded, auth, close } = await benchApp(COUNT, (line) => void (logged += line.length));
 let posted = 0;
 
 const requests: Record<string, () => Request> = {
@@ -120,5 +87,4 @@ for (const [name, make] of Object.entries(requests)) {
       } MB`,
   );
 }
-database.close();
-for (const suffix of ["", "-wal", "-shm"]) await Deno.remove(seeded.path + suffix).catch(() => {});
+await close();

@@ -3,33 +3,10 @@
 // in bytes per request by function. Garbage is what the young-generation GC pays for.
 // deno-lint-ignore-file no-explicit-any
 import { Session } from "node:inspector";
-import { createApp } from "../app.ts";
-import { createTokenVerifier } from "../auth/jwt.ts";
-import { mintToken } from "../auth/mint.ts";
-import { loadConfig } from "../config.ts";
-import { openDatabase } from "../db/client.ts";
-import { pingDatabase } from "../db/health.ts";
-import { systemClock } from "../lifecycle/clock.ts";
-import { createLogger } from "../logger.ts";
-import { createCloudWatchClient } from "../metrics/cloudwatch.ts";
-import { seededDatabase } from "./seed.ts";
-const SECRET = "bench-secret-that-is-at-least-32-bytes-long";
-const seeded = await seededDatabase(1_000);
-const config = loadConfig({ JWT_SECRET: SECRET, DATABASE_URL: `file:${seeded.path}` });
-const database = await openDatabase(config.databaseUrl);
-const app = createApp({
-  db: database.db,
-  config,
-  clock: systemClock,
-  verifyToken: createTokenVerifier(config.jwt),
-  logger: createLogger("info", () => {}),
-  cloudwatch: createCloudWatchClient({ endpoint: "http://127.0.0.1:9/" }),
-  pingDatabase: () => pingDatabase(database.client),
-});
-const token = await mintToken(SECRET, { sub: "owner", ttlSeconds: 3600 });
+import { benchApp } from "./inproc_app.ts";
+const { app, auth } = await benchApp();
 const path = Deno.args[0] ?? "/api/captures/500";
-const make = () =>
-  new Request("http://x" + path, { headers: { Authorization: `Bearer ${token}` } });
+const make = () => new Request("http://x" + path, { headers: auth });
 for (let i = 0; i < 2000; i++) await (await app.fetch(make())).arrayBuffer();
 const s = new Session();
 s.connect();

@@ -3,40 +3,8 @@
 // function (self time, % and µs per request). For finding where time goes; the profiler slows it.
 // deno-lint-ignore-file no-explicit-any
 import { Session } from "node:inspector";
-import { createApp } from "../app.ts";
-import { createTokenVerifier } from "../auth/jwt.ts";
-import { mintToken } from "../auth/mint.ts";
-import { loadConfig } from "../config.ts";
-import { openDatabase } from "../db/client.ts";
-import { pingDatabase } from "../db/health.ts";
-import { migrateDatabase } from "../db/migrate.ts";
-import { systemClock } from "../lifecycle/clock.ts";
-import { createLogger } from "../logger.ts";
-import { createCloudWatchClient } from "../metrics/cloudwatch.ts";
-const SECRET = "bench-secret-that-is-at-least-32-bytes-long";
-const { seededDatabase } = await import("./seed.ts");
-const seeded = await seededDatabase(1_000);
-const config = loadConfig({
-  JWT_SECRET: SECRET,
-  DATABASE_URL: `file:${seeded.path}`,
-  QUOTA_CAPTURES_PER_ENVIRONMENT: "1000000000",
-  QUOTA_RUNNING_CAPTURES_PER_ENVIRONMENT: "1000000000",
-  QUOTA_METRICS_REQUESTS_PER_MINUTE: "1000000000",
-});
-const database = await openDatabase(config.databaseUrl);
-// The cached seed may predate later migrations (main.ts migrates at start too).
-await migrateDatabase(database.db);
-const app = createApp({
-  db: database.db,
-  config,
-  clock: systemClock,
-  verifyToken: createTokenVerifier(config.jwt),
-  logger: createLogger("info", () => {}),
-  cloudwatch: createCloudWatchClient({ endpoint: "http://127.0.0.1:9/" }),
-  pingDatabase: () => pingDatabase(database.client),
-});
-const token = await mintToken(SECRET, { sub: "owner", ttlSeconds: 3600 });
-const auth = { Authorization: `Bearer ${token}` };
+import { benchApp } from "./inproc_app.ts";
+const { app, auth } = await benchApp();
 let k = 0;
 const cases: Record<string, () => Request> = {
   notfound: () => new Request("http://x/nope"),
