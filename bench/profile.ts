@@ -3,7 +3,7 @@
 // V8 inspector, summed by function (self time) and by file. Writes the whole profile to
 // data/bench/<target>.cpuprofile for Chrome DevTools. For finding where time goes, not a measure:
 // the inspector itself slows the server.
-// deno-lint-ignore-file no-explicit-any
+// deno-lint-ignore-file no-explicit-any -- V8 inspector protocol messages are untyped JSON
 import { mintToken } from "../auth/mint.ts";
 import { taskArgs } from "../tests/helpers/process.ts";
 import { BENCH_USER, seededDatabase } from "./seed.ts";
@@ -34,7 +34,7 @@ const child = new Deno.Command(Deno.execPath(), {
     QUOTA_METRICS_REQUESTS_PER_MINUTE: "1000000000",
   },
   stdout: "null",
-  stderr: "null",
+  stderr: "inherit",
 }).spawn();
 const base = `http://127.0.0.1:${port}`;
 const paths: Record<string, string> = {
@@ -44,7 +44,11 @@ const paths: Record<string, string> = {
   metrics: `/api/captures/${db.snapshotCaptureId}/metrics`,
   health: "/health",
 };
-for (;;) {
+for (const started = performance.now();;) {
+  if (performance.now() - started > 30_000) {
+    child.kill("SIGKILL");
+    throw new Error("capwatch did not answer /health within 30 s (its stderr is above)");
+  }
   try {
     const res = await fetch(base + "/health");
     await res.body?.cancel();
@@ -164,3 +168,7 @@ console.log(`\ninclusive\n${top(inclBy, 60)}`);
 ws.close();
 child.kill("SIGKILL");
 await child.status;
+// The database copy and the wrk script are this run's own.
+for (const file of [db.path, `${db.path}-wal`, `${db.path}-shm`, ...script.slice(1)]) {
+  await Deno.remove(file).catch(() => {});
+}

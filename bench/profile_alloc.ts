@@ -1,11 +1,11 @@
-// deno run -A --v8-flags=--max-semi-space-size=2 bench/profile_alloc.ts [path]: where one request type
-// allocates (V8 sampling heap profiler, 50 in flight through app.fetch on the bench:load database),
+// deno run -A --v8-flags=--max-semi-space-size=2 bench/profile_alloc.ts [path]: where one request
+// type allocates (V8 sampling heap profiler, 50 in flight through app.fetch on the bench:load database),
 // in bytes per request by function. Garbage is what the young-generation GC pays for.
-// deno-lint-ignore-file no-explicit-any
+// deno-lint-ignore-file no-explicit-any -- V8 inspector protocol messages are untyped JSON
 import { Session } from "node:inspector";
 import { benchApp } from "./inproc_app.ts";
-const { app, auth } = await benchApp();
-const path = Deno.args[0] ?? "/api/captures/500";
+const { app, auth, seeded, close } = await benchApp();
+const path = Deno.args[0] ?? `/api/captures/${seeded.captureId}`;
 const make = () => new Request("http://x" + path, { headers: auth });
 for (let i = 0; i < 2000; i++) await (await app.fetch(make())).arrayBuffer();
 const s = new Session();
@@ -29,7 +29,7 @@ let total = 0;
 const walk = (n: any) => {
   const f = n.callFrame;
   const k = `${f.functionName || "(anon)"} ${
-    f.url.replace(/^.*node_modules\/\.deno\//, "").replace(/^file:\/\/\/work\/main\//, "")
+    f.url.replace(/^.*node_modules\/\.deno\//, "").replace(new URL("../", import.meta.url).href, "")
   }:${f.lineNumber + 1}`;
   by.set(k, (by.get(k) ?? 0) + n.selfSize);
   total += n.selfSize;
@@ -42,4 +42,5 @@ console.log(
     `${(v / N).toFixed(0).padStart(6)} B  ${k}`
   ).join("\n"),
 );
-Deno.exit(0);
+s.disconnect();
+await close();

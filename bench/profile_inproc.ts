@@ -1,21 +1,22 @@
-// deno run -A --v8-flags=--max-semi-space-size=2 bench/profile_inproc.ts <get|list|metrics|post|notfound> [N]:
-// a CPU profile of N requests (50 in flight) through app.fetch on the bench:load database, summed by
+// deno task bench:profile:inproc <get|list|metrics|post|notfound> [N] [rows]: a CPU profile of N
+// requests (50 in flight) through app.fetch on the bench:load database, summed by
 // function (self time, % and µs per request). For finding where time goes; the profiler slows it.
-// deno-lint-ignore-file no-explicit-any
+// deno-lint-ignore-file no-explicit-any -- V8 inspector protocol messages are untyped JSON
 import { Session } from "node:inspector";
 import { benchApp } from "./inproc_app.ts";
-const { app, auth } = await benchApp();
+const { app, auth, seeded, close } = await benchApp();
 let k = 0;
 const cases: Record<string, () => Request> = {
   notfound: () => new Request("http://x/nope"),
-  get: () => new Request("http://x/api/captures/500", { headers: auth }),
+  get: () => new Request(`http://x/api/captures/${seeded.captureId}`, { headers: auth }),
   list: () => new Request("http://x/api/captures?limit=50", { headers: auth }),
-  metrics: () => new Request("http://x/api/captures/1001/metrics", { headers: auth }),
+  metrics: () =>
+    new Request(`http://x/api/captures/${seeded.snapshotCaptureId}/metrics`, { headers: auth }),
   post: () =>
     new Request("http://x/api/captures", {
       method: "POST",
       headers: { ...auth, "Content-Type": "application/json" },
-      body: JSON.stringify({ envId: 1, name: `p-${k++}`, duration: 3600 }),
+      body: JSON.stringify({ envId: seeded.envId, name: `p-${k++}`, duration: 3600 }),
     }),
 };
 const make = cases[Deno.args[0] ?? "get"];
@@ -47,13 +48,14 @@ const by = new Map<string, number>();
 for (const n of profile.nodes) {
   const f = n.callFrame;
   const key = `${f.functionName || "(anon)"} ${
-    f.url.replace(/^.*node_modules\/\.deno\//, "").replace(/^file:\/\/\/work\/main\//, "")
+    f.url.replace(/^.*node_modules\/\.deno\//, "").replace(new URL("../", import.meta.url).href, "")
   }:${f.lineNumber + 1}`;
   by.set(key, (by.get(key) ?? 0) + n.hitCount);
 }
 console.log(
-  [...by].sort((a, b) => b[1] - a[1]).slice(0, Number(Deno.env.get("TOP") ?? 40)).map(([k, v]) =>
+  [...by].sort((a, b) => b[1] - a[1]).slice(0, Number(Deno.args[2] ?? 40)).map(([k, v]) =>
     `${(100 * v / total).toFixed(1).padStart(5)}% ${(us * v / total).toFixed(1).padStart(5)}µs ${k}`
   ).join("\n"),
 );
-Deno.exit(0);
+s.disconnect();
+await close();

@@ -404,8 +404,8 @@ function withinRunningLimit(
 /**
  * SQL counting the other captures of `envId` (but `exceptId`) that run at some time within the
  * window from `start` (epoch ms) for `duration` s (null: open-ended), counted from `now` on: their
- * windows, open-ended ones reaching to infinity, intersect it. Finished (DONE, FAILED) ones never do.
- * With `atMost`, counting stops there (the count is min(count, atMost)).
+ * windows, open-ended ones reaching to infinity, intersect it. Finished (DONE, FAILED) ones never
+ * do. Counting stops at `atMost`: the count is min(count, atMost).
  */
 function overlappingLive(
   envId: number | SQLWrapper,

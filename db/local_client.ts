@@ -330,7 +330,9 @@ export function createLocalClient(url: string, options: LocalClientOptions = {})
       const write = stmts.some((stmt) => isWrite(Array.isArray(stmt) ? stmt[0] : stmt));
       // BEGIN IMMEDIATE takes the write lock up front, so a batch never fails half-way to take it.
       const effective = write && (mode ?? "deferred") === "deferred" ? "write" : mode;
-      return withRetry(write, () => clearingReads(() => inner.batch(stmts, effective)));
+      // Only SELECTs: nothing to forget (a /health ping must not empty the cache every poll).
+      const run = () => inner.batch(stmts, effective);
+      return withRetry(write, write ? () => clearingReads(run) : run);
     },
     migrate(stmts: InStatement[]) {
       return withRetry(true, () => clearingReads(() => inner.migrate(stmts)));

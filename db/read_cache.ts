@@ -13,8 +13,27 @@ const MAX_ROWS = 500;
 const PLAIN_SELECT = /^\s*select\b/i;
 // A function name may be quoted ("random", `random`, [random]) and followed by a comment before its
 // parenthesis; SQL with a comment anywhere is not kept at all, so none can hide a call.
-const NOT_A_FUNCTION_OF_THE_DATA =
-  /["`[]?\b(random|randomblob|date|time|datetime|julianday|unixepoch|strftime|timediff|changes|total_changes|last_insert_rowid|sqlite_\w+|load_extension)\b["`\]]?\s*\(|\bcurrent_(date|time|timestamp)\b|\/\*|--/i;
+const NOT_DATA_FUNCTIONS = [
+  "random",
+  "randomblob",
+  "date",
+  "time",
+  "datetime",
+  "julianday",
+  "unixepoch",
+  "strftime",
+  "timediff",
+  "changes",
+  "total_changes",
+  "last_insert_rowid",
+  "sqlite_\\w+",
+  "load_extension",
+];
+const NOT_A_FUNCTION_OF_THE_DATA = new RegExp(
+  `["\`[]?\\b(${NOT_DATA_FUNCTIONS.join("|")})\\b["\`\\]]?\\s*\\(` +
+    "|\\bcurrent_(date|time|timestamp)\\b|/\\*|--",
+  "i",
+);
 
 /** True when `sql` may be answered from a kept result (see createReadCache). */
 export function isCacheableRead(sql: string): boolean {
@@ -72,7 +91,8 @@ export function createReadCache() {
   let bytes = 0;
   let dataVersion: unknown = undefined;
 
-  function clear() {
+  /** Drops every entry; the data version seen stays. */
+  function dropAll() {
     if (entries === 0 && order.length === 0) return;
     bySql.clear();
     order.length = 0;
@@ -102,7 +122,7 @@ export function createReadCache() {
     /** Drops everything unless `version` (PRAGMA data_version, read just now) is the last seen. */
     observe(version: unknown) {
       if (version !== dataVersion) {
-        clear();
+        dropAll();
         dataVersion = version;
       }
     },
@@ -134,7 +154,7 @@ export function createReadCache() {
     },
     /** Drops everything and forgets the data version (a write of our own, a new connection). */
     clear() {
-      clear();
+      dropAll();
       dataVersion = undefined;
     },
     /** Entries and estimated bytes kept now (for tests and diagnostics). */

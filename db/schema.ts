@@ -95,8 +95,8 @@ export const captures = sqliteTable("captures", {
 /**
  * How many captures each environment holds, and how many of them are unfinished (stored status not
  * DONE or FAILED): the quotas' counts in O(1). Kept by triggers on `captures` (migration
- * 0012_environment_capture_counts), so every write of any process moves them in its own
- * transaction; no code writes this table. No row: no capture yet.
+ * 0013_capture_count_triggers; 0012 makes the table), so every write of any process moves them in
+ * its own transaction; no code writes this table. No row: no capture yet.
  */
 export const environmentCaptureCounts = sqliteTable("environment_capture_counts", {
   envId: integer("env_id").primaryKey(),

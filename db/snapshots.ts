@@ -189,7 +189,6 @@ export async function recordSnapshotFailure(
 /**
  * What decides a stored snapshot answer, for a member of the capture's environment: the capture's
  * status fields (epoch ms, duration s) and its snapshot's `takenAt` (ms; null without one).
- * Undefined when the capture does not exist or `userId` is not a member of its environment.
  */
 export type SnapshotProbe = {
   id: number;
@@ -221,7 +220,11 @@ const snapshotProbe = plainRows<SnapshotProbe, { id: number; userId: string }>((
     .where(eq(captures.id, sql.placeholder("id")))
 );
 
-/** Capture `id`'s status fields and snapshot identity when `userId` may read it; one query. */
+/**
+ * Capture `id`'s status fields (epoch ms, duration s) and its snapshot's `takenAt` (ms, null
+ * without one) when `userId` may read it; undefined when the capture does not exist or `userId` is
+ * not a member of its environment. One query.
+ */
 export async function findSnapshotProbe(
   db: Database,
   id: number,

@@ -19,8 +19,8 @@ export const isSnapshotStat = (stat: string): stat is SnapshotStat =>
   (SNAPSHOT_STATS as readonly string[]).includes(stat);
 
 /**
- * A snapshot's stored series (of capture `captureId`, the snapshot taken at `takenAt`) of one stat for `types`, parsed and re-bucketed from the stored
- * period to `period` (a multiple of it) in buckets counted from `origin` (epoch seconds, the
+ * A snapshot's stored series (of capture `captureId`, the snapshot taken at `takenAt`) of one
+ * stat for `types`, parsed and re-bucketed from the stored period to `period` (a multiple of it) in buckets counted from `origin` (epoch seconds, the
  * window's start): the mean of averages, the least minimum, the greatest maximum. A type the
  * snapshot lacks (taken before the catalogue grew) comes back empty and incomplete and is named in
  * `lacking`, for the caller to ask CloudWatch. Long series are parsed one at a time with a yield

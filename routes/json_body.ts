@@ -3,6 +3,10 @@ import { jsonContentTypeProblem } from "../inputs.ts";
 import { problem } from "../http/problem.ts";
 import type { AppEnv } from "../http/router.ts";
 
+const CANONICAL = "application/json";
+// Stateless between calls (no `stream` option), so one decoder serves every request.
+const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
+
 /**
  * Admits a JSON request body only under a Content-Type that parses (RFC 9110 §8.3.1) to
  * application/json, with charset utf-8 if any; else 415 naming the header. The request then
@@ -10,10 +14,6 @@ import type { AppEnv } from "../http/router.ts";
  * sees one spelling and this parser alone decides. A request without a Content-Type passes only
  * when it has no body (validation then names the missing fields).
  */
-const CANONICAL = "application/json";
-// Stateless between calls (no `stream` option), so one decoder serves every request.
-const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
-
 export const requireJsonBody = createMiddleware<AppEnv>(async (c, next) => {
   const contentType = c.req.header("content-type");
   if (contentType === undefined) {

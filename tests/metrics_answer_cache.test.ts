@@ -85,7 +85,7 @@ async function read(t: TestContext, user: string, id: number, query?: string) {
   return { status: 200, text, values, res, body };
 }
 
-Deno.test("a snapshot answer is sent again byte for byte from the cache, headers and all", async () => {
+Deno.test("GET /api/captures/{id}/metrics: a snapshot answer is sent again byte for byte from the cache, headers and all", async () => {
   await using t = await testContext({ now: NOW });
   const env = await t.createEnvironment("owner");
   const { id } = await captureWithSnapshot(t, env.id, 42);
@@ -120,7 +120,7 @@ Deno.test("a snapshot answer is sent again byte for byte from the cache, headers
   assert.match(csv.headers.get("content-type") ?? "", /^text\/csv/);
 });
 
-Deno.test("an answer still settling is not kept; once settled it is, complete", async () => {
+Deno.test("GET /api/captures/{id}/metrics: an answer still settling is not kept; once settled it is, complete", async () => {
   await using t = await testContext({ now: NOW });
   const env = await t.createEnvironment("owner");
   const { id } = await captureWithSnapshot(t, env.id, 3, { endedAgoMs: 60_000 });
@@ -135,7 +135,7 @@ Deno.test("an answer still settling is not kept; once settled it is, complete", 
   assert.equal((await read(t, "owner", id)).text, settled.text);
 });
 
-Deno.test("no one who may not read the capture gets a cached answer; members get the same bytes", async () => {
+Deno.test("GET /api/captures/{id}/metrics: no one who may not read the capture gets a cached answer; members get the same bytes", async () => {
   await using t = await testContext({ now: NOW });
   const env = await t.createEnvironment("owner");
   await t.addMember(env.id, "mia", "member");
@@ -152,7 +152,7 @@ Deno.test("no one who may not read the capture gets a cached answer; members get
   assert.doesNotMatch(removed.text, /datapoints/);
 });
 
-Deno.test("another connection's delete, new snapshot or changed window is never answered from the cache", async () => {
+Deno.test("GET /api/captures/{id}/metrics: another connection's delete, new snapshot or changed window is never answered from the cache", async () => {
   await using t = await testContext({ now: NOW });
   // Another instance: its own connection to the same database file, and its own app (with its
   // own cache) to show what a fresh read answers.
@@ -195,7 +195,7 @@ Deno.test("another connection's delete, new snapshot or changed window is never 
   }
 });
 
-Deno.test("the answer cache stays within its bytes, the least recently used forgotten first", async () => {
+Deno.test("GET /api/captures/{id}/metrics: the answer cache stays within its bytes, the least recently used forgotten first", async () => {
   await using t = await testContext({ now: NOW });
   const env = await t.createEnvironment("owner");
   // Six hours at 60 s: each answer of every type is about a third of a megabyte.

@@ -45,6 +45,10 @@ Deno.test("read cache: a repeated SELECT is answered with the same frozen result
 Deno.test("read cache: the process's own writes are seen by the next read, every kind of write", async () => {
   await using db = await database();
   assert.equal(await nameOf(db.ours), "one");
+  // A batch of SELECTs (a /health ping) changes nothing, so what is kept stays.
+  const kept = await db.ours.execute({ sql: "SELECT name FROM t WHERE id = ?", args: [1] });
+  await db.ours.batch(["SELECT count(*) FROM t"], "read");
+  assert.equal(await db.ours.execute({ sql: "SELECT name FROM t WHERE id = ?", args: [1] }), kept);
   await db.ours.execute({ sql: "UPDATE t SET name = ? WHERE id = 1", args: ["statement"] });
   assert.equal(await nameOf(db.ours), "statement");
   await db.ours.batch([{ sql: "UPDATE t SET name = ? WHERE id = 1", args: ["batch"] }], "write");

@@ -18,7 +18,10 @@ export const metricsDeps = (deps: AppDeps): MetricsDeps => ({
   credentials: deps.credentialProvider,
 });
 
-/** Capture `id`'s metrics for the caller at `now` (operations/captures.ts), CloudWatch's remarks logged. */
+/**
+ * Capture `id`'s metrics for the caller at `now` (operations/captures.ts), CloudWatch's remarks
+ * logged.
+ */
 export async function readMetrics(
   c: Context<AppEnv>,
   id: number,
