@@ -8,10 +8,9 @@ import { captures } from "../db/schema.ts";
 import { statusAt, statusStableUntil } from "../lifecycle/status.ts";
 import * as operations from "../operations/captures.ts";
 import {
+  createListBodies,
   LIST_BODIES_BYTES,
   LIST_BODIES_KEPT,
-  listBodiesHeld,
-  listBody,
 } from "../routes/captures/_list_body.ts";
 import { presentCapture } from "../routes/captures/_present.ts";
 import { CAPTURE_STATUSES } from "../vocabulary.ts";
@@ -75,7 +74,7 @@ async function listed() {
     });
     assert.ok(outcome.ok);
     // Copies: the database's read cache hands out the same frozen rows while nothing changed, and
-    // these tests need rows of their own (distinct per read, changeable behind listBody's back).
+    // these tests need rows of their own (distinct per read, changeable behind the remembered body's back).
     return { ...outcome, page: outcome.page.map((row) => ({ ...row })) };
   };
   return { t, list };
@@ -84,18 +83,19 @@ async function listed() {
 const fresh = (page: Parameters<typeof presentCapture>[0][], now: number) =>
   JSON.stringify(page.map((row) => presentCapture(row, now)));
 
-Deno.test("listBody() is the page presented, remembered for its row objects until a status changes", async () => {
+Deno.test("list bodies: the page presented, remembered for its row objects until a status changes", async () => {
   const { t, list } = await listed();
   await using _ = t;
+  const bodies = createListBodies();
   const { page } = await list();
   assert.equal(page.length, 2);
   const now = t.clock().getTime();
-  const body = listBody(page, now);
+  const body = bodies.body(page, now);
   assert.equal(body, fresh(page, now));
-  const held = listBodiesHeld().entries;
+  const held = bodies.held().entries;
   // Remembered once the same rows come again, not the first time.
-  assert.equal(listBody(page, now), body);
-  assert.equal(listBodiesHeld().entries, held + 1);
+  assert.equal(bodies.body(page, now), body);
+  assert.equal(bodies.held().entries, held + 1);
   assert.deepEqual(JSON.parse(body).map((c: { status: string }) => c.status), [
     "SCHEDULED",
     "RUNNING",
@@ -105,62 +105,64 @@ Deno.test("listBody() is the page presented, remembered for its row objects unti
   // same objects in a new array) finds it too.
   const renamed = page[0] as { name: string };
   renamed.name = "changed-in-memory";
-  assert.equal(listBody(page, now + 10 * MIN), body);
-  assert.equal(listBody([...page], now + 10 * MIN), body);
+  assert.equal(bodies.body(page, now + 10 * MIN), body);
+  assert.equal(bodies.body([...page], now + 10 * MIN), body);
   // Other objects, fewer of them, or a clock before the first are never given it.
   const reread = (await list()).page;
-  assert.equal(listBody(reread, now), fresh(reread, now));
-  assert.equal(listBody([page[0]], now), fresh([page[0]], now));
-  assert.match(listBody([page[0]], now), /changed-in-memory/);
-  assert.match(listBody([page[0], reread[1]], now), /changed-in-memory/);
-  assert.match(listBody(page, now - 1), /changed-in-memory/);
-  assert.equal(listBody([], now), "[]");
+  assert.equal(bodies.body(reread, now), fresh(reread, now));
+  assert.equal(bodies.body([page[0]], now), fresh([page[0]], now));
+  assert.match(bodies.body([page[0]], now), /changed-in-memory/);
+  assert.match(bodies.body([page[0], reread[1]], now), /changed-in-memory/);
+  assert.match(bodies.body(page, now - 1), /changed-in-memory/);
+  assert.equal(bodies.body([], now), "[]");
 });
 
-Deno.test("listBody() made again once a capture in it changes status", async () => {
+Deno.test("list bodies: made again once a capture in it changes status", async () => {
   const { t, list } = await listed();
   await using _ = t;
+  const bodies = createListBodies();
   const { page } = await list();
   const now = t.clock().getTime();
-  listBody(page, now);
-  const before = listBody(page, now);
+  bodies.body(page, now);
+  const before = bodies.body(page, now);
   // The running capture ends at 12:30; the scheduled one starts at 13:00.
   for (const at of ["2026-01-15T12:29:59.999Z", "2026-01-15T12:30:00Z", "2026-01-15T13:00:00Z"]) {
     const later = Date.parse(at);
-    assert.equal(listBody(page, later), fresh(page, later), at);
+    assert.equal(bodies.body(page, later), fresh(page, later), at);
   }
-  assert.equal(listBody(page, Date.parse("2026-01-15T12:29:00Z")), before);
+  assert.equal(bodies.body(page, Date.parse("2026-01-15T12:29:00Z")), before);
   const statuses = (body: string) => JSON.parse(body).map((c: { status: string }) => c.status);
-  assert.deepEqual(statuses(listBody(page, Date.parse("2026-01-15T13:00:00Z"))), [
+  assert.deepEqual(statuses(bodies.body(page, Date.parse("2026-01-15T13:00:00Z"))), [
     "RUNNING",
     "DONE",
   ]);
 });
 
-Deno.test("listBody() keeps at most LIST_BODIES_KEPT bodies within LIST_BODIES_BYTES", async () => {
+Deno.test("list bodies: keeps at most LIST_BODIES_KEPT bodies within LIST_BODIES_BYTES", async () => {
   const { t, list } = await listed();
   await using _ = t;
+  const bodies = createListBodies();
   const now = t.clock().getTime();
   const pages = await Promise.all(
     Array.from({ length: LIST_BODIES_KEPT * 2 }, async () => (await list()).page),
   );
   for (const page of pages) {
-    listBody(page, now);
-    listBody(page, now);
-    const { entries, bytes } = listBodiesHeld();
+    bodies.body(page, now);
+    bodies.body(page, now);
+    const { entries, bytes } = bodies.held();
     assert.ok(entries <= LIST_BODIES_KEPT, `${entries} entries`);
     assert.ok(bytes <= LIST_BODIES_BYTES, `${bytes} bytes`);
   }
-  assert.equal(listBodiesHeld().entries, LIST_BODIES_KEPT);
+  assert.equal(bodies.held().entries, LIST_BODIES_KEPT);
   // The oldest were forgotten: their rows are presented afresh (changed in memory, it shows).
   const oldest = pages[0];
   (oldest[0] as { name: string }).name = "changed-in-memory";
-  assert.match(listBody(oldest, now), /changed-in-memory/);
+  assert.match(bodies.body(oldest, now), /changed-in-memory/);
   // The newest is still remembered.
   const newest = pages[pages.length - 1];
-  const body = listBody(newest, now);
+  const body = bodies.body(newest, now);
   (newest[0] as { name: string }).name = "changed-in-memory";
-  assert.equal(listBody(newest, now), body);
+  assert.equal(bodies.body(newest, now), body);
 });
 
 Deno.test("GET /api/captures shows another connection's new and deleted captures at once", async () => {
@@ -189,9 +191,10 @@ Deno.test("GET /api/captures shows another connection's new and deleted captures
   }
 });
 
-Deno.test("listBody() is remembered across requests: the read cache hands out the same rows", async () => {
+Deno.test("list bodies: remembered across requests: the read cache hands out the same rows", async () => {
   const { t } = await listed();
   await using _ = t;
+  const bodies = createListBodies();
   const now = t.clock().getTime();
   const read = async () => {
     const outcome = await operations.listCaptures(t.db, { userId: "owner", limit: 2, now });
@@ -201,11 +204,10 @@ Deno.test("listBody() is remembered across requests: the read cache hands out th
   const first = await read();
   const second = await read();
   assert.equal(second[0], first[0], "the same row objects while nothing was written");
-  const held = listBodiesHeld().entries;
-  const body = listBody(first, now);
-  assert.equal(listBody(second, now), body);
-  // Remembered (earlier tests in this file may have filled it to its bound already).
-  assert.equal(listBodiesHeld().entries, Math.min(held + 1, LIST_BODIES_KEPT));
+  const held = bodies.held().entries;
+  const body = bodies.body(first, now);
+  assert.equal(bodies.body(second, now), body);
+  assert.equal(bodies.held().entries, held + 1);
   // A write makes the next read new rows, so the body is made again from them.
   await t.as("owner").post("/api/captures", {
     envId: (first[0] as { envId: number }).envId,
@@ -215,5 +217,5 @@ Deno.test("listBody() is remembered across requests: the read cache hands out th
   });
   const third = await read();
   assert.notEqual(third[0], first[0]);
-  assert.match(listBody(third, now), /newest/);
+  assert.match(bodies.body(third, now), /newest/);
 });

@@ -1,4 +1,5 @@
 import type { ListedCapture } from "../../db/captures.ts";
+import type { Database } from "../../db/client.ts";
 import { statusStableUntil } from "../../lifecycle/status.ts";
 import { presentCapture } from "./_present.ts";
 
@@ -24,60 +25,81 @@ const ROW_BYTES = 400;
 // promoted out of V8's young generation, and keeping every page for a while (a WeakMap of all,
 // or a map of the last 16) let the process grow by 80-100 MB under a list load without such a
 // cache, for nothing.
-const made = new Map<ListedCapture, Made>();
-let bytesHeld = 0;
-const seen: ListedCapture[] = [];
 const SEEN_KEPT = 16;
 
 /**
- * The JSON body of a capture list at `now`: each row of `page` presented (presentCapture), the
- * same bytes as JSON.stringify of them. Remembered for the very row objects of the page until the
- * first instant any of them changes status (lifecycle/status.ts statusStableUntil); the body is a
- * function of the rows and that status alone, so the same rows again before then cost no
- * presenting and no JSON.
+ * Remembered list bodies (see `body`), bounded by LIST_BODIES_KEPT and LIST_BODIES_BYTES, least
+ * recently used forgotten first.
  */
-export function listBody(page: readonly ListedCapture[], now: number): string {
-  if (page.length === 0) return "[]";
-  const key = page[0];
-  const earlier = made.get(key);
-  if (earlier !== undefined) {
-    forget(key, earlier);
-    if (earlier.from <= now && now < earlier.until && sameObjects(earlier.rows, page)) {
-      remember(key, earlier);
-      return earlier.body;
+export function createListBodies() {
+  const made = new Map<ListedCapture, Made>();
+  let bytesHeld = 0;
+  const seen: ListedCapture[] = [];
+
+  function remember(key: ListedCapture, entry: Made) {
+    made.set(key, entry);
+    bytesHeld += entry.bytes;
+    for (const [oldest, old] of made) {
+      if (made.size <= LIST_BODIES_KEPT && bytesHeld <= LIST_BODIES_BYTES) break;
+      forget(oldest, old);
     }
   }
-  let until = Infinity;
-  const presented = page.map((row) => {
-    until = Math.min(until, statusStableUntil(row, now));
-    return presentCapture(row, now);
-  });
-  const body = JSON.stringify(presented);
-  const bytes = body.length + ROW_BYTES * page.length;
-  if (earlier === undefined && !seen.includes(key)) {
-    if (seen.push(key) > SEEN_KEPT) seen.shift();
-  } else if (bytes <= LIST_BODIES_BYTES / 4) {
-    remember(key, { rows: page.slice(), from: now, until, body, bytes });
+
+  function forget(key: ListedCapture, entry: Made) {
+    made.delete(key);
+    bytesHeld -= entry.bytes;
   }
-  return body;
+
+  return {
+    /**
+     * The JSON body of a capture list at `now`: each row of `page` presented (presentCapture),
+     * the same bytes as JSON.stringify of them. Remembered for the very row objects of the page
+     * until the first instant any of them changes status (lifecycle/status.ts statusStableUntil);
+     * the body is a function of the rows and that status alone, so the same rows again before
+     * then cost no presenting and no JSON.
+     */
+    body(page: readonly ListedCapture[], now: number): string {
+      if (page.length === 0) return "[]";
+      const key = page[0];
+      const earlier = made.get(key);
+      if (earlier !== undefined) {
+        forget(key, earlier);
+        if (earlier.from <= now && now < earlier.until && sameObjects(earlier.rows, page)) {
+          remember(key, earlier);
+          return earlier.body;
+        }
+      }
+      let until = Infinity;
+      const presented = page.map((row) => {
+        until = Math.min(until, statusStableUntil(row, now));
+        return presentCapture(row, now);
+      });
+      const body = JSON.stringify(presented);
+      const bytes = body.length + ROW_BYTES * page.length;
+      if (earlier === undefined && !seen.includes(key)) {
+        if (seen.push(key) > SEEN_KEPT) seen.shift();
+      } else if (bytes <= LIST_BODIES_BYTES / 4) {
+        remember(key, { rows: page.slice(), from: now, until, body, bytes });
+      }
+      return body;
+    },
+    /** How many bodies and estimated bytes are remembered now (for tests). */
+    held: () => ({ entries: made.size, bytes: bytesHeld }),
+  };
 }
 
-function remember(key: ListedCapture, entry: Made) {
-  made.set(key, entry);
-  bytesHeld += entry.bytes;
-  for (const [oldest, old] of made) {
-    if (made.size <= LIST_BODIES_KEPT && bytesHeld <= LIST_BODIES_BYTES) break;
-    forget(oldest, old);
-  }
-}
+/** Remembered list bodies (createListBodies). */
+export type ListBodies = ReturnType<typeof createListBodies>;
 
-function forget(key: ListedCapture, entry: Made) {
-  made.delete(key);
-  bytesHeld -= entry.bytes;
-}
+// One per database: its read cache is where the row objects come from.
+const byDatabase = new WeakMap<Database, ListBodies>();
 
-/** How many bodies and estimated bytes are remembered now (for tests). */
-export const listBodiesHeld = () => ({ entries: made.size, bytes: bytesHeld });
+/** The remembered list bodies of `db`, made on first use. */
+export function listBodiesOf(db: Database): ListBodies {
+  let bodies = byDatabase.get(db);
+  if (bodies === undefined) byDatabase.set(db, bodies = createListBodies());
+  return bodies;
+}
 
 const sameObjects = (a: readonly object[], b: readonly object[]) =>
   a.length === b.length && a.every((row, i) => row === b[i]);

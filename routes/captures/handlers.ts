@@ -5,7 +5,7 @@ import * as operations from "../../operations/captures.ts";
 import { jsonText } from "../json_text.ts";
 import { refusalProblem } from "../refusal.ts";
 import { loadDeps } from "../aws_deps.ts";
-import { listBody } from "./_list_body.ts";
+import { listBodiesOf } from "./_list_body.ts";
 import { presentCapture } from "./_present.ts";
 import type * as routes from "./routes.ts";
 
@@ -33,7 +33,7 @@ export const list: AppRouteHandler<typeof routes.list> = async (c) => {
   });
   if (!outcome.ok) return refusalProblem(c, outcome);
   linkNextPage(c, outcome.next);
-  const body = listBody(outcome.page, now);
+  const body = listBodiesOf(deps.db).body(outcome.page, now);
   return jsonText<ReturnType<typeof presentCapture>[]>(c, body);
 };
 
