@@ -29,11 +29,13 @@ import {
 } from "../lifecycle/rules.ts";
 import {
   type CaptureMetrics,
+  keyWindowMatches,
   type MetricsDeps,
   type MetricsQuery,
   readCaptureMetrics,
   snapshotAnswerKey,
 } from "../metrics/capture_metrics.ts";
+import { snapshotAnswerCacheOf } from "../metrics/snapshot_cache.ts";
 import { findSnapshotProbe, type SnapshotProbe } from "../db/snapshots.ts";
 import {
   type CaptureLoad,
@@ -309,9 +311,12 @@ export interface VisibleCapture {
  * What reading one capture's metrics answers; `name` is the capture's, for titles; `stored`:
  * the stored snapshot alone answered (capture_metrics.ts MetricsOutcome).
  */
+/** Why a metrics read is refused. */
+type CaptureMetricsRefusal = "not_found" | "conflict" | "invalid" | "upstream";
+
 export type CaptureMetricsOutcome = Outcome<
   { name: string; metrics: CaptureMetrics; messages: string[]; stored: boolean },
-  "not_found" | "conflict" | "invalid" | "upstream"
+  CaptureMetricsRefusal
 >;
 
 /** Capture `id` and its environment when `userId` is a member of it; else not_found (no AWS). */
@@ -343,7 +348,7 @@ export async function readCaptureMetricsFor(
  * unchanging snapshot answer, the `key` it is remembered under (capture_metrics.ts
  * snapshotAnswerKey).
  */
-export async function probeCaptureMetrics(
+async function probeCaptureMetrics(
   db: Database,
   id: number,
   userId: string,
@@ -353,6 +358,36 @@ export async function probeCaptureMetrics(
   const probe = await findSnapshotProbe(db, id, userId);
   if (probe === undefined) return captureNotFound(id);
   return { ok: true, probe, key: snapshotAnswerKey(probe, query, now) };
+}
+
+/**
+ * Capture `id`'s metrics answer as JSON text, for `userId` at `now`: a settled stored-snapshot
+ * answer comes from the per-database answer cache (metrics/snapshot_cache.ts) once made, after
+ * the access check (probeCaptureMetrics), which runs every time; anything else is read afresh
+ * (readCaptureMetricsFor) and, when the snapshot alone gave it and its window still matches the
+ * probe, kept. `messages` are CloudWatch's remarks (none from the cache).
+ */
+export async function readCaptureMetricsJson(
+  deps: MetricsDeps,
+  id: number,
+  userId: string,
+  query: MetricsQuery,
+  now: Date,
+): Promise<Outcome<{ body: string; messages: string[] }, CaptureMetricsRefusal>> {
+  const found = await probeCaptureMetrics(deps.db, id, userId, query, now.getTime());
+  if (!found.ok) return found;
+  const { probe, key } = found;
+  const bodies = snapshotAnswerCacheOf(deps.db);
+  const kept = key === undefined ? undefined : bodies.get(key);
+  if (kept !== undefined) return { ok: true, body: kept, messages: [] };
+  const outcome = await readCaptureMetricsFor(deps, id, userId, query, now);
+  if (!outcome.ok) return outcome;
+  const body = JSON.stringify(outcome.metrics);
+  if (
+    key !== undefined && outcome.stored &&
+    keyWindowMatches(outcome.metrics, probe, now.getTime())
+  ) bodies.set(key, body, body.length);
+  return { ok: true, body, messages: outcome.messages };
 }
 
 /** The metrics of a capture findVisibleCapture() found, its refusals as operation kinds. */

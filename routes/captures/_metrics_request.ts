@@ -3,7 +3,7 @@ import type { Context } from "hono";
 import type { AppDeps } from "../../http/deps.ts";
 import type { AppEnv } from "../../http/router.ts";
 import type { MetricsDeps } from "../../metrics/capture_metrics.ts";
-import { readCaptureMetricsFor } from "../../operations/captures.ts";
+import { readCaptureMetricsFor, readCaptureMetricsJson } from "../../operations/captures.ts";
 import type { MetricsQuery } from "../../openapi/schemas/metrics.ts";
 
 /** The metrics query as its schema parses it: resolved types, a valid stat, period in seconds. */
@@ -31,6 +31,27 @@ export async function readMetrics(
   const deps = c.get("deps");
   const outcome = await readCaptureMetricsFor(
     metricsDeps(deps),
+    id,
+    c.get("userId"),
+    { types, stat, period },
+    now,
+  );
+  if (outcome.ok) logCloudWatchMessages(c, id, outcome.messages);
+  return outcome;
+}
+
+/**
+ * Capture `id`'s metrics as the JSON text of the answer (operations/captures.ts
+ * readCaptureMetricsJson), CloudWatch's remarks logged.
+ */
+export async function readMetricsJson(
+  c: Context<AppEnv>,
+  id: number,
+  { type: types, stat, period }: ParsedMetricsQuery,
+  now: Date,
+) {
+  const outcome = await readCaptureMetricsJson(
+    metricsDeps(c.get("deps")),
     id,
     c.get("userId"),
     { types, stat, period },
