@@ -19,25 +19,16 @@ export const metricsDeps = (deps: AppDeps): MetricsDeps => ({
 });
 
 /**
- * Capture `id`'s metrics for the caller at `now` (operations/captures.ts), CloudWatch's remarks
- * logged.
+ * Capture `id`'s metrics for the caller at `now` (operations/captures.ts readCaptureMetricsFor),
+ * CloudWatch's remarks logged.
  */
 export async function readMetrics(
   c: Context<AppEnv>,
   id: number,
-  { type: types, stat, period }: ParsedMetricsQuery,
+  query: ParsedMetricsQuery,
   now: Date = c.get("deps").clock(),
 ) {
-  const deps = c.get("deps");
-  const outcome = await readCaptureMetricsFor(
-    metricsDeps(deps),
-    id,
-    c.get("userId"),
-    { types, stat, period },
-    now,
-  );
-  if (outcome.ok) logCloudWatchMessages(c, id, outcome.messages);
-  return outcome;
+  return logged(c, id, await readCaptureMetricsFor(...operands(c, id, query), now));
 }
 
 /**
@@ -47,16 +38,22 @@ export async function readMetrics(
 export async function readMetricsJson(
   c: Context<AppEnv>,
   id: number,
-  { type: types, stat, period }: ParsedMetricsQuery,
+  query: ParsedMetricsQuery,
   now: Date,
 ) {
-  const outcome = await readCaptureMetricsJson(
-    metricsDeps(c.get("deps")),
-    id,
-    c.get("userId"),
-    { types, stat, period },
-    now,
-  );
+  return logged(c, id, await readCaptureMetricsJson(...operands(c, id, query), now));
+}
+
+/** The operations' leading arguments: dependencies, capture, caller and query. */
+const operands = (c: Context<AppEnv>, id: number, { type, stat, period }: ParsedMetricsQuery) =>
+  [metricsDeps(c.get("deps")), id, c.get("userId"), { types: type, stat, period }] as const;
+
+/** `outcome`, its CloudWatch remarks logged when it succeeded. */
+function logged<O extends { ok: true; messages: string[] } | { ok: false }>(
+  c: Context<AppEnv>,
+  id: number,
+  outcome: O,
+): O {
   if (outcome.ok) logCloudWatchMessages(c, id, outcome.messages);
   return outcome;
 }
