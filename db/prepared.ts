@@ -3,8 +3,9 @@ import { type Column, fillPlaceholders, type SQL, sql } from "drizzle-orm";
 import type { Database } from "./client.ts";
 
 /**
- * Memoises a prepared statement per database: drizzle otherwise rebuilds the SQL on every call,
- * which was ~40% of a capture read. Keyed by the database so nothing outlives it.
+ * Memoises what `build` makes per database: a prepared statement (drizzle otherwise rebuilds the
+ * SQL on every call, which was ~40% of a capture read) or a cache of that database's answers.
+ * Keyed by the database so nothing outlives it.
  */
 export function preparedPerDatabase<T>(build: (db: Database) => T): (db: Database) => T {
   const cache = new WeakMap<Database, T>();

@@ -1,3 +1,4 @@
+import { preparedPerDatabase } from "../db/prepared.ts";
 import type { Database } from "../db/client.ts";
 
 /** The most the cache of one database may hold, in (estimated) bytes. */
@@ -53,8 +54,6 @@ export class ByteBoundedCache<V> {
   }
 }
 
-const perDatabase = new WeakMap<Database, ByteBoundedCache<unknown>>();
-
 /**
  * The process's cache of snapshot reads of `db` (metrics/snapshot_series.ts). Safe because a
  * stored snapshot never changes: it is inserted once, whole, in one batch, later writers are
@@ -63,16 +62,12 @@ const perDatabase = new WeakMap<Database, ByteBoundedCache<unknown>>();
  * capture or a refused caller never reaches an entry. Keyed by the database, so tests and
  * processes with several databases never share entries.
  */
-export function snapshotCacheOf(db: Database): ByteBoundedCache<unknown> {
-  let cache = perDatabase.get(db);
-  if (cache === undefined) perDatabase.set(db, cache = new ByteBoundedCache(SNAPSHOT_CACHE_BYTES));
-  return cache;
-}
+export const snapshotCacheOf: (db: Database) => ByteBoundedCache<unknown> = preparedPerDatabase(
+  () => new ByteBoundedCache(SNAPSHOT_CACHE_BYTES),
+);
 
 /** The most the cache of one database's snapshot answer bodies may hold, in bytes. */
 export const SNAPSHOT_ANSWER_CACHE_BYTES = 4 * 1024 * 1024;
-
-const answersPerDatabase = new WeakMap<Database, ByteBoundedCache<string>>();
 
 /**
  * The process's cache of whole snapshot answers of `db` as sent (the JSON text of
@@ -82,10 +77,5 @@ const answersPerDatabase = new WeakMap<Database, ByteBoundedCache<string>>();
  * parts afresh, before every lookup, so a deleted capture, a changed window or a caller who may not
  * read it never reaches an entry, whichever process changed it.
  */
-export function snapshotAnswerCacheOf(db: Database): ByteBoundedCache<string> {
-  let cache = answersPerDatabase.get(db);
-  if (cache === undefined) {
-    answersPerDatabase.set(db, cache = new ByteBoundedCache(SNAPSHOT_ANSWER_CACHE_BYTES));
-  }
-  return cache;
-}
+export const snapshotAnswerCacheOf: (db: Database) => ByteBoundedCache<string> =
+  preparedPerDatabase(() => new ByteBoundedCache(SNAPSHOT_ANSWER_CACHE_BYTES));

@@ -1,5 +1,6 @@
 import type { ListedCapture } from "../../db/captures.ts";
 import type { Database } from "../../db/client.ts";
+import { preparedPerDatabase } from "../../db/prepared.ts";
 import { statusStableUntil } from "../../lifecycle/status.ts";
 import { presentCapture } from "./_present.ts";
 
@@ -91,15 +92,8 @@ export function createListBodies() {
 /** Remembered list bodies (createListBodies). */
 export type ListBodies = ReturnType<typeof createListBodies>;
 
-// One per database: its read cache is where the row objects come from.
-const byDatabase = new WeakMap<Database, ListBodies>();
-
-/** The remembered list bodies of `db`, made on first use. */
-export function listBodiesOf(db: Database): ListBodies {
-  let bodies = byDatabase.get(db);
-  if (bodies === undefined) byDatabase.set(db, bodies = createListBodies());
-  return bodies;
-}
+/** The remembered list bodies of `db`, made on first use (its read cache hands out the rows). */
+export const listBodiesOf: (db: Database) => ListBodies = preparedPerDatabase(createListBodies);
 
 const sameObjects = (a: readonly object[], b: readonly object[]) =>
   a.length === b.length && a.every((row, i) => row === b[i]);
