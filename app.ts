@@ -1,6 +1,5 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
-import { secureHeaders } from "hono/secure-headers";
 import { HTTPException } from "hono/http-exception";
 import type { MiddlewareHandler } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
@@ -18,6 +17,7 @@ import { requestContext } from "./routes/request_context.ts";
 import { allowedMethods } from "./routes/allowed_methods.ts";
 import { driverCause, findBusyError } from "./db/errors.ts";
 import { safeResponseHeaders } from "./http/safe_headers.ts";
+import { securityHeaders } from "./http/security_headers.ts";
 import { headContentLength } from "./routes/head_length.ts";
 import { bodyDeadline } from "./routes/body_deadline.ts";
 import { inFlightCap } from "./routes/in_flight.ts";
@@ -29,26 +29,6 @@ import { corsFor } from "./routes/cors.ts";
  * body of unknown keys took ~100 ms, enough for a few clients to stall everyone).
  */
 export const MAX_BODY_BYTES = 64 * 1024;
-
-/**
- * Headers every answer carries (Hono's secure-headers): no MIME sniffing, no referrer. The rest of
- * its defaults are for pages, and Cross-Origin-Resource-Policy would block API clients on other
- * origins; /docs adds its own stricter set (routes/docs.ts).
- */
-const API_HEADERS = {
-  xContentTypeOptions: true,
-  referrerPolicy: true,
-  crossOriginResourcePolicy: false,
-  crossOriginOpenerPolicy: false,
-  crossOriginEmbedderPolicy: false,
-  originAgentCluster: false,
-  strictTransportSecurity: false,
-  xDnsPrefetchControl: false,
-  xDownloadOptions: false,
-  xFrameOptions: false,
-  xPermittedCrossDomainPolicies: false,
-  xXssProtection: false,
-} as const;
 
 /** Per-process request limits; see README "Connections and slow clients". */
 export interface RequestLimits {
@@ -80,7 +60,7 @@ export function createApp(deps: AppDeps, limits: RequestLimits = DEFAULT_LIMITS)
   app.use("*", headContentLength);
   app.use("*", requestContext(deps));
   if (deps.config.corsOrigins) app.use("*", corsFor(deps.config.corsOrigins));
-  app.use("*", secureHeaders(API_HEADERS));
+  app.use("*", securityHeaders);
   app.use("/api/*", inFlightCap(limits.maxInFlight));
   app.use("/api/*", withBody(bodyDeadline(limits.bodyTimeoutMs)));
   app.use(

@@ -40,5 +40,7 @@ export interface AppEnv extends Env {
     deps: AppDeps;
     requestId: string;
     userId: string;
+    /** Headers middleware before the handler adds to the answer (http/answer.ts). */
+    answerHeaders?: Record<string, string>;
   };
 }

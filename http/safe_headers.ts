@@ -1,6 +1,7 @@
 import { createMiddleware } from "hono/factory";
 import type { Logger } from "../logger.ts";
 import type { AppEnv } from "./deps.ts";
+import { isWhole } from "./whole_response.ts";
 
 // RFC 9110 §5.5 field-value narrowed to visible ASCII, SP and HTAB: no C0 control, DEL, CR/LF
 // or obs-text. Deno's HTTP/1 writer panics (and the process exits) on a C0 control or DEL that
@@ -19,6 +20,7 @@ export function isSafeHeaderValue(value: string): boolean {
 export const safeResponseHeaders = (logger: Logger) =>
   createMiddleware<AppEnv>(async (c, next) => {
     await next();
+    if (isWhole(c.res)) return; // its values were checked as it was built (http/answer.ts)
     // forEach, not the iterator: Deno's Headers iterator sorts the whole list again on every step.
     let names: Set<string> | undefined;
     c.res.headers.forEach((value, name) => {

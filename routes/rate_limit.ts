@@ -1,6 +1,8 @@
 import { createMiddleware } from "hono/factory";
 import { countRequest } from "../db/rate_limits.ts";
+import { addAnswerHeaders } from "../http/answer.ts";
 import { problem } from "../http/problem.ts";
+import { isWhole } from "../http/whole_response.ts";
 import type { AppEnv } from "../http/router.ts";
 
 const WINDOW_SECONDS = 60;
@@ -33,6 +35,8 @@ export const metricsRateLimit = createMiddleware<AppEnv>(async (c, next) => {
       { type: "rate-limited", headers: { ...headers, "Retry-After": String(reset) } },
     );
   }
+  addAnswerHeaders(c, headers);
   await next();
+  if (isWhole(c.res)) return; // it has them
   for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
 });

@@ -2,6 +2,7 @@ import { createMiddleware } from "hono/factory";
 import { matchedRoutes } from "hono/route";
 import type { AppDeps } from "../http/deps.ts";
 import type { AppEnv } from "../http/router.ts";
+import { isWhole } from "../http/whole_response.ts";
 
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -19,8 +20,9 @@ export const requestContext = (deps: AppDeps) =>
     c.set("requestId", requestId);
     await next();
     // On the response's own headers: c.header() after the handler would copy the whole response
-    // and turn its text body into a stream, which Deno then writes chunk by chunk.
-    c.res.headers.set("X-Request-Id", requestId);
+    // and turn its text body into a stream, which Deno then writes chunk by chunk. An answer
+    // built whole (http/answer.ts) has it already.
+    if (!isWhole(c.res)) c.res.headers.set("X-Request-Id", requestId);
     deps.logger.info("request", {
       method: c.req.method,
       route: routeOf(c),

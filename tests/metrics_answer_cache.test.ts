@@ -11,66 +11,11 @@ import { captures, captureSnapshots, captureSnapshotSeries } from "../db/schema.
 import { METRIC_TYPES } from "../metrics/catalogue.ts";
 import { SETTLE_MS } from "../metrics/capture_metrics.ts";
 import { SNAPSHOT_ANSWER_CACHE_BYTES, snapshotAnswerCacheOf } from "../metrics/snapshot_cache.ts";
-import type { Database } from "../db/client.ts";
 import { type TestContext, testContext } from "./helpers/context.ts";
+import { captureWithSnapshot, storeSnapshot } from "./helpers/snapshot_capture.ts";
 
 const NOW = "2026-03-01T00:00:00Z";
 const HOUR_MS = 3_600_000;
-
-/** Stores capture `captureId`'s snapshot over [start, end) at 60 s, every value `value`. */
-async function storeSnapshot(
-  db: Database,
-  captureId: number,
-  window: { start: number; end: number; takenAt: number },
-  value: number,
-) {
-  const { start, end, takenAt } = window;
-  await db.insert(captureSnapshots).values({
-    captureId,
-    period: 60,
-    start,
-    end,
-    complete: true,
-    takenAt,
-  });
-  const points = (end - start) / 60_000;
-  const datapoints = JSON.stringify(
-    Array.from({ length: points }, (_, i) => [start / 1000 + 60 * i, value]),
-  );
-  await db.insert(captureSnapshotSeries).values(METRIC_TYPES.map((type) => ({
-    captureId,
-    stat: "Average",
-    type,
-    label: type,
-    unit: "None",
-    complete: true,
-    datapoints,
-  })));
-}
-
-/** A DONE capture of `hours` hours ending `endedAgoMs` before NOW, with a snapshot of `value`s. */
-async function captureWithSnapshot(
-  t: TestContext,
-  envId: number,
-  value: number,
-  options: { hours?: number; endedAgoMs?: number } = {},
-) {
-  const end = Date.parse(NOW) - (options.endedAgoMs ?? HOUR_MS);
-  const start = end - (options.hours ?? 1) * HOUR_MS;
-  const [capture] = await t.db.insert(captures).values({
-    envId,
-    ownerId: "owner",
-    name: `snap-${crypto.randomUUID().slice(0, 8)}`,
-    status: "DONE",
-    start,
-    end,
-    duration: (end - start) / 1000,
-    createdAt: start,
-    updatedAt: end,
-  }).returning();
-  await storeSnapshot(t.db, capture.id, { start, end, takenAt: end }, value);
-  return { id: capture.id, start, end };
-}
 
 const path = (id: number, query = "type=CPUUtilization") => `/api/captures/${id}/metrics?${query}`;
 

@@ -1,8 +1,8 @@
-import { linkNextPage } from "../../http/link.ts";
+import { answerEmpty, answerJson, answerJsonText } from "../../http/answer.ts";
+import { nextPageLink } from "../../http/link.ts";
 import { ifNoneMatchHits, parseETagCondition } from "../../http/etag.ts";
 import type { AppRouteHandler } from "../../http/router.ts";
 import * as operations from "../../operations/captures.ts";
-import { jsonText } from "../json_text.ts";
 import { refusalProblem } from "../refusal.ts";
 import { loadDeps } from "../aws_deps.ts";
 import { listBodiesOf } from "./_list_body.ts";
@@ -32,9 +32,13 @@ export const list: AppRouteHandler<typeof routes.list> = async (c) => {
     now,
   });
   if (!outcome.ok) return refusalProblem(c, outcome);
-  linkNextPage(c, outcome.next);
   const body = listBodiesOf(deps.db).body(outcome.page, now);
-  return jsonText<ReturnType<typeof presentCapture>[]>(c, body);
+  return answerJsonText<ReturnType<typeof presentCapture>[]>(
+    c,
+    body,
+    200,
+    nextPageLink(c, outcome.next),
+  );
 };
 
 export const get: AppRouteHandler<typeof routes.get> = async (c) => {
@@ -46,11 +50,10 @@ export const get: AppRouteHandler<typeof routes.get> = async (c) => {
   if (!outcome.ok) return refusalProblem(c, outcome);
   const now = c.get("deps").clock().getTime();
   const etag = operations.captureETag(outcome.capture, now);
-  c.header("ETag", etag);
   if (ifNoneMatchHits(parseETagCondition(c.req.header("if-none-match")), etag)) {
-    return c.body(null, 304);
+    return answerEmpty(c, 304, { ETag: etag });
   }
-  return c.json(presentCapture(outcome.capture, now), 200);
+  return answerJson(c, presentCapture(outcome.capture, now), 200, { ETag: etag });
 };
 
 export const create: AppRouteHandler<typeof routes.create> = async (c) => {

@@ -1,7 +1,7 @@
 import type { AppRouteHandler } from "../../http/router.ts";
 import type { CaptureMetrics } from "../../metrics/capture_metrics.ts";
 import { CSV_MEDIA_TYPE, metricsCsv } from "../../metrics/csv.ts";
-import { jsonText } from "../json_text.ts";
+import { answerJsonText } from "../../http/answer.ts";
 import { refusalProblem } from "../refusal.ts";
 import { readMetrics, readMetricsJson } from "./_metrics_request.ts";
 import { wantsCsv } from "./_representation.ts";
@@ -20,6 +20,5 @@ export const metrics: AppRouteHandler<typeof routes.metrics> = async (c) => {
   }
   const outcome = await readMetricsJson(c, id, query, now);
   if (!outcome.ok) return refusalProblem(c, outcome);
-  c.header("Vary", "Accept");
-  return jsonText<CaptureMetrics>(c, outcome.body);
+  return answerJsonText<CaptureMetrics>(c, outcome.body, 200, { Vary: "Accept" });
 };

@@ -9,7 +9,8 @@ import {
 } from "../../auth/instance_policy.ts";
 import { type EnvironmentChanges, sealEnvironmentSecret } from "../../db/environments.ts";
 import { ifNoneMatchHits, parseETagCondition } from "../../http/etag.ts";
-import { linkNextPage } from "../../http/link.ts";
+import { answerJson } from "../../http/answer.ts";
+import { nextPageLink } from "../../http/link.ts";
 import { problem } from "../../http/problem.ts";
 import type { AppEnv, AppRouteHandler } from "../../http/router.ts";
 import { reresolveInstance, resolveInstance } from "../../metrics/resolve_instance.ts";
@@ -25,10 +26,11 @@ export const list: AppRouteHandler<typeof routes.list> = async (c) => {
   const { db, config } = c.get("deps");
   const outcome = await operations.listEnvironments(db, c.get("userId"), c.req.valid("query"));
   if (!outcome.ok) return refusalProblem(c, outcome);
-  linkNextPage(c, outcome.next);
-  return c.json(
+  return answerJson(
+    c,
     outcome.page.map(({ env, role }) => presentEnvironment(env, role, config, serverSource(c))),
     200,
+    nextPageLink(c, outcome.next),
   );
 };
 

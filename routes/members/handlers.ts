@@ -1,4 +1,5 @@
-import { linkNextPage } from "../../http/link.ts";
+import { answerJson } from "../../http/answer.ts";
+import { nextPageLink } from "../../http/link.ts";
 import type { AppRouteHandler } from "../../http/router.ts";
 import type { MembershipRow } from "../../db/schema.ts";
 import * as operations from "../../operations/members.ts";
@@ -23,8 +24,7 @@ export const list: AppRouteHandler<typeof routes.list> = async (c) => {
     c.req.valid("query"),
   );
   if (!outcome.ok) return refusalProblem(c, outcome);
-  linkNextPage(c, outcome.next);
-  return c.json(outcome.page.map(present), 200);
+  return answerJson(c, outcome.page.map(present), 200, nextPageLink(c, outcome.next));
 };
 
 export const put: AppRouteHandler<typeof routes.put> = async (c) => {
