@@ -1,9 +1,10 @@
-import { migrate } from "drizzle-orm/libsql/migrator";
-import { fileURLToPath } from "node:url";
+import { sql } from "drizzle-orm";
 import type { Database } from "./client.ts";
 import { type NameNormalization, normalizeStoredNames } from "./normalize_names.ts";
+import journal from "./migrations/meta/_journal.json" with { type: "json" };
 
-const migrationsFolder = fileURLToPath(new URL("./migrations", import.meta.url));
+/** drizzle-kit's time (ms since the epoch, UTC) of the newest migration in db/migrations. */
+const NEWEST_MIGRATION_MS = Math.max(...journal.entries.map((entry) => entry.when));
 
 /** Where migrateDatabase reports what needs a person (one line per event); silent by default. */
 export type MigrationWarn = (message: string, fields: Record<string, unknown>) => void;
@@ -35,6 +36,14 @@ const MIGRATE_ATTEMPTS = 5;
  * winner's record and finds nothing left to do. A fault that persists still fails after ~1 s.
  */
 async function migrateOnce(db: Database): Promise<void> {
+  if (await isCurrent(db)) return;
+  // Loaded only when there is something to apply: the migrator reads and hashes every migration
+  // file through Node's fs and crypto, which cost a start ~10 ms to load.
+  const [{ migrate }, { fileURLToPath }] = await Promise.all([
+    import("drizzle-orm/libsql/migrator"),
+    import("node:url"),
+  ]);
+  const migrationsFolder = fileURLToPath(new URL("./migrations", import.meta.url));
   for (let attempt = 1;; attempt++) {
     try {
       return await migrate(db, { migrationsFolder });
@@ -42,5 +51,21 @@ async function migrateOnce(db: Database): Promise<void> {
       if (attempt >= MIGRATE_ATTEMPTS) throw error;
       await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 200));
     }
+  }
+}
+
+/**
+ * True when drizzle's migrator would apply nothing: its table records a migration at least as new
+ * as the newest in the journal (the migrator applies exactly those newer than its last record).
+ * Any failure (no table yet, a busy database) answers false, and the migrator decides and reports.
+ */
+async function isCurrent(db: Database): Promise<boolean> {
+  try {
+    const rows = await db.values<[unknown]>(
+      sql`SELECT created_at FROM __drizzle_migrations ORDER BY created_at DESC LIMIT 1`,
+    );
+    return rows.length > 0 && Number(rows[0][0]) >= NEWEST_MIGRATION_MS;
+  } catch {
+    return false;
   }
 }

@@ -129,3 +129,44 @@ Deno.test("migrateDatabase() from two instances on one new remote database: both
   await using turso = await startFakeTurso();
   await migrateTwiceAtOnce(turso.url);
 });
+
+Deno.test("migrateDatabase() on a database one migration behind applies the last, then nothing", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "capwatch-migration-behind-" });
+  const older = `${dir}/migrations`;
+  try {
+    // db/migrations without its newest migration, as an older capwatch shipped it.
+    await Deno.mkdir(`${older}/meta`, { recursive: true });
+    const journal = JSON.parse(await Deno.readTextFile(`${folder}meta/_journal.json`));
+    const newest = journal.entries.at(-1);
+    journal.entries = journal.entries.slice(0, -1);
+    await Deno.writeTextFile(`${older}/meta/_journal.json`, JSON.stringify(journal));
+    for (const entry of journal.entries) {
+      await Deno.copyFile(`${folder}${entry.tag}.sql`, `${older}/${entry.tag}.sql`);
+    }
+    const database = await openDatabase(`file:${dir}/behind.db`);
+    try {
+      const { migrate } = await import("drizzle-orm/libsql/migrator");
+      await migrate(database.db, { migrationsFolder: older });
+      const count = async () =>
+        Number(
+          (await database.client.execute("SELECT count(*) AS n FROM __drizzle_migrations"))
+            .rows[0].n,
+        );
+      assert.equal(await count(), journal.entries.length);
+
+      await migrateDatabase(database.db);
+      assert.equal(await count(), journal.entries.length + 1, `${newest.tag} applied`);
+      const last = await database.client.execute(
+        "SELECT max(created_at) AS at FROM __drizzle_migrations",
+      );
+      assert.equal(Number(last.rows[0].at), newest.when);
+
+      await migrateDatabase(database.db);
+      assert.equal(await count(), journal.entries.length + 1, "a current database applies nothing");
+    } finally {
+      database.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
