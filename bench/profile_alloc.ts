@@ -4,16 +4,16 @@
 // `post` POSTs captures as bench:load does (running from now for an hour).
 // deno-lint-ignore-file no-explicit-any -- V8 inspector protocol messages are untyped JSON
 import { Session } from "node:inspector";
-import { benchApp } from "./inproc_app.ts";
+import { benchApp, jsonPost } from "./inproc_app.ts";
 const { app, auth, seeded, close } = await benchApp();
 const path = Deno.args[0] ?? `/api/captures/${seeded.captureId}`;
 let posted = 0;
 const make = path === "post"
   ? () =>
-    new Request("http://x/api/captures", {
-      method: "POST",
-      headers: { ...auth, "Content-Type": "application/json" },
-      body: JSON.stringify({ envId: seeded.envId, name: `alloc-${posted++}`, duration: 3600 }),
+    jsonPost("http://x/api/captures", auth, {
+      envId: seeded.envId,
+      name: `alloc-${posted++}`,
+      duration: 3600,
     })
   : () => new Request("http://x" + path, { headers: auth });
 for (let i = 0; i < 2000; i++) await (await app.fetch(make())).arrayBuffer();
