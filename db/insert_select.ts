@@ -1,3 +1,4 @@
+import type { InValue } from "@libsql/client";
 import { Column, getTableColumns, is, type Placeholder, SQL, sql } from "drizzle-orm";
 import type { AnySQLiteColumn, SQLiteTable } from "drizzle-orm/sqlite-core";
 
@@ -45,24 +46,54 @@ function chosen(column: Column, given: unknown): unknown {
  * for a column taken from another table the value the WHERE made it equal to); other columns take
  * their defaults as insertSelection does, and the primary key is `rowid` when none was given.
  * libsql reads a RETURNING row through an iterator that costs ~15 µs more than running the
- * statement. Throws for a column whose value only SQLite or the statement's build knows (an SQL
- * default or expression, a default function), so such a column cannot slip in unnoticed.
+ * statement. Throws for a column left to a default only SQLite or the statement's build knows (an
+ * SQL default, a default function), so such a column cannot slip in unnoticed.
  */
 export function insertedRow<T extends SQLiteTable>(
   table: T,
-  values: Record<string, unknown>,
+  values: Record<string, InValue | undefined>,
   rowid: number,
 ): T["$inferSelect"] {
   const row: Record<string, unknown> = {};
-  for (const [key, column] of Object.entries(getTableColumns(table))) {
-    if (values[key] == null && column.defaultFn) {
-      throw new Error(`insertedRow: ${column.name}'s default is computed when the insert is built`);
+  for (const { key, name, fallback, primary } of columnPlan(table)) {
+    const given = values[key];
+    if (given != null) {
+      row[key] = given;
+    } else if (fallback === KNOWN_ONLY_TO_SQLITE) {
+      throw new Error(`insertedRow: only SQLite knows the value of ${name}; use RETURNING`);
+    } else {
+      row[key] = fallback === null && primary ? rowid : fallback;
     }
-    const value = chosen(column, values[key]);
-    if (is(value, SQL) || is(value, Column)) {
-      throw new Error(`insertedRow: only SQLite knows the value of ${column.name}; use RETURNING`);
-    }
-    row[key] = value === null && column.primary ? rowid : value;
   }
   return row as T["$inferSelect"];
+}
+
+const KNOWN_ONLY_TO_SQLITE = Symbol("known only to SQLite");
+
+interface ColumnPlan {
+  key: string;
+  name: string;
+  /** The value insertSelection selects when none is given (its default, else NULL). */
+  fallback: unknown;
+  primary: boolean;
+}
+
+// Columns and their defaults are fixed when the table is defined: read them once per table.
+const plans = new WeakMap<SQLiteTable, ColumnPlan[]>();
+
+function columnPlan(table: SQLiteTable): ColumnPlan[] {
+  let plan = plans.get(table);
+  if (plan === undefined) {
+    plan = Object.entries(getTableColumns(table)).map(([key, column]) => {
+      const fallback = column.defaultFn ? KNOWN_ONLY_TO_SQLITE : column.default ?? null;
+      return {
+        key,
+        name: column.name,
+        fallback: is(fallback, SQL) || is(fallback, Column) ? KNOWN_ONLY_TO_SQLITE : fallback,
+        primary: column.primary,
+      };
+    });
+    plans.set(table, plan);
+  }
+  return plan;
 }
