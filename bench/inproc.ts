@@ -5,7 +5,7 @@
 // rounds), sequential and with BENCH_CONCURRENCY requests in flight. For comparing changes on a
 // busy machine, where wrk's absolute numbers move too much.
 import process from "node:process";
-import { benchApp } from "./inproc_app.ts";
+import { benchApp, jsonPost } from "./inproc_app.ts";
 
 const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? 5);
 const ITERATIONS = Number(Deno.env.get("BENCH_ITERATIONS") ?? 2000);
@@ -21,27 +21,19 @@ const requests: Record<string, () => Request> = {
   get: () => new Request(`http://x/api/captures/${seeded.captureId}`, { headers: auth }),
   list: () => new Request("http://x/api/captures?limit=50", { headers: auth }),
   post: () =>
-    new Request("http://x/api/captures", {
-      method: "POST",
-      headers: { ...auth, "Content-Type": "application/json" },
-      body: JSON.stringify({
-        envId: seeded.envId,
-        name: `inproc-${Date.now()}-${posted++}`,
-        start: new Date(Date.now() - 7_200_000).toISOString(),
-        duration: 3600,
-      }),
+    jsonPost("http://x/api/captures", auth, {
+      envId: seeded.envId,
+      name: `inproc-${Date.now()}-${posted++}`,
+      start: new Date(Date.now() - 7_200_000).toISOString(),
+      duration: 3600,
     }),
   // As bench:load posts: running from now for an hour, so the running quota's overlap count runs
   // over every live capture posted before it.
   post_live: () =>
-    new Request("http://x/api/captures", {
-      method: "POST",
-      headers: { ...auth, "Content-Type": "application/json" },
-      body: JSON.stringify({
-        envId: seeded.envId,
-        name: `inproc-live-${posted++}`,
-        duration: 3600,
-      }),
+    jsonPost("http://x/api/captures", auth, {
+      envId: seeded.envId,
+      name: `inproc-live-${posted++}`,
+      duration: 3600,
     }),
   metrics: () =>
     new Request(`http://x/api/captures/${seeded.snapshotCaptureId}/metrics`, { headers: auth }),

@@ -10,6 +10,8 @@ import { migrateDatabase } from "../db/migrate.ts";
 import { systemClock } from "../lifecycle/clock.ts";
 import { createLogger } from "../logger.ts";
 import { createCloudWatchClient } from "../metrics/cloudwatch.ts";
+import { createCredentialProvider } from "../metrics/credentials.ts";
+import { createRdsClient } from "../metrics/rds.ts";
 import { BENCH_USER, seededDatabase } from "./seed.ts";
 
 const SECRET = "bench-secret-that-is-at-least-32-bytes-long";
@@ -17,7 +19,8 @@ const SECRET = "bench-secret-that-is-at-least-32-bytes-long";
 /**
  * The app on a fresh copy of the seeded database of `captures` captures, with every quota on but
  * far above what a bench sends (their conditions stay in the measured statements, no 429), the
- * request log written to `logSink`, and the Authorization header of the seeded user.
+ * request log written to `logSink`, the RDS client and credential chain main.ts gives (no
+ * credentials here, as in bench:load), and the Authorization header of the seeded user.
  */
 export async function benchApp(captures = 1_000, logSink: (line: string) => void = () => {}) {
   const seeded = await seededDatabase(captures);
@@ -38,6 +41,10 @@ export async function benchApp(captures = 1_000, logSink: (line: string) => void
     verifyToken: createTokenVerifier(config.jwt),
     logger: createLogger("info", logSink),
     cloudwatch: createCloudWatchClient({ endpoint: "http://127.0.0.1:9/" }),
+    // As main.ts gives them (bench:load has no AWS credentials): a capture starting now is
+    // checked against RDS, which stops at the missing credentials.
+    rds: createRdsClient({ endpoint: "http://127.0.0.1:9/" }),
+    credentialProvider: createCredentialProvider({ clock: systemClock }),
     pingDatabase: () => pingDatabase(database.client),
   });
   const token = await mintToken(SECRET, { sub: BENCH_USER, ttlSeconds: 3600 });
@@ -52,4 +59,21 @@ export async function benchApp(captures = 1_000, logSink: (line: string) => void
       }
     },
   };
+}
+
+/**
+ * A JSON POST as an HTTP client sends it, Content-Length included (Deno.serve's requests carry
+ * it, and the body limit and body deadline take their short path on it).
+ */
+export function jsonPost(url: string, headers: Record<string, string>, body: unknown): Request {
+  const text = JSON.stringify(body);
+  return new Request(url, {
+    method: "POST",
+    headers: {
+      ...headers,
+      "Content-Type": "application/json",
+      "Content-Length": String(new TextEncoder().encode(text).byteLength),
+    },
+    body: text,
+  });
 }

@@ -1,12 +1,21 @@
 // deno run -A --v8-flags=--max-semi-space-size=2 bench/profile_alloc.ts [path]: where one request
 // type allocates (V8 sampling heap profiler, 50 in flight through app.fetch on the bench:load database),
-// in bytes per request by function. Garbage is what the young-generation GC pays for.
+// in bytes per request by function. Garbage is what the young-generation GC pays for. The path
+// `post` POSTs captures as bench:load does (running from now for an hour).
 // deno-lint-ignore-file no-explicit-any -- V8 inspector protocol messages are untyped JSON
 import { Session } from "node:inspector";
-import { benchApp } from "./inproc_app.ts";
+import { benchApp, jsonPost } from "./inproc_app.ts";
 const { app, auth, seeded, close } = await benchApp();
 const path = Deno.args[0] ?? `/api/captures/${seeded.captureId}`;
-const make = () => new Request("http://x" + path, { headers: auth });
+let posted = 0;
+const make = path === "post"
+  ? () =>
+    jsonPost("http://x/api/captures", auth, {
+      envId: seeded.envId,
+      name: `alloc-${posted++}`,
+      duration: 3600,
+    })
+  : () => new Request("http://x" + path, { headers: auth });
 for (let i = 0; i < 2000; i++) await (await app.fetch(make())).arrayBuffer();
 const s = new Session();
 s.connect();

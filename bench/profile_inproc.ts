@@ -3,7 +3,7 @@
 // function (self time, % and µs per request). For finding where time goes; the profiler slows it.
 // deno-lint-ignore-file no-explicit-any -- V8 inspector protocol messages are untyped JSON
 import { Session } from "node:inspector";
-import { benchApp } from "./inproc_app.ts";
+import { benchApp, jsonPost } from "./inproc_app.ts";
 const { app, auth, seeded, close } = await benchApp();
 let k = 0;
 const cases: Record<string, () => Request> = {
@@ -13,10 +13,10 @@ const cases: Record<string, () => Request> = {
   metrics: () =>
     new Request(`http://x/api/captures/${seeded.snapshotCaptureId}/metrics`, { headers: auth }),
   post: () =>
-    new Request("http://x/api/captures", {
-      method: "POST",
-      headers: { ...auth, "Content-Type": "application/json" },
-      body: JSON.stringify({ envId: seeded.envId, name: `p-${k++}`, duration: 3600 }),
+    jsonPost("http://x/api/captures", auth, {
+      envId: seeded.envId,
+      name: `p-${k++}`,
+      duration: 3600,
     }),
 };
 const make = cases[Deno.args[0] ?? "get"];

@@ -161,12 +161,17 @@ export function createLocalClient(url: string, options: LocalClientOptions = {})
    * Runs `work` with the connection borrowed throughout: the pool rolls back a connection given
    * back mid-transaction, so a transaction must run inside one borrowing.
    */
-  function onConnection<T>(work: (execute: (stmt: InStatement) => ResultSet) => T): T {
+  function onConnection<T>(
+    work: (
+      execute: (stmt: InStatement) => ResultSet,
+      control: (sql: string) => void,
+    ) => T,
+  ): T {
     const db = pool.acquireSync();
     try {
       let cache = statements.get(db);
       if (!cache) statements.set(db, cache = createStatementCache(db, reads));
-      return work(cache.execute);
+      return work(cache.execute, cache.control);
     } finally {
       pool.release(db);
     }
@@ -275,10 +280,12 @@ export function createLocalClient(url: string, options: LocalClientOptions = {})
     }
     const outcomes: Array<{ ok: true; result: ResultSet } | { ok: false; error: unknown }> = [];
     try {
-      onConnection((execute) => {
+      onConnection((execute, control) => {
         execute("BEGIN IMMEDIATE");
         for (const member of members) {
-          execute("SAVEPOINT capwatch_group_member");
+          // SAVEPOINT and RELEASE change no data: the short path (no result object, the read
+          // cache left alone; the member's own statement clears it) saves ~4 µs per write.
+          control("SAVEPOINT capwatch_group_member");
           try {
             outcomes.push({ ok: true, result: execute(member.stmt) });
           } catch (error) {
@@ -286,7 +293,7 @@ export function createLocalClient(url: string, options: LocalClientOptions = {})
             execute("ROLLBACK TO capwatch_group_member");
             outcomes.push({ ok: false, error });
           }
-          execute("RELEASE capwatch_group_member");
+          control("RELEASE capwatch_group_member");
         }
         execute("COMMIT");
       });

@@ -1,4 +1,4 @@
-import type { InValue } from "@libsql/client";
+import type { InValue, ResultSet } from "@libsql/client";
 import { type Column, fillPlaceholders, type SQL, sql } from "drizzle-orm";
 import type { Database } from "./client.ts";
 
@@ -39,6 +39,21 @@ export function plainRows<T, V extends Record<string, InValue>>(
     const args = fillPlaceholders(query.params, values) as InValue[];
     const { rows } = await db.$client.execute({ sql: query.sql, args });
     return rows as unknown as T[];
+  };
+}
+
+/**
+ * A write built once with drizzle's builder and run straight on the libSQL client, as plainRows
+ * runs a read; resolves to the client's ResultSet (rowsAffected, lastInsertRowid).
+ */
+export function plainWrite<V extends Record<string, InValue>>(
+  build: (db: Database) => BuiltQuery,
+): (db: Database, values: V) => Promise<ResultSet> {
+  const built = preparedPerDatabase((db) => build(db).toSQL());
+  return async (db, values) => {
+    const query = built(db);
+    const args = fillPlaceholders(query.params, values) as InValue[];
+    return await db.$client.execute({ sql: query.sql, args });
   };
 }
 

@@ -81,6 +81,17 @@ export function createStatementCache(connection: NativeConnection, reads?: ReadC
   }
 
   return {
+    /**
+     * Runs a statement that returns no rows and changes no stored data (SAVEPOINT, RELEASE):
+     * prepared once, no ResultSet built, the read cache left as it is. Throws as `execute` does.
+     */
+    control(sql: string): void {
+      try {
+        prepare(sql).statement.run([]);
+      } catch (error) {
+        throw toLibsqlError(error);
+      }
+    },
     /** Executes one statement; throws LibsqlError (code SQLITE_…) like the client's execute. */
     execute(stmt: InStatement): ResultSet {
       const sql = typeof stmt === "string" ? stmt : stmt.sql;

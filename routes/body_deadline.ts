@@ -1,3 +1,4 @@
+import type { Context, HonoRequest } from "hono";
 import { createMiddleware } from "hono/factory";
 import { problem } from "../http/problem.ts";
 import type { AppEnv } from "../http/router.ts";
@@ -13,6 +14,20 @@ export const bodyDeadline = (timeoutMs: number) =>
   createMiddleware<AppEnv>(async (c, next) => {
     const source = c.req.raw.body;
     if (!source) return next();
+    const headers = c.req.raw.headers;
+    // With a Content-Length (and no Transfer-Encoding) only Hono's body cache reads the body: the
+    // body limit after this trusts the length and reads nothing. The deadline then bounds that
+    // one read, so no second stream and no copy of the request per POST (~30-40 µs of CPU).
+    if (headers.has("content-length") && !headers.has("transfer-encoding")) {
+      const expired = boundCachedRead(c.req, performance.now() + timeoutMs);
+      try {
+        await next();
+      } catch (error) {
+        if (!expired()) throw error;
+      }
+      if (expired()) timedOut(c, timeoutMs);
+      return;
+    }
     const reader = source.getReader();
     let reading = false;
     let finished = false;
@@ -50,13 +65,75 @@ export const bodyDeadline = (timeoutMs: number) =>
       clearTimeout(timer);
     }
     // The reader saw an error (a 400 "not valid JSON", or a throw); the real cause is time.
-    if (expired) {
-      c.res = undefined;
-      c.res = problem(
-        c,
-        408,
-        `The request body must arrive within ${timeoutMs / 1000} s; send it again`,
-        { headers: { Connection: "close" } },
-      );
-    }
+    if (expired) timedOut(c, timeoutMs);
   });
+
+function timedOut(c: Context<AppEnv>, timeoutMs: number) {
+  c.res = undefined;
+  c.res = problem(
+    c,
+    408,
+    `The request body must arrive within ${timeoutMs / 1000} s; send it again`,
+    { headers: { Connection: "close" } },
+  );
+}
+
+/**
+ * Makes Hono's body cache read the request's body (on first use, as `raw.arrayBuffer()` would)
+ * cut off at `deadline` (a performance.now() time) if still arriving then, as the stream above
+ * does: a body nobody reads is not read, and a read that starts after the deadline is not cut.
+ * Hono's `text()`, `json()` and `arrayBuffer()` all come through this entry. Returns whether the
+ * read was cut off.
+ */
+function boundCachedRead(req: HonoRequest, deadline: number): () => boolean {
+  let expired = false;
+  let read: Promise<ArrayBuffer> | undefined;
+  Object.defineProperty(req.bodyCache, "arrayBuffer", {
+    configurable: true,
+    enumerable: true,
+    get: () => read ??= readBefore(req.raw, deadline, () => expired = true),
+  });
+  return () => expired;
+}
+
+async function readBefore(
+  request: Request,
+  deadline: number,
+  onExpired: () => void,
+): Promise<ArrayBuffer> {
+  const reader = request.body!.getReader();
+  let expired = false;
+  const left = deadline - performance.now();
+  const timer = left > 0
+    ? setTimeout(() => {
+      expired = true;
+      onExpired();
+      // Resolves the pending read with done, which the loop below turns into an error.
+      reader.cancel().catch(() => {});
+    }, left)
+    : undefined;
+  try {
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (expired) throw new Error("The request body did not arrive in time");
+      if (done) break;
+      chunks.push(value);
+      size += value.byteLength;
+    }
+    const whole = chunks.length === 1 ? chunks[0] : new Uint8Array(size);
+    if (chunks.length !== 1) {
+      let offset = 0;
+      for (const chunk of chunks) {
+        whole.set(chunk, offset);
+        offset += chunk.byteLength;
+      }
+    }
+    return whole.byteOffset === 0 && whole.byteLength === whole.buffer.byteLength
+      ? whole.buffer as ArrayBuffer
+      : whole.slice().buffer;
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { eq } from "drizzle-orm";
 import { captures } from "../db/schema.ts";
-import { insertCapture } from "../db/captures.ts";
+import { insertCapture, type NewCapture } from "../db/captures.ts";
 import { type TestContext, testContext } from "./helpers/context.ts";
 import { assertProblem } from "./helpers/problem.ts";
 import { at, HOUR, MINUTE, NOW, postCapture } from "./helpers/captures.ts";
@@ -329,4 +329,38 @@ Deno.test("insertCapture() refuses an owner who is not (or no longer) a member",
     204,
   );
   await assertInsertRefused(t, env.id, "leaver");
+});
+
+Deno.test("insertCapture() answers each capture exactly as stored, also when inserts commit together", async () => {
+  await using t = await testContext({ now: NOW });
+  const env = await t.createEnvironment("owner");
+  const now = Date.parse(NOW);
+  const kinds: Omit<NewCapture, "envId" | "ownerId" | "name">[] = [
+    { status: "RUNNING", start: now, duration: 3600 },
+    { status: "SCHEDULED", scheduledStart: now + HOUR },
+    {
+      status: "DONE",
+      start: now - 2 * HOUR,
+      end: now - HOUR,
+      duration: 3600,
+      snapshotNextAttemptAt: now,
+    },
+    { status: "RUNNING", start: now, reason: "kept as given" },
+  ];
+  // Sent at once: after the first, they commit together in one group (db/local_client.ts), so
+  // each must still get its own id.
+  const rows = await Promise.all(Array.from({ length: 20 }, (_, i) =>
+    insertCapture(
+      t.db,
+      { envId: env.id, ownerId: "owner", name: `c-${i}`, ...kinds[i % kinds.length] },
+      now + i,
+      { perEnvironment: 100, runningPerEnvironment: 100 },
+    )));
+  const ids = new Set<number>();
+  for (const row of rows) {
+    assert.ok(typeof row === "object", String(row));
+    ids.add(row.id);
+    assert.deepEqual(row, await storedRow(t, row.id));
+  }
+  assert.equal(ids.size, 20);
 });

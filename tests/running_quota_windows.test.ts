@@ -3,7 +3,7 @@
  * held when a capture's window is set (create, edit): at most N others may overlap it from now on.
  */
 import assert from "node:assert/strict";
-import type { InValue } from "@libsql/client";
+import type { Client, InStatement, InValue } from "@libsql/client";
 import { drizzle } from "drizzle-orm/libsql/web";
 import { insertCapture } from "../db/captures.ts";
 import { openDatabase } from "../db/client.ts";
@@ -72,12 +72,25 @@ Deno.test("The running quota's overlap count reads only the partial covering ind
     });
     await handle.db.insert(schema.memberships)
       .values({ envId: 1, userId: "alice", role: "admin", createdAt: now });
-    // Drizzle over the same client, recording the statements it runs.
+    // Drizzle over the same client, recording the statements the client runs (the insert runs
+    // its prepared SQL on the client itself, past drizzle's logger).
     const ran: { sql: string; params: unknown[] }[] = [];
-    const logged = drizzle(handle.client, {
-      schema,
-      logger: { logQuery: (sql, params) => void ran.push({ sql, params }) },
+    const client = handle.client;
+    const recording: Client = new Proxy(client, {
+      get(target, key) {
+        if (key === "execute") {
+          return (stmt: InStatement) => {
+            if (typeof stmt === "object" && "sql" in stmt) {
+              ran.push({ sql: stmt.sql, params: (stmt.args ?? []) as unknown[] });
+            }
+            return target.execute(stmt);
+          };
+        }
+        const value = Reflect.get(target, key);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
     });
+    const logged = drizzle(recording, { schema });
     const row = await insertCapture(
       logged,
       { envId: 1, ownerId: "alice", name: "live", status: "RUNNING", start: now, duration: 3600 },
