@@ -19,4 +19,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["deno", "eval", "const r = await fetch(`http://127.0.0.1:${Deno.env.get('PORT')}/health`); Deno.exit(r.ok ? 0 : 1)"]
 # The same command as `deno task start` (deno.json), with the same permissions; exec'd directly so
 # SIGTERM from `docker stop` reaches capwatch, which drains for up to 10 s: stop with -t 15 or more.
-CMD ["deno", "run", "--v8-flags=--max-semi-space-size=2", "--allow-net", "--allow-env", "--allow-read", "--allow-write", "--allow-ffi", "--allow-sys", "main.ts"]
+CMD ["deno", "run", "--v8-flags=--max-semi-space-size=4,--heap-growing-percent=30", "--allow-net", "--allow-env", "--allow-read", "--allow-write", "--allow-ffi", "--allow-sys", "main.ts"]

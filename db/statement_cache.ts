@@ -80,6 +80,37 @@ export function createStatementCache(connection: NativeConnection, reads?: ReadC
     return entry;
   }
 
+  /** Runs `stmt` on its prepared statement; `useReads` false leaves the read cache alone. */
+  function run(stmt: InStatement, useReads: boolean): ResultSet {
+    const sql = typeof stmt === "string" ? stmt : stmt.sql;
+    const args = typeof stmt === "string" ? [] : argsToSql(stmt.args);
+    try {
+      const entry = prepare(sql);
+      const key = useReads && reads && entry.cacheable ? argumentsKey(args) : undefined;
+      if (key !== undefined) {
+        reads!.observe(dataVersion());
+        const kept = reads!.get(sql, key);
+        if (kept) return kept;
+      } else if (useReads && !entry.cacheable) {
+        // Anything but a plain SELECT may write (RETURNING, PRAGMA, BEGIN … COMMIT).
+        reads?.clear();
+      }
+      if (entry.reader) {
+        // raw(true): every row is an array of column values.
+        const rows = (entry.statement.all(args) as unknown[][]).map((values) => {
+          for (let i = 0; i < values.length; i++) values[i] = valueFromSql(values[i]);
+          return entry.makeRow(values);
+        });
+        const result = new ResultSetImpl(entry.columns, entry.columnTypes, rows, 0, undefined);
+        return key === undefined ? result : reads!.set(sql, key, result);
+      }
+      const info = entry.statement.run(args);
+      return new ResultSetImpl([], [], [], info.changes, BigInt(info.lastInsertRowid));
+    } catch (error) {
+      throw toLibsqlError(error);
+    }
+  }
+
   return {
     /**
      * Runs a statement that returns no rows and changes no stored data (SAVEPOINT, RELEASE):
@@ -94,33 +125,15 @@ export function createStatementCache(connection: NativeConnection, reads?: ReadC
     },
     /** Executes one statement; throws LibsqlError (code SQLITE_…) like the client's execute. */
     execute(stmt: InStatement): ResultSet {
-      const sql = typeof stmt === "string" ? stmt : stmt.sql;
-      const args = typeof stmt === "string" ? [] : argsToSql(stmt.args);
-      try {
-        const entry = prepare(sql);
-        const key = reads && entry.cacheable ? argumentsKey(args) : undefined;
-        if (key !== undefined) {
-          reads!.observe(dataVersion());
-          const kept = reads!.get(sql, key);
-          if (kept) return kept;
-        } else if (!entry.cacheable) {
-          // Anything but a plain SELECT may write (RETURNING, PRAGMA, BEGIN … COMMIT).
-          reads?.clear();
-        }
-        if (entry.reader) {
-          // raw(true): every row is an array of column values.
-          const rows = (entry.statement.all(args) as unknown[][]).map((values) => {
-            for (let i = 0; i < values.length; i++) values[i] = valueFromSql(values[i]);
-            return entry.makeRow(values);
-          });
-          const result = new ResultSetImpl(entry.columns, entry.columnTypes, rows, 0, undefined);
-          return key === undefined ? result : reads!.set(sql, key, result);
-        }
-        const info = entry.statement.run(args);
-        return new ResultSetImpl([], [], [], info.changes, BigInt(info.lastInsertRowid));
-      } catch (error) {
-        throw toLibsqlError(error);
-      }
+      return run(stmt, true);
+    },
+    /**
+     * Executes one statement that changes no data (a SELECT, or BEGIN/COMMIT/ROLLBACK around only
+     * SELECTs) on its prepared statement, neither answered from the read cache nor clearing it:
+     * for reads that must reach the file (the /health ping). Throws as `execute` does.
+     */
+    executeUncached(stmt: InStatement): ResultSet {
+      return run(stmt, false);
     },
   };
 }
