@@ -1,4 +1,4 @@
-// deno run -A --v8-flags=--max-semi-space-size=2 bench/profile_alloc.ts [path]: where one request
+// deno run -A --v8-flags=--max-semi-space-size=4,--heap-growing-percent=30 bench/profile_alloc.ts [path]: where one request
 // type allocates (V8 sampling heap profiler, 50 in flight through app.fetch on the bench:load database),
 // in bytes per request by function. Garbage is what the young-generation GC pays for. The path
 // `post` POSTs captures as bench:load does (running from now for an hour).
