@@ -19,9 +19,10 @@ import { driverCause, findBusyError } from "./db/errors.ts";
 import { safeResponseHeaders } from "./http/safe_headers.ts";
 import { securityHeaders } from "./http/security_headers.ts";
 import { headContentLength } from "./routes/head_length.ts";
-import { bodyDeadline } from "./routes/body_deadline.ts";
+import { bodyDeadline, BodyTimeoutError, bodyTimeoutProblem } from "./routes/body_deadline.ts";
 import { inFlightCap } from "./routes/in_flight.ts";
 import { corsFor } from "./routes/cors.ts";
+import { validHost } from "./routes/valid_host.ts";
 
 /**
  * The largest request body, in bytes. Every body capwatch takes is well under 2 KB; the limit
@@ -59,8 +60,10 @@ export function createApp(deps: AppDeps, limits: RequestLimits = DEFAULT_LIMITS)
   app.use("*", safeResponseHeaders(deps.logger));
   app.use("*", headContentLength);
   app.use("*", requestContext(deps));
-  if (deps.config.corsOrigins) app.use("*", corsFor(deps.config.corsOrigins));
+  // Before CORS, whose preflight answers without calling the layers after it.
   app.use("*", securityHeaders);
+  app.use("*", validHost);
+  if (deps.config.corsOrigins) app.use("*", corsFor(deps.config.corsOrigins));
   app.use("/api/*", inFlightCap(limits.maxInFlight));
   app.use("/api/*", withBody(bodyDeadline(limits.bodyTimeoutMs)));
   app.use(
@@ -94,6 +97,9 @@ export function createApp(deps: AppDeps, limits: RequestLimits = DEFAULT_LIMITS)
   });
 
   app.onError((error, c) => {
+    // The body deadline cut the read: the caller's pace, answered 408 (routes/body_deadline.ts).
+    const late = error instanceof BodyTimeoutError ? error : error.cause;
+    if (late instanceof BodyTimeoutError) return bodyTimeoutProblem(c, late.timeoutMs);
     if (error instanceof HTTPException && error.status < 500) {
       // 415 never arrives here: routes/json_body.ts answers it before any body is parsed.
       const detail = error.status === 400 ? "The request body is not valid JSON" : error.message;

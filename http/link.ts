@@ -1,4 +1,5 @@
 import type { Context } from "hono";
+import { requestTarget } from "./request_target.ts";
 
 /**
  * `{ Link: <path?…&cursor=next>; rel="next" }` (RFC 8288) when there is a next page, else `{}`:
@@ -6,7 +7,7 @@ import type { Context } from "hono";
  */
 export function nextPageLink(c: Context, next: string | undefined): Record<string, string> {
   if (next === undefined) return {};
-  const url = new URL(c.req.url);
+  const url = requestTarget(c);
   url.searchParams.set("cursor", next);
   return { Link: `<${url.pathname}${url.search}>; rel="next"` };
 }

@@ -3,6 +3,13 @@ import { createMiddleware } from "hono/factory";
 import { problem } from "../http/problem.ts";
 import type { AppEnv } from "../http/router.ts";
 
+/** A request body still arriving when its deadline passed; `timeoutMs` is the deadline. */
+export class BodyTimeoutError extends Error {
+  constructor(readonly timeoutMs: number) {
+    super("The request body did not arrive in time");
+  }
+}
+
 /**
  * Bounds how long a request body may take to arrive: `timeoutMs` after the request reached
  * capwatch, a body still being read is cut off and the caller gets a 408 problem with
@@ -19,7 +26,7 @@ export const bodyDeadline = (timeoutMs: number) =>
     // body limit after this trusts the length and reads nothing. The deadline then bounds that
     // one read, so no second stream and no copy of the request per POST (~30-40 µs of CPU).
     if (headers.has("content-length") && !headers.has("transfer-encoding")) {
-      const expired = boundCachedRead(c.req, performance.now() + timeoutMs);
+      const expired = boundCachedRead(c.req, timeoutMs);
       try {
         await next();
       } catch (error) {
@@ -43,7 +50,7 @@ export const bodyDeadline = (timeoutMs: number) =>
         reading = true;
         const { done, value } = await reader.read();
         if (expired) {
-          controller.error(new Error("The request body did not arrive in time"));
+          controller.error(new BodyTimeoutError(timeoutMs));
         } else if (done) {
           finished = true;
           controller.close();
@@ -70,7 +77,12 @@ export const bodyDeadline = (timeoutMs: number) =>
 
 function timedOut(c: Context<AppEnv>, timeoutMs: number) {
   c.res = undefined;
-  c.res = problem(
+  c.res = bodyTimeoutProblem(c, timeoutMs);
+}
+
+/** The 408 problem for a body that did not arrive within `timeoutMs`, closing the connection. */
+export function bodyTimeoutProblem(c: Context<AppEnv>, timeoutMs: number) {
+  return problem(
     c,
     408,
     `The request body must arrive within ${timeoutMs / 1000} s; send it again`,
@@ -80,18 +92,19 @@ function timedOut(c: Context<AppEnv>, timeoutMs: number) {
 
 /**
  * Makes Hono's body cache read the request's body (on first use, as `raw.arrayBuffer()` would)
- * cut off at `deadline` (a performance.now() time) if still arriving then, as the stream above
+ * cut off `timeoutMs` from now if still arriving then, as the stream above
  * does: a body nobody reads is not read, and a read that starts after the deadline is not cut.
  * Hono's `text()`, `json()` and `arrayBuffer()` all come through this entry. Returns whether the
  * read was cut off.
  */
-function boundCachedRead(req: HonoRequest, deadline: number): () => boolean {
+function boundCachedRead(req: HonoRequest, timeoutMs: number): () => boolean {
+  const deadline = performance.now() + timeoutMs;
   let expired = false;
   let read: Promise<ArrayBuffer> | undefined;
   Object.defineProperty(req.bodyCache, "arrayBuffer", {
     configurable: true,
     enumerable: true,
-    get: () => read ??= readBefore(req.raw, deadline, () => expired = true),
+    get: () => read ??= readBefore(req.raw, deadline, timeoutMs, () => expired = true),
   });
   return () => expired;
 }
@@ -99,6 +112,7 @@ function boundCachedRead(req: HonoRequest, deadline: number): () => boolean {
 async function readBefore(
   request: Request,
   deadline: number,
+  timeoutMs: number,
   onExpired: () => void,
 ): Promise<ArrayBuffer> {
   const reader = request.body!.getReader();
@@ -117,7 +131,7 @@ async function readBefore(
     let size = 0;
     for (;;) {
       const { done, value } = await reader.read();
-      if (expired) throw new Error("The request body did not arrive in time");
+      if (expired) throw new BodyTimeoutError(timeoutMs);
       if (done) break;
       chunks.push(value);
       size += value.byteLength;

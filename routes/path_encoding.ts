@@ -1,5 +1,6 @@
 import { createMiddleware } from "hono/factory";
 import { problem } from "../http/problem.ts";
+import { requestTarget } from "../http/request_target.ts";
 import type { AppEnv } from "../http/router.ts";
 
 /**
@@ -10,7 +11,7 @@ import type { AppEnv } from "../http/router.ts";
  * `requireUser` so an anonymous caller still gets 401.
  */
 export const wellEncodedPath = createMiddleware<AppEnv>(async (c, next) => {
-  const raw = new URL(c.req.url).pathname;
+  const raw = requestTarget(c).pathname;
   if (!raw.includes("%")) return await next();
   const segments = raw.split("/");
   const bad = segments.findIndex((segment) => !decodes(segment));

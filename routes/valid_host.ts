@@ -1,0 +1,17 @@
+import { createMiddleware } from "hono/factory";
+import { problem } from "../http/problem.ts";
+import type { AppEnv } from "../http/router.ts";
+
+// RFC 9110 §7.2: Host = uri-host [ ":" port ], uri-host an IP-literal or a reg-name (RFC 3986
+// §3.2.2) without percent-escapes. Deno builds the request URL from this header, and a '/', '?'
+// or '#' in it would move where Hono reads the path and the query.
+const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=]+)(?::[0-9]*)?$/;
+
+/** Refuses a request whose Host header is not `host[:port]` with 400 naming the header. */
+export const validHost = createMiddleware<AppEnv>(async (c, next) => {
+  const host = c.req.header("host");
+  if (host === undefined || HOST.test(host)) return await next();
+  return problem(c, 400, "Check Host: it is not host[:port]", {
+    errors: [{ path: "Host", message: "is not a host name or address with an optional port" }],
+  });
+});
