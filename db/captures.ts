@@ -56,6 +56,7 @@ const captureForMember = preparedPerDatabase((db) =>
       and(eq(memberships.envId, captures.envId), eq(memberships.userId, sql.placeholder("userId"))),
     )
     .where(eq(captures.id, sql.placeholder("id")))
+    .limit(1)
     .prepare()
 );
 
@@ -114,6 +115,7 @@ const listedForMember = plainRows<ListedCapture, { id: number; userId: string }>
       and(eq(memberships.envId, captures.envId), eq(memberships.userId, sql.placeholder("userId"))),
     )
     .where(eq(captures.id, sql.placeholder("id")))
+    .limit(1)
 );
 
 /** A capture's API fields (as a list gives them), or undefined if the user is not a member. */

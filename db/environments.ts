@@ -77,6 +77,7 @@ const environmentForMember = preparedPerDatabase((db) =>
       eq(memberships.envId, sql.placeholder("envId")),
       eq(memberships.userId, sql.placeholder("userId")),
     ))
+    .limit(1)
     .prepare()
 );
 
@@ -110,6 +111,7 @@ type StoredEnvironment = Omit<EnvironmentRow, "externalIdIssued" | "piEnabled"> 
 const environmentById = plainRows<StoredEnvironment, { envId: number }>((db) =>
   db.select(aliased(getTableColumns(environments))).from(environments)
     .where(eq(environments.id, sql.placeholder("envId")))
+    .limit(1)
 );
 
 /** drizzle's decoding of a stored environment: the boolean columns (null stays null). */

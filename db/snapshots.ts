@@ -218,6 +218,7 @@ const snapshotProbe = plainRows<SnapshotProbe, { id: number; userId: string }>((
     )
     .leftJoin(captureSnapshots, eq(captureSnapshots.captureId, captures.id))
     .where(eq(captures.id, sql.placeholder("id")))
+    .limit(1)
 );
 
 /**

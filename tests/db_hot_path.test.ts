@@ -47,6 +47,38 @@ Deno.test("guarded client: rows read by name, position, length and spread as @li
   }
 });
 
+Deno.test("guarded client: a `limit ?` of 1 (read with one-row get()) answers as @libsql/client does", async () => {
+  await using db = await pair();
+  for (const name of ["a", "b", "c"]) {
+    await db.ours.execute({ sql: "INSERT INTO t (name, big) VALUES (?, ?)", args: [name, 7] });
+  }
+  const cases: Array<[string, Array<number | bigint | string>]> = [
+    ["SELECT id, name, big FROM t WHERE big = ? ORDER BY id DESC limit ?", [7, 1]],
+    ["SELECT id, name, big FROM t WHERE big = ? ORDER BY id DESC limit ?", [7, 1n]],
+    ["SELECT id, name, big FROM t WHERE big = ? ORDER BY id DESC limit ?", [8, 1]],
+    ["SELECT id, name, big FROM t WHERE big = ? ORDER BY id DESC limit ?", [7, 2]],
+    ["SELECT id, name, big FROM t WHERE big = ? ORDER BY id DESC LIMIT ?  ", [7, 3]],
+    ["SELECT id, name, big FROM t WHERE name = ? limit ?", ["b", 1]],
+  ];
+  for (const [sql, args] of cases) {
+    const [mine, ref] = [
+      await db.ours.execute({ sql, args }),
+      await db.theirs.execute({ sql, args }),
+    ];
+    const where = `${sql} ${args.join(",")}`;
+    assert.deepEqual(mine.columns, ref.columns, where);
+    assert.equal(mine.rows.length, ref.rows.length, where);
+    const positions = (rows: typeof mine.rows) =>
+      rows.map((row) => Array.prototype.slice.call(row));
+    assert.deepEqual(positions(mine.rows), positions(ref.rows), where);
+    assert.deepEqual(
+      mine.rows.map((row) => ({ ...row })),
+      ref.rows.map((row) => ({ ...row })),
+      where,
+    );
+  }
+});
+
 Deno.test("guarded client: writes report rowsAffected and lastInsertRowid; errors keep their codes", async () => {
   await using db = await pair();
   const insert = { sql: "INSERT INTO t (name) VALUES (?)", args: ["x"] };
