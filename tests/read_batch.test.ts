@@ -3,23 +3,9 @@
 // open behind a failure.
 import assert from "node:assert/strict";
 import { createClient, LibsqlBatchError } from "@libsql/client";
-import { createLocalClient } from "../db/local_client.ts";
+import { scratchDatabase } from "./helpers/scratch_database.ts";
 
-async function database() {
-  const path = await Deno.makeTempFile({ prefix: "capwatch-read-batch-", suffix: ".db" });
-  const ours = createLocalClient(`file:${path}`);
-  await ours.execute("PRAGMA journal_mode = WAL");
-  await ours.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)");
-  await ours.execute("INSERT INTO t (id, name) VALUES (1, 'one')");
-  return {
-    path,
-    ours,
-    async [Symbol.asyncDispose]() {
-      ours.close();
-      for (const suffix of ["", "-wal", "-shm"]) await Deno.remove(path + suffix).catch(() => {});
-    },
-  };
-}
+const database = () => scratchDatabase("capwatch-read-batch-", [[1, "one"]]);
 
 Deno.test("read batch: every ping reads the file, also after another connection's commit", async () => {
   await using db = await database();

@@ -8,22 +8,9 @@ import { createLocalClient } from "../db/local_client.ts";
 import { argumentsKey, createReadCache, isCacheableRead } from "../db/read_cache.ts";
 import { TEST_SECRET } from "./helpers/context.ts";
 import { callJson, startTwoOnOneFile } from "./helpers/process.ts";
+import { scratchDatabase } from "./helpers/scratch_database.ts";
 
-async function database() {
-  const path = await Deno.makeTempFile({ prefix: "capwatch-reads-", suffix: ".db" });
-  const ours = createLocalClient(`file:${path}`);
-  await ours.execute("PRAGMA journal_mode = WAL");
-  await ours.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)");
-  await ours.execute("INSERT INTO t (id, name) VALUES (1, 'one'), (2, 'two')");
-  return {
-    path,
-    ours,
-    async [Symbol.asyncDispose]() {
-      ours.close();
-      for (const suffix of ["", "-wal", "-shm"]) await Deno.remove(path + suffix).catch(() => {});
-    },
-  };
-}
+const database = () => scratchDatabase("capwatch-reads-", [[1, "one"], [2, "two"]]);
 
 const nameOf = async (client: { execute: ReturnType<typeof createLocalClient>["execute"] }) =>
   (await client.execute({ sql: "SELECT name FROM t WHERE id = ?", args: [1] })).rows[0]?.name;

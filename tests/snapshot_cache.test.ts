@@ -3,52 +3,15 @@
 // and two databases in one process never share one.
 import assert from "node:assert/strict";
 import { and, eq } from "drizzle-orm";
-import { captures, captureSnapshots, captureSnapshotSeries } from "../db/schema.ts";
+import { captureSnapshotSeries } from "../db/schema.ts";
 import { METRIC_TYPES } from "../metrics/catalogue.ts";
 import { ByteBoundedCache } from "../metrics/snapshot_cache.ts";
 import { seriesFromSnapshot } from "../metrics/snapshot_series.ts";
 import { type TestContext, testContext } from "./helpers/context.ts";
+import { captureWithSnapshot } from "./helpers/snapshot_capture.ts";
 
 const NOW = "2026-03-01T00:00:00Z";
 const HOUR_MS = 3_600_000;
-
-/** A DONE capture of the last-but-one hour with a stored snapshot whose values are all `value`. */
-async function captureWithSnapshot(t: TestContext, envId: number, value: number) {
-  const end = Date.parse(NOW) - HOUR_MS;
-  const start = end - HOUR_MS;
-  const [capture] = await t.db.insert(captures).values({
-    envId,
-    ownerId: "owner",
-    name: `snap-${value}`,
-    status: "DONE",
-    start,
-    end,
-    duration: 3600,
-    createdAt: start,
-    updatedAt: end,
-  }).returning();
-  await t.db.insert(captureSnapshots).values({
-    captureId: capture.id,
-    period: 60,
-    start,
-    end,
-    complete: true,
-    takenAt: end,
-  });
-  const datapoints = JSON.stringify(
-    Array.from({ length: 60 }, (_, i) => [start / 1000 + 60 * i, value]),
-  );
-  await t.db.insert(captureSnapshotSeries).values(METRIC_TYPES.map((type) => ({
-    captureId: capture.id,
-    stat: "Average",
-    type,
-    label: type,
-    unit: "None",
-    complete: true,
-    datapoints,
-  })));
-  return capture.id;
-}
 
 const metricsPath = (id: number) => `/api/captures/${id}/metrics?type=CPUUtilization`;
 
@@ -64,7 +27,7 @@ Deno.test("a cached snapshot read is refused to a non-member, a removed member a
   await using t = await testContext({ now: NOW });
   const env = await t.createEnvironment("owner");
   await t.addMember(env.id, "mia", "member");
-  const id = await captureWithSnapshot(t, env.id, 42);
+  const { id } = await captureWithSnapshot(t, env.id, 42);
   const first = await readValues(t, "owner", id);
   assert.deepEqual(first, Array(60).fill(42));
   assert.deepEqual(await readValues(t, "owner", id), first, "the same answer again");
@@ -85,8 +48,8 @@ Deno.test("two databases in one process never share a cached snapshot read", asy
   await using b = await testContext({ now: NOW });
   const envA = await a.createEnvironment("owner");
   const envB = await b.createEnvironment("owner");
-  const idA = await captureWithSnapshot(a, envA.id, 1);
-  const idB = await captureWithSnapshot(b, envB.id, 2);
+  const { id: idA } = await captureWithSnapshot(a, envA.id, 1);
+  const { id: idB } = await captureWithSnapshot(b, envB.id, 2);
   assert.equal(idA, idB, "the same capture id in both");
   assert.deepEqual(await readValues(a, "owner", idA), Array(60).fill(1));
   assert.deepEqual(await readValues(b, "owner", idB), Array(60).fill(2));
@@ -117,7 +80,7 @@ Deno.test("ByteBoundedCache forgets the least recently used past its bound, and 
 Deno.test("a snapshot lacking a series: a cached read equals the uncached one, the lacking named", async () => {
   await using t = await testContext({ now: NOW });
   const env = await t.createEnvironment("owner");
-  const id = await captureWithSnapshot(t, env.id, 5);
+  const { id } = await captureWithSnapshot(t, env.id, 5);
   // Taken before the catalogue grew: one series is not stored.
   const [lacking, ...held] = METRIC_TYPES;
   await t.db.delete(captureSnapshotSeries).where(and(
