@@ -1,4 +1,5 @@
 import type { Config } from "../config.ts";
+import { hex, sha256 } from "../hex.ts";
 
 /**
  * AWS secrets at rest: AES-256-GCM under CREDENTIALS_KEY, a fresh 96-bit IV per value. The
@@ -137,8 +138,7 @@ export async function credentialsKeyId(keyBytes: Uint8Array): Promise<string> {
 
 async function importKey(bytes: Uint8Array): Promise<Key> {
   const raw = bytes as Uint8Array<ArrayBuffer>;
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", raw));
-  const id = [...digest.slice(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  const id = hex((await sha256(raw)).slice(0, 8));
   const key = await crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt", "decrypt"]);
   return { id, key };
 }

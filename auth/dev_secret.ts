@@ -1,3 +1,5 @@
+import { hex } from "../hex.ts";
+
 const DEV_SECRET_PATH = "data/dev-secret";
 
 /** Reads the dev-mode secret under data/, making a random one the first time. */
@@ -9,7 +11,7 @@ export async function loadDevSecret(path = DEV_SECRET_PATH): Promise<string> {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
   }
   const bytes = crypto.getRandomValues(new Uint8Array(32));
-  const secret = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  const secret = hex(bytes);
   await Deno.mkdir(path.split("/").slice(0, -1).join("/") || ".", { recursive: true });
   await Deno.writeTextFile(path, secret + "\n", { mode: 0o600 });
   return secret;

@@ -7,6 +7,7 @@
  * only what the operator allowed in AWS_INSTANCE_ALLOWLIST / AWS_SERVER_CREDENTIAL_USERS.
  */
 import type { ServerCredentialPolicy } from "../config.ts";
+import { hex } from "../hex.ts";
 
 /** The credential fields of an environment, as stored. */
 export interface CredentialFields {
@@ -26,7 +27,7 @@ export function borrowsServerIdentity(env: CredentialFields): boolean {
 /** A new external id for a role's trust policy (sts:ExternalId): 128 random bits. */
 export function issueExternalId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return `capwatch-${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+  return `capwatch-${hex(bytes)}`;
 }
 
 /** True when the environment reads with the server-wide credentials themselves (no role). */

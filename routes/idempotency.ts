@@ -3,6 +3,7 @@ import { claimKey, type KeyScope, releaseKey, storeAnswer } from "../db/idempote
 import { problem } from "../http/problem.ts";
 import type { AppEnv } from "../http/router.ts";
 import { IDEMPOTENCY_KEY_MAX, IDEMPOTENCY_KEY_PATTERN } from "../openapi/schemas/headers.ts";
+import { hex, sha256 } from "../hex.ts";
 
 /** How long a first answer is kept for replay (ms): 24 hours. */
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
@@ -132,6 +133,5 @@ function sorted(value: unknown): unknown {
 }
 
 async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+  return hex(await sha256(text));
 }

@@ -2,6 +2,7 @@ import { strongETag } from "../../http/etag.ts";
 import { maskAccessKeyId } from "../../auth/credentials_cipher.ts";
 import type { Config } from "../../config.ts";
 import type { EnvironmentRow, Role } from "../../db/schema.ts";
+import { hex, sha256 } from "../../hex.ts";
 
 /**
  * The API shape of an environment for one member; never includes a secret, and the server-wide
@@ -63,8 +64,6 @@ export function presentEnvironment(
  * never given for an answer that differs by role or server credentials while the row did not.
  */
 export async function environmentETag(env: EnvironmentRow, presented: unknown): Promise<string> {
-  const bytes = new TextEncoder().encode(JSON.stringify(presented));
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  const hex = Array.from(digest.slice(0, 8), (b) => b.toString(16).padStart(2, "0")).join("");
-  return strongETag("e", env.id, env.version, hex);
+  const digest = await sha256(JSON.stringify(presented));
+  return strongETag("e", env.id, env.version, hex(digest.slice(0, 8)));
 }
