@@ -11,6 +11,7 @@ const LAYERS: ReadonlyArray<readonly string[]> = [
     "config_aws.ts",
     "aws_partitions.ts",
     "inputs.ts",
+    "hex.ts",
     "iso_time.ts",
     "logger.ts",
     "vocabulary.ts",
