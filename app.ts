@@ -13,16 +13,11 @@ import { membersRouter } from "./routes/members/mod.ts";
 import { problemsRouter } from "./routes/problems.ts";
 import { problem } from "./http/problem.ts";
 import { type AppEnv, validationHook } from "./http/router.ts";
-import { requestContext } from "./routes/request_context.ts";
 import { allowedMethods } from "./routes/allowed_methods.ts";
 import { driverCause, findBusyError } from "./db/errors.ts";
-import { safeResponseHeaders } from "./http/safe_headers.ts";
-import { securityHeaders } from "./http/security_headers.ts";
-import { headContentLength } from "./routes/head_length.ts";
 import { bodyDeadline, BodyTimeoutError, bodyTimeoutProblem } from "./routes/body_deadline.ts";
-import { inFlightCap } from "./routes/in_flight.ts";
 import { corsFor } from "./routes/cors.ts";
-import { validHost } from "./routes/valid_host.ts";
+import { requestPipeline } from "./routes/request_pipeline.ts";
 
 /**
  * The largest request body, in bytes. Every body capwatch takes is well under 2 KB; the limit
@@ -40,12 +35,20 @@ export interface RequestLimits {
 }
 
 /**
- * `middleware` for requests that may carry a body a route reads: no route reads a GET's or a
- * HEAD's, and asking Deno for a request's body stream costs every read request.
+ * `outer` then `inner` (outer's next() runs inner) as one layer, for requests that may carry a
+ * body a route reads: no route reads a GET's or a HEAD's, and asking Deno for a request's body
+ * stream costs every read request.
  */
-function withBody(middleware: MiddlewareHandler<AppEnv>): MiddlewareHandler<AppEnv> {
+function withBody(
+  outer: MiddlewareHandler<AppEnv>,
+  inner: MiddlewareHandler<AppEnv>,
+): MiddlewareHandler<AppEnv> {
   return (c, next) =>
-    c.req.method === "GET" || c.req.method === "HEAD" ? next() : middleware(c, next);
+    c.req.method === "GET" || c.req.method === "HEAD" ? next() : outer(c, async () => {
+      // What Hono does with a middleware's answer: the body limit returns its 413.
+      const answer = await inner(c, next);
+      if (answer instanceof Response) c.res = answer;
+    });
 }
 
 /** The limits main.ts runs with. */
@@ -56,22 +59,19 @@ export function createApp(deps: AppDeps, limits: RequestLimits = DEFAULT_LIMITS)
   // strict: false so /api/captures/ (as the old MyCRT client calls it) is /api/captures.
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook, strict: false });
 
-  // Outermost, so it checks the headers every later layer (and onError, notFound) set.
-  app.use("*", safeResponseHeaders(deps.logger));
-  app.use("*", headContentLength);
-  app.use("*", requestContext(deps));
-  // Before CORS, whose preflight answers without calling the layers after it.
-  app.use("*", securityHeaders);
-  app.use("*", validHost);
+  // First, so its steps after the route (security headers, X-Request-Id, the log line, the
+  // unsafe-header guard) see every answer, CORS preflights, notFound and onError included.
+  app.use("*", requestPipeline(deps, limits.maxInFlight));
   if (deps.config.corsOrigins) app.use("*", corsFor(deps.config.corsOrigins));
-  app.use("/api/*", inFlightCap(limits.maxInFlight));
-  app.use("/api/*", withBody(bodyDeadline(limits.bodyTimeoutMs)));
   app.use(
     "/api/*",
-    withBody(bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: (c) => problem(c, 413, `Request bodies are limited to ${MAX_BODY_BYTES} bytes`),
-    })),
+    withBody(
+      bodyDeadline(limits.bodyTimeoutMs),
+      bodyLimit({
+        maxSize: MAX_BODY_BYTES,
+        onError: (c) => problem(c, 413, `Request bodies are limited to ${MAX_BODY_BYTES} bytes`),
+      }),
+    ),
   );
 
   app.route("/", healthRouter());

@@ -1,3 +1,4 @@
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { Logger } from "../logger.ts";
 import type { AppEnv } from "./deps.ts";
@@ -14,29 +15,35 @@ export function isSafeHeaderValue(value: string): boolean {
 }
 
 /**
- * The last word on every response header: drops any value that is not a safe field value and
- * logs the header's name (never its value), so a bad value costs a header, not the process.
+ * The last word on every response header, once everything else has set its own: drops any value
+ * that is not a safe field value and logs the header's name (never its value), so a bad value
+ * costs a header, not the process.
  */
+export function guardResponseHeaders(c: Context<AppEnv>, logger: Logger): void {
+  if (isWhole(c.res)) return; // its values were checked as it was built (http/answer.ts)
+  // forEach, not the iterator: Deno's Headers iterator sorts the whole list again on every step.
+  let names: Set<string> | undefined;
+  c.res.headers.forEach((value, name) => {
+    if (!isSafeHeaderValue(value)) (names ??= new Set()).add(name);
+  });
+  if (names === undefined) return;
+  logger.warn("unsafe response header dropped", {
+    requestId: c.get("requestId"),
+    names: [...names],
+  });
+  // Rebuilt rather than edited: a response from fetch() has immutable headers.
+  const headers = new Headers();
+  for (const [name, value] of c.res.headers) {
+    if (isSafeHeaderValue(value)) headers.append(name, value);
+  }
+  const { body, status, statusText } = c.res;
+  c.res = undefined;
+  c.res = new Response(body, { status, statusText, headers });
+}
+
+/** guardResponseHeaders() after everything inside it, as a middleware of its own (for tests). */
 export const safeResponseHeaders = (logger: Logger) =>
   createMiddleware<AppEnv>(async (c, next) => {
     await next();
-    if (isWhole(c.res)) return; // its values were checked as it was built (http/answer.ts)
-    // forEach, not the iterator: Deno's Headers iterator sorts the whole list again on every step.
-    let names: Set<string> | undefined;
-    c.res.headers.forEach((value, name) => {
-      if (!isSafeHeaderValue(value)) (names ??= new Set()).add(name);
-    });
-    if (names === undefined) return;
-    logger.warn("unsafe response header dropped", {
-      requestId: c.get("requestId"),
-      names: [...names],
-    });
-    // Rebuilt rather than edited: a response from fetch() has immutable headers.
-    const headers = new Headers();
-    for (const [name, value] of c.res.headers) {
-      if (isSafeHeaderValue(value)) headers.append(name, value);
-    }
-    const { body, status, statusText } = c.res;
-    c.res = undefined;
-    c.res = new Response(body, { status, statusText, headers });
+    guardResponseHeaders(c, logger);
   });

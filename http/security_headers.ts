@@ -1,4 +1,4 @@
-import { Hono, type MiddlewareHandler } from "hono";
+import { type Context, Hono } from "hono";
 import { secureHeaders } from "hono/secure-headers";
 import type { AppEnv } from "./deps.ts";
 import { isWhole } from "./whole_response.ts";
@@ -34,11 +34,10 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze(
 );
 
 /**
- * apiSecureHeaders after the handler, for every answer not built whole (those have the same
- * headers already, and touching their headers would cost Deno's prepared response). It has no
- * per-request values (no CSP nonce), so running it after next() is the same as around it.
+ * apiSecureHeaders' headers on an answer not built whole, once the route has answered (those built
+ * whole have them already, and touching their headers would cost Deno's prepared response). It
+ * has no per-request values (no CSP nonce), so running it after the route is the same as around it.
  */
-export const securityHeaders: MiddlewareHandler<AppEnv> = async (c, next) => {
-  await next();
+export async function addSecurityHeaders(c: Context<AppEnv>): Promise<void> {
   if (!isWhole(c.res)) await apiSecureHeaders(c, () => Promise.resolve());
-};
+}

@@ -1,15 +1,20 @@
-import { createMiddleware } from "hono/factory";
+import type { Context } from "hono";
 import { problem } from "../http/problem.ts";
 import type { AppEnv } from "../http/router.ts";
 
 /**
- * Caps the requests being handled at once: past `max`, a request is answered at once with 503 and
- * `Retry-After: retryAfterSeconds` instead of queueing work (and memory) behind slow callers.
+ * Caps the requests being handled at once: past `max`, `enter()` answers a 503 with
+ * `Retry-After: retryAfterSeconds` at once instead of queueing work (and memory) behind slow
+ * callers; otherwise it counts the request in (undefined) and `leave()` counts it out.
  */
-export const inFlightCap = (max: number, retryAfterSeconds = 1) => {
+export function inFlightLimit(max: number, retryAfterSeconds = 1) {
   let inFlight = 0;
-  return createMiddleware<AppEnv>(async (c, next) => {
-    if (inFlight >= max) {
+  return {
+    enter(c: Context<AppEnv>): Response | undefined {
+      if (inFlight < max) {
+        inFlight++;
+        return undefined;
+      }
       c.get("deps").logger.warn("too many requests in flight", {
         requestId: c.get("requestId"),
         max,
@@ -17,12 +22,9 @@ export const inFlightCap = (max: number, retryAfterSeconds = 1) => {
       return problem(c, 503, `More than ${max} requests are in flight; retry shortly`, {
         headers: { "Retry-After": String(retryAfterSeconds) },
       });
-    }
-    inFlight++;
-    try {
-      await next();
-    } finally {
+    },
+    leave(): void {
       inFlight--;
-    }
-  });
-};
+    },
+  };
+}

@@ -1,4 +1,4 @@
-import { createMiddleware } from "hono/factory";
+import type { Context } from "hono";
 import { problem } from "../http/problem.ts";
 import type { AppEnv } from "../http/router.ts";
 
@@ -7,11 +7,11 @@ import type { AppEnv } from "../http/router.ts";
 // or '#' in it would move where Hono reads the path and the query.
 const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=]+)(?::[0-9]*)?$/;
 
-/** Refuses a request whose Host header is not `host[:port]` with 400 naming the header. */
-export const validHost = createMiddleware<AppEnv>(async (c, next) => {
+/** A 400 naming Host when the request's Host header is not `host[:port]`, else undefined. */
+export function hostRefusal(c: Context<AppEnv>): Response | undefined {
   const host = c.req.header("host");
-  if (host === undefined || HOST.test(host)) return await next();
+  if (host === undefined || HOST.test(host)) return undefined;
   return problem(c, 400, "Check Host: it is not host[:port]", {
     errors: [{ path: "Host", message: "is not a host name or address with an optional port" }],
   });
-});
+}
