@@ -61,8 +61,8 @@ export function createApp(deps: AppDeps, limits: RequestLimits = DEFAULT_LIMITS)
 
   // First, so its steps after the route (security headers, X-Request-Id, the log line, the
   // unsafe-header guard) see every answer, CORS preflights, notFound and onError included.
-  app.use("*", requestPipeline(deps, limits.maxInFlight));
-  if (deps.config.corsOrigins) app.use("*", corsFor(deps.config.corsOrigins));
+  const cors = deps.config.corsOrigins ? corsFor(deps.config.corsOrigins) : undefined;
+  app.use("*", requestPipeline(deps, limits.maxInFlight, cors));
   app.use(
     "/api/*",
     withBody(

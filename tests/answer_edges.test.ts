@@ -261,3 +261,26 @@ Deno.test({
     assert.equal(health.status, 200);
   },
 });
+
+Deno.test("with CORS_ORIGINS and the in-flight cap full, a preflight still answers 204 and the 503 carries the CORS headers", async () => {
+  await using t = await testContext({ now: NOW, env: { CORS_ORIGINS: ORIGIN } });
+  const app = createApp(t.deps, { bodyTimeoutMs: 10_000, maxInFlight: 0 });
+  await using http = serve(app);
+  const preflight = await send(http.url, "OPTIONS", "/api/captures", {
+    Origin: ORIGIN,
+    "Access-Control-Request-Method": "POST",
+    "X-Request-Id": "req-preflight-full",
+  });
+  assert.equal(preflight.status, 204);
+  assert.deepEqual(lines(preflight, "access-control-allow-origin"), [ORIGIN]);
+  assertRequestWide(preflight, "req-preflight-full", "preflight at the cap");
+  const refused = await send(http.url, "GET", "/api/captures", {
+    Origin: ORIGIN,
+    Authorization: `Bearer ${await t.token("owner")}`,
+    "X-Request-Id": "req-full",
+  });
+  assert.equal(refused.status, 503);
+  assert.deepEqual(lines(refused, "retry-after"), ["1"]);
+  assert.deepEqual(lines(refused, "access-control-allow-origin"), [ORIGIN]);
+  assertRequestWide(refused, "req-full", "503 at the cap");
+});
