@@ -6,21 +6,19 @@ import { openDatabase } from "../db/client.ts";
 import { captureSnapshots, captureSnapshotSeries } from "../db/schema.ts";
 import { METRIC_TYPES } from "../metrics/catalogue.ts";
 import { TEST_SECRET } from "./helpers/context.ts";
-import { startTwoOnOneFile } from "./helpers/process.ts";
+import { callText, startTwoOnOneFile } from "./helpers/process.ts";
 
 const HOUR = 3_600_000;
 
-async function call(url: string, token: string, method: string, path: string, body?: unknown) {
-  const res = await fetch(`${url}${path}`, {
-    method,
-    headers: {
-      Authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { "Content-Type": "application/json" }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
+/** Registers an environment as `token`'s user on the server at `url`; answers its id. */
+async function createEnvironment(url: string, token: string, name: string): Promise<number> {
+  const created = await callText(url, token, "POST", "/api/environments", {
+    name,
+    region: "us-east-1",
+    dbInstanceIdentifier: `${name}-db`,
   });
-  const text = await res.text();
-  return { status: res.status, text, headers: res.headers };
+  assert.equal(created.status, 201, created.text);
+  return JSON.parse(created.text).id;
 }
 
 Deno.test("GET /api/captures/{id}/metrics and GET /api/captures: cached answers follow another process's writes", async () => {
@@ -28,22 +26,16 @@ Deno.test("GET /api/captures/{id}/metrics and GET /api/captures: cached answers 
   const { a, b } = servers;
   const owner = await mintToken(TEST_SECRET, { sub: "owner", ttlSeconds: 600 });
   const guest = await mintToken(TEST_SECRET, { sub: "guest", ttlSeconds: 600 });
-  const env = JSON.parse(
-    (await call(a.url, owner, "POST", "/api/environments", {
-      name: "r",
-      region: "us-east-1",
-      dbInstanceIdentifier: "r-db",
-    })).text,
-  );
+  const env = { id: await createEnvironment(a.url, owner, "r") };
   assert.equal(
-    (await call(a.url, owner, "PUT", `/api/environments/${env.id}/members/guest`, {
+    (await callText(a.url, owner, "PUT", `/api/environments/${env.id}/members/guest`, {
       role: "member",
     })).status,
     201,
   );
   const end = Math.floor((Date.now() - 2 * HOUR) / 60_000) * 60_000;
   const start = end - HOUR;
-  const created = await call(a.url, owner, "POST", "/api/captures", {
+  const created = await callText(a.url, owner, "POST", "/api/captures", {
     envId: env.id,
     name: "done",
     start: new Date(start).toISOString(),
@@ -73,30 +65,30 @@ Deno.test("GET /api/captures/{id}/metrics and GET /api/captures: cached answers 
     ),
   })));
   const metrics = `/api/captures/${id}/metrics?type=CPUUtilization`;
-  const first = await call(a.url, guest, "GET", metrics);
+  const first = await callText(a.url, guest, "GET", metrics);
   assert.equal(first.status, 200, first.text);
-  const second = await call(a.url, guest, "GET", metrics);
+  const second = await callText(a.url, guest, "GET", metrics);
   assert.equal(second.text, first.text);
   assert.match(second.headers.get("ratelimit") ?? "", /r=4/, "cached answers still count");
   assert.ok(second.headers.get("ratelimit-policy"));
   // The guest loses membership in B: A must stop answering them, list and metrics alike.
-  const listA = () => call(a.url, guest, "GET", "/api/captures?limit=5");
+  const listA = () => callText(a.url, guest, "GET", "/api/captures?limit=5");
   assert.equal(JSON.parse((await listA()).text).length, 1);
   assert.equal(JSON.parse((await listA()).text).length, 1);
   assert.equal(
-    (await call(b.url, owner, "DELETE", `/api/environments/${env.id}/members/guest`)).status,
+    (await callText(b.url, owner, "DELETE", `/api/environments/${env.id}/members/guest`)).status,
     204,
   );
-  assert.equal((await call(a.url, guest, "GET", metrics)).status, 404);
+  assert.equal((await callText(a.url, guest, "GET", metrics)).status, 404);
   assert.equal((await listA()).text, "[]");
   // The owner's cached answer in A; then B deletes the capture.
-  assert.equal((await call(a.url, owner, "GET", metrics)).status, 200);
-  assert.equal((await call(b.url, owner, "DELETE", `/api/captures/${id}`)).status, 204);
-  assert.equal((await call(a.url, owner, "GET", metrics)).status, 404);
+  assert.equal((await callText(a.url, owner, "GET", metrics)).status, 200);
+  assert.equal((await callText(b.url, owner, "DELETE", `/api/captures/${id}`)).status, 204);
+  assert.equal((await callText(a.url, owner, "GET", metrics)).status, 404);
   // Past the quota (shared across processes, flushed at most every 250 ms) cached answers are 429.
   await new Promise((r) => setTimeout(r, 300));
   let last = 0;
-  for (let i = 0; i < 8; i++) last = (await call(a.url, owner, "GET", metrics)).status;
+  for (let i = 0; i < 8; i++) last = (await callText(a.url, owner, "GET", metrics)).status;
   assert.equal(last, 429);
   handle.close();
 });
@@ -105,15 +97,9 @@ Deno.test("GET /api/captures: a remembered list body turns RUNNING into DONE whe
   await using servers = await startTwoOnOneFile();
   const { a } = servers;
   const owner = await mintToken(TEST_SECRET, { sub: "owner", ttlSeconds: 600 });
-  const env = JSON.parse(
-    (await call(a.url, owner, "POST", "/api/environments", {
-      name: "t",
-      region: "us-east-1",
-      dbInstanceIdentifier: "t-db",
-    })).text,
-  );
+  const env = { id: await createEnvironment(a.url, owner, "t") };
   const endsAt = Date.now() + 2_500;
-  const created = await call(a.url, owner, "POST", "/api/captures", {
+  const created = await callText(a.url, owner, "POST", "/api/captures", {
     envId: env.id,
     name: "ending",
     start: new Date(endsAt - 60_000).toISOString(),
@@ -121,7 +107,7 @@ Deno.test("GET /api/captures: a remembered list body turns RUNNING into DONE whe
   });
   assert.equal(created.status, 201, created.text);
   const status = async () =>
-    JSON.parse((await call(a.url, owner, "GET", "/api/captures")).text)[0].status;
+    JSON.parse((await callText(a.url, owner, "GET", "/api/captures")).text)[0].status;
   for (let i = 0; i < 4; i++) assert.equal(await status(), "RUNNING");
   await new Promise((r) => setTimeout(r, Math.max(0, endsAt - Date.now()) + 50));
   assert.equal(await status(), "DONE");

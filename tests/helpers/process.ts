@@ -247,6 +247,18 @@ export async function callJson(
   path: string,
   body?: unknown,
 ) {
+  const { status, text } = await callText(url, token, method, path, body);
+  return { status, body: text ? JSON.parse(text) : null };
+}
+
+/** callJson() answering the status, the body as text and the headers, for answers compared as sent. */
+export async function callText(
+  url: string,
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+) {
   const res = await fetch(`${url}${path}`, {
     method,
     headers: {
@@ -255,8 +267,7 @@ export async function callJson(
     },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null };
+  return { status: res.status, text: await res.text(), headers: res.headers };
 }
 
 /** Resolves when `promise` does, or rejects after `ms`. */
