@@ -1,5 +1,4 @@
 import type { Context } from "hono";
-import { createMiddleware } from "hono/factory";
 import type { Logger } from "../logger.ts";
 import type { AppEnv } from "./deps.ts";
 import { isWhole } from "./whole_response.ts";
@@ -40,10 +39,3 @@ export function guardResponseHeaders(c: Context<AppEnv>, logger: Logger): void {
   c.res = undefined;
   c.res = new Response(body, { status, statusText, headers });
 }
-
-/** guardResponseHeaders() after everything inside it, as a middleware of its own (for tests). */
-export const safeResponseHeaders = (logger: Logger) =>
-  createMiddleware<AppEnv>(async (c, next) => {
-    await next();
-    guardResponseHeaders(c, logger);
-  });

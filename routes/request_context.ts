@@ -1,5 +1,4 @@
 import type { Context } from "hono";
-import { createMiddleware } from "hono/factory";
 import { matchedRoutes } from "hono/route";
 import type { AppDeps } from "../http/deps.ts";
 import type { AppEnv } from "../http/router.ts";
@@ -40,14 +39,6 @@ export function endRequest(c: Context<AppEnv>, deps: AppDeps, started: number): 
     userId: c.get("userId") ?? null,
   });
 }
-
-/** beginRequest() and endRequest() around the rest, as a middleware of its own (for tests). */
-export const requestContext = (deps: AppDeps) =>
-  createMiddleware<AppEnv>(async (c, next) => {
-    const started = beginRequest(c, deps);
-    await next();
-    endRequest(c, deps, started);
-  });
 
 /** The pattern of the route the request matched, or null when none did (404 and 405 answers). */
 function routeOf(c: Parameters<typeof matchedRoutes>[0]): string | null {

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { Hono } from "hono";
 import { answerJson } from "../http/answer.ts";
 import type { AppEnv } from "../http/router.ts";
-import { requestContext } from "../routes/request_context.ts";
+import { requestPipeline } from "../routes/request_pipeline.ts";
 import { type TestContext, testContext } from "./helpers/context.ts";
 import { captureWithSnapshot } from "./helpers/snapshot_capture.ts";
 
@@ -117,7 +117,7 @@ Deno.test("with CORS_ORIGINS, a whole answer also carries the CORS headers", asy
 Deno.test("answerJson() leaves out a header value Deno's writer would panic on and logs its name", async () => {
   await using t = await testContext({ now: NOW });
   const app = new Hono<AppEnv>();
-  app.use("*", requestContext(t.deps));
+  app.use("*", requestPipeline(t.deps, 10));
   app.get("/", (c) => answerJson(c, { ok: true }, 200, { "X-Bad": "a\x01b", "X-Fine": "plain" }));
   await using server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen: () => {} },
