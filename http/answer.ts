@@ -16,8 +16,8 @@ export function addAnswerHeaders(c: Context<AppEnv>, headers: Record<string, str
 }
 
 /**
- * The handler's answer with `status`, `body` and `headers`, plus X-Request-Id, the security
- * headers and any added by addAnswerHeaders(), built once. A value that is not a safe field value
+ * The handler's answer with `status`, `body`, `headers` and `contentType`, plus X-Request-Id, the
+ * security headers and any added by addAnswerHeaders(), built once. A value that is not a safe field value
  * (http/safe_headers.ts) is left out and its header's name logged, as the guard does.
  * The handler must not have called c.header(): Hono keeps those for its own responses only.
  */
@@ -26,13 +26,15 @@ function answer(
   body: string | null,
   status: StatusCode,
   headers: Record<string, string>,
+  contentType?: string,
 ): Response {
   const all: Record<string, string> = {
     ...SECURITY_HEADERS,
     ...c.get("answerHeaders"),
     ...headers,
-    "X-Request-Id": c.get("requestId"),
   };
+  if (contentType !== undefined) all["Content-Type"] = contentType;
+  all["X-Request-Id"] = c.get("requestId");
   let unsafe: string[] | undefined;
   for (const name in all) {
     if (!isSafeHeaderValue(all[name])) {
@@ -62,7 +64,7 @@ export function answerJsonText<T, S extends StatusCode = 200>(
   status: S = 200 as S,
   headers: Record<string, string> = {},
 ): Response & TypedResponse<JSONParsed<T>, S, "json"> {
-  return answer(c, text, status, { ...headers, "Content-Type": JSON_TYPE }) as
+  return answer(c, text, status, headers, JSON_TYPE) as
     & Response
     & TypedResponse<JSONParsed<T>, S, "json">;
 }

@@ -1,4 +1,4 @@
-import { answerEmpty, answerJson, answerJsonText } from "../../http/answer.ts";
+import { answerEmpty, answerJsonText } from "../../http/answer.ts";
 import { nextPageLink } from "../../http/link.ts";
 import { ifNoneMatchHits, parseETagCondition } from "../../http/etag.ts";
 import type { AppRouteHandler } from "../../http/router.ts";
@@ -6,6 +6,7 @@ import * as operations from "../../operations/captures.ts";
 import { refusalProblem } from "../refusal.ts";
 import { loadDeps } from "../aws_deps.ts";
 import { listBodiesOf } from "./_list_body.ts";
+import { captureAnswer } from "./_one_body.ts";
 import { presentCapture } from "./_present.ts";
 import type * as routes from "./routes.ts";
 
@@ -48,12 +49,11 @@ export const get: AppRouteHandler<typeof routes.get> = async (c) => {
     c.get("userId"),
   );
   if (!outcome.ok) return refusalProblem(c, outcome);
-  const now = c.get("deps").clock().getTime();
-  const etag = operations.captureETag(outcome.capture, now);
+  const { body, etag } = captureAnswer(outcome.capture, c.get("deps").clock().getTime());
   if (ifNoneMatchHits(parseETagCondition(c.req.header("if-none-match")), etag)) {
     return answerEmpty(c, 304, { ETag: etag });
   }
-  return answerJson(c, presentCapture(outcome.capture, now), 200, { ETag: etag });
+  return answerJsonText<ReturnType<typeof presentCapture>>(c, body, 200, { ETag: etag });
 };
 
 export const create: AppRouteHandler<typeof routes.create> = async (c) => {
