@@ -39,6 +39,49 @@ async function trickle(origin: string, token: string, everyMs: number) {
 
 Deno.test({
   name:
+    "bodies trickled at once are each cut at their own deadline (one timer watches them all), and bodies in time between them are served",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using t = await testContext();
+    const app = createApp(t.deps, { bodyTimeoutMs: 1000, maxInFlight: 256 });
+    await using server = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+      app.fetch,
+    );
+    const origin = `http://127.0.0.1:${server.addr.port}`;
+    const token = await t.token("alice");
+    const inTime = async (name: string) => {
+      const res = await fetch(`${origin}/api/environments`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+        body: JSON.stringify({ name, region: "us-east-1", dbInstanceIdentifier: "db-1" }),
+      });
+      assert.equal(res.status, 201, await res.text());
+    };
+    const cut = async (startAfterMs: number) => {
+      await delay(startAfterMs);
+      const started = performance.now();
+      const slow = await trickle(origin, token, 100);
+      await inTime(`between-${startAfterMs}`);
+      const answer = await readAnswer(slow.conn, 8000);
+      const tookMs = performance.now() - started;
+      await slow.stop();
+      slow.conn.close();
+      return { status: answer.status, tookMs };
+    };
+    const answers = await Promise.all([cut(0), cut(400), cut(700)]);
+    for (const { status, tookMs } of answers) {
+      assert.equal(status, 408);
+      // Its own deadline, not the earliest one in flight: never cut before its 1 s has passed.
+      assert.ok(tookMs >= 950 && tookMs < 5000, `took ${tookMs} ms`);
+    }
+    await inTime("after");
+  },
+});
+
+Deno.test({
+  name:
     "a body trickled past the body timeout gets a 408 within the bound, marked Connection: close",
   sanitizeResources: false,
   sanitizeOps: false,

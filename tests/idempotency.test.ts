@@ -5,6 +5,7 @@ import openapi from "../openapi/openapi.json" with { type: "json" };
 import { claimKey, sweepExpiredKeys } from "../db/idempotency.ts";
 import * as schema from "../db/schema.ts";
 import { IDEMPOTENCY_TTL_MS, requestHashOf } from "../routes/idempotency.ts";
+import { IdempotencyHeaders } from "../openapi/schemas/headers.ts";
 import { HOUR, NOW } from "./helpers/captures.ts";
 import { type TestContext, testContext } from "./helpers/context.ts";
 import { remoteLike } from "./helpers/remote_like.ts";
@@ -142,6 +143,32 @@ Deno.test("a key still in progress answers 409 with Retry-After; a bad key is 40
   assert.equal(busy.type, "/problems/idempotency-in-progress");
   const bad = await assertProblem(await post(t, "alice", "/api/captures", body, "has space"), 400);
   assert.equal(bad.errors?.[0].path, "Idempotency-Key");
+});
+
+Deno.test("POST /api/captures refuses exactly the Idempotency-Keys its documented schema refuses, with 400", async () => {
+  // The route's header schema is documented but not run (routes/middleware_checked_headers.ts):
+  // the middleware's own check must refuse the same keys.
+  await using t = await testContext({ now: NOW });
+  const env = await t.createEnvironment("alice");
+  const keys = [
+    "",
+    "k",
+    "x".repeat(255),
+    "x".repeat(256),
+    "has space",
+    "in\tside",
+    "é",
+    "~!#$%&'*+-.^_`|",
+  ];
+  for (const [i, key] of keys.entries()) {
+    const res = await post(t, "alice", "/api/captures", { name: `k${i}`, envId: env.id }, key);
+    if (IdempotencyHeaders.safeParse({ "Idempotency-Key": key }).success) {
+      assert.equal(res.status, 201, JSON.stringify(key));
+    } else {
+      const refused = await assertProblem(res, 400);
+      assert.equal(refused.errors?.[0].path, "Idempotency-Key", JSON.stringify(key));
+    }
+  }
 });
 
 Deno.test("keys expire after 24 hours and are swept", async () => {

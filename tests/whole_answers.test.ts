@@ -114,6 +114,50 @@ Deno.test("with CORS_ORIGINS, a whole answer also carries the CORS headers", asy
   assert.ok(one.res.headers.get("etag"));
 });
 
+Deno.test("POST /api/captures' 201 is built whole: every header once, CORS too, and replayed alike", async () => {
+  await using t = await testContext({ now: NOW, env: { CORS_ORIGINS: "https://app.example" } });
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, t.app.fetch);
+  try {
+    const env = await t.createEnvironment("owner");
+    const post = async (name: string, headers: Record<string, string>) => {
+      const res = await fetch(`http://127.0.0.1:${server.addr.port}/api/captures`, {
+        method: "POST",
+        headers: {
+          Authorization: `Bearer ${await t.token("owner")}`,
+          "Content-Type": "application/json",
+          ...headers,
+        },
+        body: JSON.stringify({ name, envId: env.id, duration: 3600 }),
+      });
+      return { res, body: await res.json() };
+    };
+    const plain = await post("plain", { "X-Request-Id": "req-post" });
+    assert.equal(plain.res.status, 201);
+    assertRequestWide(plain.res, "req-post", "POST");
+    assert.equal(plain.res.headers.get("content-type"), "application/json");
+    assert.equal(plain.res.headers.get("location"), `/api/captures/${plain.body.id}`);
+    assert.equal(plain.res.headers.get("etag"), `"c.${plain.body.id}.1.RUNNING"`);
+    assert.equal(plain.res.headers.get("access-control-allow-origin"), null);
+
+    const cors = { Origin: "https://app.example", "Idempotency-Key": "k-1" };
+    const first = await post("cors", { ...cors, "X-Request-Id": "req-first" });
+    const replay = await post("cors", { ...cors, "X-Request-Id": "req-replay" });
+    for (const [answer, id] of [[first, "req-first"], [replay, "req-replay"]] as const) {
+      assert.equal(answer.res.status, 201, id);
+      assertRequestWide(answer.res, id, id);
+      assert.equal(answer.res.headers.get("access-control-allow-origin"), "https://app.example");
+      assert.equal(answer.res.headers.get("vary"), "Origin");
+      assert.equal(answer.res.headers.get("location"), `/api/captures/${first.body.id}`, id);
+      assert.equal(answer.res.headers.get("etag"), `"c.${first.body.id}.1.RUNNING"`, id);
+    }
+    assert.equal(first.res.headers.get("idempotent-replayed"), null);
+    assert.equal(replay.res.headers.get("idempotent-replayed"), "true");
+    assert.deepEqual(replay.body, first.body);
+  } finally {
+    await server.shutdown();
+  }
+});
+
 Deno.test("answerJson() leaves out a header value Deno's writer would panic on and logs its name", async () => {
   await using t = await testContext({ now: NOW });
   const app = new Hono<AppEnv>();

@@ -10,6 +10,7 @@ import {
   Timestamp,
 } from "./common.ts";
 import { CAPTURE_STATUSES } from "../../vocabulary.ts";
+import { parsedSynchronously } from "../sync_parse.ts";
 
 export const CaptureStatus = z.enum(CAPTURE_STATUSES).openapi("CaptureStatus", {
   description: "SCHEDULED → RUNNING → DONE; FAILED carries a reason",
@@ -79,48 +80,51 @@ export const Capture = z.object({
   },
 });
 
-export const CreateCapture = z.object({
-  name: displayName(100).openapi({ example: "black-friday-peak" }),
-  envId: z.number().int().positive().openapi({ example: 1 }),
-  status: z.enum(["SCHEDULED", "RUNNING", "STARTED", "STARTING"]).optional().openapi({
-    description:
-      "SCHEDULED needs scheduledStart; RUNNING, STARTED and STARTING (the old API's values) start now",
+// Validated on every POST: parsed synchronously (openapi/sync_parse.ts).
+export const CreateCapture = parsedSynchronously(
+  z.object({
+    name: displayName(100).openapi({ example: "black-friday-peak" }),
+    envId: z.number().int().positive().openapi({ example: 1 }),
+    status: z.enum(["SCHEDULED", "RUNNING", "STARTED", "STARTING"]).optional().openapi({
+      description:
+        "SCHEDULED needs scheduledStart; RUNNING, STARTED and STARTING (the old API's values) start now",
+    }),
+    start: isoInstant.optional().openapi({
+      description: "A past instant backfills a window; the future is refused (use scheduledStart)",
+    }),
+    scheduledStart: isoInstant.optional().openapi({
+      description: "A future instant: the capture is SCHEDULED until then",
+      example: "2026-01-15T10:00:00Z",
+    }),
+    duration: duration.optional(),
+  }).strict().superRefine((body, ctx) => {
+    if (body.status === "SCHEDULED" && body.scheduledStart === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["scheduledStart"],
+        message: 'status "SCHEDULED" needs a scheduledStart',
+      });
+    }
+    if (body.scheduledStart !== undefined && body.start !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["start"],
+        message: "send either start (backfill) or scheduledStart (schedule), not both",
+      });
+    }
+    if (body.scheduledStart !== undefined && body.status && body.status !== "SCHEDULED") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["status"],
+        message:
+          `status "${body.status}" starts now; drop it, or use "SCHEDULED" with scheduledStart`,
+      });
+    }
+  }).openapi("CreateCapture", {
+    // Starts a one-hour capture now, so the example works as sent from /docs.
+    example: { name: "black-friday-peak", envId: 1, duration: 3600 },
   }),
-  start: isoInstant.optional().openapi({
-    description: "A past instant backfills a window; the future is refused (use scheduledStart)",
-  }),
-  scheduledStart: isoInstant.optional().openapi({
-    description: "A future instant: the capture is SCHEDULED until then",
-    example: "2026-01-15T10:00:00Z",
-  }),
-  duration: duration.optional(),
-}).strict().superRefine((body, ctx) => {
-  if (body.status === "SCHEDULED" && body.scheduledStart === undefined) {
-    ctx.addIssue({
-      code: "custom",
-      path: ["scheduledStart"],
-      message: 'status "SCHEDULED" needs a scheduledStart',
-    });
-  }
-  if (body.scheduledStart !== undefined && body.start !== undefined) {
-    ctx.addIssue({
-      code: "custom",
-      path: ["start"],
-      message: "send either start (backfill) or scheduledStart (schedule), not both",
-    });
-  }
-  if (body.scheduledStart !== undefined && body.status && body.status !== "SCHEDULED") {
-    ctx.addIssue({
-      code: "custom",
-      path: ["status"],
-      message:
-        `status "${body.status}" starts now; drop it, or use "SCHEDULED" with scheduledStart`,
-    });
-  }
-}).openapi("CreateCapture", {
-  // Starts a one-hour capture now, so the example works as sent from /docs.
-  example: { name: "black-friday-peak", envId: 1, duration: 3600 },
-});
+);
 
 export const UpdateCapture = z.object({
   name: displayName(100).optional().openapi({ example: "black-friday-peak-2" }),

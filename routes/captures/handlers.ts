@@ -79,9 +79,11 @@ export const create: AppRouteHandler<typeof routes.create> = async (c) => {
   if (!outcome.ok) return refusalProblem(c, outcome);
   // A capture starting now is checked against RDS after the write (FAILED if the instance is gone).
   const capture = await operations.checkStartedCapture(loadDeps(deps), outcome.capture, now);
-  c.header("Location", `/api/captures/${capture.id}`);
-  c.header("ETag", operations.captureETag(capture, now));
-  return c.json(presentCapture(capture, now), 201);
+  // Built whole (http/answer.ts), as a GET's answer is: the same headers and body.
+  return answerJson(c, presentCapture(capture, now), 201, {
+    Location: `/api/captures/${capture.id}`,
+    ETag: operations.captureETag(capture, now),
+  });
 };
 
 export const put: AppRouteHandler<typeof routes.put> = async (c) => {

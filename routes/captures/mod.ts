@@ -1,4 +1,5 @@
 import { createRouter } from "../../http/router.ts";
+import { openapiWithMiddlewareCheckedHeaders } from "../middleware_checked_headers.ts";
 import * as compareHandlers from "./compare_handler.ts";
 import * as compareRoutes from "./compare_routes.ts";
 import * as handlers from "./handlers.ts";
@@ -8,9 +9,12 @@ import * as routes from "./routes.ts";
 
 /** The capture operations. */
 export const capturesRouter = () =>
-  createRouter()
-    .openapi(routes.list, handlers.list)
-    .openapi(routes.create, handlers.create)
+  // Idempotency-Key is checked by routes.create's own middleware (routes/idempotency.ts).
+  openapiWithMiddlewareCheckedHeaders(
+    createRouter().openapi(routes.list, handlers.list),
+    routes.create,
+    handlers.create,
+  )
     .openapi(routes.get, handlers.get)
     .openapi(routes.put, handlers.put)
     .openapi(routes.patch, handlers.patch)
