@@ -1,4 +1,4 @@
-import { answerEmpty, answerJsonText } from "../../http/answer.ts";
+import { answerEmpty, answerJson, answerJsonText } from "../../http/answer.ts";
 import { nextPageLink } from "../../http/link.ts";
 import { ifNoneMatchHits, parseETagCondition } from "../../http/etag.ts";
 import type { AppRouteHandler } from "../../http/router.ts";
