@@ -12,7 +12,7 @@ COPY --chown=deno:deno . .
 # lockfile it reads; deno.runtime.lock holds only what main.ts imports (deno task lock:runtime).
 RUN mv deno.runtime.lock deno.lock && deno install --frozen --entrypoint main.ts
 
-ENV HOST=0.0.0.0 PORT=8000 DATABASE_URL=file:/data/capwatch.db
+ENV HOST=0.0.0.0 PORT=8000 DATABASE_URL=file:/data/capwatch.db MALLOC_ARENA_MAX=1
 VOLUME /data
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \

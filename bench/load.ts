@@ -4,7 +4,7 @@
 // With taskset and two CPUs the servers run on CPU 0 and wrk on CPU 1. Only ratios carry over
 // between machines and runs. Settings: BENCH_ROUNDS (3), BENCH_SECONDS (5), BENCH_CONNECTIONS (50).
 import { mintToken } from "../auth/mint.ts";
-import { taskArgs } from "../tests/helpers/process.ts";
+import { taskCommand } from "../tests/helpers/process.ts";
 import { BENCH_USER, seededDatabase } from "./seed.ts";
 
 const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? 3);
@@ -117,7 +117,7 @@ async function spawnServer(
 }
 
 const denoRun = (args: string[]) => [...SERVER_CPU, Deno.execPath(), ...args];
-const capwatchArgs = await taskArgs("start");
+const { env: capwatchEnv, args: capwatchArgs } = await taskCommand("start");
 
 /** A capwatch process as `deno task start` runs it, on `databasePath`. */
 function startCapwatch(
@@ -135,6 +135,7 @@ function startCapwatch(
       HOST: "127.0.0.1",
       DATABASE_URL: `file:${databasePath}`,
       JWT_SECRET: SECRET,
+      ...capwatchEnv,
       LOG_LEVEL: "info",
       // Quotas far above what the bench writes or reads, not 0: their conditions stay in the
       // measured statements (the counts in the INSERT, the per-minute metrics counter), no 429.

@@ -5,7 +5,7 @@
 // the inspector itself slows the server.
 // deno-lint-ignore-file no-explicit-any -- V8 inspector protocol messages are untyped JSON
 import { mintToken } from "../auth/mint.ts";
-import { taskArgs } from "../tests/helpers/process.ts";
+import { taskCommand } from "../tests/helpers/process.ts";
 import { BENCH_USER, seededDatabase } from "./seed.ts";
 
 const target = Deno.args[0] ?? "get";
@@ -17,13 +17,14 @@ const token = await mintToken(SECRET, { sub: BENCH_USER, ttlSeconds: 3600 });
 const db = await seededDatabase(1_000);
 const port = 18_000 + Math.floor(Math.random() * 1000);
 const inspectPort = port + 1000;
-const args = await taskArgs("start");
+const { env: startEnv, args } = await taskCommand("start");
 const runIndex = args.indexOf("run");
 args.splice(runIndex + 1, 0, `--inspect=127.0.0.1:${inspectPort}`);
 const child = new Deno.Command(Deno.execPath(), {
   args,
   cwd: ROOT,
   env: {
+    ...startEnv,
     PORT: String(port),
     HOST: "127.0.0.1",
     DATABASE_URL: `file:${db.path}`,

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { dockerIgnore } from "../dev_deps/dockerignore.ts";
 import { TEST_SECRET } from "./helpers/context.ts";
-import { ROOT, taskArgs } from "./helpers/process.ts";
+import { ROOT, taskCommand } from "./helpers/process.ts";
 
 const dockerfile = await Deno.readTextFile(`${ROOT}Dockerfile`);
 const ignored = dockerIgnore(await Deno.readTextFile(`${ROOT}.dockerignore`));
@@ -103,8 +103,14 @@ Deno.test("the Dockerfile pins a Deno 2 image, runs as a non-root user on HOST=0
   assert.match(execForm(/^HEALTHCHECK .*?CMD (\[.*\])$/m).join(" "), /\/health/);
 });
 
-Deno.test("the Dockerfile's CMD is deno task start's command", async () => {
-  assert.deepEqual(execForm(/^CMD (\[.*\])$/m), ["deno", ...await taskArgs("start")]);
+Deno.test("the Dockerfile's CMD is deno task start's command, with its environment", async () => {
+  const start = await taskCommand("start");
+  assert.deepEqual(execForm(/^CMD (\[.*\])$/m), ["deno", ...start.args]);
+  // The task's NAME=value settings (glibc's MALLOC_ARENA_MAX) are the image's ENV.
+  assert.ok(Object.keys(start.env).length > 0);
+  for (const [name, value] of Object.entries(start.env)) {
+    assert.match(dockerfile, new RegExp(`^ENV .*\\b${name}=${value}(\\s|$)`, "m"), name);
+  }
 });
 
 Deno.test("the image's install is runtime-only, and its CMD and health check serve from it", async () => {

@@ -4,13 +4,30 @@ import { TEST_SECRET } from "./context.ts";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
-/** The permissions of `deno task start`, read from deno.json so the tests run what users run. */
-export async function taskArgs(task: string): Promise<string[]> {
+/**
+ * A deno.json task as `deno task` runs it: its leading `NAME=value` settings (environment
+ * variables, e.g. the start task's MALLOC_ARENA_MAX) and the arguments after `deno`.
+ */
+export async function taskCommand(
+  task: string,
+): Promise<{ env: Record<string, string>; args: string[] }> {
   const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
   const command: string = config.tasks[task];
-  const [deno, ...args] = command.split(/\s+/);
+  const words = command.split(/\s+/);
+  const env: Record<string, string> = {};
+  while (/^[A-Z_][A-Z0-9_]*=/.test(words[0])) {
+    const setting = words.shift()!;
+    const at = setting.indexOf("=");
+    env[setting.slice(0, at)] = setting.slice(at + 1);
+  }
+  const [deno, ...args] = words;
   if (deno !== "deno") throw new Error(`task ${task} does not start with deno: ${command}`);
-  return args;
+  return { env, args };
+}
+
+/** The permissions of `deno task start`, read from deno.json so the tests run what users run. */
+export async function taskArgs(task: string): Promise<string[]> {
+  return (await taskCommand(task)).args;
 }
 
 // Every variable config.ts (or the demo) reads: removed, so the developer's own settings stay out.
@@ -192,7 +209,9 @@ export async function startServer(
 ): Promise<Server> {
   const dir = await Deno.makeTempDir({ prefix: "capwatch-process-" });
   const dbPath = `${dir}/capwatch.db`;
-  const child = spawnDeno(await taskArgs("start"), {
+  const start = await taskCommand("start");
+  const child = spawnDeno(start.args, {
+    ...start.env,
     PORT: "0",
     HOST: "127.0.0.1",
     DATABASE_URL: `file:${dbPath}`,
