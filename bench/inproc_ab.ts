@@ -4,7 +4,9 @@
 // AB_POSTS POSTs at 50 in flight that alternate every round (AB_ROUNDS of each, ABBA order), so
 // both see the same minutes of a shared machine. POSTs as bench:load sends them (running from now
 // for an hour). Prints each round's CPU µs per POST (process user + system), the medians and
-// after/before. For comparing a change on a busy machine; a checkout of another commit can be
+// after/before. With AB_PATH (e.g. /api/captures/{capture} or /api/captures/{snapshot}/metrics) it
+// GETs that path instead, the seeded capture's or snapshot capture's id filled in (200 expected).
+// For comparing a change on a busy machine; a checkout of another commit can be
 // made with `git archive <commit> | tar -x -C DIR` and its node_modules linked to this one's.
 // deno-lint-ignore-file no-explicit-any -- the other checkout's module is typed only at run time
 import process from "node:process";
@@ -15,6 +17,7 @@ if (!otherPath) throw new Error("usage: bench/inproc_ab.ts <other checkout>/benc
 const before = await import(new URL(otherPath, `file://${Deno.cwd()}/`).href);
 const ROUNDS = Number(Deno.env.get("AB_ROUNDS") ?? 20);
 const POSTS = Number(Deno.env.get("AB_POSTS") ?? 2000);
+const PATH = Deno.env.get("AB_PATH");
 const apps = [await before.benchApp(1000, () => {}), await after.benchApp(1000, () => {})];
 const modules: any[] = [before, after];
 let posted = 0;
@@ -26,13 +29,21 @@ async function round(i: number, n: number): Promise<number> {
   const started = process.cpuUsage();
   await Promise.all(Array.from({ length: 50 }, async () => {
     while (left-- > 0) {
-      const res = await app.fetch(modules[i].jsonPost("http://x/api/captures", auth, {
-        envId: seeded.envId,
-        name: `ab-${posted++}`,
-        duration: 3600,
-      }));
+      const res = await app.fetch(
+        PATH
+          ? new Request(
+            "http://x" + PATH.replace("{capture}", String(seeded.captureId))
+              .replace("{snapshot}", String(seeded.snapshotCaptureId)),
+            { headers: auth },
+          )
+          : modules[i].jsonPost("http://x/api/captures", auth, {
+            envId: seeded.envId,
+            name: `ab-${posted++}`,
+            duration: 3600,
+          }),
+      );
       await res.arrayBuffer();
-      if (res.status !== 201) throw new Error(`POST answered ${res.status}`);
+      if (res.status !== (PATH ? 200 : 201)) throw new Error(`answered ${res.status}`);
     }
   }));
   const used = process.cpuUsage(started);
