@@ -116,6 +116,51 @@ async function spawnServer(
   };
 }
 
+/** Busy and idle CPU seconds of the whole machine, and CPU seconds used by `pids` (Linux /proc). */
+interface CpuTimes {
+  at: number;
+  busy: number;
+  idle: number;
+  pids: number;
+}
+
+/** How many cores went to the processes measured, to everything else, and to nothing. */
+interface CoreShare {
+  servers: number;
+  rest: number;
+  idle: number;
+}
+
+/** The machine's and `pids`' CPU times now, from /proc/stat and /proc/PID/stat (USER_HZ 100). */
+async function cpuTimes(pids: number[]): Promise<CpuTimes> {
+  // Deno allows reading another process's /proc entry only with --allow-all; cat may.
+  const files = ["/proc/stat", ...pids.map((pid) => `/proc/${pid}/stat`)];
+  const out = await new Deno.Command("cat", { args: files }).output();
+  const [machine, ...lines] = decoder.decode(out.stdout).split("\n");
+  const ticks = machine.trim().split(/\s+/).slice(1, 9).map(Number);
+  // user nice system idle iowait irq softirq steal
+  const idle = ticks[3] + ticks[4];
+  const busy = ticks.reduce((a, b) => a + b, 0) - idle;
+  let used = 0;
+  for (const line of lines.filter((l) => l.includes(")"))) {
+    // Fields after the command's closing parenthesis; utime and stime are the 12th and 13th.
+    const fields = line.slice(line.lastIndexOf(")") + 2).split(" ");
+    used += Number(fields[11]) + Number(fields[12]);
+  }
+  return { at: performance.now(), busy: busy / 100, idle: idle / 100, pids: used / 100 };
+}
+
+/** The cores used between two cpuTimes() readings. */
+function coreShare(from: CpuTimes, to: CpuTimes): CoreShare {
+  const seconds = (to.at - from.at) / 1000;
+  const servers = (to.pids - from.pids) / seconds;
+  return {
+    servers,
+    rest: (to.busy - from.busy) / seconds - servers,
+    idle: (to.idle - from.idle) / seconds,
+  };
+}
+
 const denoRun = (args: string[]) => [...SERVER_CPU, Deno.execPath(), ...args];
 const { env: capwatchEnv, args: capwatchArgs } = await taskCommand("start");
 
@@ -451,10 +496,19 @@ try {
   cleanup.push(one.stop);
   const singles: number[] = [];
   const doubles: number[] = [];
+  // Where the two cores went in each kind of round: the servers, and the rest (wrk and the
+  // kernel's loopback TCP work, which the servers do not pay for).
+  const shares: Record<"one" | "two", CoreShare[]> = { one: [], two: [] };
   for (let round = 1; round <= ROUNDS; round++) {
+    const beforeSingle = await cpuTimes([one.pid]);
     const single = await wrk(getOne);
+    shares.one.push(coreShare(beforeSingle, await cpuTimes([one.pid])));
     const two = await startOnPort();
-    const double = await wrk(getOne).finally(() => two.stop());
+    const beforeDouble = await cpuTimes([one.pid, two.pid]);
+    const double = await wrk(getOne).finally(async () => {
+      shares.two.push(coreShare(beforeDouble, await cpuTimes([one.pid, two.pid])));
+      await two.stop();
+    });
     if (single.bad + double.bad > 0) failed = true;
     singles.push(single.rps);
     doubles.push(double.rps);
@@ -468,6 +522,15 @@ try {
         doubles.map((d, i) => (d / singles[i]).toFixed(2)).join(", ")
       })`,
   );
+  for (const kind of ["one", "two"] as const) {
+    const servers = median(shares[kind].map((s) => s.servers));
+    const rest = median(shares[kind].map((s) => s.rest));
+    const idle = median(shares[kind].map((s) => s.idle));
+    console.log(
+      `    cores with ${kind} (median): capwatch ${servers.toFixed(2)}, ` +
+        `wrk and the kernel ${rest.toFixed(2)}, idle ${idle.toFixed(2)}`,
+    );
+  }
 } finally {
   for (const step of cleanup.reverse()) await step().catch(() => {});
 }
