@@ -1,4 +1,11 @@
-import { type Hook, OpenAPIHono, type RouteConfig, type RouteHandler } from "@hono/zod-openapi";
+import {
+  type Hook,
+  OpenAPIHono,
+  type RouteConfig,
+  type RouteHandler,
+  type z,
+} from "@hono/zod-openapi";
+import type { Context } from "hono";
 import type { AppEnv } from "./deps.ts";
 import { checkFields, problem } from "./problem.ts";
 
@@ -30,3 +37,25 @@ export function createRouter() {
 
 /** A handler typed from its route's contract (params, body, every declared answer). */
 export type AppRouteHandler<R extends RouteConfig> = RouteHandler<R, AppEnv>;
+
+/**
+ * Checks the request headers `schema` declares as @hono/zod-validator's header check would (the
+ * same schema, the same hook, so the same 400 problem naming each header), reading only those
+ * headers: undefined when they pass, else the hook's answer. For a route registered without its
+ * header check (routes/middleware_checked_headers.ts) whose handler calls this first, where the
+ * validator would run (after the path and query checks); the validator copies every request
+ * header into two objects and adds a middleware layer to each request.
+ */
+export function checkDeclaredHeaders(
+  c: Context<AppEnv>,
+  schema: z.ZodObject,
+): Response | undefined {
+  const value: Record<string, string> = {};
+  for (const name of Object.keys(schema.shape)) {
+    const given = c.req.header(name);
+    if (given !== undefined) value[name] = given;
+  }
+  const result = schema.safeParse(value);
+  if (result.success) return undefined;
+  return validationHook({ ...result, target: "header" }, c) as Response;
+}

@@ -5,7 +5,8 @@ import type { AppEnv } from "../http/router.ts";
  * Registers `route` on `router` with its request headers in the OpenAPI document as declared, but
  * without @hono/zod-validator's header check at run time: for a route whose middleware checks
  * those headers itself, by the same rules, and answers before the validator could run (the
- * Idempotency-Key middleware answers 400 for a key the schema refuses). That validator copies
+ * Idempotency-Key middleware answers 400 for a key the schema refuses), or whose handler checks
+ * them first with the same schema and hook (http/router.ts checkDeclaredHeaders). That validator copies
  * every request header into an object and parses it, ~3 µs of each POST. The route's path,
  * body, answers and middleware are unchanged.
  */

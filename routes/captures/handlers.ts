@@ -1,7 +1,8 @@
 import { answerEmpty, answerJson, answerJsonText } from "../../http/answer.ts";
 import { nextPageLink } from "../../http/link.ts";
 import { ifNoneMatchHits, parseETagCondition } from "../../http/etag.ts";
-import type { AppRouteHandler } from "../../http/router.ts";
+import { type AppRouteHandler, checkDeclaredHeaders } from "../../http/router.ts";
+import { IfNoneMatchHeaders } from "../../openapi/schemas/headers.ts";
 import * as operations from "../../operations/captures.ts";
 import { refusalProblem } from "../refusal.ts";
 import { loadDeps } from "../aws_deps.ts";
@@ -43,6 +44,9 @@ export const list: AppRouteHandler<typeof routes.list> = async (c) => {
 };
 
 export const get: AppRouteHandler<typeof routes.get> = async (c) => {
+  // Its If-None-Match is checked here, not by the validator (routes/captures/mod.ts).
+  const refused = checkDeclaredHeaders(c, IfNoneMatchHeaders);
+  if (refused) return refused;
   const outcome = await operations.readCapture(
     c.get("deps").db,
     c.req.valid("param").id,

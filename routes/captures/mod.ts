@@ -9,13 +9,17 @@ import * as routes from "./routes.ts";
 
 /** The capture operations. */
 export const capturesRouter = () =>
-  // Idempotency-Key is checked by routes.create's own middleware (routes/idempotency.ts).
+  // Idempotency-Key is checked by routes.create's own middleware (routes/idempotency.ts), and
+  // If-None-Match by handlers.get itself (checkDeclaredHeaders).
   openapiWithMiddlewareCheckedHeaders(
-    createRouter().openapi(routes.list, handlers.list),
-    routes.create,
-    handlers.create,
+    openapiWithMiddlewareCheckedHeaders(
+      createRouter().openapi(routes.list, handlers.list),
+      routes.create,
+      handlers.create,
+    ),
+    routes.get,
+    handlers.get,
   )
-    .openapi(routes.get, handlers.get)
     .openapi(routes.put, handlers.put)
     .openapi(routes.patch, handlers.patch)
     .openapi(routes.stop, handlers.stop)
