@@ -292,6 +292,53 @@ async function wrk(load: Load): Promise<Result> {
   }
 }
 
+/**
+ * Two processes of `start` on one port against one, everything unpinned, in ROUNDS alternating
+ * rounds under `load`; prints the medians, each round's ratio and where the cores went (the
+ * servers, the rest: wrk and the kernel's loopback TCP work, idle). Answers the ratio of medians.
+ */
+async function twoProcesses(name: string, load: Load, start: () => Promise<Server>) {
+  const one = await start();
+  const singles: number[] = [];
+  const doubles: number[] = [];
+  const shares: Record<"one" | "two", CoreShare[]> = { one: [], two: [] };
+  let failed = false;
+  try {
+    for (let round = 1; round <= ROUNDS; round++) {
+      const beforeSingle = await cpuTimes([one.pid]);
+      const single = await wrk(load);
+      shares.one.push(coreShare(beforeSingle, await cpuTimes([one.pid])));
+      const two = await start();
+      const beforeDouble = await cpuTimes([one.pid, two.pid]);
+      const double = await wrk(load).finally(async () => {
+        shares.two.push(coreShare(beforeDouble, await cpuTimes([one.pid, two.pid])));
+        await two.stop();
+      });
+      if (single.bad + double.bad > 0) failed = true;
+      singles.push(single.rps);
+      doubles.push(double.rps);
+    }
+  } finally {
+    await one.stop();
+  }
+  const ratio = median(doubles) / median(singles);
+  console.log(
+    `  ${name}: two processes on one port (REUSE_PORT), unpinned, median of ${ROUNDS}: ` +
+      `${Math.round(median(doubles))} req/s vs ${Math.round(median(singles))} with one ` +
+      `(${ratio.toFixed(2)}x; rounds ${
+        doubles.map((d, i) => (d / singles[i]).toFixed(2)).join(", ")
+      })`,
+  );
+  for (const kind of ["one", "two"] as const) {
+    const at = (pick: (share: CoreShare) => number) => median(shares[kind].map(pick)).toFixed(2);
+    console.log(
+      `    cores with ${kind} (median): ${name} ${at((s) => s.servers)}, ` +
+        `wrk and the kernel ${at((s) => s.rest)}, idle ${at((s) => s.idle)}`,
+    );
+  }
+  return { ratio, failed };
+}
+
 /** A wrk script POSTing captures with names unique across rounds and runs. */
 function postScript(envId: number): string {
   const nonce = crypto.randomUUID().slice(0, 8);
@@ -484,53 +531,28 @@ try {
   // Several cores: two processes on one port (SO_REUSEPORT) against one, everything unpinned,
   // in alternating rounds (the second process started afresh each round, warmed up by wrk's
   // first second) and the medians compared, as above: one pair of runs swung from 1.25x to 1.72x.
-  const port = freePort();
-  const getOne = { url: `http://127.0.0.1:${port}/api/captures/${small.captureId}`, pin: false };
-  const startOnPort = () =>
-    startCapwatch(small.path, port, {
-      pin: false,
-      reusePort: true,
-      ready: `/api/captures/${small.captureId}`,
-    });
-  const one = await startOnPort();
-  cleanup.push(one.stop);
-  const singles: number[] = [];
-  const doubles: number[] = [];
-  // Where the two cores went in each kind of round: the servers, and the rest (wrk and the
-  // kernel's loopback TCP work, which the servers do not pay for).
-  const shares: Record<"one" | "two", CoreShare[]> = { one: [], two: [] };
-  for (let round = 1; round <= ROUNDS; round++) {
-    const beforeSingle = await cpuTimes([one.pid]);
-    const single = await wrk(getOne);
-    shares.one.push(coreShare(beforeSingle, await cpuTimes([one.pid])));
-    const two = await startOnPort();
-    const beforeDouble = await cpuTimes([one.pid, two.pid]);
-    const double = await wrk(getOne).finally(async () => {
-      shares.two.push(coreShare(beforeDouble, await cpuTimes([one.pid, two.pid])));
-      await two.stop();
-    });
-    if (single.bad + double.bad > 0) failed = true;
-    singles.push(single.rps);
-    doubles.push(double.rps);
-  }
-  await one.stop();
-  ratios.parallel = median(doubles) / median(singles);
-  console.log(
-    `  two processes on one port (REUSE_PORT), unpinned, median of ${ROUNDS}: ` +
-      `${Math.round(median(doubles))} req/s vs ${Math.round(median(singles))} with one ` +
-      `(${ratios.parallel.toFixed(2)}x; rounds ${
-        doubles.map((d, i) => (d / singles[i]).toFixed(2)).join(", ")
-      })`,
+  // The bare server is measured the same way: wrk and the kernel's loopback TCP work share the two
+  // cores with the servers, so its figure is the most this method can show on this machine.
+  const capwatchPort = freePort();
+  const capwatchScaling = await twoProcesses(
+    "capwatch",
+    { url: `http://127.0.0.1:${capwatchPort}/api/captures/${small.captureId}`, pin: false },
+    () =>
+      startCapwatch(small.path, capwatchPort, {
+        pin: false,
+        reusePort: true,
+        ready: `/api/captures/${small.captureId}`,
+      }),
   );
-  for (const kind of ["one", "two"] as const) {
-    const servers = median(shares[kind].map((s) => s.servers));
-    const rest = median(shares[kind].map((s) => s.rest));
-    const idle = median(shares[kind].map((s) => s.idle));
-    console.log(
-      `    cores with ${kind} (median): capwatch ${servers.toFixed(2)}, ` +
-        `wrk and the kernel ${rest.toFixed(2)}, idle ${idle.toFixed(2)}`,
-    );
-  }
+  ratios.parallel = capwatchScaling.ratio;
+  if (capwatchScaling.failed) failed = true;
+  const barePort = freePort();
+  const bareScaling = await twoProcesses(
+    "bare Deno.serve",
+    { url: `http://127.0.0.1:${barePort}/`, pin: false },
+    () => startBare(barePort, { pin: false, reusePort: true }),
+  );
+  ratios.parallelBare = bareScaling.ratio;
 } finally {
   for (const step of cleanup.reverse()) await step().catch(() => {});
 }
@@ -546,5 +568,5 @@ console.log(
   `\nbench: get=${f(ratios.get)} list=${f(ratios.list)} post=${f(ratios.post)} ` +
     `metrics=${f(ratios.metrics)} rss_mb=${Math.round(peakRss)} ` +
     `list_1m_vs_1k=${f(ratios.list_growth, 2)} cold_vs_bare=${f(ratios.cold, 2)} ` +
-    `two_processes=${f(ratios.parallel, 2)}`,
+    `two_processes=${f(ratios.parallel, 2)} two_processes_bare=${f(ratios.parallelBare, 2)}`,
 );
