@@ -3,12 +3,24 @@
 // process out of file descriptors keeps running and answers again once they are freed. (Header
 // and idle timeouts and a connection cap are the front proxy's job: see deploy/nginx.conf.)
 import assert from "node:assert/strict";
-import { createApp } from "../app.ts";
+import { createApp, type RequestLimits } from "../app.ts";
 import { testContext } from "./helpers/context.ts";
 import { startServer } from "./helpers/process.ts";
 import { bytes, connectTo, readAnswer, writeAll } from "./helpers/raw_http.ts";
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** capwatch with these request limits on a real listener (port 0): its origin; closed when disposed. */
+function listening(t: { deps: Parameters<typeof createApp>[0] }, limits: RequestLimits) {
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    createApp(t.deps, limits).fetch,
+  );
+  return {
+    origin: `http://127.0.0.1:${server.addr.port}`,
+    [Symbol.asyncDispose]: () => server[Symbol.asyncDispose](),
+  };
+}
 
 /** Starts a POST whose body (Content-Length 1000) arrives one byte every `everyMs`. */
 async function trickle(origin: string, token: string, everyMs: number) {
@@ -44,12 +56,8 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     await using t = await testContext();
-    const app = createApp(t.deps, { bodyTimeoutMs: 1000, maxInFlight: 256 });
-    await using server = Deno.serve(
-      { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-      app.fetch,
-    );
-    const origin = `http://127.0.0.1:${server.addr.port}`;
+    await using listener = listening(t, { bodyTimeoutMs: 1000, maxInFlight: 256 });
+    const origin = listener.origin;
     const token = await t.token("alice");
     const inTime = async (name: string) => {
       const res = await fetch(`${origin}/api/environments`, {
@@ -87,12 +95,8 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     await using t = await testContext();
-    const app = createApp(t.deps, { bodyTimeoutMs: 1000, maxInFlight: 256 });
-    await using server = Deno.serve(
-      { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-      app.fetch,
-    );
-    const origin = `http://127.0.0.1:${server.addr.port}`;
+    await using listener = listening(t, { bodyTimeoutMs: 1000, maxInFlight: 256 });
+    const origin = listener.origin;
     const started = performance.now();
     const slow = await trickle(origin, await t.token("alice"), 100);
     const answer = await readAnswer(slow.conn, 8000);
@@ -126,12 +130,8 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     await using t = await testContext();
-    const app = createApp(t.deps, { bodyTimeoutMs: 60_000, maxInFlight: 2 });
-    await using server = Deno.serve(
-      { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-      app.fetch,
-    );
-    const origin = `http://127.0.0.1:${server.addr.port}`;
+    await using listener = listening(t, { bodyTimeoutMs: 60_000, maxInFlight: 2 });
+    const origin = listener.origin;
     const token = await t.token("alice");
     const list = () =>
       fetch(`${origin}/api/environments`, { headers: { Authorization: `Bearer ${token}` } });

@@ -2,19 +2,19 @@
 // checkDeclaredHeaders) instead of through @hono/zod-validator; GET /api/environments/{id} still
 // uses the validator with the same schema. Their answers to the same headers must agree.
 import assert from "node:assert/strict";
+import { postCapture } from "./helpers/captures.ts";
 import { testContext } from "./helpers/context.ts";
 
 Deno.test("If-None-Match on GET one capture: refused exactly as the validator refuses it on GET one environment", async () => {
   const t = await testContext({ now: "2026-01-15T12:00:00Z" });
   await using _ = t;
   const env = await t.createEnvironment("owner");
-  const created = await t.as("owner").post("/api/captures", {
+  const { id } = (await postCapture(t, "owner", {
     envId: env.id,
     name: "nightly",
     scheduledStart: "2026-01-15T13:00:00Z",
     duration: 600,
-  });
-  const { id } = await created.json();
+  })).capture;
   /** Status and problem (without the per-request fields) of one GET. */
   const answer = async (user: string | null, path: string, headers: Record<string, string>) => {
     const res = await t.as(user).get(path, headers);

@@ -7,6 +7,7 @@ import { captureETag } from "../operations/captures.ts";
 import { captureAnswer } from "../routes/captures/_one_body.ts";
 import { presentCapture } from "../routes/captures/_present.ts";
 import { CAPTURE_STATUSES } from "../vocabulary.ts";
+import { postCapture } from "./helpers/captures.ts";
 import { testContext } from "./helpers/context.ts";
 
 const T0 = Date.parse("2026-01-15T12:00:00Z");
@@ -98,14 +99,12 @@ Deno.test("GET one capture: the status moves with the clock, and a write shows a
   const t = await testContext({ now: "2026-01-15T12:00:00Z" });
   await using _ = t;
   const env = await t.createEnvironment("owner");
-  const created = await t.as("owner").post("/api/captures", {
+  const { id } = (await postCapture(t, "owner", {
     envId: env.id,
     name: "later",
     scheduledStart: "2026-01-15T13:00:00Z",
     duration: 600,
-  });
-  assert.equal(created.status, 201);
-  const { id } = await created.json();
+  })).capture;
   const read = async (headers?: Record<string, string>) => {
     const res = await t.as("owner").get(`/api/captures/${id}`, headers);
     return { status: res.status, etag: res.headers.get("etag"), body: await res.text() };
