@@ -1,13 +1,10 @@
 import type { Context } from "hono";
 import type { AppEnv, AppRouteHandler } from "../../http/router.ts";
-import { renderComparisonSvg, renderMetricsSvg, SVG_MEDIA_TYPE } from "../../metrics/chart_svg.ts";
-import { comparisonCsv, CSV_MEDIA_TYPE } from "../../metrics/csv.ts";
 import { fromSnapshotOnly } from "../../metrics/capture_metrics.ts";
 import { compareCapturesFor } from "../../operations/compare.ts";
 import { loadDeps } from "../aws_deps.ts";
 import { refusalProblem } from "../refusal.ts";
 import { problem } from "../../http/problem.ts";
-import { renderLoadComparisonSvg } from "../../metrics/load_svg.ts";
 import {
   logCloudWatchMessages,
   metricsDeps,
@@ -16,6 +13,12 @@ import {
 } from "./_metrics_request.ts";
 import { cacheControl, wantsCsv } from "./_representation.ts";
 import type * as routes from "./compare_routes.ts";
+
+// The chart and CSV writers (d3, csv-stringify: ~14 ms of imports) load with the first request
+// that asks for a chart or CSV, not at every process start (README "Round 6: memory").
+const chartSvg = () => import("../../metrics/chart_svg.ts");
+const loadSvg = () => import("../../metrics/load_svg.ts");
+const csv = () => import("../../metrics/csv.ts");
 
 /** The comparison the compare operations answer with, or its refusal; remarks logged. */
 async function readComparison(
@@ -47,6 +50,7 @@ export const compare: AppRouteHandler<typeof routes.compare> = async (c) => {
   if (!read.ok) return refusalProblem(c, read, read.about);
   const headers = { "Cache-Control": cacheControl(read.fromSnapshots), Vary: "Accept" };
   if (wantsCsv(c)) {
+    const { comparisonCsv, CSV_MEDIA_TYPE } = await csv();
     return c.body(comparisonCsv(read.comparison), 200, {
       ...headers,
       "Content-Type": CSV_MEDIA_TYPE,
@@ -59,6 +63,7 @@ export const compareSvg: AppRouteHandler<typeof routes.compareSvg> = async (c) =
   const query = c.req.valid("query");
   const read = await readComparison(c, c.req.valid("param").id, query, query.view === "load");
   if (!read.ok) return refusalProblem(c, read, read.about);
+  const { renderComparisonSvg, SVG_MEDIA_TYPE } = await chartSvg();
   if (query.view === "load") {
     const { load } = read.comparison;
     const refusal = read.loadRefusal;
@@ -74,6 +79,7 @@ export const compareSvg: AppRouteHandler<typeof routes.compareSvg> = async (c) =
         { type: "invalid-state" },
       );
     }
+    const { renderLoadComparisonSvg } = await loadSvg();
     return c.body(renderLoadComparisonSvg({ ...read.comparison, load }), 200, {
       "Content-Type": SVG_MEDIA_TYPE,
       "Cache-Control": cacheControl(read.fromSnapshots),
@@ -89,6 +95,7 @@ export const metricsSvg: AppRouteHandler<typeof routes.metricsSvg> = async (c) =
   const outcome = await readMetrics(c, c.req.valid("param").id, c.req.valid("query"));
   if (!outcome.ok) return refusalProblem(c, outcome);
   const { name, metrics } = outcome;
+  const { renderMetricsSvg, SVG_MEDIA_TYPE } = await chartSvg();
   return c.body(renderMetricsSvg(name, metrics), 200, {
     "Content-Type": SVG_MEDIA_TYPE,
     "Cache-Control": cacheControl(fromSnapshotOnly(metrics) && metrics.complete),

@@ -1,6 +1,5 @@
 import type { AppRouteHandler } from "../../http/router.ts";
 import type { CaptureMetrics } from "../../metrics/capture_metrics.ts";
-import { CSV_MEDIA_TYPE, metricsCsv } from "../../metrics/csv.ts";
 import { answerJsonText } from "../../http/answer.ts";
 import { refusalProblem } from "../refusal.ts";
 import { readMetrics, readMetricsJson } from "./_metrics_request.ts";
@@ -15,6 +14,8 @@ export const metrics: AppRouteHandler<typeof routes.metrics> = async (c) => {
   if (wantsCsv(c)) {
     const outcome = await readMetrics(c, id, query, now);
     if (!outcome.ok) return refusalProblem(c, outcome);
+    // The CSV writer loads with the first CSV asked for, not at every start (compare_handler.ts).
+    const { CSV_MEDIA_TYPE, metricsCsv } = await import("../../metrics/csv.ts");
     c.header("Vary", "Accept");
     return c.body(metricsCsv(outcome.metrics), 200, { "Content-Type": CSV_MEDIA_TYPE });
   }
