@@ -553,6 +553,7 @@ try {
     () => startBare(barePort, { pin: false, reusePort: true }),
   );
   ratios.parallelBare = bareScaling.ratio;
+  if (bareScaling.failed) failed = true;
 } finally {
   for (const step of cleanup.reverse()) await step().catch(() => {});
 }

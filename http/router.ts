@@ -41,21 +41,21 @@ export type AppRouteHandler<R extends RouteConfig> = RouteHandler<R, AppEnv>;
 /**
  * Checks the request headers `schema` declares as @hono/zod-validator's header check would (the
  * same schema, the same hook, so the same 400 problem naming each header), reading only those
- * headers: undefined when they pass, else the hook's answer. For a route registered without its
- * header check (routes/middleware_checked_headers.ts) whose handler calls this first, where the
- * validator would run (after the path and query checks); the validator copies every request
- * header into two objects and adds a middleware layer to each request.
+ * headers: the parsed headers when they pass, else the hook's answer. For a route registered
+ * without its header check (routes/headers_checked_elsewhere.ts) whose handler calls this first,
+ * where the validator would run (after the path and query checks); the validator copies every
+ * request header into two objects and adds a middleware layer to each request.
  */
-export function checkDeclaredHeaders(
+export function checkDeclaredHeaders<S extends z.ZodObject>(
   c: Context<AppEnv>,
-  schema: z.ZodObject,
-): Response | undefined {
+  schema: S,
+): { ok: true; headers: z.infer<S> } | { ok: false; answer: Response } {
   const value: Record<string, string> = {};
   for (const name of Object.keys(schema.shape)) {
     const given = c.req.header(name);
     if (given !== undefined) value[name] = given;
   }
   const result = schema.safeParse(value);
-  if (result.success) return undefined;
-  return validationHook({ ...result, target: "header" }, c) as Response;
+  if (result.success) return { ok: true, headers: result.data };
+  return { ok: false, answer: validationHook({ ...result, target: "header" }, c) as Response };
 }

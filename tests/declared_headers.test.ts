@@ -43,13 +43,9 @@ Deno.test("If-None-Match on GET one capture: refused exactly as the validator re
   assert.equal(tooLong.status, 400);
   assert.deepEqual(tooLong.problem.errors.map((e: { path: string }) => e.path), ["If-None-Match"]);
   // The path is checked before the header, and the token before both, as by the validators.
-  for (const [path, envPath] of [["/api/captures/0", "/api/environments/0"]]) {
-    const bad = { "If-None-Match": "x".repeat(4097) };
-    assert.deepEqual(await answer("owner", path, bad), await answer("owner", envPath, bad));
-    assert.deepEqual(
-      (await answer("owner", path, bad)).problem.errors.map((e: { path: string }) => e.path),
-      ["id"],
-    );
-    assert.equal((await answer(null, path, bad)).status, 401);
-  }
+  const bad = { "If-None-Match": "x".repeat(4097) };
+  const badId = await answer("owner", "/api/captures/0", bad);
+  assert.deepEqual(badId, await answer("owner", "/api/environments/0", bad));
+  assert.deepEqual(badId.problem.errors.map((e: { path: string }) => e.path), ["id"]);
+  assert.equal((await answer(null, "/api/captures/0", bad)).status, 401);
 });

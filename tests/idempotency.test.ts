@@ -146,7 +146,7 @@ Deno.test("a key still in progress answers 409 with Retry-After; a bad key is 40
 });
 
 Deno.test("POST /api/captures refuses exactly the Idempotency-Keys its documented schema refuses, with 400", async () => {
-  // The route's header schema is documented but not run (routes/middleware_checked_headers.ts):
+  // The route's header schema is documented but not run (routes/headers_checked_elsewhere.ts):
   // the middleware's own check must refuse the same keys.
   await using t = await testContext({ now: NOW });
   const env = await t.createEnvironment("alice");

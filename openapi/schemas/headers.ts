@@ -1,5 +1,4 @@
 import { z } from "@hono/zod-openapi";
-import { parsedSynchronously } from "../sync_parse.ts";
 
 // Request headers as zod objects, keyed by their usual spelling (@hono/zod-validator matches
 // header names case-insensitively).
@@ -20,9 +19,7 @@ const idempotencyKey = z.string().min(1).max(IDEMPOTENCY_KEY_MAX).regex(
 });
 
 /** The Idempotency-Key request header (README "Retries, ETags and CORS"). */
-export const IdempotencyHeaders = parsedSynchronously(
-  z.object({ "Idempotency-Key": idempotencyKey }),
-);
+export const IdempotencyHeaders = z.object({ "Idempotency-Key": idempotencyKey });
 
 const ifMatch = z.string().max(4096).optional().openapi({
   param: { name: "If-Match", in: "header" },

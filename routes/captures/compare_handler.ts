@@ -15,7 +15,7 @@ import { cacheControl, wantsCsv } from "./_representation.ts";
 import type * as routes from "./compare_routes.ts";
 
 // The chart and CSV writers (d3, csv-stringify: ~14 ms of imports) load with the first request
-// that asks for a chart or CSV, not at every process start (README "Round 6: memory").
+// that asks for a chart or CSV, not at every process start (README "Round 6: what a start loads").
 const chartSvg = () => import("../../metrics/chart_svg.ts");
 const loadSvg = () => import("../../metrics/load_svg.ts");
 const csv = () => import("../../metrics/csv.ts");

@@ -45,8 +45,8 @@ export const list: AppRouteHandler<typeof routes.list> = async (c) => {
 
 export const get: AppRouteHandler<typeof routes.get> = async (c) => {
   // Its If-None-Match is checked here, not by the validator (routes/captures/mod.ts).
-  const refused = checkDeclaredHeaders(c, IfNoneMatchHeaders);
-  if (refused) return refused;
+  const checked = checkDeclaredHeaders(c, IfNoneMatchHeaders);
+  if (!checked.ok) return checked.answer;
   const outcome = await operations.readCapture(
     c.get("deps").db,
     c.req.valid("param").id,
@@ -54,7 +54,7 @@ export const get: AppRouteHandler<typeof routes.get> = async (c) => {
   );
   if (!outcome.ok) return refusalProblem(c, outcome);
   const { body, etag } = captureAnswer(outcome.capture, c.get("deps").clock().getTime());
-  if (ifNoneMatchHits(parseETagCondition(c.req.header("if-none-match")), etag)) {
+  if (ifNoneMatchHits(parseETagCondition(checked.headers["If-None-Match"]), etag)) {
     return answerEmpty(c, 304, { ETag: etag });
   }
   return answerJsonText<ReturnType<typeof presentCapture>>(c, body, 200, { ETag: etag });

@@ -1,5 +1,5 @@
 import { createRouter } from "../../http/router.ts";
-import { openapiWithMiddlewareCheckedHeaders } from "../middleware_checked_headers.ts";
+import { openapiHeadersCheckedElsewhere } from "../headers_checked_elsewhere.ts";
 import * as compareHandlers from "./compare_handler.ts";
 import * as compareRoutes from "./compare_routes.ts";
 import * as handlers from "./handlers.ts";
@@ -8,18 +8,13 @@ import { metrics } from "./metrics_handler.ts";
 import * as routes from "./routes.ts";
 
 /** The capture operations. */
-export const capturesRouter = () =>
+export const capturesRouter = () => {
+  const router = createRouter().openapi(routes.list, handlers.list);
   // Idempotency-Key is checked by routes.create's own middleware (routes/idempotency.ts), and
   // If-None-Match by handlers.get itself (checkDeclaredHeaders).
-  openapiWithMiddlewareCheckedHeaders(
-    openapiWithMiddlewareCheckedHeaders(
-      createRouter().openapi(routes.list, handlers.list),
-      routes.create,
-      handlers.create,
-    ),
-    routes.get,
-    handlers.get,
-  )
+  openapiHeadersCheckedElsewhere(router, routes.create, handlers.create);
+  openapiHeadersCheckedElsewhere(router, routes.get, handlers.get);
+  return router
     .openapi(routes.put, handlers.put)
     .openapi(routes.patch, handlers.patch)
     .openapi(routes.stop, handlers.stop)
@@ -30,3 +25,4 @@ export const capturesRouter = () =>
     .openapi(compareRoutes.metricsSvg, compareHandlers.metricsSvg)
     .openapi(compareRoutes.compare, compareHandlers.compare)
     .openapi(compareRoutes.compareSvg, compareHandlers.compareSvg);
+};

@@ -10,7 +10,7 @@ import type { AppEnv } from "../http/router.ts";
  * every request header into an object and parses it, ~3 µs of each POST. The route's path,
  * body, answers and middleware are unchanged.
  */
-export function openapiWithMiddlewareCheckedHeaders<R extends RouteConfig>(
+export function openapiHeadersCheckedElsewhere<R extends RouteConfig>(
   router: OpenAPIHono<AppEnv>,
   route: R,
   handler: RouteHandler<R, AppEnv>,
