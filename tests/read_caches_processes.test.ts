@@ -1,5 +1,6 @@
 // Real capwatch processes on one libSQL file: the metrics answer cache, the list body
-// memo and the read cache under another process's writes, and the rate limit on cached answers.
+// memo, the remembered capture answer and the read cache under another process's writes, and the
+// rate limit on cached answers.
 import assert from "node:assert/strict";
 import { mintToken } from "../auth/mint.ts";
 import { openDatabase } from "../db/client.ts";
@@ -111,4 +112,42 @@ Deno.test("GET /api/captures: a remembered list body turns RUNNING into DONE whe
   for (let i = 0; i < 4; i++) assert.equal(await status(), "RUNNING");
   await new Promise((r) => setTimeout(r, Math.max(0, endsAt - Date.now()) + 50));
   assert.equal(await status(), "DONE");
+});
+
+Deno.test("GET /api/captures/{id}: a remembered answer follows another process's edit", async () => {
+  await using servers = await startTwoOnOneFile();
+  const { a, b } = servers;
+  const owner = await mintToken(TEST_SECRET, { sub: "owner", ttlSeconds: 600 });
+  const env = { id: await createEnvironment(a.url, owner, "g") };
+  const created = await callText(a.url, owner, "POST", "/api/captures", {
+    envId: env.id,
+    name: "before",
+    scheduledStart: new Date(Date.now() + 24 * HOUR).toISOString(),
+    duration: 600,
+  });
+  assert.equal(created.status, 201, created.text);
+  const path = `/api/captures/${JSON.parse(created.text).id}`;
+  // Read three times in A: from the second read on, A answers its remembered body and ETag.
+  const reads = [];
+  for (let i = 0; i < 3; i++) reads.push(await callText(a.url, owner, "GET", path));
+  for (const read of reads) assert.equal(read.text, reads[0].text);
+  const etag = reads[0].headers.get("etag")!;
+  const edited = await fetch(`${b.url}${path}`, {
+    method: "PATCH",
+    headers: {
+      Authorization: `Bearer ${owner}`,
+      "Content-Type": "application/json",
+      "If-Match": etag,
+    },
+    body: JSON.stringify({ name: "after" }),
+  });
+  assert.equal(edited.status, 200, await edited.text());
+  const after = await callText(a.url, owner, "GET", path);
+  assert.equal(JSON.parse(after.text).name, "after");
+  assert.notEqual(after.headers.get("etag"), etag);
+  const conditional = await fetch(`${a.url}${path}`, {
+    headers: { Authorization: `Bearer ${owner}`, "If-None-Match": etag },
+  });
+  assert.equal(conditional.status, 200, "the old ETag is no longer current");
+  await conditional.body?.cancel();
 });
